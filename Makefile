@@ -1,0 +1,140 @@
+# plainsight - build, test, bench, fuzz, install. GNU make; every output under build/.
+#
+#   make            release build: build/rel/plainsight
+#   make run        analyse the bundled capture and print the findings
+#   make check      install missing dependencies, then every test under ASan+UBSan
+#   make bench      throughput against the bare libpcap read loop
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make install    PREFIX=/usr/local DESTDIR=
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+PKGS     := libpcap libndpi sqlite3 nettle
+FUZZ_SECONDS ?= 60
+
+# pkg-config runs lazily (=) so "make deps" works before the libraries are there. -I becomes
+# -isystem: Debian's nDPI headers do not pass -Wpedantic.
+PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wpointer-arith -Wvla -Wcast-align -Wconversion
+BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARN) -Iinclude -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
+
+ifeq ($(SAN),1)
+  B := build/san
+  FLAV_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+                 -fno-omit-frame-pointer
+  FLAV_LDFLAGS := -fsanitize=address,undefined
+else ifeq ($(DEBUG),1)
+  B := build/dbg
+  FLAV_CFLAGS := -O0 -g3
+  FLAV_LDFLAGS :=
+else
+  B := build/rel
+  FLAV_CFLAGS := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -DNDEBUG
+  FLAV_LDFLAGS := -pie
+endif
+
+CFLAGS_ALL  = $(BASE_CFLAGS) $(FLAV_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = $(FLAV_LDFLAGS) $(LDFLAGS)
+
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ  := $(patsubst src/%.c,$(B)/obj/%.o,$(LIB_SRC)) $(B)/obj/schema_sql.o
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+HEADERS  := $(wildcard include/*.h)
+
+.PHONY: all run check test deps deps-test bench fuzz install format format-check \
+        check-headers clean units units-san
+.DEFAULT_GOAL := all
+
+all: deps $(B)/plainsight
+
+deps:
+	@sh scripts/deps.sh
+
+deps-test:
+	@sh scripts/deps.sh test
+
+$(B)/plainsight: $(B)/obj/main.o $(B)/libplainsight.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
+
+$(B)/libplainsight.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# sql/schema.sql embedded as a C array, so the binary needs no file at run time.
+$(B)/gen/schema_sql.c: sql/schema.sql
+	@mkdir -p $(dir $@)
+	@{ echo '/* generated from sql/schema.sql - do not edit */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'extern const char schema_sql[];'; \
+	  echo 'extern const size_t schema_sql_len;'; \
+	  echo 'const char schema_sql[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0x00 };'; \
+	  echo 'const size_t schema_sql_len = sizeof(schema_sql) - 1;'; } > $@
+
+$(B)/obj/schema_sql.o: $(B)/gen/schema_sql.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Wmissing-prototypes,$(CFLAGS_ALL)) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(B)/libplainsight.a tests/unit/test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libplainsight.a $(PKG_LIBS) -lm $(LDFLAGS_ALL)
+
+units: $(UNIT_BIN)
+
+# The bundled capture: analysed into build/run.db, findings on the console.
+RUN_CAPTURE ?= captures/pop3-dovecot-user-pass.pcap
+run: all
+	@rm -f build/run.db build/run.db-wal build/run.db-shm
+	$(B)/plainsight -r $(RUN_CAPTURE) -w build/run.db
+	@echo
+	@echo "Exposed accounts in build/run.db (sqlite3 build/run.db < sql/audit/exposed-accounts.sql):"
+	@sqlite3 -header -column build/run.db < sql/audit/exposed-accounts.sql
+
+# Every test against the ASan+UBSan build; the last line is "N passed, N failed, N skipped".
+check: deps-test
+	@$(MAKE) --no-print-directory SAN=1 build/san/plainsight units-san
+	@$(MAKE) --no-print-directory check-headers format-check
+	@sh tests/run.sh build/san
+
+units-san:
+	@$(MAKE) --no-print-directory SAN=1 units
+
+test: check
+
+check-headers:
+	@mkdir -p build/hdr
+	@for h in $(HEADERS); do \
+	  printf '#include "%s"\ntypedef int check_headers_nonempty;\n' $$(basename $$h) \
+	    > build/hdr/one.c; \
+	  $(CC) $(filter-out -MMD -MP,$(BASE_CFLAGS)) -fsyntax-only build/hdr/one.c || exit 1; \
+	done
+	@echo "check-headers: $(words $(HEADERS)) headers compile on their own"
+
+FORMAT_FILES = $(wildcard src/*.c include/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c bench/*.c)
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_FILES)
+	@echo "format-check: $(words $(FORMAT_FILES)) files formatted"
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/plainsight/sql/audit
+	install -m 0755 $(B)/plainsight $(DESTDIR)$(PREFIX)/bin/plainsight
+	install -m 0644 sql/schema.sql $(DESTDIR)$(PREFIX)/share/plainsight/sql/schema.sql
+	install -m 0644 sql/audit/*.sql $(DESTDIR)$(PREFIX)/share/plainsight/sql/audit/
+
+clean:
+	rm -rf build
+
+-include $(wildcard $(B)/obj/*.d $(B)/tests/*.d)

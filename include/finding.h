@@ -1,0 +1,155 @@
+/* finding.h - the session record: what one mail session exposed, and the only home of secrets.
+ *
+ * Parsers fill a struct session through these functions; flow emits it when the session ends;
+ * sinks read it. Secrets are copied into buffers owned by the record and wiped with
+ * explicit_bzero when it is freed. The keyed fingerprint (HMAC-SHA-256 under a per-database
+ * key) lets an auditor see password reuse without the password. Whether a secret leaves the
+ * process is the sinks' decision, made from the reveal flag they were opened with. */
+#ifndef PLAINSIGHT_FINDING_H
+#define PLAINSIGHT_FINDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ps.h"
+#include "tunables.h"
+
+enum finding_proto {
+    FINDING_PROTO_UNKNOWN = 0,
+    FINDING_PROTO_SMTP,
+    FINDING_PROTO_POP3,
+    FINDING_PROTO_IMAP,
+};
+
+enum finding_tls {
+    FINDING_TLS_NONE = 0, /* the session stayed in the clear */
+    FINDING_TLS_STARTTLS, /* upgraded with STARTTLS/STLS */
+    FINDING_TLS_IMPLICIT, /* TLS from the first byte (465, 993, 995) */
+};
+
+enum finding_starttls {
+    FINDING_STARTTLS_UNKNOWN = 0, /* the capture cannot tell (no CAPA/EHLO seen): null */
+    FINDING_STARTTLS_USED,
+    FINDING_STARTTLS_OFFERED_NOT_USED,
+    FINDING_STARTTLS_NOT_OFFERED,
+    FINDING_STARTTLS_REFUSED, /* the client asked, the server said no */
+    FINDING_STARTTLS_NA,      /* implicit TLS */
+};
+
+enum finding_result {
+    FINDING_RESULT_UNKNOWN = 0, /* no answer seen (capture ended, gap) */
+    FINDING_RESULT_SUCCESS,
+    FINDING_RESULT_FAILURE,
+};
+
+/* How the session ended, for the record. */
+enum finding_end {
+    FINDING_END_CAPTURE = 0, /* still open when the capture ended or at shutdown */
+    FINDING_END_FIN,
+    FINDING_END_RST,
+    FINDING_END_IDLE,
+    FINDING_END_EVICTED,
+};
+
+/* The fingerprint key: 32 random bytes kept in the database. */
+#define FINDING_KEY_LEN 32
+/* Fingerprint: first 16 bytes of HMAC-SHA-256(key, secret), as 32 lower-case hex digits. */
+#define FINDING_FP_HEX 32
+
+struct credential {
+    char mechanism[FINDING_MAX_MECH]; /* "USER/PASS", "APOP", "IMAP LOGIN", SASL name */
+    uint8_t username[FINDING_MAX_USER];
+    size_t username_len;
+    bool has_username;
+    uint8_t *secret; /* owned, NULL when the mechanism shows none (challenge-response) */
+    size_t secret_len;
+    uint8_t *challenge; /* owned; challenge-response mechanisms only */
+    size_t challenge_len;
+    uint8_t *response; /* owned; challenge-response mechanisms only */
+    size_t response_len;
+    bool is_truncated; /* a field was longer than its limit and was cut */
+    enum finding_result result;
+    char fingerprint[FINDING_FP_HEX + 1]; /* filled by finding_finalize when secret != NULL */
+};
+
+struct session {
+    uint64_t ts_start_usec, ts_end_usec;
+    uint8_t ip_version; /* 4 or 6 */
+    uint8_t client_ip[16], server_ip[16];
+    uint16_t client_port, server_port;
+    uint16_t vlan;
+    enum finding_proto protocol;
+    enum finding_tls tls;
+    uint16_t tls_version; /* wire value from the ServerHello (0x0303 = TLS 1.2), 0 if unseen */
+    enum finding_starttls starttls;
+    enum finding_end end_reason;
+    struct credential *creds[FINDING_MAX_CREDS]; /* owned */
+    size_t n_creds;
+    uint32_t creds_dropped;     /* credentials past FINDING_MAX_CREDS */
+    uint32_t injected_commands; /* cleartext commands pipelined after STARTTLS/STLS */
+    uint64_t packets;
+    uint64_t bytes_client, bytes_server; /* payload bytes delivered in order */
+    uint64_t gaps, gap_bytes;            /* reassembly gaps in either direction */
+    bool is_parse_done; /* set by a parser: nothing more to learn (TLS version known) */
+};
+
+/* One run of plainsight: what it read and what it dropped. Strings and counters borrowed. */
+struct run_record {
+    const char *source; /* the capture files, space-separated, or the interface */
+    const char *mode;   /* "offline" or "live" */
+    const char *status; /* "running", "ok", "damaged" (an input was cut short), "interrupted" */
+    uint64_t started_usec, ended_usec;      /* wall clock */
+    uint64_t first_pkt_usec, last_pkt_usec; /* packet time, 0 if no packet */
+    uint64_t packets, bytes;                /* captured packets and their captured bytes */
+    uint64_t sessions, exposed;             /* sessions written, of which exposed */
+    const struct ps_counter *counters;      /* every module's counters, by name */
+    size_t n_counters;
+};
+
+/* Returns a new zeroed record (free with finding_free). */
+struct session *finding_new(void);
+
+/* Wipes every secret buffer and frees the record and its credentials. NULL does nothing. */
+void finding_free(struct session *s);
+
+/* Appends a credential with the given mechanism name (cut to FINDING_MAX_MECH - 1) and
+ * result unknown. Returns it (owned by s), or NULL when FINDING_MAX_CREDS are there already
+ * (then creds_dropped is bumped). */
+struct credential *finding_add_credential(struct session *s, const char *mechanism);
+
+/* Copy len bytes of wire data into the credential, cutting at the field's limit and setting
+ * is_truncated if cut. Each replaces an earlier value. Borrows the bytes. */
+void finding_set_username(struct credential *c, const uint8_t *p, size_t len);
+void finding_set_secret(struct credential *c, const uint8_t *p, size_t len);
+void finding_set_challenge(struct credential *c, const uint8_t *p, size_t len);
+void finding_set_response(struct credential *c, const uint8_t *p, size_t len);
+
+/* Computes each credential's fingerprint under key. Called once, before the sinks. */
+void finding_finalize(struct session *s, const uint8_t key[FINDING_KEY_LEN]);
+
+/* True when the session exposed something: a credential or challenge-response seen in the
+ * clear, or mail traffic that never went to TLS. */
+bool finding_is_exposed(const struct session *s);
+
+/* Names used in SQLite and JSON alike. Each returns a static string; finding_starttls_name
+ * returns NULL for FINDING_STARTTLS_UNKNOWN and finding_tls_version_name for 0. Unknown TLS
+ * versions give "0xHHHH" in buf (cap >= 8) and return buf. */
+const char *finding_proto_name(enum finding_proto p);
+const char *finding_tls_name(enum finding_tls t);
+const char *finding_starttls_name(enum finding_starttls v);
+const char *finding_result_name(enum finding_result r);
+const char *finding_end_name(enum finding_end e);
+const char *finding_tls_version_name(uint16_t v, char *buf, size_t cap);
+/* True for SSLv3, TLS 1.0 and TLS 1.1. */
+bool finding_tls_version_is_weak(uint16_t v);
+/* Writes the session's "exposure": "credentials", "challenge-response", "cleartext" or
+ * "none" (the most severe that applies). */
+const char *finding_exposure(const struct session *s);
+
+/* ISO 8601 UTC with microseconds ("2024-05-01T12:00:00.123456Z") into buf (cap >= 32). */
+char *finding_format_time(uint64_t ts_usec, char *buf, size_t cap);
+/* Dotted IPv4 or RFC 5952 IPv6 text into buf (cap >= 46). */
+char *finding_format_ip(uint8_t ip_version, const uint8_t ip[16], char *buf, size_t cap);
+
+#endif

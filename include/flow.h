@@ -1,0 +1,70 @@
+/* flow.h - the bidirectional flow table: TCP segments to sessions.
+ *
+ * flow_packet looks a segment up by its 5-tuple, creates a flow for mail traffic (classify),
+ * feeds its two reasm directions and, through them, the protocol parser, and hands each
+ * finished session to the emit callback. Client is the SYN sender, else the side not on the
+ * mail port. Flows end on RST, on FIN from both sides, on idle timeout, on eviction (flow
+ * count or memory cap, least recently seen first) and at flow_flush_all. A session is emitted
+ * only if it carried payload. Time is packet time, so offline and live runs agree. */
+#ifndef PLAINSIGHT_FLOW_H
+#define PLAINSIGHT_FLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "reasm.h"
+
+struct flow_table;
+struct pkt;
+struct session;
+
+/* Receives a finished session (borrowed: valid during the call; flow frees it after). */
+typedef void flow_emit_fn(void *ctx, struct session *s);
+
+struct flow_config {
+    size_t max_flows;    /* FLOW_MAX_FLOWS */
+    size_t memcap_bytes; /* FLOW_MEMCAP_BYTES: flow state plus reassembly queues */
+    uint32_t idle_sec;   /* FLOW_IDLE_SEC */
+};
+
+struct flow_stats {
+    uint64_t flows_created;
+    uint64_t flows_active;     /* now */
+    uint64_t flows_active_max; /* high-water mark */
+    uint64_t flows_ended_fin;
+    uint64_t flows_ended_rst;
+    uint64_t flows_ended_idle;
+    uint64_t flows_evicted; /* ended early by the flow or memory cap */
+    uint64_t not_mail;      /* segments of flows that are not mail (skipped early) */
+    uint64_t late_packets;  /* segments of a closed flow, absorbed */
+    uint64_t sessions_emitted;
+    uint64_t sessions_empty; /* mail-port flows with no payload, or not the protocol: not
+                                emitted */
+    size_t mem_used;         /* bytes now: flow state plus reassembly queues */
+    size_t mem_used_max;
+};
+
+/* Returns a new table (free with flow_table_free). emit and ctx are borrowed. */
+struct flow_table *flow_table_new(const struct flow_config *cfg, flow_emit_fn *emit, void *ctx);
+
+/* Ends every flow (flushing reassembly, emitting sessions) and frees the table. NULL does
+ * nothing. */
+void flow_table_free(struct flow_table *ft);
+
+/* Processes one decoded TCP segment (borrowed). Also runs idle expiry when packet time has
+ * moved on by FLOW_EXPIRE_INTERVAL_USEC. */
+void flow_packet(struct flow_table *ft, const struct pkt *p);
+
+/* Ends flows idle since before now_usec - idle_sec (live capture calls this on a clock tick). */
+void flow_expire(struct flow_table *ft, uint64_t now_usec);
+
+/* Ends every flow, emitting its session with end reason FINDING_END_CAPTURE. */
+void flow_flush_all(struct flow_table *ft);
+
+/* Counters (borrowed; live as long as ft). */
+const struct flow_stats *flow_get_stats(const struct flow_table *ft);
+const struct reasm_stats *flow_get_reasm_stats(const struct flow_table *ft);
+const struct parse_stats *flow_get_parse_stats(const struct flow_table *ft);
+
+#endif

@@ -1,0 +1,57 @@
+/* line.h - splitting a byte stream into protocol lines, shared by the parsers.
+ *
+ * A struct line_buf belongs to one direction of one session. line_next takes bytes from the
+ * caller's chunk until a line is complete and hands it back without its CR LF (a bare LF also
+ * ends a line), zero-copy when the whole line lies in the chunk, copied into the buffer when it
+ * spans chunks. A line longer than LINE_MAX_LEN is discarded up to its LF and counted: the
+ * caller never sees part of one as if it were whole. */
+#ifndef PLAINSIGHT_LINE_H
+#define PLAINSIGHT_LINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tunables.h"
+
+struct line_buf {
+    /* + 1: a line of exactly LINE_MAX_LEN bytes may end in a CR whose LF is in the next chunk */
+    uint8_t buf[LINE_MAX_LEN + 1];
+    size_t len;
+    bool is_discarding; /* inside an overlong line or after a gap: drop bytes up to LF */
+};
+
+enum line_status {
+    LINE_MORE = 0, /* the chunk is used up; no complete line */
+    LINE_OK,       /* *line, *line_len hold a complete line */
+};
+
+/* Sets *lb empty and not discarding. */
+void line_init(struct line_buf *lb);
+
+/* Consumes bytes from the front of *data / *len (advancing them) until one line is complete.
+ * On LINE_OK *line points at the line (into the chunk or into lb; valid until the next call
+ * on lb or until the chunk goes away) and *line_len is its length without CR LF. On LINE_MORE
+ * the whole chunk was consumed and a partial line is buffered. *overlong is incremented for
+ * every overlong line discarded. */
+enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *len,
+                           const uint8_t **line, size_t *line_len, uint64_t *overlong);
+
+/* After a gap: drops the partial line and discards up to the next LF. */
+void line_resync(struct line_buf *lb);
+
+/* True when bytes of an unfinished line are buffered. */
+static inline bool line_has_partial(const struct line_buf *lb)
+{
+    return lb->len > 0 || lb->is_discarding;
+}
+
+/* ASCII case-insensitive: does line[0..len) start with the word w (a NUL-terminated upper-case
+ * literal) followed by end of line or a space? */
+bool line_is_word(const uint8_t *line, size_t len, const char *w);
+
+/* Splits off the next space-separated token of line[*off..len): sets *tok, *tok_len and moves
+ * *off past it and the following spaces. Returns false when no token is left. */
+bool line_token(const uint8_t *line, size_t len, size_t *off, const uint8_t **tok, size_t *tok_len);
+
+#endif

@@ -1,0 +1,33 @@
+/* ps.h - project-wide types: error codes, allocation helpers, version. */
+#ifndef PLAINSIGHT_PS_H
+#define PLAINSIGHT_PS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PS_VERSION "0.1.0"
+
+/* Environment failures. 0 is success; every failure is negative. Bad input is never one of
+ * these: it is counted and skipped where it is found. */
+enum ps_err {
+    PS_OK = 0,
+    PS_ERR_IO = -1,     /* a file or device could not be opened, read or written */
+    PS_ERR_FORMAT = -2, /* an input is not what it claims (not a capture file, corrupt) */
+    PS_ERR_DB = -3,     /* SQLite refused (locked, read-only, full, corrupt) */
+    PS_ERR_ARG = -4,    /* a caller's argument is invalid (bad BPF expression, bad option) */
+    PS_ERR_SCHEMA = -5, /* the database has a schema this build does not know */
+};
+
+/* A named counter, for the run record: name is a static string, value a running total. */
+struct ps_counter {
+    const char *name;
+    uint64_t value;
+};
+
+/* Allocation that cannot fail: on out-of-memory these print a message and abort. The named
+ * limits in tunables.h keep every table far from that point. Return owned (free with free). */
+void *xmalloc(size_t len);
+void *xcalloc(size_t n, size_t len);
+void *xrealloc(void *p, size_t len);
+
+#endif

@@ -1,0 +1,31 @@
+/* sink_json.h - one JSON object per mail session, one per line, for log pipelines.
+ *
+ * Field names are the SQLite column names. Strings are escaped per RFC 8259; bytes that are
+ * not valid UTF-8 are written as \u00XX of the byte value so every line stays valid JSON. */
+#ifndef PLAINSIGHT_SINK_JSON_H
+#define PLAINSIGHT_SINK_JSON_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "finding.h"
+#include "ps.h"
+
+struct sink_json;
+
+/* Opens path for appending (created mode 0600), or standard output when path is NULL or "-".
+ * When is_reveal, secrets, challenges and responses are written; otherwise they are null.
+ * On failure returns PS_ERR_IO with a reason naming the file in err. */
+enum ps_err sink_json_open(const char *path, bool is_reveal, struct sink_json **out, char *err,
+                           size_t errcap);
+
+/* Writes one session (borrowed) as a line. */
+enum ps_err sink_json_session(struct sink_json *j, const struct session *s);
+
+/* Flushes buffered lines. */
+enum ps_err sink_json_flush(struct sink_json *j);
+
+/* Flushes and closes (standard output is flushed, not closed). NULL does nothing. */
+void sink_json_close(struct sink_json *j);
+
+#endif

@@ -1,0 +1,53 @@
+/* sink_sqlite.h - the SQLite database auditors query.
+ *
+ * The schema is sql/schema.sql, embedded at build time and applied at open; PRAGMA
+ * user_version holds its version, and a database with a newer one is refused. WAL mode,
+ * prepared statements, sessions batched into transactions. The file is created mode 0600.
+ * The only module that includes sqlite3.h. */
+#ifndef PLAINSIGHT_SINK_SQLITE_H
+#define PLAINSIGHT_SINK_SQLITE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "finding.h"
+#include "ps.h"
+
+struct sink_sqlite;
+
+/* The schema version this build writes. */
+#define SINK_SQLITE_SCHEMA_VERSION 1
+
+/* Opens (creating if needed, mode 0600) the database at path and applies the schema. When
+ * is_reveal, credentials keep their cleartext secret, challenge and response; otherwise those
+ * columns stay NULL. On failure returns PS_ERR_DB or PS_ERR_SCHEMA with a one-line reason
+ * naming the file in err. *out is owned (close with sink_sqlite_close). */
+enum ps_err sink_sqlite_open(const char *path, bool is_reveal, struct sink_sqlite **out, char *err,
+                             size_t errcap);
+
+/* The database's fingerprint key (created with random bytes on first open). */
+const uint8_t *sink_sqlite_key(const struct sink_sqlite *db);
+
+/* Starts the run: inserts its row. */
+enum ps_err sink_sqlite_run_begin(struct sink_sqlite *db, const struct run_record *run);
+
+/* Writes one finished session and its credentials (borrowed) in the current batch. */
+enum ps_err sink_sqlite_session(struct sink_sqlite *db, const struct session *s);
+
+/* Commits the batch when SINK_SQLITE_BATCH sessions are pending or SINK_SQLITE_COMMIT_USEC
+ * have passed since the last commit (now_usec: wall clock), or always when is_force. */
+enum ps_err sink_sqlite_commit(struct sink_sqlite *db, uint64_t now_usec, bool is_force);
+
+/* Updates the run's row (counters, end time, status) and commits. */
+enum ps_err sink_sqlite_run_update(struct sink_sqlite *db, const struct run_record *run);
+
+/* The library's last error text, for messages. */
+const char *sink_sqlite_error(const struct sink_sqlite *db);
+
+/* Commits what is pending, finalizes statements and closes. NULL does nothing. */
+void sink_sqlite_close(struct sink_sqlite *db);
+
+/* SQLite's version string. */
+const char *sink_sqlite_lib_version(void);
+
+#endif

@@ -1,0 +1,34 @@
+/* tlssniff.h - the negotiated TLS version from the server's ServerHello.
+ *
+ * Fed the server's bytes once TLS starts (after STARTTLS/STLS or from the first byte on an
+ * implicit-TLS port). Reads TLS records (RFC 8446 section 5.1), gathers the first handshake
+ * message across records, and returns the ServerHello's version: the supported_versions
+ * extension (RFC 8446 section 4.2.1) when present, else legacy_version. SSLv3 records are
+ * read alike. Buffers at most TLSSNIFF_MAX_BYTES, allocated on first use. */
+#ifndef PLAINSIGHT_TLSSNIFF_H
+#define PLAINSIGHT_TLSSNIFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tlssniff;
+
+enum tlssniff_status {
+    TLSSNIFF_MORE = 0, /* no verdict yet: feed more */
+    TLSSNIFF_DONE,     /* *version holds the negotiated version (0x0300 .. 0x0304) */
+    TLSSNIFF_NOT_TLS,  /* not a TLS stream, or no ServerHello within the limit: stop feeding */
+};
+
+/* Returns a new sniffer (free with tlssniff_free). */
+struct tlssniff *tlssniff_new(void);
+/* Frees t; NULL does nothing. */
+void tlssniff_free(struct tlssniff *t);
+
+/* Feeds server bytes (borrowed). Once DONE or NOT_TLS, later calls return the same verdict. */
+enum tlssniff_status tlssniff_feed(struct tlssniff *t, const uint8_t *data, size_t len,
+                                   uint16_t *version);
+
+/* After a gap the record framing is lost: the sniffer gives up (NOT_TLS) unless done. */
+void tlssniff_gap(struct tlssniff *t);
+
+#endif

@@ -1,0 +1,59 @@
+/* tunables.h - every limit in plainsight, each with its unit and the reason it holds.
+ *
+ * Reaching a limit is counted in the run record, never a crash. Where a limit can be changed
+ * on the command line, this is its default. */
+#ifndef PLAINSIGHT_TUNABLES_H
+#define PLAINSIGHT_TUNABLES_H
+
+/* decode: 802.1Q/802.1ad tags peeled before giving up (QinQ is 2; 4 covers stacked carriers). */
+#define DECODE_MAX_VLAN_TAGS 4
+/* decode: IPv6 extension headers walked before giving up on a packet. */
+#define DECODE_MAX_IPV6_EXT 8
+
+/* flow: concurrent flows tracked; past it the least recently seen flow is evicted. */
+#define FLOW_MAX_FLOWS (1u << 20)
+/* flow: memory for flow state and reassembly queues, bytes (--memcap changes it). */
+#define FLOW_MEMCAP_BYTES ((size_t)512 * 1024 * 1024)
+/* flow: a mail flow with no packet for this long is ended and written, seconds. */
+#define FLOW_IDLE_SEC 300
+/* flow: after FIN from both sides or RST, late packets of the flow are absorbed this long
+ * (retransmissions, the final ACK) instead of starting a phantom session, seconds. */
+#define FLOW_CLOSED_LINGER_SEC 30
+/* flow: expiry is checked at most this often in packet time, microseconds. */
+#define FLOW_EXPIRE_INTERVAL_USEC 1000000
+
+/* reasm: out-of-order bytes held per direction before a gap is declared. */
+#define REASM_MAX_OOO_BYTES ((size_t)256 * 1024)
+/* reasm: out-of-order segments held per direction before a gap is declared. */
+#define REASM_MAX_OOO_SEGS 256
+
+/* line: longest protocol line kept, bytes, CR LF excluded. RFC 5321 allows 512 for SMTP
+ * command lines and 1000 for text lines; SASL responses (XOAUTH2 bearer tokens) run to a few
+ * KiB, so this leaves room. A longer line is discarded up to its LF and counted. */
+#define LINE_MAX_LEN 8192
+
+/* finding: credentials kept per session; a client trying more is counted, not kept. */
+#define FINDING_MAX_CREDS 16
+/* finding: longest user name kept, bytes (longer is truncated and flagged). */
+#define FINDING_MAX_USER 256
+/* finding: longest secret kept, bytes (bearer tokens can be long). */
+#define FINDING_MAX_SECRET 4096
+/* finding: longest challenge or response kept for challenge-response mechanisms, bytes. */
+#define FINDING_MAX_CHALLENGE 1024
+/* finding: longest mechanism name (RFC 4422 limits SASL names to 20 characters). */
+#define FINDING_MAX_MECH 32
+
+/* pop3: APOP timestamp from the greeting, bytes (RFC 1939 msg-id; generous). */
+#define POP3_MAX_TIMESTAMP 512
+/* pop3/parsers: commands awaiting a response (pipelining), per session. */
+#define PARSE_MAX_PENDING 64
+
+/* tlssniff: bytes of the server's first TLS records buffered to find the ServerHello. */
+#define TLSSNIFF_MAX_BYTES 16384
+
+/* sink_sqlite: sessions per transaction before a commit, and the longest time between
+ * commits on live capture, microseconds. */
+#define SINK_SQLITE_BATCH       1000
+#define SINK_SQLITE_COMMIT_USEC 1000000
+
+#endif

@@ -1,0 +1,121 @@
+-- plainsight database schema, version 1 (PRAGMA user_version).
+--
+-- The one definition of the database: plainsight applies this text at start-up. Times are
+-- ISO 8601 UTC text ("2024-05-01T12:00:00.123456Z"), so they sort and compare as text.
+-- Secrets: credentials.secret, challenge and response are NULL unless plainsight ran with
+-- --reveal-secrets; secret_len and secret_fingerprint are always kept. The fingerprint is
+-- HMAC-SHA-256 under the key in the meta table, cut to 128 bits: equal within one database
+-- for equal secrets.
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+
+-- One row per run of plainsight.
+CREATE TABLE IF NOT EXISTS runs (
+    id              INTEGER PRIMARY KEY,
+    version         TEXT NOT NULL,     -- plainsight version
+    mode            TEXT NOT NULL,     -- 'offline' or 'live'
+    source          TEXT NOT NULL,     -- capture files (space-separated) or interface
+    status          TEXT NOT NULL,     -- 'running', 'ok', 'damaged', 'interrupted'
+    started         TEXT NOT NULL,     -- wall clock
+    ended           TEXT,
+    first_packet    TEXT,              -- packet time
+    last_packet     TEXT,
+    packets         INTEGER NOT NULL DEFAULT 0,
+    bytes           INTEGER NOT NULL DEFAULT 0,
+    sessions        INTEGER NOT NULL DEFAULT 0,
+    exposed         INTEGER NOT NULL DEFAULT 0
+);
+
+-- Every counter of a run: what was decoded, what was dropped and why.
+CREATE TABLE IF NOT EXISTS run_counters (
+    run_id  INTEGER NOT NULL REFERENCES runs(id),
+    name    TEXT NOT NULL,
+    value   INTEGER NOT NULL,
+    PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+
+-- One row per mail session.
+CREATE TABLE IF NOT EXISTS sessions (
+    id              INTEGER PRIMARY KEY,
+    run_id          INTEGER NOT NULL REFERENCES runs(id),
+    ts_start        TEXT NOT NULL,
+    ts_end          TEXT NOT NULL,
+    client_ip       TEXT NOT NULL,
+    client_port     INTEGER NOT NULL,
+    server_ip       TEXT NOT NULL,
+    server_port     INTEGER NOT NULL,
+    vlan            INTEGER,              -- innermost 802.1Q id, NULL if untagged
+    protocol        TEXT NOT NULL,        -- 'smtp', 'pop3', 'imap'
+    tls             TEXT NOT NULL,        -- 'none', 'starttls', 'implicit'
+    tls_version     TEXT,                 -- 'SSLv3', 'TLSv1.0' .. 'TLSv1.3', NULL if unseen
+    tls_weak        INTEGER NOT NULL,     -- 1 for SSLv3, TLS 1.0, TLS 1.1
+    starttls        TEXT,                 -- 'used', 'offered-not-used', 'not-offered',
+                                          -- 'refused', 'n/a'; NULL when the capture cannot tell
+    exposure        TEXT NOT NULL,        -- 'credentials', 'challenge-response', 'cleartext',
+                                          -- 'none'
+    end_reason      TEXT NOT NULL,        -- 'fin', 'rst', 'idle', 'evicted', 'capture-end'
+    packets         INTEGER NOT NULL,
+    bytes_client    INTEGER NOT NULL,
+    bytes_server    INTEGER NOT NULL,
+    gaps            INTEGER NOT NULL,     -- reassembly gaps: bytes the capture missed
+    gap_bytes       INTEGER NOT NULL,
+    injected_commands INTEGER NOT NULL,   -- cleartext commands pipelined after STARTTLS
+    credentials_dropped INTEGER NOT NULL  -- credentials past the per-session limit
+);
+CREATE INDEX IF NOT EXISTS sessions_server ON sessions(server_ip, server_port);
+CREATE INDEX IF NOT EXISTS sessions_start ON sessions(ts_start);
+
+-- One row per credential seen in a session, in the order seen.
+CREATE TABLE IF NOT EXISTS credentials (
+    id                 INTEGER PRIMARY KEY,
+    session_id         INTEGER NOT NULL REFERENCES sessions(id),
+    seq                INTEGER NOT NULL,  -- 0, 1, ... within the session
+    mechanism          TEXT NOT NULL,     -- 'USER/PASS', 'APOP', 'IMAP LOGIN', SASL name
+    username           TEXT,              -- as sent (bytes stored as text); NULL if not shown
+    secret             TEXT,              -- NULL unless --reveal-secrets
+    secret_len         INTEGER,           -- NULL for challenge-response mechanisms
+    secret_fingerprint TEXT,              -- NULL for challenge-response mechanisms
+    challenge          TEXT,              -- challenge-response only, with --reveal-secrets
+    response           TEXT,              -- challenge-response only, with --reveal-secrets
+    result             TEXT NOT NULL,     -- 'success', 'failure', 'unknown'
+    truncated          INTEGER NOT NULL   -- 1 when a field was longer than its limit
+);
+CREATE INDEX IF NOT EXISTS credentials_session ON credentials(session_id);
+CREATE INDEX IF NOT EXISTS credentials_user ON credentials(username);
+
+-- Every credential with its session, the view most audits start from.
+CREATE VIEW IF NOT EXISTS exposed_credentials AS
+SELECT s.ts_start, s.protocol, s.client_ip, s.client_port, s.server_ip, s.server_port,
+       s.tls, s.starttls, c.mechanism, c.username, c.secret_len, c.secret_fingerprint,
+       c.result, c.secret, s.id AS session_id, s.run_id
+FROM credentials c JOIN sessions s ON s.id = c.session_id;
+
+-- Accounts whose credentials crossed the wire, with how often and when.
+CREATE VIEW IF NOT EXISTS exposed_accounts AS
+SELECT username, protocol, server_ip, server_port,
+       group_concat(DISTINCT mechanism) AS mechanisms,
+       count(*) AS exposures,
+       sum(result = 'success') AS successes,
+       min(ts_start) AS first_seen, max(ts_start) AS last_seen
+FROM exposed_credentials
+GROUP BY username, protocol, server_ip, server_port;
+
+-- Servers that accepted a login sent in the clear.
+CREATE VIEW IF NOT EXISTS cleartext_servers AS
+SELECT server_ip, server_port, protocol,
+       count(DISTINCT username) AS accounts,
+       sum(result = 'success') AS accepted_logins,
+       max(starttls = 'offered-not-used') AS offered_starttls
+FROM exposed_credentials
+WHERE secret_len IS NOT NULL
+GROUP BY server_ip, server_port, protocol;
+
+-- Sessions that stayed in the clear, with why.
+CREATE VIEW IF NOT EXISTS sessions_without_tls AS
+SELECT id, ts_start, protocol, client_ip, client_port, server_ip, server_port,
+       coalesce(starttls, 'unknown') AS starttls, exposure
+FROM sessions
+WHERE tls = 'none';

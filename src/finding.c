@@ -1,0 +1,283 @@
+/* finding.c - the session record, its credentials, and the keyed fingerprint of secrets.
+ *
+ * Secrets live only here: copied in by the parsers, wiped with explicit_bzero when the record
+ * is freed. The fingerprint is HMAC-SHA-256 (RFC 2104, FIPS 180-4) of the secret under a key
+ * kept in the database, cut to 128 bits: equal passwords give equal fingerprints within one
+ * database, and the fingerprint cannot be checked against a password list without the key.
+ * HMAC comes from nettle rather than code of our own. */
+#include "finding.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nettle/hmac.h>
+
+struct session *finding_new(void)
+{
+    return xcalloc(1, sizeof(struct session));
+}
+
+static void wipe_free(uint8_t *p, size_t len)
+{
+    if (p != NULL) {
+        explicit_bzero(p, len);
+        free(p);
+    }
+}
+
+static void credential_free(struct credential *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    wipe_free(c->secret, c->secret_len);
+    wipe_free(c->challenge, c->challenge_len);
+    wipe_free(c->response, c->response_len);
+    explicit_bzero(c, sizeof *c);
+    free(c);
+}
+
+void finding_free(struct session *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < s->n_creds; i++) {
+        credential_free(s->creds[i]);
+    }
+    explicit_bzero(s, sizeof *s);
+    free(s);
+}
+
+struct credential *finding_add_credential(struct session *s, const char *mechanism)
+{
+    if (s->n_creds >= FINDING_MAX_CREDS) {
+        s->creds_dropped++;
+        return NULL;
+    }
+    struct credential *c = xcalloc(1, sizeof *c);
+    size_t n = strnlen(mechanism, FINDING_MAX_MECH - 1);
+    memcpy(c->mechanism, mechanism, n);
+    c->mechanism[n] = '\0';
+    c->result = FINDING_RESULT_UNKNOWN;
+    s->creds[s->n_creds++] = c;
+    return c;
+}
+
+void finding_set_username(struct credential *c, const uint8_t *p, size_t len)
+{
+    if (len > FINDING_MAX_USER) {
+        len = FINDING_MAX_USER;
+        c->is_truncated = true;
+    }
+    memcpy(c->username, p, len);
+    c->username_len = len;
+    c->has_username = true;
+}
+
+/* Replaces *dst with a copy of p[0..len), cut at cap. */
+static void set_owned(struct credential *c, uint8_t **dst, size_t *dst_len, const uint8_t *p,
+                      size_t len, size_t cap)
+{
+    wipe_free(*dst, *dst_len);
+    if (len > cap) {
+        len = cap;
+        c->is_truncated = true;
+    }
+    *dst = xmalloc(len);
+    if (len > 0) {
+        memcpy(*dst, p, len);
+    }
+    *dst_len = len;
+}
+
+void finding_set_secret(struct credential *c, const uint8_t *p, size_t len)
+{
+    set_owned(c, &c->secret, &c->secret_len, p, len, FINDING_MAX_SECRET);
+}
+
+void finding_set_challenge(struct credential *c, const uint8_t *p, size_t len)
+{
+    set_owned(c, &c->challenge, &c->challenge_len, p, len, FINDING_MAX_CHALLENGE);
+}
+
+void finding_set_response(struct credential *c, const uint8_t *p, size_t len)
+{
+    set_owned(c, &c->response, &c->response_len, p, len, FINDING_MAX_CHALLENGE);
+}
+
+void finding_finalize(struct session *s, const uint8_t key[FINDING_KEY_LEN])
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < s->n_creds; i++) {
+        struct credential *c = s->creds[i];
+        if (c->secret == NULL) {
+            c->fingerprint[0] = '\0';
+            continue;
+        }
+        struct hmac_sha256_ctx ctx;
+        uint8_t digest[SHA256_DIGEST_SIZE];
+        hmac_sha256_set_key(&ctx, FINDING_KEY_LEN, key);
+        hmac_sha256_update(&ctx, c->secret_len, c->secret);
+        hmac_sha256_digest(&ctx, sizeof digest, digest);
+        for (size_t k = 0; k < FINDING_FP_HEX / 2; k++) {
+            c->fingerprint[2 * k] = hex[digest[k] >> 4];
+            c->fingerprint[2 * k + 1] = hex[digest[k] & 0xf];
+        }
+        c->fingerprint[FINDING_FP_HEX] = '\0';
+        explicit_bzero(&ctx, sizeof ctx);
+        explicit_bzero(digest, sizeof digest);
+    }
+}
+
+const char *finding_exposure(const struct session *s)
+{
+    bool has_challenge = false;
+    for (size_t i = 0; i < s->n_creds; i++) {
+        if (s->creds[i]->secret != NULL) {
+            return "credentials";
+        }
+        has_challenge = true;
+    }
+    if (has_challenge) {
+        return "challenge-response";
+    }
+    if (s->tls == FINDING_TLS_NONE) {
+        return "cleartext";
+    }
+    return "none";
+}
+
+bool finding_is_exposed(const struct session *s)
+{
+    return strcmp(finding_exposure(s), "none") != 0;
+}
+
+const char *finding_proto_name(enum finding_proto p)
+{
+    switch (p) {
+    case FINDING_PROTO_SMTP:
+        return "smtp";
+    case FINDING_PROTO_POP3:
+        return "pop3";
+    case FINDING_PROTO_IMAP:
+        return "imap";
+    case FINDING_PROTO_UNKNOWN:
+        break;
+    }
+    return "unknown";
+}
+
+const char *finding_tls_name(enum finding_tls t)
+{
+    switch (t) {
+    case FINDING_TLS_STARTTLS:
+        return "starttls";
+    case FINDING_TLS_IMPLICIT:
+        return "implicit";
+    case FINDING_TLS_NONE:
+        break;
+    }
+    return "none";
+}
+
+const char *finding_starttls_name(enum finding_starttls v)
+{
+    switch (v) {
+    case FINDING_STARTTLS_USED:
+        return "used";
+    case FINDING_STARTTLS_OFFERED_NOT_USED:
+        return "offered-not-used";
+    case FINDING_STARTTLS_NOT_OFFERED:
+        return "not-offered";
+    case FINDING_STARTTLS_REFUSED:
+        return "refused";
+    case FINDING_STARTTLS_NA:
+        return "n/a";
+    case FINDING_STARTTLS_UNKNOWN:
+        break;
+    }
+    return NULL;
+}
+
+const char *finding_result_name(enum finding_result r)
+{
+    switch (r) {
+    case FINDING_RESULT_SUCCESS:
+        return "success";
+    case FINDING_RESULT_FAILURE:
+        return "failure";
+    case FINDING_RESULT_UNKNOWN:
+        break;
+    }
+    return "unknown";
+}
+
+const char *finding_end_name(enum finding_end e)
+{
+    switch (e) {
+    case FINDING_END_FIN:
+        return "fin";
+    case FINDING_END_RST:
+        return "rst";
+    case FINDING_END_IDLE:
+        return "idle";
+    case FINDING_END_EVICTED:
+        return "evicted";
+    case FINDING_END_CAPTURE:
+        break;
+    }
+    return "capture-end";
+}
+
+const char *finding_tls_version_name(uint16_t v, char *buf, size_t cap)
+{
+    switch (v) {
+    case 0:
+        return NULL;
+    case 0x0300:
+        return "SSLv3";
+    case 0x0301:
+        return "TLSv1.0";
+    case 0x0302:
+        return "TLSv1.1";
+    case 0x0303:
+        return "TLSv1.2";
+    case 0x0304:
+        return "TLSv1.3";
+    default:
+        snprintf(buf, cap, "0x%04x", v);
+        return buf;
+    }
+}
+
+bool finding_tls_version_is_weak(uint16_t v)
+{
+    return v != 0 && v < 0x0303;
+}
+
+char *finding_format_time(uint64_t ts_usec, char *buf, size_t cap)
+{
+    time_t sec = (time_t)(ts_usec / 1000000u);
+    struct tm tm;
+    if (gmtime_r(&sec, &tm) == NULL) {
+        snprintf(buf, cap, "invalid");
+        return buf;
+    }
+    char day[24];
+    strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, cap, "%s.%06uZ", day, (unsigned)(ts_usec % 1000000u));
+    return buf;
+}
+
+char *finding_format_ip(uint8_t ip_version, const uint8_t ip[16], char *buf, size_t cap)
+{
+    if (inet_ntop(ip_version == 6 ? AF_INET6 : AF_INET, ip, buf, (socklen_t)cap) == NULL) {
+        snprintf(buf, cap, "?");
+    }
+    return buf;
+}

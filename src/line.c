@@ -1,0 +1,152 @@
+/* line.c - line splitting and word/token helpers shared by the SMTP, POP3 and IMAP parsers.
+ *
+ * Mail protocols end lines with CR LF (RFC 5321 section 2.3.8, RFC 1939 section 3, RFC 9051
+ * section 2.2); real clients and servers also send a bare LF, so LF alone ends a line and a CR
+ * is stripped only when it comes right before the LF (a CR elsewhere is line content). A line
+ * lying wholly in the caller's chunk is handed back in place; one spanning chunks is gathered in
+ * the line_buf. The limit LINE_MAX_LEN applies to the content without CR LF, whatever the
+ * chunking: a longer line is counted once and dropped up to its LF, never handed on in pieces.
+ * The buffer keeps one byte more than the limit so that a trailing CR can wait for its LF. */
+#include "line.h"
+
+#include <string.h>
+
+void line_init(struct line_buf *lb)
+{
+    lb->len = 0;
+    lb->is_discarding = false;
+}
+
+/* Length of the content of a raw line of len bytes (LF excluded): a final CR is not content. */
+static size_t content_len(const uint8_t *p, size_t len)
+{
+    if (len > 0 && p[len - 1] == '\r') {
+        return len - 1;
+    }
+    return len;
+}
+
+/* Switches to discarding the rest of an overlong line (up to its LF, unless that LF was
+ * already consumed) and counts it. */
+static void drop_overlong(struct line_buf *lb, bool is_lf_seen, uint64_t *overlong)
+{
+    lb->len = 0;
+    lb->is_discarding = !is_lf_seen;
+    (*overlong)++;
+}
+
+enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *len,
+                           const uint8_t **line, size_t *line_len, uint64_t *overlong)
+{
+    while (*len > 0) {
+        const uint8_t *p = *data;
+        const uint8_t *lf = memchr(p, '\n', *len);
+        size_t seg = lf != NULL ? (size_t)(lf - p) : *len; /* bytes before the LF */
+        size_t used = lf != NULL ? seg + 1 : seg;
+
+        *data += used;
+        *len -= used;
+
+        if (lb->is_discarding) {
+            if (lf != NULL) {
+                lb->is_discarding = false;
+            }
+            continue;
+        }
+
+        if (lb->len == 0 && lf != NULL) {
+            /* The whole line is in the chunk: no copy. */
+            size_t n = content_len(p, seg);
+            if (n > LINE_MAX_LEN) {
+                drop_overlong(lb, true, overlong);
+                continue;
+            }
+            *line = p;
+            *line_len = n;
+            return LINE_OK;
+        }
+
+        /* The line spans chunks: gather it. The buffer holds raw bytes (a final CR included),
+         * at most LINE_MAX_LEN + 1 of them. */
+        if (seg > sizeof lb->buf - lb->len) {
+            drop_overlong(lb, lf != NULL, overlong);
+            continue;
+        }
+        memcpy(lb->buf + lb->len, p, seg);
+        lb->len += seg;
+
+        if (lf == NULL) {
+            /* Only a CR may sit in the extra byte; anything else already passes the limit. */
+            if (lb->len > LINE_MAX_LEN && lb->buf[lb->len - 1] != '\r') {
+                drop_overlong(lb, false, overlong);
+            }
+            continue;
+        }
+
+        size_t n = content_len(lb->buf, lb->len);
+        lb->len = 0;
+        if (n > LINE_MAX_LEN) {
+            drop_overlong(lb, true, overlong);
+            continue;
+        }
+        *line = lb->buf;
+        *line_len = n;
+        return LINE_OK;
+    }
+    return LINE_MORE;
+}
+
+void line_resync(struct line_buf *lb)
+{
+    lb->len = 0;
+    lb->is_discarding = true;
+}
+
+static uint8_t ascii_upper(uint8_t c)
+{
+    if (c >= 'a' && c <= 'z') {
+        return (uint8_t)(c - 'a' + 'A');
+    }
+    return c;
+}
+
+bool line_is_word(const uint8_t *line, size_t len, const char *w)
+{
+    /* w is our own NUL-terminated literal, never wire bytes. */
+    size_t wl = strlen(w);
+
+    if (len < wl) {
+        return false;
+    }
+    for (size_t i = 0; i < wl; i++) {
+        if (ascii_upper(line[i]) != (uint8_t)w[i]) {
+            return false;
+        }
+    }
+    return len == wl || line[wl] == ' ';
+}
+
+bool line_token(const uint8_t *line, size_t len, size_t *off, const uint8_t **tok,
+                size_t *tok_len)
+{
+    size_t i = *off;
+
+    while (i < len && line[i] == ' ') {
+        i++;
+    }
+    if (i >= len) {
+        *off = len;
+        return false;
+    }
+    size_t start = i;
+    while (i < len && line[i] != ' ') {
+        i++;
+    }
+    *tok = line + start;
+    *tok_len = i - start;
+    while (i < len && line[i] == ' ') {
+        i++;
+    }
+    *off = i;
+    return true;
+}

@@ -1,0 +1,458 @@
+/* sink_sqlite.c - sessions, credentials and runs into the SQLite database auditors query.
+ *
+ * The schema text is embedded from sql/schema.sql and applied on open (every statement is
+ * idempotent: CREATE ... IF NOT EXISTS). PRAGMA user_version records the version; a database
+ * written by a newer plainsight is refused rather than half-understood. Sessions are inserted
+ * through prepared statements inside a transaction that is committed every SINK_SQLITE_BATCH
+ * sessions or SINK_SQLITE_COMMIT_USEC, so a crash loses at most that much. WAL mode lets
+ * auditors read while a live capture writes. The file is created mode 0600 before SQLite opens
+ * it: it holds what the network leaked. */
+#include "sink_sqlite.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+
+extern const char schema_sql[];
+extern const size_t schema_sql_len;
+
+struct sink_sqlite {
+    sqlite3 *db;
+    char *path;
+    bool is_reveal;
+    bool in_txn;
+    size_t pending;
+    uint64_t last_commit_usec;
+    int64_t run_id;
+    uint8_t key[FINDING_KEY_LEN];
+    sqlite3_stmt *ins_session;
+    sqlite3_stmt *ins_cred;
+    sqlite3_stmt *upd_run;
+    sqlite3_stmt *ins_counter;
+};
+
+static const char sql_ins_session[] =
+    "INSERT INTO sessions (run_id, ts_start, ts_end, client_ip, client_port, server_ip,"
+    " server_port, vlan, protocol, tls, tls_version, tls_weak, starttls, exposure, end_reason,"
+    " packets, bytes_client, bytes_server, gaps, gap_bytes, injected_commands,"
+    " credentials_dropped)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+    " ?19, ?20, ?21, ?22)";
+
+static const char sql_ins_cred[] =
+    "INSERT INTO credentials (session_id, seq, mechanism, username, secret, secret_len,"
+    " secret_fingerprint, challenge, response, result, truncated)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+static const char sql_upd_run[] =
+    "UPDATE runs SET status = ?2, ended = ?3, first_packet = ?4, last_packet = ?5,"
+    " packets = ?6, bytes = ?7, sessions = ?8, exposed = ?9 WHERE id = ?1";
+
+static const char sql_ins_counter[] =
+    "INSERT OR REPLACE INTO run_counters (run_id, name, value) VALUES (?1, ?2, ?3)";
+
+static void set_err(char *err, size_t errcap, const char *path, const char *what, const char *why)
+{
+    snprintf(err, errcap, "%s: %s: %s", path, what, why);
+}
+
+static int exec(struct sink_sqlite *db, const char *sql)
+{
+    return sqlite3_exec(db->db, sql, NULL, NULL, NULL);
+}
+
+/* Creates the file 0600 if it does not exist, so SQLite never makes it world-readable. */
+static enum ps_err create_private(const char *path, char *err, size_t errcap)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        close(fd);
+        return PS_OK;
+    }
+    if (errno == EEXIST) {
+        return PS_OK;
+    }
+    set_err(err, errcap, path, "cannot create database", strerror(errno));
+    return PS_ERR_DB;
+}
+
+static enum ps_err load_key(struct sink_sqlite *db, char *err, size_t errcap)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->db, "SELECT value FROM meta WHERE key = 'fingerprint_key'", -1,
+                                &st, NULL);
+    if (rc != SQLITE_OK) {
+        set_err(err, errcap, db->path, "cannot read meta", sqlite3_errmsg(db->db));
+        return PS_ERR_DB;
+    }
+    bool found = false;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == FINDING_KEY_LEN) {
+        memcpy(db->key, sqlite3_column_blob(st, 0), FINDING_KEY_LEN);
+        found = true;
+    }
+    sqlite3_finalize(st);
+    if (found) {
+        return PS_OK;
+    }
+    if (getrandom(db->key, sizeof db->key, 0) != (ssize_t)sizeof db->key) {
+        set_err(err, errcap, db->path, "cannot make fingerprint key", strerror(errno));
+        return PS_ERR_DB;
+    }
+    rc = sqlite3_prepare_v2(db->db, "INSERT INTO meta (key, value) VALUES ('fingerprint_key', ?1)",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_blob(st, 1, db->key, FINDING_KEY_LEN, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK) {
+        set_err(err, errcap, db->path, "cannot store fingerprint key", sqlite3_errmsg(db->db));
+        return PS_ERR_DB;
+    }
+    return PS_OK;
+}
+
+static enum ps_err apply_schema(struct sink_sqlite *db, char *err, size_t errcap)
+{
+    sqlite3_stmt *st = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        set_err(err, errcap, db->path, "not a usable SQLite database", sqlite3_errmsg(db->db));
+        return PS_ERR_DB;
+    }
+    version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > SINK_SQLITE_SCHEMA_VERSION) {
+        char why[128];
+        snprintf(why, sizeof why,
+                 "schema version %d is newer than this plainsight's %d; use a newer plainsight "
+                 "or another database file",
+                 version, SINK_SQLITE_SCHEMA_VERSION);
+        set_err(err, errcap, db->path, "refused", why);
+        return PS_ERR_SCHEMA;
+    }
+    char *msg = NULL;
+    if (exec(db, "BEGIN IMMEDIATE") != SQLITE_OK ||
+        sqlite3_exec(db->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+        set_err(err, errcap, db->path, "cannot apply schema",
+                msg != NULL ? msg : sqlite3_errmsg(db->db));
+        sqlite3_free(msg);
+        exec(db, "ROLLBACK");
+        return PS_ERR_DB;
+    }
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", SINK_SQLITE_SCHEMA_VERSION);
+    enum ps_err e = PS_OK;
+    if (exec(db, pragma) != SQLITE_OK) {
+        set_err(err, errcap, db->path, "cannot set schema version", sqlite3_errmsg(db->db));
+        e = PS_ERR_DB;
+    }
+    if (e == PS_OK) {
+        e = load_key(db, err, errcap);
+    }
+    if (e != PS_OK) {
+        exec(db, "ROLLBACK");
+        return e;
+    }
+    if (exec(db, "COMMIT") != SQLITE_OK) {
+        set_err(err, errcap, db->path, "cannot commit schema", sqlite3_errmsg(db->db));
+        return PS_ERR_DB;
+    }
+    return PS_OK;
+}
+
+enum ps_err sink_sqlite_open(const char *path, bool is_reveal, struct sink_sqlite **out, char *err,
+                             size_t errcap)
+{
+    *out = NULL;
+    enum ps_err e = create_private(path, err, errcap);
+    if (e != PS_OK) {
+        return e;
+    }
+    struct sink_sqlite *db = xcalloc(1, sizeof *db);
+    size_t plen = strlen(path);
+    db->path = xmalloc(plen + 1);
+    memcpy(db->path, path, plen + 1);
+    db->is_reveal = is_reveal;
+    db->run_id = -1;
+
+    int rc = sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc != SQLITE_OK) {
+        set_err(err, errcap, path, "cannot open database",
+                db->db != NULL ? sqlite3_errmsg(db->db) : sqlite3_errstr(rc));
+        sink_sqlite_close(db);
+        return PS_ERR_DB;
+    }
+    sqlite3_extended_result_codes(db->db, 1);
+    sqlite3_busy_timeout(db->db, 5000);
+
+    /* journal_mode answers with a row; "wal" unless the file system cannot do it. */
+    if (exec(db, "PRAGMA journal_mode = WAL") != SQLITE_OK ||
+        exec(db, "PRAGMA synchronous = NORMAL") != SQLITE_OK ||
+        exec(db, "PRAGMA foreign_keys = ON") != SQLITE_OK) {
+        set_err(err, errcap, path, "cannot open database", sqlite3_errmsg(db->db));
+        sink_sqlite_close(db);
+        return PS_ERR_DB;
+    }
+    e = apply_schema(db, err, errcap);
+    if (e != PS_OK) {
+        sink_sqlite_close(db);
+        return e;
+    }
+    if (sqlite3_prepare_v3(db->db, sql_ins_session, -1, SQLITE_PREPARE_PERSISTENT, &db->ins_session,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(db->db, sql_ins_cred, -1, SQLITE_PREPARE_PERSISTENT, &db->ins_cred,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(db->db, sql_upd_run, -1, SQLITE_PREPARE_PERSISTENT, &db->upd_run,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(db->db, sql_ins_counter, -1, SQLITE_PREPARE_PERSISTENT, &db->ins_counter,
+                           NULL) != SQLITE_OK) {
+        set_err(err, errcap, path, "cannot prepare statements", sqlite3_errmsg(db->db));
+        sink_sqlite_close(db);
+        return PS_ERR_DB;
+    }
+    *out = db;
+    return PS_OK;
+}
+
+const uint8_t *sink_sqlite_key(const struct sink_sqlite *db)
+{
+    return db->key;
+}
+
+const char *sink_sqlite_error(const struct sink_sqlite *db)
+{
+    return sqlite3_errmsg(db->db);
+}
+
+const char *sink_sqlite_lib_version(void)
+{
+    return sqlite3_libversion();
+}
+
+static void bind_time(sqlite3_stmt *st, int col, uint64_t ts_usec)
+{
+    char buf[40];
+    if (ts_usec == 0) {
+        sqlite3_bind_null(st, col);
+        return;
+    }
+    sqlite3_bind_text(st, col, finding_format_time(ts_usec, buf, sizeof buf), -1, SQLITE_TRANSIENT);
+}
+
+static void bind_bytes_text(sqlite3_stmt *st, int col, const uint8_t *p, size_t len, bool has)
+{
+    if (!has || p == NULL) {
+        sqlite3_bind_null(st, col);
+        return;
+    }
+    /* Text exactly as sent: invalid UTF-8 and NUL bytes are kept (length-bounded). */
+    sqlite3_bind_text64(st, col, len > 0 ? (const char *)p : "", len, SQLITE_TRANSIENT,
+                        SQLITE_UTF8);
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static enum ps_err begin(struct sink_sqlite *db)
+{
+    if (db->in_txn) {
+        return PS_OK;
+    }
+    if (exec(db, "BEGIN") != SQLITE_OK) {
+        return PS_ERR_DB;
+    }
+    db->in_txn = true;
+    return PS_OK;
+}
+
+enum ps_err sink_sqlite_run_begin(struct sink_sqlite *db, const struct run_record *run)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->db,
+                           "INSERT INTO runs (version, mode, source, status, started)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return PS_ERR_DB;
+    }
+    sqlite3_bind_text(st, 1, PS_VERSION, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, run->mode, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, run->source, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, run->status, -1, SQLITE_TRANSIENT);
+    bind_time(st, 5, run->started_usec);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return PS_ERR_DB;
+    }
+    db->run_id = sqlite3_last_insert_rowid(db->db);
+    return PS_OK;
+}
+
+static enum ps_err insert_credential(struct sink_sqlite *db, int64_t session_id, size_t seq,
+                                     const struct credential *c)
+{
+    sqlite3_stmt *st = db->ins_cred;
+    bool has_secret = c->secret != NULL;
+    sqlite3_bind_int64(st, 1, session_id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+    sqlite3_bind_text(st, 3, c->mechanism, -1, SQLITE_TRANSIENT);
+    bind_bytes_text(st, 4, c->username, c->username_len, c->has_username);
+    bind_bytes_text(st, 5, c->secret, c->secret_len, has_secret && db->is_reveal);
+    if (has_secret) {
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)c->secret_len);
+        sqlite3_bind_text(st, 7, c->fingerprint, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, 6);
+        sqlite3_bind_null(st, 7);
+    }
+    bind_bytes_text(st, 8, c->challenge, c->challenge_len, db->is_reveal);
+    bind_bytes_text(st, 9, c->response, c->response_len, db->is_reveal);
+    sqlite3_bind_text(st, 10, finding_result_name(c->result), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 11, c->is_truncated ? 1 : 0);
+    return step_done(st) == SQLITE_OK ? PS_OK : PS_ERR_DB;
+}
+
+enum ps_err sink_sqlite_session(struct sink_sqlite *db, const struct session *s)
+{
+    if (begin(db) != PS_OK) {
+        return PS_ERR_DB;
+    }
+    sqlite3_stmt *st = db->ins_session;
+    char ip[64], vbuf[16];
+    const char *tv = finding_tls_version_name(s->tls_version, vbuf, sizeof vbuf);
+    const char *stls = finding_starttls_name(s->starttls);
+
+    sqlite3_bind_int64(st, 1, db->run_id);
+    bind_time(st, 2, s->ts_start_usec);
+    bind_time(st, 3, s->ts_end_usec);
+    sqlite3_bind_text(st, 4, finding_format_ip(s->ip_version, s->client_ip, ip, sizeof ip), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 5, s->client_port);
+    sqlite3_bind_text(st, 6, finding_format_ip(s->ip_version, s->server_ip, ip, sizeof ip), -1,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 7, s->server_port);
+    if (s->vlan != 0) {
+        sqlite3_bind_int(st, 8, s->vlan);
+    } else {
+        sqlite3_bind_null(st, 8);
+    }
+    sqlite3_bind_text(st, 9, finding_proto_name(s->protocol), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, finding_tls_name(s->tls), -1, SQLITE_STATIC);
+    if (tv != NULL) {
+        sqlite3_bind_text(st, 11, tv, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, 11);
+    }
+    sqlite3_bind_int(st, 12, finding_tls_version_is_weak(s->tls_version) ? 1 : 0);
+    if (stls != NULL) {
+        sqlite3_bind_text(st, 13, stls, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, 13);
+    }
+    sqlite3_bind_text(st, 14, finding_exposure(s), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 15, finding_end_name(s->end_reason), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 16, (sqlite3_int64)s->packets);
+    sqlite3_bind_int64(st, 17, (sqlite3_int64)s->bytes_client);
+    sqlite3_bind_int64(st, 18, (sqlite3_int64)s->bytes_server);
+    sqlite3_bind_int64(st, 19, (sqlite3_int64)s->gaps);
+    sqlite3_bind_int64(st, 20, (sqlite3_int64)s->gap_bytes);
+    sqlite3_bind_int64(st, 21, (sqlite3_int64)s->injected_commands);
+    sqlite3_bind_int64(st, 22, (sqlite3_int64)s->creds_dropped);
+    if (step_done(st) != SQLITE_OK) {
+        return PS_ERR_DB;
+    }
+    int64_t sid = sqlite3_last_insert_rowid(db->db);
+    for (size_t i = 0; i < s->n_creds; i++) {
+        if (insert_credential(db, sid, i, s->creds[i]) != PS_OK) {
+            return PS_ERR_DB;
+        }
+    }
+    db->pending++;
+    return PS_OK;
+}
+
+enum ps_err sink_sqlite_commit(struct sink_sqlite *db, uint64_t now_usec, bool is_force)
+{
+    if (!db->in_txn) {
+        db->last_commit_usec = now_usec;
+        return PS_OK;
+    }
+    if (!is_force && db->pending < SINK_SQLITE_BATCH &&
+        now_usec - db->last_commit_usec < SINK_SQLITE_COMMIT_USEC) {
+        return PS_OK;
+    }
+    if (exec(db, "COMMIT") != SQLITE_OK) {
+        return PS_ERR_DB;
+    }
+    db->in_txn = false;
+    db->pending = 0;
+    db->last_commit_usec = now_usec;
+    return PS_OK;
+}
+
+enum ps_err sink_sqlite_run_update(struct sink_sqlite *db, const struct run_record *run)
+{
+    if (db->run_id < 0 || begin(db) != PS_OK) {
+        return PS_ERR_DB;
+    }
+    sqlite3_stmt *st = db->upd_run;
+    sqlite3_bind_int64(st, 1, db->run_id);
+    sqlite3_bind_text(st, 2, run->status, -1, SQLITE_TRANSIENT);
+    bind_time(st, 3, run->ended_usec);
+    bind_time(st, 4, run->first_pkt_usec);
+    bind_time(st, 5, run->last_pkt_usec);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)run->packets);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)run->bytes);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)run->sessions);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)run->exposed);
+    if (step_done(st) != SQLITE_OK) {
+        return PS_ERR_DB;
+    }
+    for (size_t i = 0; i < run->n_counters; i++) {
+        st = db->ins_counter;
+        sqlite3_bind_int64(st, 1, db->run_id);
+        sqlite3_bind_text(st, 2, run->counters[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)run->counters[i].value);
+        if (step_done(st) != SQLITE_OK) {
+            return PS_ERR_DB;
+        }
+    }
+    return sink_sqlite_commit(db, run->ended_usec, true);
+}
+
+void sink_sqlite_close(struct sink_sqlite *db)
+{
+    if (db == NULL) {
+        return;
+    }
+    if (db->in_txn) {
+        exec(db, "COMMIT");
+    }
+    sqlite3_finalize(db->ins_session);
+    sqlite3_finalize(db->ins_cred);
+    sqlite3_finalize(db->upd_run);
+    sqlite3_finalize(db->ins_counter);
+    if (db->db != NULL) {
+        sqlite3_close(db->db);
+    }
+    explicit_bzero(db->key, sizeof db->key);
+    free(db->path);
+    free(db);
+}

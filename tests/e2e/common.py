@@ -1,0 +1,99 @@
+"""Shared helpers for the end-to-end tests: run the binary, read its database, tally results.
+
+Each test script prints one line per failure and ends with "N passed, N failed, N skipped",
+which tests/run.sh adds up."""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PUBLIC = os.path.join(os.path.dirname(ROOT), "shared", "captures", "public")
+
+
+class Tally:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.skipped = 0
+
+    def check(self, cond, what):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print("FAIL " + what)
+        return cond
+
+    def skip(self, what):
+        self.skipped += 1
+        print("SKIP " + what)
+
+    def done(self):
+        print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
+        sys.exit(1 if self.failed else 0)
+
+
+def run(binary, args, stdin=None, timeout=120):
+    """Runs plainsight; returns (exit code, stdout, stderr) as text."""
+    p = subprocess.run([binary] + args, input=stdin, capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def analyse(binary, files, extra=(), tmp=None):
+    """Runs plainsight on files into a fresh database; returns (rc, stdout, stderr, db path)."""
+    tmp = tmp or tempfile.mkdtemp(prefix="plainsight-e2e-")
+    os.makedirs(tmp, exist_ok=True)
+    db = os.path.join(tmp, "out.db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.unlink(db + suffix)
+    args = []
+    for f in files:
+        args += ["-r", f]
+    args += ["-w", db] + list(extra)
+    rc, out, err = run(binary, args)
+    return rc, out, err, db
+
+
+def sessions(db):
+    """The sessions of a database with their credentials, in a fixed order, as dicts."""
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    rows = []
+    for s in con.execute("SELECT * FROM sessions ORDER BY ts_start, client_ip, client_port"):
+        d = dict(s)
+        d["credentials"] = [dict(c) for c in con.execute(
+            "SELECT * FROM credentials WHERE session_id = ? ORDER BY seq", (s["id"],))]
+        rows.append(d)
+    con.close()
+    return rows
+
+
+def endpoint(ip, port):
+    return ("[%s]:%d" % (ip, port)) if ":" in ip else ("%s:%d" % (ip, port))
+
+
+def manifest_mechanism(m):
+    """MANIFEST.json writes SASL mechanisms as "AUTH PLAIN"; plainsight as the IANA name."""
+    return m[5:] if m.startswith("AUTH ") else m
+
+
+def manifest_starttls(s):
+    if s.get("tls") == "implicit":
+        return "n/a"
+    if s.get("starttls_used"):
+        return "used"
+    off = s.get("starttls_offered")
+    if off is True:
+        return "offered-not-used"
+    if off is False:
+        return "not-offered"
+    return None
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)

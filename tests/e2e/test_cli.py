@@ -1,0 +1,223 @@
+"""The command line as a user meets it: exit codes, error messages, file modes, secrets kept
+out of every output, JSON validity, the fingerprint key, and damaged or hostile inputs.
+
+Uses the project's own captures (captures/); the public ones are used where present."""
+import json
+import os
+import sqlite3
+import stat
+import struct
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import PUBLIC, ROOT, Tally, analyse, load_json, run, sessions  # noqa: E402
+
+CAPTURES = os.path.join(ROOT, "captures")
+
+
+def truth_passwords():
+    """Every password of the project's captures, from their truth files."""
+    pw = set()
+    for f in sorted(os.listdir(CAPTURES)):
+        if f.endswith(".truth.json"):
+            for s in load_json(os.path.join(CAPTURES, f))["sessions"]:
+                for c in s["credentials"]:
+                    if c.get("password"):
+                        pw.add(c["password"])
+    return pw
+
+
+def capture_files():
+    return [os.path.join(CAPTURES, f) for f in sorted(os.listdir(CAPTURES)) if f.endswith(".pcap")]
+
+
+def main():
+    t = Tally()
+    b = sys.argv[1]
+    tmp = tempfile.mkdtemp(prefix="plainsight-cli-")
+    caps = capture_files()
+    one = os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap")
+
+    rc, out, err = run(b, ["--help"])
+    t.check(rc == 0 and "Usage: plainsight" in out, "--help: exit %d" % rc)
+    rc, out, err = run(b, ["--version"])
+    t.check(rc == 0 and out.startswith("plainsight "), "--version: exit %d" % rc)
+    rc, out, err = run(b, [])
+    t.check(rc == 1 and "no input" in err, "no arguments: exit %d, %r" % (rc, err))
+    rc, out, err = run(b, ["--no-such-option"])
+    t.check(rc == 1, "unknown option: exit %d" % rc)
+
+    missing = os.path.join(tmp, "missing.pcap")
+    rc, out, err = run(b, ["-r", missing, "-w", os.path.join(tmp, "m.db")])
+    t.check(rc == 2 and "missing.pcap" in err and err.count("\n") == 1,
+            "missing input: exit %d, %r" % (rc, err))
+
+    notcap = os.path.join(tmp, "notacapture.pcap")
+    with open(notcap, "w") as f:
+        f.write("this is not a capture file\n" * 10)
+    rc, out, err = run(b, ["-r", notcap, "-w", os.path.join(tmp, "n.db")])
+    t.check(rc == 2 and "notacapture.pcap" in err, "not a capture: exit %d, %r" % (rc, err))
+
+    rc, out, err = run(b, ["-r", one, "-w", os.path.join(tmp, "nodir", "x.db")])
+    t.check(rc == 2 and "x.db" in err, "unwritable database: exit %d, %r" % (rc, err))
+
+    rc, out, err = run(b, ["-r", one, "-w", os.path.join(tmp, "bpf.db"), "tcp", "port", "("])
+    t.check(rc != 0 and "filter" in err, "invalid BPF: exit %d, %r" % (rc, err))
+
+    # A BPF filter that excludes everything: no session, exit 0.
+    rc, out, err, db = analyse(b, [one], ["udp"], tmp=os.path.join(tmp, "udp"))
+    t.check(rc == 0 and len(sessions(db)) == 0, "BPF 'udp' leaves no session: exit %d" % rc)
+
+    # Standard input.
+    with open(one, "rb") as f:
+        data = f.read()
+    db = os.path.join(tmp, "stdin.db")
+    rc, out, err = run(b, ["-r", "-", "-w", db], stdin=data)
+    t.check(rc == 0 and len(sessions(db)) >= 1, "-r - reads stdin: exit %d %s" % (rc, err))
+
+    # Database mode 0600, WAL, schema version, runs row.
+    rc, out, err, db = analyse(b, caps, tmp=os.path.join(tmp, "all"))
+    t.check(rc == 0, "all captures: exit %d %s" % (rc, err))
+    mode = stat.S_IMODE(os.stat(db).st_mode)
+    t.check(mode == 0o600, "database mode %o, want 600" % mode)
+    con = sqlite3.connect(db)
+    t.check(con.execute("PRAGMA journal_mode").fetchone()[0] == "wal", "WAL mode")
+    t.check(con.execute("PRAGMA user_version").fetchone()[0] == 1, "schema version 1")
+    t.check(con.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "integrity")
+    run_row = con.execute("SELECT status, packets, sessions FROM runs").fetchone()
+    t.check(run_row[0] == "ok" and run_row[1] > 0 and run_row[2] > 0, "runs row %r" % (run_row,))
+    n_counters = con.execute("SELECT count(*) FROM run_counters").fetchone()[0]
+    t.check(n_counters > 20, "run counters recorded (%d)" % n_counters)
+    for q in sorted(os.listdir(os.path.join(ROOT, "sql", "audit"))):
+        with open(os.path.join(ROOT, "sql", "audit", q)) as f:
+            text = f.read()
+        try:
+            con.execute(text).fetchall()
+            ok = text.startswith("-- ")
+        except sqlite3.Error as e:
+            ok = False
+            print(e)
+        t.check(ok, "audit query %s runs and starts with its question" % q)
+    con.close()
+
+    # No cleartext secret anywhere without --reveal-secrets: database (all files), JSON, console.
+    passwords = truth_passwords()
+    t.check(len(passwords) > 0, "truth files list passwords")
+    jpath = os.path.join(tmp, "all", "out.json")
+    rc, out, err, db = analyse(b, caps, ["--json=" + jpath], tmp=os.path.join(tmp, "all2"))
+    blobs = [out, err]
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            with open(db + suffix, "rb") as f:
+                blobs.append(f.read().decode("latin-1"))
+    with open(jpath) as f:
+        jtext = f.read()
+    blobs.append(jtext)
+    leaked = [p for p in passwords for blob in blobs if p in blob]
+    t.check(not leaked, "no secret leaks without --reveal-secrets: %r" % leaked)
+    jmode = stat.S_IMODE(os.stat(jpath).st_mode)
+    t.check(jmode == 0o600, "JSON file mode %o, want 600" % jmode)
+    lines = jtext.splitlines()
+    try:
+        objs = [json.loads(line) for line in lines]
+        ok = len(objs) == len(sessions(db))
+    except ValueError:
+        ok = False
+    t.check(ok, "JSON: one valid object per session")
+    fields = {"ts_start", "ts_end", "client_ip", "client_port", "server_ip", "server_port",
+              "protocol", "tls", "tls_version", "starttls", "credentials"}
+    t.check(ok and all(fields <= set(o) for o in objs), "JSON: the documented fields")
+    cfields = {"mechanism", "username", "secret", "secret_len", "secret_fingerprint", "result"}
+    t.check(ok and all(cfields <= set(c) for o in objs for c in o["credentials"]),
+            "JSON: the documented credential fields")
+    t.check(ok and all(c["secret"] is None for o in objs for c in o["credentials"]),
+            "JSON: secret null without --reveal-secrets")
+
+    # With --reveal-secrets they are there.
+    rc, out, err, db = analyse(b, caps, ["--reveal-secrets"], tmp=os.path.join(tmp, "rev"))
+    found = {c["secret"] for s in sessions(db) for c in s["credentials"] if c["secret"]}
+    t.check(passwords <= found, "--reveal-secrets keeps every password: missing %r" %
+            (passwords - found))
+
+    # Fingerprints: equal secrets give equal fingerprints in one database; another database has
+    # another key.
+    rows = [c for s in sessions(db) for c in s["credentials"] if c["secret"]]
+    by_secret = {}
+    for c in rows:
+        by_secret.setdefault(c["secret"], set()).add(c["secret_fingerprint"])
+    t.check(rows and all(len(v) == 1 for v in by_secret.values()),
+            "one fingerprint per secret within a database")
+    rc, out, err, db2 = analyse(b, caps, ["--reveal-secrets"], tmp=os.path.join(tmp, "rev2"))
+    rows2 = {c["secret"]: c["secret_fingerprint"] for s in sessions(db2) for c in s["credentials"]
+             if c["secret"]}
+    t.check(all(rows2[c["secret"]] != c["secret_fingerprint"] for c in rows),
+            "fingerprints differ between databases (keyed per database)")
+
+    # Writing to an existing database adds a run and keeps its key.
+    rc, out, err = run(b, ["-r", one, "-w", db, "-q"])
+    con = sqlite3.connect(db)
+    t.check(rc == 0 and con.execute("SELECT count(*) FROM runs").fetchone()[0] == 2,
+            "second run appends to an existing database")
+    # A newer schema is refused.
+    con.execute("PRAGMA user_version = 99")
+    con.commit()
+    con.close()
+    rc, out, err = run(b, ["-r", one, "-w", db])
+    t.check(rc == 2 and "newer" in err, "newer schema refused: exit %d %r" % (rc, err))
+
+    # A capture cut in the middle of its last record: what came before is analysed, exit 3.
+    cut = os.path.join(tmp, "cut.pcap")
+    with open(cut, "wb") as f:
+        f.write(data[:len(data) - 7])
+    rc, out, err, db = analyse(b, [cut], tmp=os.path.join(tmp, "cut"))
+    t.check(rc == 3 and "cut.pcap" in err and "damaged" in err,
+            "truncated capture: exit %d %r" % (rc, err))
+    t.check(len(sessions(db)) == 1, "truncated capture: the session before the damage is kept")
+
+    # Captures cut at many snap lengths: no crash, no invented credential, drops counted.
+    full = sessions(analyse(b, caps, ["--reveal-secrets"], tmp=os.path.join(tmp, "full"))[3])
+    full_creds = {(s["client_port"], c["username"], c["secret"]) for s in full
+                  for c in s["credentials"]}
+    for snap in (54, 60, 64, 80, 100, 200, 1500):
+        cutfiles = []
+        for c in caps:
+            out_path = os.path.join(tmp, "snap%d-%s" % (snap, os.path.basename(c)))
+            snap_cut(c, out_path, snap)
+            cutfiles.append(out_path)
+        rc, out, err, db = analyse(b, cutfiles, ["--reveal-secrets"],
+                                   tmp=os.path.join(tmp, "snap%d" % snap))
+        got = {(s["client_port"], c["username"], c["secret"]) for s in sessions(db)
+               for c in s["credentials"]}
+        t.check(rc == 0 and got <= full_creds,
+                "snaplen %d: exit %d, invented %r" % (snap, rc, got - full_creds))
+        con = sqlite3.connect(db)
+        # A cut TCP header is a bad segment; a cut payload a truncated one: either is counted.
+        trunc = con.execute("SELECT sum(value) FROM run_counters WHERE name IN"
+                            " ('decode.truncated', 'decode.bad_tcp')").fetchone()[0]
+        con.close()
+        t.check(snap >= 1500 or trunc > 0, "snaplen %d: truncation counted (%d)" % (snap, trunc))
+    t.done()
+
+
+def snap_cut(src, dst, snap):
+    """Rewrites a classic pcap file with every record cut to snap bytes (as tcpdump -s does)."""
+    with open(src, "rb") as f:
+        data = f.read()
+    magic = data[:4]
+    endian = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    hdr = bytearray(data[:24])
+    struct.pack_into(endian + "I", hdr, 16, snap)
+    out = [bytes(hdr)]
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, incl, orig = struct.unpack_from(endian + "IIII", data, off)
+        body = data[off + 16:off + 16 + incl]
+        keep = body[:snap]
+        out.append(struct.pack(endian + "IIII", sec, frac, len(keep), orig) + keep)
+        off += 16 + incl
+    with open(dst, "wb") as f:
+        f.write(b"".join(out))
+
+
+main()

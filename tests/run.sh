@@ -1,0 +1,61 @@
+#!/bin/sh
+# run.sh BUILD_DIR - runs every test program and end-to-end suite, then prints the total as
+# its last line: "total: N passed, N failed, N skipped". Exit 1 on any failure, or if nothing
+# ran at all.
+set -u
+B=${1:-build/san}
+pass=0 fail=0 skip=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+tally() { # tally NAME COMMAND...: runs it, adds its last "N passed, N failed[, N skipped]"
+    name=$1
+    shift
+    "$@" >"$log" 2>&1
+    rc=$?
+    line=$(grep -E '^([a-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -z "$line" ]; then
+        cat "$log"
+        echo "$name: no summary (exit $rc)"
+        fail=$((fail + 1))
+        return
+    fi
+    p=$(echo "$line" | sed -E 's/^([a-z-]+: )?([0-9]+) passed.*/\2/')
+    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+    s=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
+    s=${s:-0}
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+        f=1 # died after printing a clean summary (sanitizer at exit)
+    fi
+    if [ "$f" != 0 ]; then
+        cat "$log"
+    else
+        grep -E '^(SKIP|skip)' "$log" || true
+    fi
+    echo "$name: $p passed, $f failed, $s skipped"
+    pass=$((pass + p))
+    fail=$((fail + f))
+    skip=$((skip + s))
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+for t in "$B"/tests/test_*; do
+    [ -x "$t" ] || continue
+    case "$t" in *.d) continue ;; esac
+    tally "$(basename "$t")" "$t"
+done
+
+for t in tests/e2e/test_*.py; do
+    [ -f "$t" ] || continue
+    tally "$(basename "$t" .py)" python3 "$t" "$B/plainsight"
+done
+
+for t in tests/e2e/test_*.sh; do
+    [ -f "$t" ] || continue
+    tally "$(basename "$t" .sh)" sh "$t" "$B/plainsight"
+done
+
+echo "total: $pass passed, $fail failed, $skip skipped"
+[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
