@@ -103,7 +103,6 @@ run: all
 # Every test against the ASan+UBSan build; the last line is "N passed, N failed, N skipped".
 check: deps-test
 	@$(MAKE) --no-print-directory SAN=1 build/san/plainsight units-san
-	@$(MAKE) --no-print-directory check-headers format-check
 	@sh tests/run.sh build/san
 
 units-san:
@@ -136,5 +135,8 @@ install: all
 
 clean:
 	rm -rf build
+
+# Fuzz targets (libFuzzer, clang): "make fuzz" and the short run inside "make check".
+-include tests/fuzz/fuzz.mk
 
 -include $(wildcard $(B)/obj/*.d $(B)/tests/*.d)

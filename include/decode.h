@@ -46,6 +46,8 @@ struct pkt {
     uint8_t src[16], dst[16];
     uint32_t seq, ack;      /* host byte order */
     uint16_t vlan;          /* innermost 802.1Q VLAN id, 0 if none */
+    const uint8_t *l3;      /* the IP header, for classifiers that want the whole packet */
+    size_t l3_len;          /* captured bytes from l3, cut to the IP header's length */
     const uint8_t *payload; /* captured TCP payload bytes */
     size_t payload_len;     /* bytes of payload present in the capture */
     size_t seg_len;         /* payload length the IP header claims; > payload_len when the

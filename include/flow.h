@@ -15,6 +15,7 @@
 #include "proto.h"
 #include "reasm.h"
 
+struct classify;
 struct flow_table;
 struct pkt;
 struct session;
@@ -23,9 +24,10 @@ struct session;
 typedef void flow_emit_fn(void *ctx, struct session *s);
 
 struct flow_config {
-    size_t max_flows;    /* FLOW_MAX_FLOWS */
-    size_t memcap_bytes; /* FLOW_MEMCAP_BYTES: flow state plus reassembly queues */
-    uint32_t idle_sec;   /* FLOW_IDLE_SEC */
+    size_t max_flows;     /* FLOW_MAX_FLOWS */
+    size_t memcap_bytes;  /* FLOW_MEMCAP_BYTES: flow state plus reassembly queues */
+    uint32_t idle_sec;    /* FLOW_IDLE_SEC */
+    struct classify *cls; /* borrowed; nDPI for other ports, or NULL for ports only */
 };
 
 struct flow_stats {
@@ -39,9 +41,11 @@ struct flow_stats {
     uint64_t not_mail;      /* segments of flows that are not mail (skipped early) */
     uint64_t late_packets;  /* segments of a closed flow, absorbed */
     uint64_t sessions_emitted;
-    uint64_t sessions_empty; /* mail-port flows with no payload, or not the protocol: not
-                                emitted */
-    size_t mem_used;         /* bytes now: flow state plus reassembly queues */
+    uint64_t classified_mail;  /* flows on other ports that nDPI named mail */
+    uint64_t classify_gave_up; /* flows on other ports nDPI had no verdict for in time */
+    uint64_t sessions_empty;   /* mail-port flows with no payload, or not the protocol: not
+                                  emitted */
+    size_t mem_used;           /* bytes now: flow state plus reassembly queues */
     size_t mem_used_max;
 };
 

@@ -22,6 +22,15 @@
 /* flow: expiry is checked at most this often in packet time, microseconds. */
 #define FLOW_EXPIRE_INTERVAL_USEC 1000000
 
+/* classify: packets of a flow on another port held (copied) while nDPI decides; they are
+ * replayed to the parser when it says mail. nDPI names POP3, IMAP and SMTP from the greeting
+ * and the first commands, well inside these. */
+#define CLASSIFY_MAX_PACKETS 16
+/* classify: bytes held per undecided flow (IP packets). */
+#define CLASSIFY_MAX_BYTES 16384
+/* classify: packets with payload after which nDPI is asked for its final word. */
+#define CLASSIFY_MAX_DATA_PACKETS 8
+
 /* reasm: out-of-order bytes held per direction before a gap is declared. */
 #define REASM_MAX_OOO_BYTES ((size_t)256 * 1024)
 /* reasm: out-of-order segments held per direction before a gap is declared. */

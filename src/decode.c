@@ -124,6 +124,7 @@ static enum decode_status decode_tcp(struct rd *r, size_t claim, struct pkt *p,
 /* RFC 791. r starts at the IPv4 header. */
 static enum decode_status decode_ipv4(struct rd *r, struct pkt *p, struct decode_stats *st)
 {
+    const uint8_t *l3 = r->p + r->off;
     size_t avail = rd_left(r);
     uint8_t ver_ihl = rd_u8(r);
     rd_skip(r, 1); /* DSCP, ECN */
@@ -156,6 +157,8 @@ static enum decode_status decode_ipv4(struct rd *r, struct pkt *p, struct decode
     memcpy(p->dst, dst, DECODE_IPV4_ADDR_LEN);
     size_t claim = (size_t)total_len - hdr_len;
     cut_to(r, claim);
+    p->l3 = l3;
+    p->l3_len = (size_t)(r->p + r->len - l3);
     return decode_tcp(r, claim, p, st);
 }
 
@@ -170,6 +173,7 @@ static int is_ipv6_ext(uint8_t next)
  * headers above (ESP, no next header, UDP, ICMPv6, mobility, ...) are not_tcp. */
 static enum decode_status decode_ipv6(struct rd *r, struct pkt *p, struct decode_stats *st)
 {
+    const uint8_t *l3 = r->p + r->off;
     uint32_t ver_tc_flow = rd_be32(r);
     uint16_t payload_len = rd_be16(r);
     uint8_t next = rd_u8(r);
@@ -183,6 +187,8 @@ static enum decode_status decode_ipv6(struct rd *r, struct pkt *p, struct decode
     }
     size_t claim = payload_len;
     cut_to(r, claim);
+    p->l3 = l3;
+    p->l3_len = (size_t)(r->p + r->len - l3);
 
     for (size_t n_ext = 0; is_ipv6_ext(next); n_ext++) {
         if (n_ext == DECODE_MAX_IPV6_EXT) {

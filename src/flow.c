@@ -30,6 +30,8 @@
 
 /* Bytes charged for a mail flow's parser state: two line buffers and the rest. */
 #define FLOW_PARSER_CHARGE (2 * LINE_MAX_LEN + 4096)
+/* Bytes charged for a mail flow beyond its entry. */
+#define FLOW_MAIL_CHARGE (sizeof(struct mail) + sizeof(struct session) + FLOW_PARSER_CHARGE)
 
 struct flow_key {
     uint8_t a[16], b[16]; /* a:pa sorts before b:pb */
@@ -38,8 +40,25 @@ struct flow_key {
 };
 
 enum flow_state {
-    FLOW_ACTIVE = 0,
-    FLOW_CLOSED, /* session emitted; absorbing late packets until the linger time passes */
+    FLOW_ACTIVE = 0, /* a mail session being parsed */
+    FLOW_UNDECIDED,  /* not on a mail port: nDPI is looking at its first packets */
+    FLOW_NOT_MAIL,   /* decided not mail: its packets are counted and dropped */
+    FLOW_CLOSED,     /* session emitted; absorbing late packets until the linger time passes */
+};
+
+/* A copy of one packet of an undecided flow, replayed to the parser if nDPI says mail. */
+struct held_pkt {
+    struct pkt p; /* l3 and payload point into copy */
+    uint8_t *copy;
+    size_t copy_len;
+};
+
+struct undecided {
+    struct classify_flow *cf; /* allocated at the first packet with payload */
+    struct held_pkt held[CLASSIFY_MAX_PACKETS];
+    size_t n_held;
+    size_t held_bytes;
+    uint32_t data_packets;
 };
 
 struct mail {
@@ -59,7 +78,8 @@ struct flow {
     struct flow_key key;
     uint64_t last_usec;
     enum flow_state state;
-    struct mail *m; /* NULL once closed */
+    struct mail *m;      /* FLOW_ACTIVE only */
+    struct undecided *u; /* FLOW_UNDECIDED only */
 };
 
 struct flow_list {
@@ -81,6 +101,7 @@ struct flow_table {
     struct flow_stats st;
     struct reasm_ctx rc;
     struct parse_stats ps;
+    struct classify *cls; /* borrowed; NULL: ports only */
 };
 
 struct dir_ctx {
@@ -133,6 +154,7 @@ struct flow_table *flow_table_new(const struct flow_config *cfg, flow_emit_fn *e
     }
     ft->emit = emit;
     ft->emit_ctx = ctx;
+    ft->cls = cfg->cls;
     ft->n_buckets = 1024;
     while (ft->n_buckets < ft->cfg.max_flows / 2 && ft->n_buckets < ((size_t)1 << 20)) {
         ft->n_buckets <<= 1;
@@ -276,14 +298,32 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
     finding_free(m->s);
     free(m);
     f->m = NULL;
-    ft->mem_flows -= sizeof(struct mail) + sizeof(struct session) + FLOW_PARSER_CHARGE;
+    ft->mem_flows -= FLOW_MAIL_CHARGE;
+    update_mem(ft);
+}
+
+static void free_undecided(struct flow_table *ft, struct flow *f)
+{
+    struct undecided *u = f->u;
+    if (u == NULL) {
+        return;
+    }
+    size_t charge = sizeof *u + u->held_bytes + (u->cf != NULL ? classify_flow_size() : 0);
+    for (size_t i = 0; i < u->n_held; i++) {
+        free(u->held[i].copy);
+    }
+    classify_flow_free(u->cf);
+    free(u);
+    f->u = NULL;
+    ft->mem_flows -= charge;
     update_mem(ft);
 }
 
 static void close_flow(struct flow_table *ft, struct flow *f, enum finding_end why)
 {
     end_session(ft, f, why);
-    if (f->state == FLOW_ACTIVE) {
+    free_undecided(ft, f);
+    if (f->state != FLOW_CLOSED) {
         list_remove(&ft->active, f);
         list_append(&ft->closed, f);
         f->state = FLOW_CLOSED;
@@ -295,6 +335,7 @@ static void close_flow(struct flow_table *ft, struct flow *f, enum finding_end w
 static void destroy_flow(struct flow_table *ft, struct flow *f, enum finding_end why)
 {
     end_session(ft, f, why);
+    free_undecided(ft, f);
     size_t h = key_hash(ft, &f->key);
     struct flow **pp = &ft->buckets[h];
     while (*pp != NULL && *pp != f) {
@@ -303,7 +344,7 @@ static void destroy_flow(struct flow_table *ft, struct flow *f, enum finding_end
     if (*pp == f) {
         *pp = f->hnext;
     }
-    if (f->state == FLOW_ACTIVE) {
+    if (f->state != FLOW_CLOSED) {
         list_remove(&ft->active, f);
         ft->st.flows_active--;
     } else {
@@ -325,20 +366,53 @@ static void evict_one(struct flow_table *ft)
     }
 }
 
-static struct flow *create_flow(struct flow_table *ft, const struct pkt *p,
-                                const struct flow_key *k, const struct classify_result *cr)
+/* Makes room for charge more bytes and one more entry: evicts the oldest flows, never keep
+ * (the flow that asks; NULL for a flow about to be created). */
+static void make_room(struct flow_table *ft, size_t charge, const struct flow *keep)
 {
-    size_t charge =
-        sizeof(struct flow) + sizeof(struct mail) + sizeof(struct session) + FLOW_PARSER_CHARGE;
-    while ((ft->n_flows >= ft->cfg.max_flows ||
+    size_t floor = keep != NULL ? 1 : 0;
+    while ((ft->n_flows >= ft->cfg.max_flows + floor ||
             ft->mem_flows + ft->rc.mem_used + charge > ft->cfg.memcap_bytes) &&
-           ft->n_flows > 0) {
+           ft->n_flows > floor) {
+        if (ft->closed.head == NULL && ft->active.head == keep) {
+            if (keep->next == NULL) {
+                break;
+            }
+            /* keep is the oldest: pass over it by moving it to the young end. */
+            list_remove(&ft->active, (struct flow *)keep);
+            list_append(&ft->active, (struct flow *)keep);
+        }
         evict_one(ft);
     }
+}
+
+static struct flow *new_entry(struct flow_table *ft, const struct flow_key *k,
+                              enum flow_state state)
+{
     struct flow *f = xcalloc(1, sizeof *f);
+    f->key = *k;
+    f->state = state;
+    size_t h = key_hash(ft, k);
+    f->hnext = ft->buckets[h];
+    ft->buckets[h] = f;
+    list_append(&ft->active, f);
+    ft->n_flows++;
+    ft->mem_flows += sizeof(struct flow);
+    ft->st.flows_created++;
+    ft->st.flows_active++;
+    if (ft->st.flows_active > ft->st.flows_active_max) {
+        ft->st.flows_active_max = ft->st.flows_active;
+    }
+    update_mem(ft);
+    return f;
+}
+
+/* Gives f a mail session, with sides taken from p, the flow's first packet. */
+static void attach_mail(struct flow_table *ft, struct flow *f, const struct pkt *p,
+                        const struct classify_result *cr)
+{
     struct mail *m = xcalloc(1, sizeof *m);
     struct session *s = finding_new();
-    f->key = *k;
     f->m = m;
     f->state = FLOW_ACTIVE;
     m->s = s;
@@ -370,21 +444,12 @@ static struct flow *create_flow(struct flow_table *ft, const struct pkt *p,
     m->parser = m->ops->new_parser(s, &ft->ps, cr->is_implicit_tls ? PARSE_F_IMPLICIT_TLS : 0);
     reasm_init(&m->dir[0]);
     reasm_init(&m->dir[1]);
-
-    size_t h = key_hash(ft, k);
-    f->hnext = ft->buckets[h];
-    ft->buckets[h] = f;
-    list_append(&ft->active, f);
-    ft->n_flows++;
-    ft->mem_flows += charge;
-    ft->st.flows_created++;
-    ft->st.flows_active++;
-    if (ft->st.flows_active > ft->st.flows_active_max) {
-        ft->st.flows_active_max = ft->st.flows_active;
-    }
+    ft->mem_flows += FLOW_MAIL_CHARGE;
     update_mem(ft);
-    return f;
 }
+
+static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict v,
+                   const struct classify_result *cr);
 
 static void expire(struct flow_table *ft, uint64_t now)
 {
@@ -395,8 +460,17 @@ static void expire(struct flow_table *ft, uint64_t now)
     }
     while (ft->active.head != NULL && ft->active.head->last_usec + idle < now) {
         struct flow *f = ft->active.head;
-        ft->st.flows_ended_idle++;
-        close_flow(ft, f, FINDING_END_IDLE);
+        if (f->state == FLOW_UNDECIDED) {
+            struct classify_result cr;
+            memset(&cr, 0, sizeof cr);
+            decide(ft, f, classify_giveup(ft->cls, f->u->cf, &cr), &cr);
+        }
+        if (f->state == FLOW_ACTIVE) {
+            ft->st.flows_ended_idle++;
+            close_flow(ft, f, FINDING_END_IDLE);
+        } else {
+            destroy_flow(ft, f, FINDING_END_IDLE);
+        }
     }
 }
 
@@ -408,53 +482,12 @@ void flow_expire(struct flow_table *ft, uint64_t now_usec)
     expire(ft, ft->now_usec);
 }
 
-void flow_packet(struct flow_table *ft, const struct pkt *p)
+/* One packet of a mail flow: reassembly, parser, end of the flow on RST or both FINs. */
+static void mail_packet(struct flow_table *ft, struct flow *f, const struct pkt *p)
 {
-    if (p->ts_usec > ft->now_usec) {
-        ft->now_usec = p->ts_usec;
-    }
-    if (ft->now_usec >= ft->next_expire_usec) {
-        expire(ft, ft->now_usec);
-        ft->next_expire_usec = ft->now_usec + FLOW_EXPIRE_INTERVAL_USEC;
-    }
-
-    struct flow_key k;
-    make_key(p, &k);
-    size_t h = key_hash(ft, &k);
-    struct flow *f = lookup(ft, &k, h);
-    bool is_syn_only = (p->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) == DECODE_TCP_SYN;
-
-    if (f != NULL && f->state == FLOW_CLOSED) {
-        if (!is_syn_only) {
-            ft->st.late_packets++;
-            return;
-        }
-        destroy_flow(ft, f, FINDING_END_IDLE); /* the port pair is reused by a new connection */
-        f = NULL;
-    } else if (f != NULL && is_syn_only && f->m->has_client_syn && p->seq != f->m->client_isn) {
-        ft->st.flows_ended_fin++;
-        destroy_flow(ft, f, FINDING_END_FIN); /* a new connection on the same port pair */
-        f = NULL;
-    }
-    if (f == NULL) {
-        struct classify_result cr;
-        if (!classify_port(p->sport, p->dport, &cr)) {
-            ft->st.not_mail++;
-            return;
-        }
-        if ((p->tcp_flags & DECODE_TCP_RST) != 0 && p->payload_len == 0) {
-            ft->st.late_packets++; /* a stray reset starts nothing */
-            return;
-        }
-        f = create_flow(ft, p, &k, &cr);
-    }
-
-    f->last_usec = ft->now_usec;
-    list_remove(&ft->active, f);
-    list_append(&ft->active, f);
-
     struct mail *m = f->m;
     struct session *s = m->s;
+    bool is_syn_only = (p->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) == DECODE_TCP_SYN;
     s->packets++;
     if (p->ts_usec > s->ts_end_usec) {
         s->ts_end_usec = p->ts_usec;
@@ -480,7 +513,7 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
         } else if (p->seg_len > 0 || is_fin) {
             reasm_segment(r, &ft->rc, &out, p->seq, p->payload, p->payload_len, p->seg_len, is_fin);
         }
-        if ((p->tcp_flags & DECODE_TCP_ACK) != 0 && f->m != NULL) {
+        if ((p->tcp_flags & DECODE_TCP_ACK) != 0) {
             struct dir_ctx dp = { ft, m,
                                   dir == PARSE_DIR_CLIENT ? PARSE_DIR_SERVER : PARSE_DIR_CLIENT };
             struct reasm_out outp = { on_data, on_gap, &dp };
@@ -503,10 +536,174 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
     }
 }
 
+/* Settles an undecided flow: on CLASSIFY_MAIL it becomes a mail flow and its held packets
+ * are replayed (then p, if given, which was not held); otherwise it becomes a not-mail
+ * tombstone. */
+static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict v,
+                   const struct classify_result *cr)
+{
+    struct undecided *u = f->u;
+    if (v != CLASSIFY_MAIL || u->n_held == 0) {
+        free_undecided(ft, f);
+        f->state = FLOW_NOT_MAIL;
+        return;
+    }
+    struct classify_result r = *cr;
+    const struct pkt *first = &u->held[0].p;
+    /* With no SYN seen, the server is the side on the lower port. */
+    r.is_server_dst = first->dport < first->sport;
+    make_room(ft, FLOW_MAIL_CHARGE, f);
+    attach_mail(ft, f, first, &r);
+    ft->st.classified_mail++;
+    for (size_t i = 0; i < u->n_held; i++) {
+        if (f->state != FLOW_ACTIVE) {
+            ft->st.late_packets++;
+            continue;
+        }
+        mail_packet(ft, f, &u->held[i].p);
+    }
+    free_undecided(ft, f);
+}
+
+/* Keeps a copy of p for a replay. Returns false when the flow holds all it may. */
+static bool hold(struct flow_table *ft, struct undecided *u, const struct pkt *p)
+{
+    if (u->n_held == CLASSIFY_MAX_PACKETS || u->held_bytes + p->l3_len > CLASSIFY_MAX_BYTES) {
+        return false;
+    }
+    struct held_pkt *h = &u->held[u->n_held++];
+    h->p = *p;
+    h->copy_len = p->l3_len;
+    h->copy = xmalloc(p->l3_len);
+    memcpy(h->copy, p->l3, p->l3_len);
+    h->p.l3 = h->copy;
+    /* The payload lies inside the l3 bytes (decode cut both to the same end). */
+    size_t payload_off = (size_t)(p->payload - p->l3);
+    h->p.payload = payload_off <= h->copy_len ? h->copy + payload_off : h->copy + h->copy_len;
+    u->held_bytes += p->l3_len;
+    ft->mem_flows += p->l3_len;
+    update_mem(ft);
+    return true;
+}
+
+static void undecided_packet(struct flow_table *ft, struct flow *f, const struct pkt *p)
+{
+    struct undecided *u = f->u;
+    struct classify_result cr;
+    memset(&cr, 0, sizeof cr);
+    if (!hold(ft, u, p)) {
+        ft->st.classify_gave_up++;
+        decide(ft, f, classify_giveup(ft->cls, u->cf, &cr), &cr);
+        return;
+    }
+    if (p->payload_len == 0 && u->cf == NULL) {
+        return; /* nDPI starts with the first payload; the handshake is replayed to it then */
+    }
+    enum classify_verdict v = CLASSIFY_MORE;
+    if (u->cf == NULL) {
+        u->cf = classify_flow_new(ft->cls);
+        ft->mem_flows += classify_flow_size();
+        update_mem(ft);
+        for (size_t i = 0; i < u->n_held && v == CLASSIFY_MORE; i++) {
+            v = classify_packet(ft->cls, u->cf, &u->held[i].p, &cr);
+        }
+    } else {
+        v = classify_packet(ft->cls, u->cf, p, &cr);
+    }
+    if (p->payload_len > 0) {
+        u->data_packets++;
+    }
+    bool is_end = (p->tcp_flags & (DECODE_TCP_FIN | DECODE_TCP_RST)) != 0;
+    if (v == CLASSIFY_MORE && (u->data_packets >= CLASSIFY_MAX_DATA_PACKETS || is_end)) {
+        ft->st.classify_gave_up++;
+        v = classify_giveup(ft->cls, u->cf, &cr);
+    }
+    if (v != CLASSIFY_MORE) {
+        decide(ft, f, v, &cr);
+    }
+}
+
+void flow_packet(struct flow_table *ft, const struct pkt *p)
+{
+    if (p->ts_usec > ft->now_usec) {
+        ft->now_usec = p->ts_usec;
+    }
+    if (ft->now_usec >= ft->next_expire_usec) {
+        expire(ft, ft->now_usec);
+        ft->next_expire_usec = ft->now_usec + FLOW_EXPIRE_INTERVAL_USEC;
+    }
+
+    struct flow_key k;
+    make_key(p, &k);
+    size_t h = key_hash(ft, &k);
+    struct flow *f = lookup(ft, &k, h);
+    bool is_syn_only = (p->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) == DECODE_TCP_SYN;
+
+    if (f != NULL && f->state == FLOW_CLOSED) {
+        if (!is_syn_only) {
+            ft->st.late_packets++;
+            return;
+        }
+        destroy_flow(ft, f, FINDING_END_IDLE); /* the port pair is reused by a new connection */
+        f = NULL;
+    } else if (f != NULL && f->state == FLOW_ACTIVE && is_syn_only && f->m->has_client_syn &&
+               p->seq != f->m->client_isn) {
+        ft->st.flows_ended_fin++;
+        destroy_flow(ft, f, FINDING_END_FIN); /* a new connection on the same port pair */
+        f = NULL;
+    }
+    if (f == NULL) {
+        struct classify_result cr;
+        if ((p->tcp_flags & DECODE_TCP_RST) != 0 && p->payload_len == 0) {
+            ft->st.late_packets++; /* a stray reset starts nothing */
+            return;
+        }
+        if (classify_port(p->sport, p->dport, &cr)) {
+            make_room(ft, sizeof(struct flow) + FLOW_MAIL_CHARGE, NULL);
+            f = new_entry(ft, &k, FLOW_ACTIVE);
+            attach_mail(ft, f, p, &cr);
+        } else if (ft->cls != NULL && classify_is_active(ft->cls)) {
+            make_room(ft, sizeof(struct flow) + sizeof(struct undecided) + p->l3_len, NULL);
+            f = new_entry(ft, &k, FLOW_UNDECIDED);
+            f->u = xcalloc(1, sizeof *f->u);
+            ft->mem_flows += sizeof(struct undecided);
+        } else {
+            ft->st.not_mail++;
+            return;
+        }
+    }
+
+    f->last_usec = ft->now_usec;
+    list_remove(&ft->active, f);
+    list_append(&ft->active, f);
+    switch (f->state) {
+    case FLOW_ACTIVE:
+        mail_packet(ft, f, p);
+        break;
+    case FLOW_UNDECIDED:
+        undecided_packet(ft, f, p);
+        break;
+    case FLOW_NOT_MAIL:
+    case FLOW_CLOSED:
+        ft->st.not_mail++;
+        break;
+    }
+}
+
 void flow_flush_all(struct flow_table *ft)
 {
     while (ft->active.head != NULL) {
-        close_flow(ft, ft->active.head, FINDING_END_CAPTURE);
+        struct flow *f = ft->active.head;
+        if (f->state == FLOW_UNDECIDED) {
+            struct classify_result cr;
+            memset(&cr, 0, sizeof cr);
+            decide(ft, f, classify_giveup(ft->cls, f->u->cf, &cr), &cr);
+        }
+        if (f->state == FLOW_ACTIVE) {
+            close_flow(ft, f, FINDING_END_CAPTURE);
+        } else {
+            destroy_flow(ft, f, FINDING_END_CAPTURE);
+        }
     }
 }
 

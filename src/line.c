@@ -126,8 +126,7 @@ bool line_is_word(const uint8_t *line, size_t len, const char *w)
     return len == wl || line[wl] == ' ';
 }
 
-bool line_token(const uint8_t *line, size_t len, size_t *off, const uint8_t **tok,
-                size_t *tok_len)
+bool line_token(const uint8_t *line, size_t len, size_t *off, const uint8_t **tok, size_t *tok_len)
 {
     size_t i = *off;
 

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "capture.h"
+#include "classify.h"
 #include "decode.h"
 #include "finding.h"
 #include "flow.h"
@@ -42,6 +43,7 @@ struct opts {
     const char *json_path;
     bool is_reveal;
     bool is_quiet;
+    bool is_ports_only;
     size_t memcap;
     uint32_t idle_sec;
     char *bpf;
@@ -94,6 +96,8 @@ static void usage(FILE *f)
             "Limits:\n"
             "      --memcap BYTES     memory for flows and reassembly (default %zu MiB); K, M, G\n"
             "      --idle SECONDS     end a session after this long without a packet (default %d)\n"
+            "      --ports-only       classify by the mail ports alone; without it nDPI looks at\n"
+            "                         the first packets of TCP flows on other ports\n"
             "\n"
             "  -h, --help             this text\n"
             "  -V, --version          version and library versions\n"
@@ -133,11 +137,17 @@ static bool parse_size(const char *s, size_t *out)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     static const struct option longs[] = {
-        { "read", required_argument, NULL, 'r' }, { "write", required_argument, NULL, 'w' },
-        { "json", optional_argument, NULL, 'j' }, { "reveal-secrets", no_argument, NULL, 'R' },
-        { "quiet", no_argument, NULL, 'q' },      { "memcap", required_argument, NULL, 'm' },
-        { "idle", required_argument, NULL, 'I' }, { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },    { NULL, 0, NULL, 0 },
+        { "read", required_argument, NULL, 'r' },
+        { "write", required_argument, NULL, 'w' },
+        { "json", optional_argument, NULL, 'j' },
+        { "reveal-secrets", no_argument, NULL, 'R' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "memcap", required_argument, NULL, 'm' },
+        { "idle", required_argument, NULL, 'I' },
+        { "ports-only", no_argument, NULL, 'P' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
     };
     o->db_path = "plainsight.db";
     o->memcap = FLOW_MEMCAP_BYTES;
@@ -165,6 +175,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'q':
             o->is_quiet = true;
             break;
+        case 'P':
+            o->is_ports_only = true;
+            break;
         case 'm':
             if (!parse_size(optarg, &o->memcap) || o->memcap < ((size_t)1 << 20)) {
                 log_err("--memcap: '%s' is not a size of at least 1M", optarg);
@@ -184,8 +197,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             usage(stdout);
             return MAIN_EXIT_OK;
         case 'V':
-            printf("plainsight %s\n%s\nSQLite %s\n", PS_VERSION, capture_lib_version(),
-                   sink_sqlite_lib_version());
+            printf("plainsight %s\n%s\nSQLite %s\nnDPI %s\n", PS_VERSION, capture_lib_version(),
+                   sink_sqlite_lib_version(), classify_lib_version());
             return MAIN_EXIT_OK;
         default:
             fprintf(stderr, "Try 'plainsight --help'.\n");
@@ -247,8 +260,10 @@ static void emit(void *ctx, struct session *s)
 
 /* Collects every module's counters under stable names. Returns how many. */
 static size_t collect_counters(struct ps_counter *c, size_t cap, const struct decode_stats *d,
-                               const struct flow_table *ft, uint64_t damaged_files)
+                               const struct flow_table *ft, const struct classify *cls,
+                               uint64_t damaged_files)
 {
+    const struct classify_stats *cs = classify_get_stats(cls);
     const struct flow_stats *f = flow_get_stats(ft);
     const struct reasm_stats *r = flow_get_reasm_stats(ft);
     const struct parse_stats *p = flow_get_parse_stats(ft);
@@ -274,6 +289,13 @@ static size_t collect_counters(struct ps_counter *c, size_t cap, const struct de
         COUNTER("flow.late_packets", f->late_packets),
         COUNTER("flow.sessions_emitted", f->sessions_emitted),
         COUNTER("flow.sessions_empty", f->sessions_empty),
+        COUNTER("flow.classified_mail", f->classified_mail),
+        COUNTER("flow.classify_gave_up", f->classify_gave_up),
+        COUNTER("classify.ndpi_flows", cs->flows),
+        COUNTER("classify.ndpi_packets", cs->packets),
+        COUNTER("classify.ndpi_mail", cs->mail),
+        COUNTER("classify.ndpi_not_mail", cs->not_mail),
+        COUNTER("classify.ndpi_unsupported", cs->unsupported),
         COUNTER("flow.mem_used_max", f->mem_used_max),
         COUNTER("reasm.segments", r->segments),
         COUNTER("reasm.bytes_delivered", r->bytes_delivered),
@@ -425,7 +447,16 @@ int main(int argc, char **argv)
         return MAIN_EXIT_FAIL;
     }
 
-    struct flow_config fc = { FLOW_MAX_FLOWS, a.o.memcap, a.o.idle_sec };
+    struct classify *cls = classify_new(!a.o.is_ports_only);
+    if (cls == NULL) {
+        log_err("cannot set up nDPI; --ports-only runs without it");
+        sink_json_close(a.json);
+        sink_sqlite_close(a.db);
+        free(sources);
+        free(a.o.bpf);
+        return MAIN_EXIT_FAIL;
+    }
+    struct flow_config fc = { FLOW_MAX_FLOWS, a.o.memcap, a.o.idle_sec, cls };
     struct flow_table *ft = flow_table_new(&fc, emit, &a);
     struct decode_stats ds;
     memset(&ds, 0, sizeof ds);
@@ -447,7 +478,7 @@ int main(int argc, char **argv)
 
     struct ps_counter counters[64];
     a.run.counters = counters;
-    a.run.n_counters = collect_counters(counters, 64, &ds, ft, damaged);
+    a.run.n_counters = collect_counters(counters, 64, &ds, ft, cls, damaged);
     a.run.ended_usec = wall_usec();
     a.run.status = main_stop && !a.has_db_error ? "interrupted"
                    : rc == MAIN_EXIT_FAIL       ? "failed"
@@ -478,6 +509,7 @@ int main(int argc, char **argv)
                  (unsigned long long)fs->flows_evicted);
     }
     flow_table_free(ft);
+    classify_free(cls);
     sink_json_close(a.json);
     sink_sqlite_close(a.db);
     free(sources);

@@ -321,9 +321,8 @@ void reasm_syn(struct reasm *r, uint32_t seq)
     r->is_started = true;
 }
 
-void reasm_segment(struct reasm *r, struct reasm_ctx *rc, const struct reasm_out *out,
-                   uint32_t seq, const uint8_t *data, size_t caplen, size_t seg_len,
-                   bool is_fin)
+void reasm_segment(struct reasm *r, struct reasm_ctx *rc, const struct reasm_out *out, uint32_t seq,
+                   const uint8_t *data, size_t caplen, size_t seg_len, bool is_fin)
 {
     struct emit e = { r, rc, out, 0 };
 
@@ -391,8 +390,8 @@ void reasm_segment(struct reasm *r, struct reasm_ctx *rc, const struct reasm_out
             /* In order now; anything before next_off was held in the queue. */
             size_t skip = (size_t)(r->next_off - seg_off);
             if (skip < len) {
-                deliver(&e, present > skip ? data + skip : data, present > skip ? present - skip : 0,
-                        len - skip);
+                deliver(&e, present > skip ? data + skip : data,
+                        present > skip ? present - skip : 0, len - skip);
             }
             break;
         }

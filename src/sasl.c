@@ -166,12 +166,9 @@ static const struct {
     const char *name;
     enum sasl_mech mech;
 } mech_names[] = {
-    { "PLAIN", SASL_MECH_PLAIN },
-    { "LOGIN", SASL_MECH_LOGIN },
-    { "CRAM-MD5", SASL_MECH_CRAM_MD5 },
-    { "DIGEST-MD5", SASL_MECH_DIGEST_MD5 },
-    { "XOAUTH2", SASL_MECH_XOAUTH2 },
-    { "OAUTHBEARER", SASL_MECH_OAUTHBEARER },
+    { "PLAIN", SASL_MECH_PLAIN },       { "LOGIN", SASL_MECH_LOGIN },
+    { "CRAM-MD5", SASL_MECH_CRAM_MD5 }, { "DIGEST-MD5", SASL_MECH_DIGEST_MD5 },
+    { "XOAUTH2", SASL_MECH_XOAUTH2 },   { "OAUTHBEARER", SASL_MECH_OAUTHBEARER },
 };
 
 /* name[0..len) is upper-cased already. RFC 4422 section 3.1: a mechanism name is upper-case
@@ -320,8 +317,7 @@ static bool is_lws(uint8_t c)
  * a comma-separated list of name=value where value is a token or a quoted-string with
  * backslash escapes, and unescapes it into out (capped at cap). False when the list does not
  * parse or has no username. */
-static bool digest_username(const uint8_t *m, size_t n, uint8_t *out, size_t cap,
-                            size_t *out_len)
+static bool digest_username(const uint8_t *m, size_t n, uint8_t *out, size_t cap, size_t *out_len)
 {
     size_t i = 0;
     for (;;) {

@@ -15,6 +15,7 @@
  * pre-standard TLS 1.3 draft versions (0x7fxx) are outside 0x0300..0x0304 and read as NOT_TLS. */
 #include "tlssniff.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +24,17 @@
 #include "rd.h"
 #include "tunables.h"
 
-#define TLSSNIFF_REC_HDR 5                     /* type, version (2), length (2) */
-#define TLSSNIFF_MAX_RECORD (16384 + 2048)     /* RFC 5246 6.2.3: TLSCiphertext bound */
-#define TLSSNIFF_HS_HDR 4                      /* msg_type, length (3) */
-#define TLSSNIFF_CT_CHANGE_CIPHER_SPEC 20
-#define TLSSNIFF_CT_ALERT 21
-#define TLSSNIFF_CT_HANDSHAKE 22
-#define TLSSNIFF_CT_APPLICATION_DATA 23
-#define TLSSNIFF_HS_SERVER_HELLO 2
+#define TLSSNIFF_REC_HDR                5              /* type, version (2), length (2) */
+#define TLSSNIFF_MAX_RECORD             (16384 + 2048) /* RFC 5246 6.2.3: TLSCiphertext bound */
+#define TLSSNIFF_HS_HDR                 4              /* msg_type, length (3) */
+#define TLSSNIFF_CT_CHANGE_CIPHER_SPEC  20
+#define TLSSNIFF_CT_ALERT               21
+#define TLSSNIFF_CT_HANDSHAKE           22
+#define TLSSNIFF_CT_APPLICATION_DATA    23
+#define TLSSNIFF_HS_SERVER_HELLO        2
 #define TLSSNIFF_EXT_SUPPORTED_VERSIONS 43
-#define TLSSNIFF_RANDOM_LEN 32
-#define TLSSNIFF_MAX_SESSION_ID 32
+#define TLSSNIFF_RANDOM_LEN             32
+#define TLSSNIFF_MAX_SESSION_ID         32
 
 /* RFC 8446 section 4.1.3: the random of a HelloRetryRequest, SHA-256("HelloRetryRequest"). */
 static const uint8_t hrr_random[TLSSNIFF_RANDOM_LEN] = {
@@ -43,15 +44,15 @@ static const uint8_t hrr_random[TLSSNIFF_RANDOM_LEN] = {
 
 struct tlssniff {
     enum tlssniff_status status;
-    uint16_t version;            /* valid when DONE */
+    uint16_t version; /* valid when DONE */
     uint8_t rec_hdr[TLSSNIFF_REC_HDR];
-    size_t rec_hdr_len;          /* header bytes of the current record read so far */
-    size_t rec_left;             /* body bytes of the current record still to come */
-    uint8_t *hs;                 /* owned; the handshake message being gathered, or NULL */
+    size_t rec_hdr_len; /* header bytes of the current record read so far */
+    size_t rec_left;    /* body bytes of the current record still to come */
+    uint8_t *hs;        /* owned; the handshake message being gathered, or NULL */
     size_t hs_len;
-    size_t hs_need;              /* TLSSNIFF_HS_HDR + body length once the header is read */
-    size_t seen;                 /* stream bytes read before the verdict */
-    bool has_hrr;                /* a HelloRetryRequest was passed over */
+    size_t hs_need; /* TLSSNIFF_HS_HDR + body length once the header is read */
+    size_t seen;    /* stream bytes read before the verdict */
+    bool has_hrr;   /* a HelloRetryRequest was passed over */
 };
 
 struct tlssniff *tlssniff_new(void)
@@ -212,8 +213,6 @@ static void feed_header_byte(struct tlssniff *t, uint8_t b)
         t->rec_left = (size_t)t->rec_hdr[3] << 8 | t->rec_hdr[4];
         if (t->rec_left > TLSSNIFF_MAX_RECORD) {
             verdict(t, TLSSNIFF_NOT_TLS);
-        } else if (t->rec_left == 0) {
-            t->rec_hdr_len = 0; /* an empty record: on to the next */
         }
         break;
     default:
@@ -226,12 +225,16 @@ enum tlssniff_status tlssniff_feed(struct tlssniff *t, const uint8_t *data, size
 {
     size_t off = 0;
     while (off < len && t->status == TLSSNIFF_MORE) {
+        /* Reaching the budget ends the sniff below, so some budget is always left here. */
+        assert(t->seen < TLSSNIFF_MAX_BYTES);
         size_t budget = TLSSNIFF_MAX_BYTES - t->seen;
         if (t->rec_hdr_len < TLSSNIFF_REC_HDR) {
             feed_header_byte(t, data[off]);
             off++;
             t->seen++;
         } else {
+            /* The body, or nothing for an empty record: either way the record ends here or
+             * later, and the next byte starts a header. */
             size_t n = t->rec_left;
             if (n > len - off) {
                 n = len - off;

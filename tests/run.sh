@@ -38,6 +38,21 @@ tally() { # tally NAME COMMAND...: runs it, adds its last "N passed, N failed[, 
     skip=$((skip + s))
 }
 
+# A make target as one test: it passes when it exits 0.
+static() { # static NAME TARGET
+    if make --no-print-directory -s "$2" >"$log" 2>&1; then
+        echo "$1: 1 passed, 0 failed, 0 skipped"
+        pass=$((pass + 1))
+    else
+        tail -n 30 "$log"
+        echo "$1: 0 passed, 1 failed, 0 skipped"
+        fail=$((fail + 1))
+    fi
+}
+
+static check-headers check-headers
+static format-check format-check
+
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 

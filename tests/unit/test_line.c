@@ -207,8 +207,8 @@ static void test_split_table(void)
         const struct split_case *c = &split_cases[i];
         struct out o;
         feed_every_way(c->in, c->in_len, true, &o);
-        CHECK(o.len == c->lines_len && memcmp(o.text == NULL ? (const uint8_t *)"" : o.text,
-                                              c->lines, c->lines_len) == 0);
+        CHECK(o.len == c->lines_len &&
+              memcmp(o.text == NULL ? (const uint8_t *)"" : o.text, c->lines, c->lines_len) == 0);
         CHECK_EQ_U(o.overlong, c->overlong);
         CHECK(o.has_partial == c->has_partial);
         out_free(&o);
@@ -531,7 +531,8 @@ static void test_token(void)
         size_t n = 0;
         while (line_token((const uint8_t *)c->line, len, &off, &tok, &tok_len)) {
             CHECK(tok_len > 0);
-            CHECK(tok >= (const uint8_t *)c->line && tok + tok_len <= (const uint8_t *)c->line + len);
+            CHECK(tok >= (const uint8_t *)c->line &&
+                  tok + tok_len <= (const uint8_t *)c->line + len);
             CHECK(off <= len);
             if (got_len + tok_len + 2 <= sizeof got) {
                 memcpy(got + got_len, tok, tok_len);

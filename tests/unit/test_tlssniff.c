@@ -74,12 +74,12 @@ static const uint8_t hrr_random[32] = {
 /* What goes into a ServerHello. */
 struct sh {
     uint16_t legacy;
-    bool is_hrr;       /* use the HelloRetryRequest random */
+    bool is_hrr; /* use the HelloRetryRequest random */
     size_t sid_len;
-    bool has_exts;     /* write an extensions block (maybe empty) */
-    int sv;            /* supported_versions selected_version, or -1 for none */
-    size_t pad_len;    /* an unknown extension with this many data bytes, 0 for none */
-    bool has_reneg;    /* renegotiation_info (RFC 5746), as TLS 1.0-1.2 servers send */
+    bool has_exts;  /* write an extensions block (maybe empty) */
+    int sv;         /* supported_versions selected_version, or -1 for none */
+    size_t pad_len; /* an unknown extension with this many data bytes, 0 for none */
+    bool has_reneg; /* renegotiation_info (RFC 5746), as TLS 1.0-1.2 servers send */
 };
 
 /* A whole handshake message: header, then the ServerHello body. */
@@ -507,7 +507,8 @@ static void build_one_trailing_byte(struct out *o)
 static void build_hello_cut_short(struct out *o)
 {
     /* The message says 20 bytes: too few for legacy_version + random. */
-    static const char b[] = "\x03\x03" "AAAAAAAAAAAAAAAAAA";
+    static const char b[] = "\x03\x03"
+                            "AAAAAAAAAAAAAAAAAA";
     raw_hello(o, (const uint8_t *)b, sizeof b - 1);
 }
 

@@ -1,0 +1,47 @@
+"""Mail on any port: POP3 moved to a non-standard port is found through nDPI, not with
+--ports-only; a mail port that carries another protocol yields no session."""
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import PUBLIC, ROOT, Tally, analyse, rewrite_port, sessions  # noqa: E402
+
+CAPTURES = os.path.join(ROOT, "captures")
+
+
+def main():
+    t = Tally()
+    b = sys.argv[1]
+    tmp = tempfile.mkdtemp(prefix="plainsight-ports-")
+    for name, port in (("pop3-dovecot-user-pass.pcap", 8110),
+                       ("pop3-dovecot-auth-plain.pcap", 10110),
+                       ("pop3-dovecot-any-sll2.pcap", 2110)):
+        moved = os.path.join(tmp, "%d-%s" % (port, name))
+        rewrite_port(os.path.join(CAPTURES, name), moved, 110, port)
+        rc, out, err, db = analyse(b, [moved], ["--reveal-secrets", "-q"],
+                                   tmp=os.path.join(tmp, "nd%d" % port))
+        got = sessions(db)
+        ok = (rc == 0 and len(got) == 1 and got[0]["server_port"] == port and
+              got[0]["protocol"] == "pop3" and len(got[0]["credentials"]) == 1 and
+              got[0]["credentials"][0]["result"] == "success" and
+              got[0]["credentials"][0]["secret"])
+        t.check(ok, "%s on port %d found through nDPI: %r" % (name, port, got))
+        rc, out, err, db = analyse(b, [moved], ["--ports-only", "-q"],
+                                   tmp=os.path.join(tmp, "po%d" % port))
+        t.check(rc == 0 and len(sessions(db)) == 0,
+                "%s on port %d: nothing with --ports-only" % (name, port))
+
+    http = os.path.join(PUBLIC, "ndpi-http-basic-auth.pcap")
+    if os.path.exists(http):
+        moved = os.path.join(tmp, "http-on-110.pcap")
+        rewrite_port(http, moved, 80, 110)
+        rc, out, err, db = analyse(b, [moved], ["-q"], tmp=os.path.join(tmp, "http"))
+        t.check(rc == 0 and len(sessions(db)) == 0,
+                "HTTP on port 110 is no POP3 session: %r" % sessions(db))
+    else:
+        t.skip("HTTP on port 110: ../shared/captures/public is absent")
+    t.done()
+
+
+main()
