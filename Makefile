@@ -136,6 +136,9 @@ install: all
 clean:
 	rm -rf build
 
+# Benchmarks: "make bench" (bench/bench.mk).
+-include bench/bench.mk
+
 # Fuzz targets (libFuzzer, clang): "make fuzz" and the short run inside "make check".
 -include tests/fuzz/fuzz.mk
 

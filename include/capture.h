@@ -1,12 +1,14 @@
-/* capture.h - packets from libpcap: capture files (pcap, pcapng, standard input).
+/* capture.h - packets from libpcap: capture files (pcap, pcapng, standard input) and live
+ * interfaces.
  *
- * The only module that includes pcap.h. A struct capture is one source; live interfaces will
- * be a second constructor for the same type, so the packet loop does not fork. */
+ * The only module that includes pcap.h. A struct capture is one source, opened from a file or
+ * from an interface; both are read with capture_next, so the packet loop does not fork. */
 #ifndef PLAINSIGHT_CAPTURE_H
 #define PLAINSIGHT_CAPTURE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "decode.h"
 #include "ps.h"
@@ -24,8 +26,25 @@ struct capture_pkt {
 enum capture_status {
     CAPTURE_PACKET = 0, /* *out holds a packet */
     CAPTURE_END,        /* end of file */
-    CAPTURE_DAMAGED,    /* the file is damaged past this point (truncated record, bad block):
-                           capture_error says how; the packets before it were good */
+    CAPTURE_DAMAGED,    /* the file is damaged past this point (truncated record, bad block),
+                           or the interface failed: capture_error says how; the packets before
+                           it were good */
+    CAPTURE_TIMEOUT,    /* live only: no packet within the read timeout; call again */
+};
+
+/* Live capture settings, as tcpdump users know them. */
+struct capture_live_opts {
+    int snaplen;      /* bytes kept per packet (-s); 0 for the libpcap maximum */
+    int buffer_bytes; /* kernel buffer (-B), 0 for libpcap's default */
+    int is_promisc;   /* promiscuous mode (off with -p) */
+    int timeout_ms;   /* read timeout: how often capture_next returns CAPTURE_TIMEOUT */
+};
+
+/* Drop counters of a live source, from pcap_stats. */
+struct capture_live_stats {
+    uint64_t received;   /* packets the kernel handed to the filter */
+    uint64_t dropped;    /* packets dropped for lack of buffer space (the kernel's drops) */
+    uint64_t if_dropped; /* packets the interface or its driver dropped */
 };
 
 /* Opens a capture file ("-" for standard input) and applies the BPF expression bpf (NULL or ""
@@ -34,6 +53,20 @@ enum capture_status {
  * owned (close with capture_close). */
 enum ps_err capture_open_file(const char *path, const char *bpf, struct capture **out, char *err,
                               size_t errcap);
+
+/* Opens interface name for live capture in immediate mode (a packet is handed over as soon
+ * as it arrives, so findings are not held back by the kernel buffer), with opts and the BPF
+ * expression bpf. Returns PS_ERR_IO (no such interface, no permission: the reason names the
+ * interface) or PS_ERR_ARG (bad filter or option). *out is owned (close with capture_close). */
+enum ps_err capture_open_live(const char *name, const struct capture_live_opts *opts,
+                              const char *bpf, struct capture **out, char *err, size_t errcap);
+
+/* Reads the live source's drop counters; returns PS_ERR_IO for a file source or on failure. */
+enum ps_err capture_live_stats(struct capture *c, struct capture_live_stats *out);
+
+/* Prints the interfaces libpcap can capture on, one per line ("1.eth0 (description)"), as
+ * tcpdump -D does. Returns PS_ERR_IO with the reason in err when the list cannot be had. */
+enum ps_err capture_list_interfaces(FILE *out, char *err, size_t errcap);
 
 /* Reads the next packet that passes the filter. */
 enum capture_status capture_next(struct capture *c, struct capture_pkt *out);

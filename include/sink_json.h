@@ -25,6 +25,11 @@ enum ps_err sink_json_session(struct sink_json *j, const struct session *s);
 /* Flushes buffered lines. */
 enum ps_err sink_json_flush(struct sink_json *j);
 
+/* Closes and opens the file again by its path (log rotation: SIGHUP after the file was moved).
+ * Standard output is only flushed. On failure returns PS_ERR_IO with the reason in err, and
+ * the sink writes nothing until a later reopen succeeds. */
+enum ps_err sink_json_reopen(struct sink_json *j, char *err, size_t errcap);
+
 /* Flushes and closes (standard output is flushed, not closed). NULL does nothing. */
 void sink_json_close(struct sink_json *j);
 

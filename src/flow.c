@@ -139,6 +139,10 @@ static void list_append(struct flow_list *l, struct flow *f)
 
 static void update_mem(struct flow_table *ft)
 {
+    /* Reassembly queues get what the entries, sessions and parsers leave of the cap, so the
+     * two together never pass it. */
+    ft->rc.mem_cap =
+        ft->cfg.memcap_bytes > ft->mem_flows ? ft->cfg.memcap_bytes - ft->mem_flows : 0;
     ft->st.mem_used = ft->mem_flows + ft->rc.mem_used;
     if (ft->st.mem_used > ft->st.mem_used_max) {
         ft->st.mem_used_max = ft->st.mem_used;
@@ -163,8 +167,6 @@ struct flow_table *flow_table_new(const struct flow_config *cfg, flow_emit_fn *e
     if (getrandom(&ft->seed, sizeof ft->seed, GRND_NONBLOCK) != (ssize_t)sizeof ft->seed) {
         ft->seed = (uint64_t)(uintptr_t)ft ^ 0x9e3779b97f4a7c15u;
     }
-    /* Reassembly queues may take half of the cap; entries and parsers the rest. */
-    ft->rc.mem_cap = ft->cfg.memcap_bytes / 2;
     ft->mem_flows = ft->n_buckets * sizeof *ft->buckets;
     update_mem(ft);
     return ft;
@@ -302,21 +304,24 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
     update_mem(ft);
 }
 
-static void free_undecided(struct flow_table *ft, struct flow *f)
+static void release_undecided(struct flow_table *ft, struct undecided *u)
 {
-    struct undecided *u = f->u;
-    if (u == NULL) {
-        return;
-    }
     size_t charge = sizeof *u + u->held_bytes + (u->cf != NULL ? classify_flow_size() : 0);
     for (size_t i = 0; i < u->n_held; i++) {
         free(u->held[i].copy);
     }
     classify_flow_free(u->cf);
     free(u);
-    f->u = NULL;
     ft->mem_flows -= charge;
     update_mem(ft);
+}
+
+static void free_undecided(struct flow_table *ft, struct flow *f)
+{
+    if (f->u != NULL) {
+        release_undecided(ft, f->u);
+        f->u = NULL;
+    }
 }
 
 static void close_flow(struct flow_table *ft, struct flow *f, enum finding_end why)
@@ -449,7 +454,7 @@ static void attach_mail(struct flow_table *ft, struct flow *f, const struct pkt 
 }
 
 static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict v,
-                   const struct classify_result *cr);
+                   const struct classify_result *cr, const struct pkt *extra);
 
 static void expire(struct flow_table *ft, uint64_t now)
 {
@@ -463,7 +468,7 @@ static void expire(struct flow_table *ft, uint64_t now)
         if (f->state == FLOW_UNDECIDED) {
             struct classify_result cr;
             memset(&cr, 0, sizeof cr);
-            decide(ft, f, classify_giveup(ft->cls, f->u->cf, &cr), &cr);
+            decide(ft, f, classify_giveup(ft->cls, f->u->cf, &cr), &cr, NULL);
         }
         if (f->state == FLOW_ACTIVE) {
             ft->st.flows_ended_idle++;
@@ -537,17 +542,19 @@ static void mail_packet(struct flow_table *ft, struct flow *f, const struct pkt 
 }
 
 /* Settles an undecided flow: on CLASSIFY_MAIL it becomes a mail flow and its held packets
- * are replayed (then p, if given, which was not held); otherwise it becomes a not-mail
- * tombstone. */
+ * are replayed, then extra (a packet that could not be held), if not NULL; otherwise it
+ * becomes a not-mail tombstone. */
 static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict v,
-                   const struct classify_result *cr)
+                   const struct classify_result *cr, const struct pkt *extra)
 {
-    struct undecided *u = f->u;
-    if (v != CLASSIFY_MAIL || u->n_held == 0) {
+    if (v != CLASSIFY_MAIL || f->u->n_held == 0) {
         free_undecided(ft, f);
         f->state = FLOW_NOT_MAIL;
         return;
     }
+    /* The held packets stay ours while the replay may close (and so clean up) the flow. */
+    struct undecided *u = f->u;
+    f->u = NULL;
     struct classify_result r = *cr;
     const struct pkt *first = &u->held[0].p;
     /* With no SYN seen, the server is the side on the lower port. */
@@ -555,20 +562,39 @@ static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict 
     make_room(ft, FLOW_MAIL_CHARGE, f);
     attach_mail(ft, f, first, &r);
     ft->st.classified_mail++;
-    for (size_t i = 0; i < u->n_held; i++) {
+    for (size_t i = 0; i <= u->n_held; i++) {
+        const struct pkt *p = i < u->n_held ? &u->held[i].p : extra;
+        if (p == NULL) {
+            break;
+        }
         if (f->state != FLOW_ACTIVE) {
             ft->st.late_packets++;
             continue;
         }
-        mail_packet(ft, f, &u->held[i].p);
+        mail_packet(ft, f, p);
     }
-    free_undecided(ft, f);
+    release_undecided(ft, u);
+}
+
+/* Charges bytes for flow f, evicting older flows to make room. Returns false when even
+ * that leaves no room (then nothing was charged). */
+static bool charge(struct flow_table *ft, const struct flow *f, size_t bytes)
+{
+    make_room(ft, bytes, f);
+    if (ft->mem_flows + ft->rc.mem_used + bytes > ft->cfg.memcap_bytes) {
+        return false;
+    }
+    ft->mem_flows += bytes;
+    update_mem(ft);
+    return true;
 }
 
 /* Keeps a copy of p for a replay. Returns false when the flow holds all it may. */
-static bool hold(struct flow_table *ft, struct undecided *u, const struct pkt *p)
+static bool hold(struct flow_table *ft, struct flow *f, const struct pkt *p)
 {
-    if (u->n_held == CLASSIFY_MAX_PACKETS || u->held_bytes + p->l3_len > CLASSIFY_MAX_BYTES) {
+    struct undecided *u = f->u;
+    if (u->n_held == CLASSIFY_MAX_PACKETS || u->held_bytes + p->l3_len > CLASSIFY_MAX_BYTES ||
+        !charge(ft, f, p->l3_len)) {
         return false;
     }
     struct held_pkt *h = &u->held[u->n_held++];
@@ -581,8 +607,6 @@ static bool hold(struct flow_table *ft, struct undecided *u, const struct pkt *p
     size_t payload_off = (size_t)(p->payload - p->l3);
     h->p.payload = payload_off <= h->copy_len ? h->copy + payload_off : h->copy + h->copy_len;
     u->held_bytes += p->l3_len;
-    ft->mem_flows += p->l3_len;
-    update_mem(ft);
     return true;
 }
 
@@ -591,9 +615,9 @@ static void undecided_packet(struct flow_table *ft, struct flow *f, const struct
     struct undecided *u = f->u;
     struct classify_result cr;
     memset(&cr, 0, sizeof cr);
-    if (!hold(ft, u, p)) {
+    if (!hold(ft, f, p)) {
         ft->st.classify_gave_up++;
-        decide(ft, f, classify_giveup(ft->cls, u->cf, &cr), &cr);
+        decide(ft, f, classify_giveup(ft->cls, u->cf, &cr), &cr, p);
         return;
     }
     if (p->payload_len == 0 && u->cf == NULL) {
@@ -601,9 +625,12 @@ static void undecided_packet(struct flow_table *ft, struct flow *f, const struct
     }
     enum classify_verdict v = CLASSIFY_MORE;
     if (u->cf == NULL) {
+        if (!charge(ft, f, classify_flow_size())) {
+            ft->st.classify_gave_up++;
+            decide(ft, f, CLASSIFY_NOT_MAIL, &cr, NULL);
+            return;
+        }
         u->cf = classify_flow_new(ft->cls);
-        ft->mem_flows += classify_flow_size();
-        update_mem(ft);
         for (size_t i = 0; i < u->n_held && v == CLASSIFY_MORE; i++) {
             v = classify_packet(ft->cls, u->cf, &u->held[i].p, &cr);
         }
@@ -619,7 +646,7 @@ static void undecided_packet(struct flow_table *ft, struct flow *f, const struct
         v = classify_giveup(ft->cls, u->cf, &cr);
     }
     if (v != CLASSIFY_MORE) {
-        decide(ft, f, v, &cr);
+        decide(ft, f, v, &cr, NULL);
     }
 }
 
@@ -697,7 +724,7 @@ void flow_flush_all(struct flow_table *ft)
         if (f->state == FLOW_UNDECIDED) {
             struct classify_result cr;
             memset(&cr, 0, sizeof cr);
-            decide(ft, f, classify_giveup(ft->cls, f->u->cf, &cr), &cr);
+            decide(ft, f, classify_giveup(ft->cls, f->u->cf, &cr), &cr, NULL);
         }
         if (f->state == FLOW_ACTIVE) {
             close_flow(ft, f, FINDING_END_CAPTURE);

@@ -13,10 +13,24 @@
 #include <unistd.h>
 
 struct sink_json {
-    FILE *f;
+    FILE *f; /* NULL after a failed reopen */
+    char *path;
     bool is_stdout;
     bool is_reveal;
 };
+
+static FILE *open_append(const char *path, char *err, size_t errcap)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+    if (f == NULL) {
+        snprintf(err, errcap, "%s: cannot open JSON output: %s", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+    }
+    return f;
+}
 
 enum ps_err sink_json_open(const char *path, bool is_reveal, struct sink_json **out, char *err,
                            size_t errcap)
@@ -28,15 +42,14 @@ enum ps_err sink_json_open(const char *path, bool is_reveal, struct sink_json **
         j->f = stdout;
         j->is_stdout = true;
     } else {
-        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd < 0 || (j->f = fdopen(fd, "a")) == NULL) {
-            snprintf(err, errcap, "%s: cannot open JSON output: %s", path, strerror(errno));
-            if (fd >= 0) {
-                close(fd);
-            }
+        j->f = open_append(path, err, errcap);
+        if (j->f == NULL) {
             free(j);
             return PS_ERR_IO;
         }
+        size_t n = strlen(path) + 1;
+        j->path = xmalloc(n);
+        memcpy(j->path, path, n);
     }
     *out = j;
     return PS_OK;
@@ -153,9 +166,24 @@ static void put_credential(FILE *f, const struct credential *c, bool is_reveal)
     fprintf(f, ",\"truncated\":%s}", c->is_truncated ? "true" : "false");
 }
 
+enum ps_err sink_json_reopen(struct sink_json *j, char *err, size_t errcap)
+{
+    if (j->is_stdout) {
+        return sink_json_flush(j);
+    }
+    if (j->f != NULL) {
+        fclose(j->f);
+    }
+    j->f = open_append(j->path, err, errcap);
+    return j->f != NULL ? PS_OK : PS_ERR_IO;
+}
+
 enum ps_err sink_json_session(struct sink_json *j, const struct session *s)
 {
     FILE *f = j->f;
+    if (f == NULL) {
+        return PS_ERR_IO;
+    }
     char buf[64], vbuf[16];
 
     fputs("{\"ts_start\":", f);
@@ -204,6 +232,9 @@ enum ps_err sink_json_session(struct sink_json *j, const struct session *s)
 
 enum ps_err sink_json_flush(struct sink_json *j)
 {
+    if (j->f == NULL) {
+        return PS_ERR_IO;
+    }
     return fflush(j->f) == 0 && !ferror(j->f) ? PS_OK : PS_ERR_IO;
 }
 
@@ -214,8 +245,9 @@ void sink_json_close(struct sink_json *j)
     }
     if (j->is_stdout) {
         fflush(j->f);
-    } else {
+    } else if (j->f != NULL) {
         fclose(j->f);
     }
+    free(j->path);
     free(j);
 }
