@@ -5,6 +5,14 @@
 #ifndef PLAINSIGHT_TUNABLES_H
 #define PLAINSIGHT_TUNABLES_H
 
+/* capture: live snap length, bytes. Immediate mode makes libpcap use fixed-size ring
+ * frames of about this size, so 262144 (tcpdump's default) would leave a few dozen frames and
+ * drop bursts; 65535 still holds any IP packet, also loopback's and offloaded ones. */
+#define CAPTURE_DEFAULT_SNAPLEN 65535
+/* capture: live kernel ring buffer, bytes (-B changes it): about a thousand full-size frames,
+ * some hundred thousand 1500-byte ones' worth of a burst. */
+#define CAPTURE_DEFAULT_BUFFER_BYTES (64 * 1024 * 1024)
+
 /* decode: 802.1Q/802.1ad tags peeled before giving up (QinQ is 2; 4 covers stacked carriers). */
 #define DECODE_MAX_VLAN_TAGS 4
 /* decode: IPv6 extension headers walked before giving up on a packet. */

@@ -13,6 +13,7 @@
  * quiet link. */
 #include "capture.h"
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +21,13 @@
 
 #include <pcap/pcap.h>
 
+#include "tunables.h"
+
 struct capture {
     pcap_t *p;
     bool is_live;
+    int fd;                /* live: the descriptor to poll */
+    int timeout_ms;        /* live: longest wait in capture_next */
     struct pcap_stat last; /* pcap_stats at the previous call, to widen its counters */
     uint64_t recv64, drop64, ifdrop64;
     enum decode_link link;
@@ -119,13 +124,12 @@ enum ps_err capture_open_live(const char *name, const struct capture_live_opts *
         snprintf(err, errcap, "%s: %s", name, ebuf);
         return PS_ERR_IO;
     }
-    pcap_set_snaplen(p, opts->snaplen > 0 ? opts->snaplen : 262144);
+    pcap_set_snaplen(p, opts->snaplen > 0 ? opts->snaplen : CAPTURE_DEFAULT_SNAPLEN);
     pcap_set_promisc(p, opts->is_promisc);
     pcap_set_timeout(p, opts->timeout_ms > 0 ? opts->timeout_ms : 250);
     pcap_set_immediate_mode(p, 1);
-    if (opts->buffer_bytes > 0) {
-        pcap_set_buffer_size(p, opts->buffer_bytes);
-    }
+    pcap_set_buffer_size(p, opts->buffer_bytes > 0 ? opts->buffer_bytes
+                                                   : CAPTURE_DEFAULT_BUFFER_BYTES);
     int rc = pcap_activate(p);
     if (rc < 0) {
         /* pcap_statustostr gives the class of failure; pcap_geterr the details, if any. */
@@ -143,8 +147,19 @@ enum ps_err capture_open_live(const char *name, const struct capture_live_opts *
         pcap_close(p);
         return e;
     }
+    /* Non-blocking reads and a poll of our own: libpcap on Linux may wait forever in
+     * immediate mode, whatever the timeout, and the caller's clock must tick. */
+    int fd = pcap_get_selectable_fd(p);
+    if (fd < 0 || pcap_setnonblock(p, 1, ebuf) != 0) {
+        snprintf(err, errcap, "%s: cannot read without blocking: %s", name,
+                 fd < 0 ? "no selectable descriptor" : ebuf);
+        pcap_close(p);
+        return PS_ERR_IO;
+    }
     struct capture *c = xcalloc(1, sizeof *c);
     c->p = p;
+    c->fd = fd;
+    c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 250;
     c->is_live = true;
     c->link = map_link(pcap_datalink(p));
     *out = c;
@@ -208,7 +223,18 @@ enum capture_status capture_next(struct capture *c, struct capture_pkt *out)
             return CAPTURE_END;
         }
         if (rc == 0) {
-            return CAPTURE_TIMEOUT; /* live only */
+            /* Live only: nothing buffered. Wait for the descriptor, at most the timeout; a
+             * signal ends the wait early so the caller sees it at once. */
+            struct pollfd pfd = { c->fd, POLLIN, 0 };
+            int n = poll(&pfd, 1, c->timeout_ms);
+            if (n <= 0) {
+                return CAPTURE_TIMEOUT;
+            }
+            if ((pfd.revents & (POLLERR | POLLNVAL)) != 0) {
+                snprintf(c->err, sizeof c->err, "the interface went away");
+                return CAPTURE_DAMAGED;
+            }
+            continue;
         }
         snprintf(c->err, sizeof c->err, "%s", pcap_geterr(c->p));
         return CAPTURE_DAMAGED;

@@ -12,6 +12,9 @@ void log_set_quiet(int is_quiet)
 }
 
 static void log_v(const char *level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void log_v(const char *level, const char *fmt, va_list ap)
 {
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -61,7 +64,7 @@ char *log_escape(char *out, size_t cap, const uint8_t *bytes, size_t len)
             tmp[0] = '\\';
             tmp[1] = '\\';
             n = 2;
-        } else if (b >= 0x20 && b < 0x7f) {
+        } else if (b >= 0x20 && b < 0x7f && b != '"') {
             tmp[0] = (char)b;
             n = 1;
         } else {

@@ -241,10 +241,12 @@ const char *sink_sqlite_lib_version(void)
     return sqlite3_libversion();
 }
 
-static void bind_time(sqlite3_stmt *st, int col, uint64_t ts_usec)
+/* Binds a time as text; 0 (unknown) as NULL when is_optional, else as the epoch itself: a
+ * capture may well carry zero timestamps, and a session is written whatever its time. */
+static void bind_time(sqlite3_stmt *st, int col, uint64_t ts_usec, bool is_optional)
 {
     char buf[40];
-    if (ts_usec == 0) {
+    if (ts_usec == 0 && is_optional) {
         sqlite3_bind_null(st, col);
         return;
     }
@@ -295,7 +297,7 @@ enum ps_err sink_sqlite_run_begin(struct sink_sqlite *db, const struct run_recor
     sqlite3_bind_text(st, 2, run->mode, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, run->source, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 4, run->status, -1, SQLITE_TRANSIENT);
-    bind_time(st, 5, run->started_usec);
+    bind_time(st, 5, run->started_usec, false);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -340,8 +342,8 @@ enum ps_err sink_sqlite_session(struct sink_sqlite *db, const struct session *s)
     const char *stls = finding_starttls_name(s->starttls);
 
     sqlite3_bind_int64(st, 1, db->run_id);
-    bind_time(st, 2, s->ts_start_usec);
-    bind_time(st, 3, s->ts_end_usec);
+    bind_time(st, 2, s->ts_start_usec, false);
+    bind_time(st, 3, s->ts_end_usec, false);
     sqlite3_bind_text(st, 4, finding_format_ip(s->ip_version, s->client_ip, ip, sizeof ip), -1,
                       SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 5, s->client_port);
@@ -415,9 +417,9 @@ enum ps_err sink_sqlite_run_update(struct sink_sqlite *db, const struct run_reco
     sqlite3_stmt *st = db->upd_run;
     sqlite3_bind_int64(st, 1, db->run_id);
     sqlite3_bind_text(st, 2, run->status, -1, SQLITE_TRANSIENT);
-    bind_time(st, 3, run->ended_usec);
-    bind_time(st, 4, run->first_pkt_usec);
-    bind_time(st, 5, run->last_pkt_usec);
+    bind_time(st, 3, run->ended_usec, true);
+    bind_time(st, 4, run->first_pkt_usec, true);
+    bind_time(st, 5, run->last_pkt_usec, true);
     sqlite3_bind_int64(st, 6, (sqlite3_int64)run->packets);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)run->bytes);
     sqlite3_bind_int64(st, 8, (sqlite3_int64)run->sessions);

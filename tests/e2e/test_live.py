@@ -1,0 +1,255 @@
+"""Live capture on a real interface: a veth pair inside a network namespace of the test's own,
+plainsight on one end, the project's captures replayed with tcpreplay on the other. The
+findings must match the offline run of the same captures; SIGTERM, SIGHUP, kill -9, -c, the
+privilege drop and a bad filter are checked as a user would meet them. Needs root, ip and
+tcpreplay; skipped with a note otherwise."""
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, Tally, analyse, endpoint, sessions  # noqa: E402
+
+CAPTURES = os.path.join(ROOT, "captures")
+NS = "plainsight-test-%d" % os.getpid()
+
+
+def sh(*args, check=True):
+    return subprocess.run(list(args), capture_output=True, check=check, timeout=60)
+
+
+def ns(*args, check=True):
+    return sh("ip", "netns", "exec", NS, *args, check=check)
+
+
+def setup():
+    sh("ip", "netns", "add", NS)
+    ns("ip", "link", "add", "psa", "type", "veth", "peer", "name", "psb")
+    # The captures were taken on loopback, whose frames run to 64 KiB.
+    for dev in ("psa", "psb"):
+        ns("ip", "link", "set", dev, "mtu", "65535")
+    for dev in ("lo", "psa", "psb"):
+        ns("ip", "link", "set", dev, "up")
+
+
+def teardown():
+    sh("ip", "netns", "del", NS, check=False)
+
+
+class Live:
+    """plainsight -i psa inside the namespace, in the background."""
+
+    def __init__(self, binary, db, extra=()):
+        self.db = db
+        args = ["ip", "netns", "exec", NS, binary, "-i", "psa", "-w", db] + list(extra)
+        self.err = tempfile.TemporaryFile()
+        self.p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self.err)
+        # Ready once the run's row is written: the interface is open by then.
+        deadline = time.time() + 10
+        while time.time() < deadline and self.p.poll() is None:
+            if os.path.exists(db):
+                try:
+                    con = sqlite3.connect(db, timeout=1)
+                    n = con.execute("SELECT count(*) FROM runs").fetchone()[0]
+                    con.close()
+                    if n > 0:
+                        break
+                except sqlite3.Error:
+                    pass
+            time.sleep(0.05)
+        time.sleep(0.2)
+
+    def stderr(self):
+        self.err.seek(0)
+        return self.err.read().decode("utf-8", "replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+        try:
+            return self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            return -1
+
+
+def replay(files):
+    for f in files:
+        ns("tcpreplay", "-q", "-i", "psb", "--topspeed", f)
+
+
+def session_keys(db):
+    out = set()
+    for s in sessions(db):
+        creds = tuple((c["mechanism"], c["username"], c["secret_len"], c["result"])
+                      for c in s["credentials"])
+        out.add((endpoint(s["client_ip"], s["client_port"]),
+                 endpoint(s["server_ip"], s["server_port"]), s["protocol"], s["tls"],
+                 s["starttls"], creds))
+    return out
+
+
+def count_rows(db):
+    try:
+        con = sqlite3.connect(db, timeout=1)
+        got = con.execute("SELECT count(*) FROM sessions").fetchone()[0]
+        con.close()
+        return got
+    except sqlite3.Error:
+        return -1
+
+
+def wait_for_rows(db, n, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            con = sqlite3.connect(db, timeout=1)
+            got = con.execute("SELECT count(*) FROM sessions").fetchone()[0]
+            con.close()
+            if got >= n:
+                return True
+        except sqlite3.Error:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def main():
+    t = Tally()
+    b = os.path.abspath(sys.argv[1])
+    if os.geteuid() != 0:
+        t.skip("live capture: needs root (ip netns, raw sockets); run make check as root")
+        t.done()
+    for tool in ("ip", "tcpreplay"):
+        if shutil.which(tool) is None:
+            t.skip("live capture: %s is not installed" % tool)
+            t.done()
+    tmp = tempfile.mkdtemp(prefix="plainsight-live-")
+    os.chmod(tmp, 0o755)
+    caps = [os.path.join(CAPTURES, f) for f in sorted(os.listdir(CAPTURES))
+            if f.endswith(".pcap") and "sll2" not in f]  # tcpreplay sends Ethernet frames
+    try:
+        setup()
+        run_tests(t, b, tmp, caps)
+    finally:
+        teardown()
+    t.done()
+
+
+def run_tests(t, b, tmp, caps):
+    offline_db = analyse(b, caps, ["-q"], tmp=os.path.join(tmp, "off"))[3]
+    offline = session_keys(offline_db)
+    # Sessions that end with FIN or RST are written while plainsight runs; the others (a
+    # client that never closed) when it stops.
+    n_closed = sum(1 for s in sessions(offline_db) if s["end_reason"] in ("fin", "rst"))
+
+    # The same traffic live: the same findings. Run as root (-Z root) here; the drop is
+    # tested below.
+    db = os.path.join(tmp, "live.db")
+    live = Live(b, db, ["-Z", "root", "-q"])
+    replay(caps)
+    t.check(n_closed > 0 and wait_for_rows(db, n_closed, 10),
+            "live: the %d closed sessions arrive while running (%d did)" %
+            (n_closed, count_rows(db)))
+    rc = live.stop()
+    t.check(rc == 0, "live: SIGTERM exits 0 (%d): %s" % (rc, live.stderr()))
+    got = session_keys(db)
+    t.check(got == offline, "live findings match offline: missing %r, extra %r" %
+            (offline - got, got - offline))
+    con = sqlite3.connect(db)
+    row = con.execute("SELECT mode, source, status FROM runs").fetchone()
+    t.check(row == ("live", "psa", "interrupted"), "live: runs row %r" % (row,))
+    names = {r[0] for r in con.execute("SELECT name FROM run_counters")}
+    t.check({"capture.kernel_dropped", "capture.interface_dropped"} <= names,
+            "live: drop counters recorded")
+    con.close()
+
+    # A session is in the database within seconds of its end, plainsight still running.
+    db = os.path.join(tmp, "soon.db")
+    live = Live(b, db, ["-Z", "root", "-q"])
+    replay([os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap")])
+    t.check(wait_for_rows(db, 1, 3), "live: a finished session is committed within 3 s")
+    # kill -9 after that commit: the database is intact and keeps the row.
+    live.stop(signal.SIGKILL)
+    con = sqlite3.connect(db)
+    t.check(con.execute("PRAGMA integrity_check").fetchone()[0] == "ok",
+            "kill -9: integrity_check ok")
+    t.check(con.execute("SELECT count(*) FROM credentials").fetchone()[0] == 1,
+            "kill -9: the committed credential is there")
+    con.close()
+
+    # SIGHUP reopens the JSON file: lines before the rotation in the old file, after in the new.
+    db = os.path.join(tmp, "hup.db")
+    jpath = os.path.join(tmp, "sessions.json")
+    live = Live(b, db, ["-Z", "root", "-q", "--json=" + jpath])
+    replay([os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap")])
+    wait_for_rows(db, 1, 5)
+    time.sleep(0.5)
+    os.rename(jpath, jpath + ".1")
+    live.p.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    replay([os.path.join(CAPTURES, "pop3-dovecot-auth-plain.pcap")])
+    wait_for_rows(db, 2, 5)
+    rc = live.stop()
+    old = open(jpath + ".1").read().splitlines() if os.path.exists(jpath + ".1") else []
+    new = open(jpath).read().splitlines() if os.path.exists(jpath) else []
+    t.check(rc == 0 and len(old) == 1 and len(new) == 1 and
+            json.loads(new[0])["credentials"][0]["mechanism"] == "PLAIN",
+            "SIGHUP: the new JSON file takes the later session (old %d, new %d lines)" %
+            (len(old), len(new)))
+
+    # Privilege drop: started as root, it runs as the -Z user, and still writes.
+    db = os.path.join(tmp, "drop.db")
+    live = Live(b, db, ["-Z", "nobody", "-q"])
+    pid = None
+    kids = sh("pgrep", "-P", str(live.p.pid), check=False).stdout.split()
+    pid = int(kids[0]) if kids else live.p.pid
+    uid = None
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    uid = [int(x) for x in line.split()[1:]]
+    except OSError:
+        pass
+    t.check(uid is not None and all(u == 65534 for u in uid),
+            "-Z nobody: runs as uid 65534, not root (%r)" % (uid,))
+    replay([os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap")])
+    t.check(wait_for_rows(db, 1, 5), "-Z nobody: the session is still written")
+    rc = live.stop()
+    t.check(rc == 0, "-Z nobody: exit 0 (%d) %s" % (rc, live.stderr()))
+
+    # -c stops after N packets by itself.
+    db = os.path.join(tmp, "count.db")
+    live = Live(b, db, ["-Z", "root", "-q", "-c", "5"])
+    replay([os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap")])
+    try:
+        rc = live.p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        rc = live.stop()
+        rc = -1
+    con = sqlite3.connect(db)
+    n = con.execute("SELECT packets FROM runs").fetchone()[0]
+    con.close()
+    t.check(rc == 0 and n == 5, "-c 5: exit %d after %d packets" % (rc, n))
+
+    # A bad filter: a clear message, a non-zero exit, no database.
+    r = ns(b, "-i", "psa", "-w", os.path.join(tmp, "bpf.db"), "tcp", "port", "(", check=False)
+    err = r.stderr.decode()
+    t.check(r.returncode != 0 and "filter" in err and
+            not os.path.exists(os.path.join(tmp, "bpf.db")),
+            "bad filter: exit %d, %r" % (r.returncode, err))
+    r = ns(b, "-i", "no-such-if0", "-w", os.path.join(tmp, "nif.db"), check=False)
+    t.check(r.returncode == 2 and "no-such-if0" in r.stderr.decode(),
+            "missing interface: exit %d, %r" % (r.returncode, r.stderr.decode()))
+    r = ns(b, "-D", check=False)
+    t.check(r.returncode == 0 and b"psa" in r.stdout, "-D lists the interfaces")
+
+
+main()

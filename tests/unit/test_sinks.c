@@ -1,0 +1,1266 @@
+/* test_sinks.c - unit tests for sink_json, sink_console and sink_sqlite with hostile sessions. */
+/*
+ * Sessions are built by hand with user names and secrets no client should send: quotes,
+ * backslashes, NUL bytes, invalid UTF-8 (a lone 0xff, truncated sequences, overlong forms,
+ * UTF-16 surrogates encoded in UTF-8, code points past U+10FFFF), control characters and an
+ * ANSI colour sequence. Each JSON line must parse with the strict checker below (RFC 8259
+ * with RFC 3629 UTF-8) and carry the exact escaped bytes; each console line must be plain
+ * printable ASCII; the database must hold the bytes exactly as sent. Files go to a fresh
+ * directory under TMPDIR (or /tmp) that is removed at the end, so modes can be checked on
+ * files the sinks create themselves.
+ */
+#include "sink_console.h"
+#include "sink_json.h"
+#include "sink_sqlite.h"
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "finding.h"
+#include "test.h"
+
+#define LIT(s) (const uint8_t *)(s), sizeof(s) - 1
+
+/* A user name with every kind of trouble, and its JSON and console renderings. */
+#define HOSTILE_USER                                                                               \
+    "q\"b\\s"                                                                                      \
+    "\0"                                                                                           \
+    "z"                                                                                            \
+    "\xff"                                                                                         \
+    "\xe2\x82!"                                                                                    \
+    "\xc0\xaf"                                                                                     \
+    "\xe0\x80\xaf"                                                                                 \
+    "\xed\xa0\x80"                                                                                 \
+    "\x01\x1f\x7f"                                                                                 \
+    "\x1b[31m"                                                                                     \
+    "\xc3\xa9"                                                                                     \
+    "\xe2\x82\xac"                                                                                 \
+    "\xf0\x9f\x98\x80"                                                                             \
+    "\xf4\x90\x80\x80"                                                                             \
+    "\r\n\t"                                                                                       \
+    "\xf0\x9f\x98"
+#define HOSTILE_USER_JSON                                                                          \
+    "q\\\"b\\\\s"                                                                                  \
+    "\\u0000"                                                                                      \
+    "z"                                                                                            \
+    "\\u00ff"                                                                                      \
+    "\\u00e2\\u0082!"                                                                              \
+    "\\u00c0\\u00af"                                                                               \
+    "\\u00e0\\u0080\\u00af"                                                                        \
+    "\\u00ed\\u00a0\\u0080"                                                                        \
+    "\\u0001\\u001f\\u007f"                                                                        \
+    "\\u001b[31m"                                                                                  \
+    "\xc3\xa9"                                                                                     \
+    "\xe2\x82\xac"                                                                                 \
+    "\xf0\x9f\x98\x80"                                                                             \
+    "\\u00f4\\u0090\\u0080\\u0080"                                                                 \
+    "\\r\\n\\t"                                                                                    \
+    "\\u00f0\\u009f\\u0098"
+/* From after the quote (quotes are test_console_quote_forgery's subject). */
+#define HOSTILE_USER_CONSOLE                                                                       \
+    "b\\\\s\\x00z\\xff\\xe2\\x82!\\xc0\\xaf\\xe0\\x80\\xaf\\xed\\xa0\\x80\\x01\\x1f\\x7f"          \
+    "\\x1b[31m\\xc3\\xa9\\xe2\\x82\\xac\\xf0\\x9f\\x98\\x80\\xf4\\x90\\x80\\x80\\x0d\\x0a\\x09"    \
+    "\\xf0\\x9f\\x98"
+#define HOSTILE_SECRET         "pa\"ss\\\x1b[0m\xff\0x"
+#define HOSTILE_SECRET_JSON    "pa\\\"ss\\\\\\u001b[0m\\u00ff\\u0000x"
+#define HOSTILE_SECRET_CONSOLE "pa\\x22ss\\\\\\x1b[0m\\xff\\x00x"
+#define APOP_CHALLENGE         "<1896.697170952@dbc.mtview.ca.us>"
+#define APOP_RESPONSE          "c4c9334bac560ecc979e58001b3e22fb"
+
+static const uint8_t test_key[FINDING_KEY_LEN] = { 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                                   12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                                   23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
+
+/* An exposed POP3 session: a hostile USER/PASS, an APOP, and a PLAIN without a user name. */
+static struct session *hostile_session(const uint8_t key[FINDING_KEY_LEN])
+{
+    static const uint8_t cip[16] = { 192, 0, 2, 10 };
+    static const uint8_t sip[16] = { 198, 51, 100, 1 };
+    struct session *s = finding_new();
+    s->ts_start_usec = 1700000000123456u;
+    s->ts_end_usec = 1700000001000000u;
+    s->ip_version = 4;
+    memcpy(s->client_ip, cip, 16);
+    memcpy(s->server_ip, sip, 16);
+    s->client_port = 40000;
+    s->server_port = 110;
+    s->protocol = FINDING_PROTO_POP3;
+    s->tls = FINDING_TLS_NONE;
+    s->starttls = FINDING_STARTTLS_OFFERED_NOT_USED;
+    s->end_reason = FINDING_END_FIN;
+    s->packets = 12;
+    s->bytes_client = 40;
+    s->bytes_server = 60;
+    struct credential *c = finding_add_credential(s, "USER/PASS");
+    finding_set_username(c, LIT(HOSTILE_USER));
+    finding_set_secret(c, LIT(HOSTILE_SECRET));
+    c->result = FINDING_RESULT_SUCCESS;
+    c = finding_add_credential(s, "APOP");
+    finding_set_username(c, LIT("mrose"));
+    finding_set_challenge(c, LIT(APOP_CHALLENGE));
+    finding_set_response(c, LIT(APOP_RESPONSE));
+    c->result = FINDING_RESULT_FAILURE;
+    c = finding_add_credential(s, "PLAIN");
+    finding_set_secret(c, LIT("x"));
+    finding_finalize(s, key);
+    return s;
+}
+
+/* A session over IPv6 that went to TLS 1.0 after STLS, with no credential. */
+static struct session *tls_session(void)
+{
+    static const uint8_t cip[16] = {
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10
+    };
+    static const uint8_t sip[16] = {
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01
+    };
+    struct session *s = finding_new();
+    s->ts_start_usec = 1700000100000000u;
+    s->ts_end_usec = 1700000100500000u;
+    s->ip_version = 6;
+    memcpy(s->client_ip, cip, 16);
+    memcpy(s->server_ip, sip, 16);
+    s->client_port = 50000;
+    s->server_port = 110;
+    s->vlan = 7;
+    s->protocol = FINDING_PROTO_POP3;
+    s->tls = FINDING_TLS_STARTTLS;
+    s->tls_version = 0x0301;
+    s->starttls = FINDING_STARTTLS_UNKNOWN;
+    s->end_reason = FINDING_END_RST;
+    s->creds_dropped = 3;
+    s->injected_commands = 2;
+    return s;
+}
+
+/* ---- files ---- */
+
+static char tmp_dir[512];
+
+static bool tmp_setup(void)
+{
+    const char *base = getenv("TMPDIR");
+    if (base == NULL || base[0] == '\0') {
+        base = "/tmp";
+    }
+    snprintf(tmp_dir, sizeof tmp_dir, "%s/plainsight-test-sinks-XXXXXX", base);
+    return mkdtemp(tmp_dir) != NULL;
+}
+
+static void tmp_path(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/%s", tmp_dir, name);
+}
+
+static void tmp_cleanup(void)
+{
+    DIR *d = opendir(tmp_dir);
+    if (d == NULL) {
+        return;
+    }
+    struct dirent *e;
+    char path[1024];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/%s", tmp_dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    CHECK(rmdir(tmp_dir) == 0);
+}
+
+/* Returns the file's bytes (owned, NUL-terminated past len), or NULL. */
+static uint8_t *read_all(FILE *f, size_t *len)
+{
+    size_t cap = 4096;
+    size_t n = 0;
+    uint8_t *buf = malloc(cap + 1);
+    if (buf == NULL) {
+        return NULL;
+    }
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            uint8_t *more = realloc(buf, 2 * cap + 1);
+            if (more == NULL) {
+                free(buf);
+                return NULL;
+            }
+            buf = more;
+            cap *= 2;
+        }
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static uint8_t *read_path(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return NULL;
+    }
+    uint8_t *buf = read_all(f, len);
+    fclose(f);
+    return buf;
+}
+
+static unsigned file_mode(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        return 0xffffu;
+    }
+    return (unsigned)(st.st_mode & 07777);
+}
+
+static bool has_bytes(const uint8_t *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    if (n > len) {
+        return false;
+    }
+    for (size_t i = 0; i + n <= len; i++) {
+        if (memcmp(hay + i, needle, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static size_t count_bytes(const uint8_t *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    size_t count = 0;
+    for (size_t i = 0; n > 0 && i + n <= len; i++) {
+        if (memcmp(hay + i, needle, n) == 0) {
+            count++;
+        }
+    }
+    return count;
+}
+
+/* ---- a strict JSON checker (RFC 8259; strings must be RFC 3629 UTF-8) ---- */
+
+struct jp {
+    const uint8_t *p;
+    size_t len, off;
+};
+
+static void j_ws(struct jp *j)
+{
+    while (j->off < j->len && (j->p[j->off] == ' ' || j->p[j->off] == '\t' ||
+                               j->p[j->off] == '\n' || j->p[j->off] == '\r')) {
+        j->off++;
+    }
+}
+
+static bool j_lit(struct jp *j, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (j->len - j->off < n || memcmp(j->p + j->off, lit, n) != 0) {
+        return false;
+    }
+    j->off += n;
+    return true;
+}
+
+static bool is_hex(uint8_t b)
+{
+    return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F');
+}
+
+/* One UTF-8 sequence starting at a byte >= 0x80: shortest form, no surrogate, <= U+10FFFF. */
+static bool j_utf8(struct jp *j)
+{
+    uint8_t b = j->p[j->off];
+    size_t n;
+    uint32_t cp, min;
+    if (b >= 0xc2 && b <= 0xdf) {
+        n = 2, cp = b & 0x1fu, min = 0x80;
+    } else if (b >= 0xe0 && b <= 0xef) {
+        n = 3, cp = b & 0x0fu, min = 0x800;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+        n = 4, cp = b & 0x07u, min = 0x10000;
+    } else {
+        return false;
+    }
+    if (j->len - j->off < n) {
+        return false;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint8_t c = j->p[j->off + i];
+        if ((c & 0xc0) != 0x80) {
+            return false;
+        }
+        cp = cp << 6 | (c & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return false;
+    }
+    j->off += n;
+    return true;
+}
+
+static bool j_string(struct jp *j)
+{
+    if (!j_lit(j, "\"")) {
+        return false;
+    }
+    while (j->off < j->len) {
+        uint8_t b = j->p[j->off];
+        if (b == '"') {
+            j->off++;
+            return true;
+        }
+        if (b < 0x20) {
+            return false;
+        }
+        if (b == '\\') {
+            if (j->len - j->off < 2) {
+                return false;
+            }
+            uint8_t e = j->p[j->off + 1];
+            if (e == 'u') {
+                if (j->len - j->off < 6) {
+                    return false;
+                }
+                for (size_t i = 2; i < 6; i++) {
+                    if (!is_hex(j->p[j->off + i])) {
+                        return false;
+                    }
+                }
+                j->off += 6;
+            } else if (strchr("\"\\/bfnrt", e) != NULL && e != '\0') {
+                j->off += 2;
+            } else {
+                return false;
+            }
+        } else if (b >= 0x80) {
+            if (!j_utf8(j)) {
+                return false;
+            }
+        } else {
+            j->off++;
+        }
+    }
+    return false;
+}
+
+static bool j_digits(struct jp *j)
+{
+    size_t start = j->off;
+    while (j->off < j->len && j->p[j->off] >= '0' && j->p[j->off] <= '9') {
+        j->off++;
+    }
+    return j->off > start;
+}
+
+static bool j_number(struct jp *j)
+{
+    if (j->off < j->len && j->p[j->off] == '-') {
+        j->off++;
+    }
+    if (j->off < j->len && j->p[j->off] == '0') {
+        j->off++;
+    } else if (!j_digits(j)) {
+        return false;
+    }
+    if (j->off < j->len && j->p[j->off] == '.') {
+        j->off++;
+        if (!j_digits(j)) {
+            return false;
+        }
+    }
+    if (j->off < j->len && (j->p[j->off] == 'e' || j->p[j->off] == 'E')) {
+        j->off++;
+        if (j->off < j->len && (j->p[j->off] == '+' || j->p[j->off] == '-')) {
+            j->off++;
+        }
+        if (!j_digits(j)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool j_value(struct jp *j, int depth);
+
+static bool j_container(struct jp *j, int depth, char close, bool is_object)
+{
+    j->off++; /* the opening bracket */
+    j_ws(j);
+    if (j->off < j->len && j->p[j->off] == (uint8_t)close) {
+        j->off++;
+        return true;
+    }
+    for (;;) {
+        j_ws(j);
+        if (is_object) {
+            if (!j_string(j)) {
+                return false;
+            }
+            j_ws(j);
+            if (!j_lit(j, ":")) {
+                return false;
+            }
+        }
+        if (!j_value(j, depth + 1)) {
+            return false;
+        }
+        j_ws(j);
+        if (j->off >= j->len) {
+            return false;
+        }
+        if (j->p[j->off] == ',') {
+            j->off++;
+            continue;
+        }
+        if (j->p[j->off] == (uint8_t)close) {
+            j->off++;
+            return true;
+        }
+        return false;
+    }
+}
+
+static bool j_value(struct jp *j, int depth)
+{
+    if (depth > 32) {
+        return false;
+    }
+    j_ws(j);
+    if (j->off >= j->len) {
+        return false;
+    }
+    switch (j->p[j->off]) {
+    case '{':
+        return j_container(j, depth, '}', true);
+    case '[':
+        return j_container(j, depth, ']', false);
+    case '"':
+        return j_string(j);
+    case 't':
+        return j_lit(j, "true");
+    case 'f':
+        return j_lit(j, "false");
+    case 'n':
+        return j_lit(j, "null");
+    default:
+        return j_number(j);
+    }
+}
+
+/* True when p[0..len) is exactly one JSON object (whitespace around it allowed). */
+static bool json_valid(const uint8_t *p, size_t len)
+{
+    struct jp j = { p, len, 0 };
+    if (!j_value(&j, 0)) {
+        return false;
+    }
+    j_ws(&j);
+    return j.off == len && len > 0 && p[0] == '{';
+}
+
+/* Splits buf into lines ending in LF; checks each is valid JSON. Returns the line count. */
+static size_t json_lines_valid(const uint8_t *buf, size_t len)
+{
+    size_t lines = 0, start = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\n') {
+            CHECK(json_valid(buf + start, i - start));
+            lines++;
+            start = i + 1;
+        }
+    }
+    CHECK_EQ_U(start, len); /* the last line ends in LF too */
+    return lines;
+}
+
+static void test_json_checker(void)
+{
+    /* The checker itself: it must refuse what the sink must never write. */
+    CHECK(json_valid(LIT("{\"a\":[1,-2.5e3,true,false,null,\"\\u00e9\\n\"],\"b\":{}}")));
+    CHECK(json_valid(LIT("{\"s\":\"\xc3\xa9\xf0\x9f\x98\x80\"}")));
+    CHECK(!json_valid(LIT("{\"s\":\"\x01\"}")));
+    CHECK(!json_valid(LIT("{\"s\":\"\xff\"}")));
+    CHECK(!json_valid(LIT("{\"s\":\"\xc0\xaf\"}")));
+    CHECK(!json_valid(LIT("{\"s\":\"\xed\xa0\x80\"}")));
+    CHECK(!json_valid(LIT("{\"s\":\"\xf4\x90\x80\x80\"}")));
+    CHECK(!json_valid(LIT("{\"s\":\"\xe2\x82\"}")));
+    CHECK(!json_valid(LIT("{\"s\":\"\\x41\"}")));
+    CHECK(!json_valid(LIT("{\"s\":\"abc}")));
+    CHECK(!json_valid(LIT("{\"a\":1,}")));
+    CHECK(!json_valid(LIT("{\"a\":01}")));
+    CHECK(!json_valid(LIT("{\"a\":1}x")));
+}
+
+/* ---- JSON ---- */
+
+static void test_json_hide_secrets(void)
+{
+    char path[600], err[256];
+    tmp_path(path, sizeof path, "hide.json");
+    struct session *s = hostile_session(test_key);
+    struct session *t = tls_session();
+    struct sink_json *j = NULL;
+    mode_t old = umask(0); /* the mode must come from the sink, not from the umask */
+    enum ps_err e = sink_json_open(path, false, &j, err, sizeof err);
+    umask(old);
+    CHECK_EQ_U(e, PS_OK);
+    if (e != PS_OK) {
+        finding_free(s);
+        finding_free(t);
+        return;
+    }
+    CHECK_EQ_U(file_mode(path), 0600);
+    CHECK_EQ_U(sink_json_session(j, s), PS_OK);
+    CHECK_EQ_U(sink_json_session(j, t), PS_OK);
+    CHECK_EQ_U(sink_json_flush(j), PS_OK);
+    sink_json_close(j);
+
+    size_t len = 0;
+    uint8_t *buf = read_path(path, &len);
+    CHECK(buf != NULL);
+    if (buf != NULL) {
+        CHECK_EQ_U(json_lines_valid(buf, len), 2);
+        CHECK(has_bytes(buf, len, "\"username\":\"" HOSTILE_USER_JSON "\""));
+        char want[256];
+        snprintf(want, sizeof want,
+                 "\"secret\":null,\"secret_len\":%zu,\"secret_fingerprint\":\"%s\"",
+                 sizeof HOSTILE_SECRET - 1, s->creds[0]->fingerprint);
+        CHECK(has_bytes(buf, len, want));
+        CHECK(!has_bytes(buf, len, "pa\\\"ss"));
+        CHECK(!has_bytes(buf, len, "\x1b"));
+        CHECK(has_bytes(buf, len,
+                        "{\"mechanism\":\"APOP\",\"username\":\"mrose\",\"secret\":null,"
+                        "\"secret_len\":null,\"secret_fingerprint\":null,\"challenge\":null,"
+                        "\"response\":null,\"result\":\"failure\",\"truncated\":false}"));
+        CHECK(!has_bytes(buf, len, APOP_RESPONSE));
+        CHECK(has_bytes(buf, len, "{\"mechanism\":\"PLAIN\",\"username\":null,\"secret\":null,"));
+        CHECK(has_bytes(buf, len, "\"result\":\"success\""));
+        CHECK(has_bytes(buf, len, "\"result\":\"unknown\""));
+        /* Session fields of the first line. */
+        static const char *const fields[] = {
+            "{\"ts_start\":\"2023-11-14T22:13:20.123456Z\"",
+            "\"ts_end\":\"2023-11-14T22:13:21.000000Z\"",
+            "\"client_ip\":\"192.0.2.10\"",
+            "\"client_port\":40000",
+            "\"server_ip\":\"198.51.100.1\"",
+            "\"server_port\":110",
+            "\"vlan\":null",
+            "\"protocol\":\"pop3\"",
+            "\"tls\":\"none\"",
+            "\"tls_version\":null",
+            "\"tls_weak\":false",
+            "\"starttls\":\"offered-not-used\"",
+            "\"exposure\":\"credentials\"",
+            "\"end_reason\":\"fin\"",
+            "\"packets\":12",
+            "\"bytes_client\":40",
+            "\"bytes_server\":60",
+            "\"gaps\":0",
+            "\"gap_bytes\":0",
+            "\"injected_commands\":0",
+            "\"credentials_dropped\":0",
+            "\"credentials\":[{",
+            /* The second line. */
+            "\"client_ip\":\"2001:db8::10\"",
+            "\"server_ip\":\"2001:db8::1\"",
+            "\"vlan\":7",
+            "\"tls\":\"starttls\"",
+            "\"tls_version\":\"TLSv1.0\"",
+            "\"tls_weak\":true",
+            "\"starttls\":null",
+            "\"exposure\":\"none\"",
+            "\"end_reason\":\"rst\"",
+            "\"injected_commands\":2",
+            "\"credentials_dropped\":3",
+            "\"credentials\":[]}\n",
+        };
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+            CHECK(has_bytes(buf, len, fields[i]));
+        }
+        free(buf);
+    }
+
+    /* Opening again appends. */
+    e = sink_json_open(path, false, &j, err, sizeof err);
+    CHECK_EQ_U(e, PS_OK);
+    if (e == PS_OK) {
+        CHECK_EQ_U(sink_json_session(j, t), PS_OK);
+        sink_json_close(j);
+    }
+    buf = read_path(path, &len);
+    CHECK(buf != NULL);
+    if (buf != NULL) {
+        CHECK_EQ_U(json_lines_valid(buf, len), 3);
+        free(buf);
+    }
+    finding_free(s);
+    finding_free(t);
+}
+
+static void test_json_reveal(void)
+{
+    char path[600], err[256];
+    tmp_path(path, sizeof path, "reveal.json");
+    struct session *s = hostile_session(test_key);
+    struct sink_json *j = NULL;
+    CHECK_EQ_U(sink_json_open(path, true, &j, err, sizeof err), PS_OK);
+    if (j == NULL) {
+        finding_free(s);
+        return;
+    }
+    CHECK_EQ_U(sink_json_session(j, s), PS_OK);
+    sink_json_close(j);
+    size_t len = 0;
+    uint8_t *buf = read_path(path, &len);
+    CHECK(buf != NULL);
+    if (buf != NULL) {
+        CHECK_EQ_U(json_lines_valid(buf, len), 1);
+        char want[256];
+        snprintf(want, sizeof want,
+                 "\"secret\":\"" HOSTILE_SECRET_JSON
+                 "\",\"secret_len\":%zu,\"secret_fingerprint\":\"%s\"",
+                 sizeof HOSTILE_SECRET - 1, s->creds[0]->fingerprint);
+        CHECK(has_bytes(buf, len, want));
+        CHECK(has_bytes(buf, len, "\"username\":\"" HOSTILE_USER_JSON "\""));
+        CHECK(has_bytes(buf, len,
+                        "\"challenge\":\"" APOP_CHALLENGE "\",\"response\":\"" APOP_RESPONSE "\""));
+        CHECK(has_bytes(buf, len, "{\"mechanism\":\"PLAIN\",\"username\":null,\"secret\":\"x\""));
+        CHECK(!has_bytes(buf, len, "\x1b"));
+        free(buf);
+    }
+    finding_free(s);
+}
+
+/* Every field at its limit, every byte value: still one valid line. */
+static void test_json_all_bytes(void)
+{
+    char path[600], err[256];
+    tmp_path(path, sizeof path, "bytes.json");
+    struct session *s = finding_new();
+    s->ip_version = 4;
+    for (int i = 0; i < FINDING_MAX_CREDS + 2; i++) {
+        struct credential *c = finding_add_credential(s, "PLAIN");
+        if (c == NULL) {
+            continue;
+        }
+        uint8_t user[FINDING_MAX_USER + 1], secret[FINDING_MAX_SECRET];
+        for (size_t k = 0; k < sizeof user; k++) {
+            user[k] = (uint8_t)(k * 31u + (unsigned)i);
+        }
+        for (size_t k = 0; k < sizeof secret; k++) {
+            secret[k] = (uint8_t)(k * 17u + (unsigned)i);
+        }
+        finding_set_username(c, user, sizeof user);
+        finding_set_secret(c, secret, sizeof secret);
+        finding_set_challenge(c, secret, FINDING_MAX_CHALLENGE);
+        finding_set_response(c, user, sizeof user);
+    }
+    finding_finalize(s, test_key);
+    struct sink_json *j = NULL;
+    CHECK_EQ_U(sink_json_open(path, true, &j, err, sizeof err), PS_OK);
+    if (j != NULL) {
+        CHECK_EQ_U(sink_json_session(j, s), PS_OK);
+        sink_json_close(j);
+    }
+    size_t len = 0;
+    uint8_t *buf = read_path(path, &len);
+    CHECK(buf != NULL);
+    if (buf != NULL) {
+        CHECK_EQ_U(json_lines_valid(buf, len), 1);
+        CHECK(has_bytes(buf, len, "\"credentials_dropped\":2"));
+        CHECK(has_bytes(buf, len, "\"truncated\":true"));
+        CHECK(!has_bytes(buf, len, "\"truncated\":false"));
+        free(buf);
+    }
+    finding_free(s);
+}
+
+static void test_json_open_fails(void)
+{
+    char path[600], err[256];
+    tmp_path(path, sizeof path, "no-such-dir/x.json");
+    struct sink_json *j = (struct sink_json *)(uintptr_t)1; /* must be cleared */
+    err[0] = '\0';
+    CHECK_EQ_U(sink_json_open(path, false, &j, err, sizeof err), PS_ERR_IO);
+    CHECK(j == NULL);
+    CHECK(strstr(err, path) != NULL);
+    sink_json_close(NULL);
+}
+
+/* Log rotation: the file is moved away, reopen starts a new one at the path. */
+static void test_json_reopen(void)
+{
+    char path[600], moved[600], err[256];
+    tmp_path(path, sizeof path, "rot.json");
+    tmp_path(moved, sizeof moved, "rot.json.1");
+    struct session *t = tls_session();
+    struct sink_json *j = NULL;
+    CHECK_EQ_U(sink_json_open(path, false, &j, err, sizeof err), PS_OK);
+    if (j == NULL) {
+        finding_free(t);
+        return;
+    }
+    CHECK_EQ_U(sink_json_session(j, t), PS_OK);
+    CHECK(rename(path, moved) == 0);
+    mode_t old = umask(0);
+    CHECK_EQ_U(sink_json_reopen(j, err, sizeof err), PS_OK);
+    umask(old);
+    CHECK_EQ_U(sink_json_session(j, t), PS_OK);
+    CHECK_EQ_U(sink_json_session(j, t), PS_OK);
+    sink_json_close(j);
+    CHECK_EQ_U(file_mode(path), 0600);
+    size_t len = 0;
+    uint8_t *buf = read_path(moved, &len);
+    CHECK(buf != NULL);
+    if (buf != NULL) {
+        CHECK_EQ_U(json_lines_valid(buf, len), 1); /* flushed at the reopen */
+        free(buf);
+    }
+    buf = read_path(path, &len);
+    CHECK(buf != NULL);
+    if (buf != NULL) {
+        CHECK_EQ_U(json_lines_valid(buf, len), 2);
+        free(buf);
+    }
+    finding_free(t);
+}
+
+/* ---- console ---- */
+
+/* Prints s and returns the output (owned), checked to be printable ASCII ending in one LF. */
+static uint8_t *console_line(const struct session *s, bool is_reveal, size_t *len)
+{
+    FILE *f = tmpfile();
+    CHECK(f != NULL);
+    if (f == NULL) {
+        return NULL;
+    }
+    sink_console_session(f, s, is_reveal);
+    rewind(f);
+    uint8_t *buf = read_all(f, len);
+    fclose(f);
+    CHECK(buf != NULL);
+    if (buf == NULL || *len == 0) {
+        return buf;
+    }
+    CHECK_EQ_U(buf[*len - 1], '\n');
+    for (size_t i = 0; i + 1 < *len; i++) {
+        if (buf[i] < 0x20 || buf[i] >= 0x7f) {
+            fprintf(stderr, "console byte 0x%02x at %zu\n", buf[i], i);
+            CHECK(buf[i] >= 0x20 && buf[i] < 0x7f);
+            break;
+        }
+    }
+    return buf;
+}
+
+static void test_console_hide_secrets(void)
+{
+    struct session *s = hostile_session(test_key);
+    size_t len = 0;
+    uint8_t *buf = console_line(s, false, &len);
+    if (buf != NULL) {
+        CHECK(has_bytes(buf, len,
+                        "2023-11-14T22:13:20.123456Z pop3 192.0.2.10:40000 -> 198.51.100.1:110 "
+                        "credentials tls=none starttls=offered-not-used | USER/PASS user=\""));
+        CHECK(has_bytes(buf, len, "\\x1b[31m"));
+        CHECK(has_bytes(buf, len, HOSTILE_USER_CONSOLE "\" secret=<13 bytes> success"));
+        CHECK(has_bytes(buf, len, " | APOP user=\"mrose\" failure"));
+        CHECK(has_bytes(buf, len, " | PLAIN user=\"?\" secret=<1 bytes> unknown\n"));
+        CHECK(!has_bytes(buf, len, "pa\"ss"));
+        CHECK(!has_bytes(buf, len, APOP_RESPONSE));
+        free(buf);
+    }
+    finding_free(s);
+}
+
+static void test_console_reveal(void)
+{
+    struct session *s = hostile_session(test_key);
+    size_t len = 0;
+    uint8_t *buf = console_line(s, true, &len);
+    if (buf != NULL) {
+        CHECK(has_bytes(buf, len, " secret=\"" HOSTILE_SECRET_CONSOLE "\" success"));
+        CHECK(has_bytes(buf, len, " secret=\"x\" unknown\n"));
+        CHECK(!has_bytes(buf, len, "bytes>"));
+        free(buf);
+    }
+    finding_free(s);
+}
+
+static void test_console_other_sessions(void)
+{
+    /* Not exposed (TLS, no credential): no line at all. */
+    struct session *t = tls_session();
+    size_t len = 0;
+    uint8_t *buf = console_line(t, true, &len);
+    CHECK_EQ_U(len, 0);
+    free(buf);
+
+    /* Cleartext without credentials, IPv6 in brackets, dropped credentials counted. */
+    t->tls = FINDING_TLS_NONE;
+    t->tls_version = 0;
+    buf = console_line(t, false, &len);
+    if (buf != NULL) {
+        CHECK(has_bytes(buf, len,
+                        " pop3 [2001:db8::10]:50000 -> [2001:db8::1]:110 cleartext tls=none "
+                        "starttls=unknown | +3 more credentials\n"));
+        free(buf);
+    }
+    finding_free(t);
+
+    /* The longest user name, all bytes escaped, is not cut; a long secret stays on one line. */
+    struct session *s = finding_new();
+    s->ip_version = 4;
+    struct credential *c = finding_add_credential(s, "LOGIN");
+    uint8_t user[FINDING_MAX_USER];
+    memset(user, 0x9b, sizeof user); /* the 8-bit CSI */
+    finding_set_username(c, user, sizeof user);
+    uint8_t secret[FINDING_MAX_SECRET];
+    for (size_t i = 0; i < sizeof secret; i++) {
+        secret[i] = (uint8_t)(i & 0x7fu); /* control bytes, and no 0x9b to count */
+    }
+    finding_set_secret(c, secret, sizeof secret);
+    buf = console_line(s, true, &len);
+    if (buf != NULL) {
+        CHECK_EQ_U(count_bytes(buf, len, "\\x9b"), FINDING_MAX_USER);
+        CHECK_EQ_U(count_bytes(buf, len, "\n"), 1);
+        free(buf);
+    }
+    finding_free(s);
+}
+
+/* A quote in a user name must not end the quoted field: the line would show a credential
+ * that was never sent (here one for "root"). */
+static void test_console_quote_forgery(void)
+{
+    struct session *s = finding_new();
+    s->ip_version = 4;
+    struct credential *c = finding_add_credential(s, "USER/PASS");
+    finding_set_username(c, LIT("x\" secret=<4 bytes> failure | USER/PASS user=\"root"));
+    finding_set_secret(c, LIT("pw"));
+    c->result = FINDING_RESULT_FAILURE;
+    size_t len = 0;
+    uint8_t *buf = console_line(s, false, &len);
+    if (buf != NULL) {
+        if (count_bytes(buf, len, "user=\"") != 1) {
+            fprintf(stderr, "forged console line: %s", (const char *)buf);
+        }
+        CHECK_EQ_U(count_bytes(buf, len, "user=\""), 1);
+        CHECK(!has_bytes(buf, len, "user=\"root\""));
+        free(buf);
+    }
+    finding_free(s);
+}
+
+/* ---- SQLite ---- */
+
+static struct run_record run_record_for(const char *status)
+{
+    struct run_record r;
+    memset(&r, 0, sizeof r);
+    r.source = "test.pcap";
+    r.mode = "offline";
+    r.status = status;
+    r.started_usec = 1700000200000000u;
+    r.ended_usec = 1700000201000000u;
+    r.first_pkt_usec = 1700000000123456u;
+    r.last_pkt_usec = 1700000100500000u;
+    r.packets = 30;
+    r.bytes = 4000;
+    r.sessions = 2;
+    r.exposed = 1;
+    return r;
+}
+
+/* Writes the two sessions into a new database at path. */
+static bool write_db(const char *path, bool is_reveal, uint8_t key_out[FINDING_KEY_LEN],
+                     char *fp_out)
+{
+    char err[512];
+    struct sink_sqlite *db = NULL;
+    mode_t old = umask(0);
+    enum ps_err e = sink_sqlite_open(path, is_reveal, &db, err, sizeof err);
+    umask(old);
+    CHECK_EQ_U(e, PS_OK);
+    if (e != PS_OK) {
+        fprintf(stderr, "%s\n", err);
+        return false;
+    }
+    memcpy(key_out, sink_sqlite_key(db), FINDING_KEY_LEN);
+    struct run_record run = run_record_for("running");
+    CHECK_EQ_U(sink_sqlite_run_begin(db, &run), PS_OK);
+    struct session *s = hostile_session(sink_sqlite_key(db));
+    struct session *t = tls_session();
+    memcpy(fp_out, s->creds[0]->fingerprint, FINDING_FP_HEX + 1);
+    CHECK_EQ_U(sink_sqlite_session(db, s), PS_OK);
+    CHECK_EQ_U(sink_sqlite_session(db, t), PS_OK);
+    CHECK_EQ_U(sink_sqlite_commit(db, 1700000200500000u, true), PS_OK);
+    /* While it is open: WAL files, and every file private. */
+    char side[700];
+    snprintf(side, sizeof side, "%s-wal", path);
+    CHECK_EQ_U(file_mode(side), 0600);
+    run = run_record_for("ok");
+    struct ps_counter counters[2] = { { "flow.late_packets", 5 }, { "decode.bad_tcp", 0 } };
+    run.counters = counters;
+    run.n_counters = 2;
+    CHECK_EQ_U(sink_sqlite_run_update(db, &run), PS_OK);
+    sink_sqlite_close(db);
+    finding_free(s);
+    finding_free(t);
+    return true;
+}
+
+static bool col_is(sqlite3_stmt *st, int col, const char *want)
+{
+    if (want == NULL) {
+        return sqlite3_column_type(st, col) == SQLITE_NULL;
+    }
+    const unsigned char *got = sqlite3_column_text(st, col);
+    int n = sqlite3_column_bytes(st, col);
+    return got != NULL && n >= 0 && (size_t)n == strlen(want) && memcmp(got, want, (size_t)n) == 0;
+}
+
+static bool col_bytes_are(sqlite3_stmt *st, int col, const void *want, size_t want_len)
+{
+    if (sqlite3_column_type(st, col) != SQLITE_TEXT) {
+        return false;
+    }
+    const unsigned char *got = sqlite3_column_text(st, col);
+    int n = sqlite3_column_bytes(st, col);
+    return got != NULL && n >= 0 && (size_t)n == want_len && memcmp(got, want, want_len) == 0;
+}
+
+static sqlite3_stmt *query(sqlite3 *h, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+    CHECK_EQ_U(rc, SQLITE_OK);
+    if (rc != SQLITE_OK) {
+        fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(h));
+    }
+    return st;
+}
+
+static void check_db(const char *path, bool is_reveal, const char *fp)
+{
+    sqlite3 *h = NULL;
+    CHECK_EQ_U(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = query(h, "PRAGMA user_version");
+    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1);
+    sqlite3_finalize(st);
+    st = query(h, "PRAGMA journal_mode");
+    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW && col_is(st, 0, "wal"));
+    sqlite3_finalize(st);
+
+    st = query(h, "SELECT seq, mechanism, username, secret, secret_len, secret_fingerprint,"
+                  " challenge, response, result, truncated FROM credentials ORDER BY seq");
+    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW);
+    CHECK_EQ_U(sqlite3_column_int(st, 0), 0);
+    CHECK(col_is(st, 1, "USER/PASS"));
+    CHECK(col_bytes_are(st, 2, HOSTILE_USER, sizeof HOSTILE_USER - 1));
+    if (is_reveal) {
+        CHECK(col_bytes_are(st, 3, HOSTILE_SECRET, sizeof HOSTILE_SECRET - 1));
+    } else {
+        CHECK_EQ_U(sqlite3_column_type(st, 3), SQLITE_NULL);
+    }
+    CHECK_EQ_U(sqlite3_column_int64(st, 4), sizeof HOSTILE_SECRET - 1);
+    CHECK(col_is(st, 5, fp));
+    CHECK(col_is(st, 6, NULL));
+    CHECK(col_is(st, 7, NULL));
+    CHECK(col_is(st, 8, "success"));
+    CHECK_EQ_U(sqlite3_column_int(st, 9), 0);
+
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(col_is(st, 1, "APOP"));
+    CHECK(col_is(st, 2, "mrose"));
+    CHECK(col_is(st, 3, NULL));
+    CHECK(col_is(st, 4, NULL));
+    CHECK(col_is(st, 5, NULL));
+    CHECK(col_is(st, 6, is_reveal ? APOP_CHALLENGE : NULL));
+    CHECK(col_is(st, 7, is_reveal ? APOP_RESPONSE : NULL));
+    CHECK(col_is(st, 8, "failure"));
+
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(col_is(st, 1, "PLAIN"));
+    CHECK(col_is(st, 2, NULL));
+    CHECK(col_is(st, 3, is_reveal ? "x" : NULL));
+    CHECK_EQ_U(sqlite3_column_int64(st, 4), 1);
+    CHECK(col_is(st, 8, "unknown"));
+    CHECK(sqlite3_step(st) == SQLITE_DONE);
+    sqlite3_finalize(st);
+
+    st = query(h, "SELECT ts_start, ts_end, client_ip, client_port, server_ip, server_port, vlan,"
+                  " protocol, tls, tls_version, tls_weak, starttls, exposure, end_reason, packets,"
+                  " injected_commands, credentials_dropped FROM sessions ORDER BY id");
+    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW);
+    CHECK(col_is(st, 0, "2023-11-14T22:13:20.123456Z"));
+    CHECK(col_is(st, 1, "2023-11-14T22:13:21.000000Z"));
+    CHECK(col_is(st, 2, "192.0.2.10"));
+    CHECK_EQ_U(sqlite3_column_int(st, 3), 40000);
+    CHECK(col_is(st, 4, "198.51.100.1"));
+    CHECK_EQ_U(sqlite3_column_int(st, 5), 110);
+    CHECK(col_is(st, 6, NULL));
+    CHECK(col_is(st, 7, "pop3"));
+    CHECK(col_is(st, 8, "none"));
+    CHECK(col_is(st, 9, NULL));
+    CHECK_EQ_U(sqlite3_column_int(st, 10), 0);
+    CHECK(col_is(st, 11, "offered-not-used"));
+    CHECK(col_is(st, 12, "credentials"));
+    CHECK(col_is(st, 13, "fin"));
+    CHECK_EQ_U(sqlite3_column_int(st, 14), 12);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(col_is(st, 2, "2001:db8::10"));
+    CHECK_EQ_U(sqlite3_column_int(st, 6), 7);
+    CHECK(col_is(st, 8, "starttls"));
+    CHECK(col_is(st, 9, "TLSv1.0"));
+    CHECK_EQ_U(sqlite3_column_int(st, 10), 1);
+    CHECK(col_is(st, 11, NULL));
+    CHECK(col_is(st, 12, "none"));
+    CHECK(col_is(st, 13, "rst"));
+    CHECK_EQ_U(sqlite3_column_int(st, 15), 2);
+    CHECK_EQ_U(sqlite3_column_int(st, 16), 3);
+    CHECK(sqlite3_step(st) == SQLITE_DONE);
+    sqlite3_finalize(st);
+
+    st = query(h, "SELECT status, source, mode, packets, sessions, exposed, first_packet,"
+                  " (SELECT value FROM run_counters WHERE name = 'flow.late_packets')"
+                  " FROM runs");
+    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW);
+    CHECK(col_is(st, 0, "ok"));
+    CHECK(col_is(st, 1, "test.pcap"));
+    CHECK(col_is(st, 2, "offline"));
+    CHECK_EQ_U(sqlite3_column_int(st, 3), 30);
+    CHECK_EQ_U(sqlite3_column_int(st, 4), 2);
+    CHECK_EQ_U(sqlite3_column_int(st, 5), 1);
+    CHECK(col_is(st, 6, "2023-11-14T22:13:20.123456Z"));
+    CHECK_EQ_U(sqlite3_column_int(st, 7), 5);
+    CHECK(sqlite3_step(st) == SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
+static void test_sqlite_roundtrip(void)
+{
+    test_case_failed = 0;
+    for (int reveal = 0; reveal < 2; reveal++) {
+        char path[600];
+        tmp_path(path, sizeof path, reveal ? "reveal.db" : "hide.db");
+        uint8_t key[FINDING_KEY_LEN];
+        char fp[FINDING_FP_HEX + 1];
+        if (write_db(path, reveal != 0, key, fp)) {
+            CHECK_EQ_U(file_mode(path), 0600);
+            /* The fingerprint in the row is the one made with the database's key. */
+            struct session *s = hostile_session(key);
+            CHECK(strcmp(fp, s->creds[0]->fingerprint) == 0);
+            finding_free(s);
+            check_db(path, reveal != 0, fp);
+        }
+        CASE_DONE(reveal ? "sqlite round trip, reveal" : "sqlite round trip, hidden");
+    }
+}
+
+static void test_sqlite_key_persists(void)
+{
+    char a[600], b[600], err[512];
+    tmp_path(a, sizeof a, "key-a.db");
+    tmp_path(b, sizeof b, "key-b.db");
+    uint8_t ka[FINDING_KEY_LEN], ka2[FINDING_KEY_LEN], kb[FINDING_KEY_LEN];
+    struct sink_sqlite *db = NULL;
+    CHECK_EQ_U(sink_sqlite_open(a, false, &db, err, sizeof err), PS_OK);
+    if (db == NULL) {
+        return;
+    }
+    memcpy(ka, sink_sqlite_key(db), FINDING_KEY_LEN);
+    sink_sqlite_close(db);
+    CHECK_EQ_U(sink_sqlite_open(a, false, &db, err, sizeof err), PS_OK);
+    if (db == NULL) {
+        return;
+    }
+    memcpy(ka2, sink_sqlite_key(db), FINDING_KEY_LEN);
+    sink_sqlite_close(db);
+    CHECK_EQ_U(sink_sqlite_open(b, false, &db, err, sizeof err), PS_OK);
+    if (db == NULL) {
+        return;
+    }
+    memcpy(kb, sink_sqlite_key(db), FINDING_KEY_LEN);
+    sink_sqlite_close(db);
+    static const uint8_t zero[FINDING_KEY_LEN];
+    CHECK(memcmp(ka, ka2, FINDING_KEY_LEN) == 0);
+    CHECK(memcmp(ka, kb, FINDING_KEY_LEN) != 0);
+    CHECK(memcmp(ka, zero, FINDING_KEY_LEN) != 0);
+
+    /* The key is the one in the meta table. */
+    sqlite3 *h = NULL;
+    CHECK_EQ_U(sqlite3_open_v2(a, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = query(h, "SELECT value FROM meta WHERE key = 'fingerprint_key'");
+    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW);
+    CHECK(st != NULL && sqlite3_column_bytes(st, 0) == FINDING_KEY_LEN &&
+          memcmp(sqlite3_column_blob(st, 0), ka, FINDING_KEY_LEN) == 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
+static void test_sqlite_newer_schema(void)
+{
+    char path[600], err[512];
+    tmp_path(path, sizeof path, "newer.db");
+    sqlite3 *h = NULL;
+    CHECK_EQ_U(sqlite3_open(path, &h), SQLITE_OK);
+    CHECK_EQ_U(sqlite3_exec(h, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    struct sink_sqlite *db = NULL;
+    err[0] = '\0';
+    CHECK_EQ_U(sink_sqlite_open(path, false, &db, err, sizeof err), PS_ERR_SCHEMA);
+    CHECK(db == NULL);
+    CHECK(strstr(err, "newer") != NULL);
+    CHECK(strstr(err, path) != NULL);
+    sink_sqlite_close(db);
+    /* Nothing was written into it. */
+    CHECK_EQ_U(sqlite3_open(path, &h), SQLITE_OK);
+    sqlite3_stmt *st = query(h, "SELECT count(*) FROM sqlite_master");
+    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0);
+    sqlite3_finalize(st);
+    st = query(h, "PRAGMA user_version");
+    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 99);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
+static void test_sqlite_bad_paths(void)
+{
+    char path[600], err[512];
+    tmp_path(path, sizeof path, "no-such-dir/x.db");
+    struct sink_sqlite *db = NULL;
+    err[0] = '\0';
+    CHECK_EQ_U(sink_sqlite_open(path, false, &db, err, sizeof err), PS_ERR_DB);
+    CHECK(db == NULL);
+    CHECK(strstr(err, path) != NULL);
+
+    /* A file that is not a database. */
+    tmp_path(path, sizeof path, "not-a.db");
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        for (int i = 0; i < 64; i++) {
+            fputs("this is not an SQLite database\n", f);
+        }
+        fclose(f);
+    }
+    err[0] = '\0';
+    CHECK_EQ_U(sink_sqlite_open(path, false, &db, err, sizeof err), PS_ERR_DB);
+    CHECK(db == NULL);
+    CHECK(strstr(err, path) != NULL);
+    sink_sqlite_close(NULL);
+}
+
+/* Sessions wait for the batch or the time limit; a forced commit writes them. */
+static void test_sqlite_batching(void)
+{
+    char path[600], err[512];
+    tmp_path(path, sizeof path, "batch.db");
+    struct sink_sqlite *db = NULL;
+    CHECK_EQ_U(sink_sqlite_open(path, false, &db, err, sizeof err), PS_OK);
+    if (db == NULL) {
+        return;
+    }
+    struct run_record run = run_record_for("running");
+    CHECK_EQ_U(sink_sqlite_run_begin(db, &run), PS_OK);
+    uint64_t now = 1700000300000000u;
+    CHECK_EQ_U(sink_sqlite_commit(db, now, false), PS_OK); /* nothing pending: sets the clock */
+    struct session *t = tls_session();
+    CHECK_EQ_U(sink_sqlite_session(db, t), PS_OK);
+    CHECK_EQ_U(sink_sqlite_commit(db, now + SINK_SQLITE_COMMIT_USEC - 1, false), PS_OK);
+
+    sqlite3 *h = NULL;
+    CHECK_EQ_U(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = query(h, "SELECT count(*) FROM sessions");
+    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 0);
+    sqlite3_reset(st);
+    CHECK_EQ_U(sink_sqlite_commit(db, now + SINK_SQLITE_COMMIT_USEC, false), PS_OK);
+    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    sink_sqlite_close(db);
+    finding_free(t);
+}
+
+/* A capture may carry timestamps of zero (some generators write them): such a session is
+ * still written, with the epoch as its time, as the JSON sink does. */
+static void test_sqlite_epoch_zero(void)
+{
+    char path[600], err[512];
+    tmp_path(path, sizeof path, "epoch.db");
+    struct sink_sqlite *db = NULL;
+    CHECK_EQ_U(sink_sqlite_open(path, false, &db, err, sizeof err), PS_OK);
+    if (db == NULL) {
+        return;
+    }
+    struct run_record run = run_record_for("running");
+    CHECK_EQ_U(sink_sqlite_run_begin(db, &run), PS_OK);
+    struct session *s = hostile_session(sink_sqlite_key(db));
+    s->ts_start_usec = 0;
+    s->ts_end_usec = 0;
+    enum ps_err e = sink_sqlite_session(db, s);
+    CHECK_EQ_U(e, PS_OK);
+    if (e != PS_OK) {
+        fprintf(stderr, "sink_sqlite_session: %s\n", sink_sqlite_error(db));
+    }
+    CHECK_EQ_U(sink_sqlite_commit(db, 0, true), PS_OK);
+    sink_sqlite_close(db);
+    finding_free(s);
+
+    sqlite3 *h = NULL;
+    CHECK_EQ_U(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = query(h, "SELECT ts_start FROM sessions");
+    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW &&
+          col_is(st, 0, "1970-01-01T00:00:00.000000Z"));
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
+int main(void)
+{
+    if (!tmp_setup()) {
+        perror("mkdtemp");
+        test_failed++;
+        return TEST_SUMMARY();
+    }
+    RUN(test_json_checker);
+    RUN(test_json_hide_secrets);
+    RUN(test_json_reveal);
+    RUN(test_json_all_bytes);
+    RUN(test_json_open_fails);
+    RUN(test_json_reopen);
+    RUN(test_console_hide_secrets);
+    RUN(test_console_reveal);
+    RUN(test_console_other_sessions);
+    RUN(test_console_quote_forgery);
+    test_sqlite_roundtrip();
+    RUN(test_sqlite_key_persists);
+    RUN(test_sqlite_newer_schema);
+    RUN(test_sqlite_bad_paths);
+    RUN(test_sqlite_batching);
+    RUN(test_sqlite_epoch_zero);
+    test_case_failed = 0;
+    tmp_cleanup();
+    CASE_DONE("temporary files removed");
+    return TEST_SUMMARY();
+}
