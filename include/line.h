@@ -24,16 +24,19 @@ struct line_buf {
 enum line_status {
     LINE_MORE = 0, /* the chunk is used up; no complete line */
     LINE_OK,       /* *line, *line_len hold a complete line */
+    LINE_DROPPED,  /* an overlong line (or the rest of one after a gap) was dropped up to its
+                      LF; the chunk goes on after it: call again. Returned so a caller sees
+                      every line boundary, whatever the chunking. */
 };
 
 /* Sets *lb empty and not discarding. */
 void line_init(struct line_buf *lb);
 
-/* Consumes bytes from the front of *data / *len (advancing them) until one line is complete.
- * On LINE_OK *line points at the line (into the chunk or into lb; valid until the next call
- * on lb or until the chunk goes away) and *line_len is its length without CR LF. On LINE_MORE
- * the whole chunk was consumed and a partial line is buffered. *overlong is incremented for
- * every overlong line discarded. */
+/* Consumes bytes from the front of *data / *len (advancing them) until one line is complete
+ * or a dropped one ends (LINE_DROPPED). On LINE_OK *line points at the line (into the chunk or into
+ * lb; valid until the next call on lb or until the chunk goes away) and *line_len is its length
+ * without CR LF. On LINE_MORE the whole chunk was consumed and a partial line is buffered.
+ * *overlong is incremented for every overlong line discarded. */
 enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *len,
                            const uint8_t **line, size_t *line_len, uint64_t *overlong);
 

@@ -65,6 +65,11 @@
 /* pop3/parsers: commands awaiting a response (pipelining), per session. */
 #define PARSE_MAX_PENDING 64
 
+/* imap: longest tag tracked, bytes. RFC 9051 sets no limit, clients use a few characters
+ * ("a0001", "C3", "."); a command with a longer tag is still read, but not tracked (counted in
+ * pending_overflow), so its outcome stays unknown. */
+#define IMAP_MAX_TAG 64
+
 /* tlssniff: bytes of the server's first TLS records buffered to find the ServerHello. */
 #define TLSSNIFF_MAX_BYTES 16384
 

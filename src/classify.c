@@ -17,8 +17,10 @@
 #include <ndpi/ndpi_api.h>
 
 #include "decode.h"
+#include "imap.h"
 #include "pop3.h"
 #include "ps.h"
+#include "smtp.h"
 
 /* The nDPI API changes between releases (module and flow set-up, protocol ids); this file was
  * written against 4.2, the version Debian 12 ships. */
@@ -46,14 +48,16 @@ struct classify_flow {
     struct ndpi_flow_struct *nf;
 };
 
-/* The parser for a protocol, NULL while this build has none. */
+/* The parser for a protocol. */
 static const struct parser_ops *parser_for(enum finding_proto p)
 {
     switch (p) {
     case FINDING_PROTO_POP3:
         return &pop3_parser_ops;
-    case FINDING_PROTO_SMTP:
     case FINDING_PROTO_IMAP:
+        return &imap_parser_ops;
+    case FINDING_PROTO_SMTP:
+        return &smtp_parser_ops;
     case FINDING_PROTO_UNKNOWN:
         break;
     }

@@ -50,6 +50,7 @@ enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *le
         if (lb->is_discarding) {
             if (lf != NULL) {
                 lb->is_discarding = false;
+                return LINE_DROPPED;
             }
             continue;
         }
@@ -59,7 +60,7 @@ enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *le
             size_t n = content_len(p, seg);
             if (n > LINE_MAX_LEN) {
                 drop_overlong(lb, true, overlong);
-                continue;
+                return LINE_DROPPED;
             }
             *line = p;
             *line_len = n;
@@ -70,6 +71,9 @@ enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *le
          * at most LINE_MAX_LEN + 1 of them. */
         if (seg > sizeof lb->buf - lb->len) {
             drop_overlong(lb, lf != NULL, overlong);
+            if (lf != NULL) {
+                return LINE_DROPPED;
+            }
             continue;
         }
         memcpy(lb->buf + lb->len, p, seg);
@@ -87,7 +91,7 @@ enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *le
         lb->len = 0;
         if (n > LINE_MAX_LEN) {
             drop_overlong(lb, true, overlong);
-            continue;
+            return LINE_DROPPED;
         }
         *line = lb->buf;
         *line_len = n;

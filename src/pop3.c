@@ -386,7 +386,11 @@ static enum parse_status pop3_feed(void *vp, enum parse_dir dir, const uint8_t *
         }
         const uint8_t *line;
         size_t line_len;
-        if (line_next(lb, &data, &len, &line, &line_len, &p->st->overlong_lines) != LINE_OK) {
+        enum line_status ls = line_next(lb, &data, &len, &line, &line_len, &p->st->overlong_lines);
+        if (ls == LINE_DROPPED) {
+            continue; /* at a line boundary again: look at what starts there */
+        }
+        if (ls != LINE_OK) {
             return PARSE_NEED_MORE;
         }
         if (dir == PARSE_DIR_CLIENT) {

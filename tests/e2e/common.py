@@ -76,9 +76,15 @@ def endpoint(ip, port):
     return ("[%s]:%d" % (ip, port)) if ":" in ip else ("%s:%d" % (ip, port))
 
 
-def manifest_mechanism(m):
-    """MANIFEST.json writes SASL mechanisms as "AUTH PLAIN"; plainsight as the IANA name."""
-    return m[5:] if m.startswith("AUTH ") else m
+def manifest_mechanism(m, protocol=None):
+    """MANIFEST.json writes SASL mechanisms as "AUTH PLAIN" or "AUTHENTICATE PLAIN" and IMAP's
+    login as "LOGIN"; plainsight writes the IANA name and "IMAP LOGIN"."""
+    if protocol == "imap" and m == "LOGIN":
+        return "IMAP LOGIN"
+    for prefix in ("AUTHENTICATE ", "AUTH "):
+        if m.startswith(prefix):
+            return m[len(prefix):]
+    return m
 
 
 def manifest_starttls(s):

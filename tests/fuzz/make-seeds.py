@@ -1,0 +1,458 @@
+#!/usr/bin/env python3
+"""make-seeds.py - writes the libFuzzer seed corpora in tests/fuzz/seeds/<target>/.
+
+Run from the repository root (or through "make fuzz-seeds"); python3 standard library only.
+Seeds come from the project's captures (captures/*.pcap) where the target reads what a capture
+holds, and are built by hand from the RFCs' examples where it does not:
+
+  fuzz_capture   each capture as it is, one as pcapng, one cut short in its last record
+  fuzz_decode    a few packets of each capture, re-framed for every link type decode knows
+                 (raw IP, NULL, LOOP, SLL, SLL2, VLAN and QinQ Ethernet)
+  fuzz_reasm     each capture's TCP segments as a segment script, in order, reordered, with
+                 a retransmission and with a segment missing, plus synthetic-payload versions
+  fuzz_pop3      each capture's POP3 dialogue as client/server records (implicit TLS on 995)
+  fuzz_sasl      one exchange per mechanism (RFC examples) and base64 strings for the decoder
+  fuzz_tlssniff  the server's TLS bytes from the STLS and POP3S captures, and hand-built
+                 ServerHellos (TLS 1.2, TLS 1.3 with supported_versions, SSLv3, HRR)
+  fuzz_line      POP3 streams in several chunkings, and an overlong line
+
+The input formats are described at the top of each tests/fuzz/fuzz_<target>.c. The script
+owns every file in the seed directories: it empties them first, and its output depends only on
+captures/, so a rerun gives the same files.
+"""
+
+import base64
+import os
+import struct
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CAPTURES = os.path.join(ROOT, "captures")
+SEEDS = os.path.join(ROOT, "tests", "fuzz", "seeds")
+
+# enum decode_link (include/decode.h)
+LINK_ETHERNET, LINK_RAW, LINK_IPV4, LINK_IPV6, LINK_NULL, LINK_LOOP, LINK_SLL, LINK_SLL2 = range(1, 9)
+DLT_TO_LINK = {1: LINK_ETHERNET, 101: LINK_RAW, 0: LINK_NULL, 108: LINK_LOOP, 113: LINK_SLL,
+               276: LINK_SLL2, 228: LINK_IPV4, 229: LINK_IPV6}
+MAIL_PORTS = (110, 995)
+
+
+# ---- reading captures ----
+
+def read_pcap(path):
+    """Returns (linktype, [(ts_sec, ts_usec, data, wirelen), ...]) of a classic pcap file."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    magic = raw[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        e = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        e = ">"
+    else:
+        raise ValueError(path + ": not a pcap file")
+    linktype = struct.unpack(e + "I", raw[20:24])[0] & 0x0FFFFFFF
+    pkts = []
+    off = 24
+    while off + 16 <= len(raw):
+        sec, usec, incl, orig = struct.unpack(e + "IIII", raw[off:off + 16])
+        off += 16
+        pkts.append((sec, usec, raw[off:off + incl], orig))
+        off += incl
+    return linktype, pkts
+
+
+def l3_of(linktype, data):
+    """The IP packet inside a frame, or None."""
+    if linktype == 1:
+        off, etype = 14, struct.unpack(">H", data[12:14])[0]
+        while etype in (0x8100, 0x88A8):
+            etype = struct.unpack(">H", data[off + 2:off + 4])[0]
+            off += 4
+        return data[off:] if etype in (0x0800, 0x86DD) else None
+    if linktype == 276:
+        etype = struct.unpack(">H", data[0:2])[0]
+        return data[20:] if etype in (0x0800, 0x86DD) else None
+    if linktype == 113:
+        etype = struct.unpack(">H", data[14:16])[0]
+        return data[16:] if etype in (0x0800, 0x86DD) else None
+    if linktype in (101, 228, 229):
+        return data
+    if linktype in (0, 108):
+        return data[4:]
+    return None
+
+
+def tcp_of(l3):
+    """(src, sport, dst, dport, seq, ack, flags, payload) of a TCP/IP packet, or None."""
+    if not l3:
+        return None
+    v = l3[0] >> 4
+    if v == 4:
+        ihl = (l3[0] & 15) * 4
+        total = struct.unpack(">H", l3[2:4])[0]
+        if l3[9] != 6:
+            return None
+        src, dst, seg = l3[12:16], l3[16:20], l3[ihl:total]
+    elif v == 6:
+        plen = struct.unpack(">H", l3[4:6])[0]
+        if l3[6] != 6:
+            return None
+        src, dst, seg = l3[8:24], l3[24:40], l3[40:40 + plen]
+    else:
+        return None
+    sport, dport, seq, ack = struct.unpack(">HHII", seg[0:12])
+    doff = (seg[12] >> 4) * 4
+    return src, sport, dst, dport, seq, ack, seg[13], seg[doff:]
+
+
+def segments(path):
+    """The TCP segments of a capture: [(is_server, seq, ack, flags, payload)], with the
+    server being the side on a mail port. One flow per capture is assumed: the first."""
+    linktype, pkts = read_pcap(path)
+    out = []
+    flow = None
+    for _, _, data, _ in pkts:
+        t = tcp_of(l3_of(linktype, data))
+        if t is None:
+            continue
+        src, sport, dst, dport, seq, ack, flags, payload = t
+        key = frozenset(((src, sport), (dst, dport)))
+        if flow is None:
+            flow = key
+        if key != flow:
+            continue
+        out.append((sport in MAIL_PORTS, seq, ack, flags, payload))
+    return out
+
+
+def captures():
+    return sorted(f for f in os.listdir(CAPTURES) if f.endswith(".pcap"))
+
+
+def short(name):
+    return name[len("pop3-dovecot-"):-len(".pcap")] if name.startswith("pop3-dovecot-") \
+        else name[:-len(".pcap")]
+
+
+# ---- writing seeds ----
+
+class Seeds:
+    def __init__(self, target):
+        self.dir = os.path.join(SEEDS, target)
+        os.makedirs(self.dir, exist_ok=True)
+        for f in os.listdir(self.dir):
+            os.remove(os.path.join(self.dir, f))
+        self.total = 0
+
+    def put(self, name, data):
+        with open(os.path.join(self.dir, name), "wb") as f:
+            f.write(data)
+        self.total += len(data)
+
+
+def pcapng_of(path):
+    """The same packets as a pcapng file: SHB, one IDB, one EPB per packet."""
+    linktype, pkts = read_pcap(path)
+
+    def block(btype, body):
+        body += b"\0" * (-len(body) % 4)
+        n = 12 + len(body)
+        return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", linktype, 0, 262144))
+    for sec, usec, data, orig in pkts:
+        ts = sec * 1000000 + usec
+        out += block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(data), orig) + data)
+    return out
+
+
+def seeds_capture():
+    s = Seeds("fuzz_capture")
+    for name in captures():
+        with open(os.path.join(CAPTURES, name), "rb") as f:
+            raw = f.read()
+        s.put(short(name) + ".pcap", raw)
+    s.put("user-pass.pcapng", pcapng_of(os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap")))
+    with open(os.path.join(CAPTURES, "pop3-dovecot-auth-plain.pcap"), "rb") as f:
+        raw = f.read()
+    s.put("auth-plain-cut.pcap", raw[:-7])
+    return s
+
+
+def reframe(l3):
+    """The IP packet l3 under every link type decode knows: [(name, link, frame)]."""
+    v6 = l3[0] >> 4 == 6
+    etype = struct.pack(">H", 0x86DD if v6 else 0x0800)
+    mac = b"\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02"
+    af_host = struct.pack("<I", 28 if v6 else 2)  # FreeBSD AF_INET6 / AF_INET, little-endian
+    af_net = struct.pack(">I", 30 if v6 else 2)   # BSD (macOS) AF_INET6 / AF_INET
+    sll = struct.pack(">HHH", 0, 772, 6) + b"\0" * 8 + etype
+    sll2 = etype + b"\0\0" + struct.pack(">IHBB", 1, 772, 0, 6) + b"\0" * 8
+    return [
+        ("eth", LINK_ETHERNET, mac + etype + l3),
+        ("vlan", LINK_ETHERNET, mac + b"\x81\x00\x00\x2a" + etype + l3),
+        ("qinq", LINK_ETHERNET, mac + b"\x88\xa8\x00\x64\x81\x00\x00\x2a" + etype + l3),
+        ("raw", LINK_RAW, l3),
+        ("ip", LINK_IPV6 if v6 else LINK_IPV4, l3),
+        ("null", LINK_NULL, af_host + l3),
+        ("loop", LINK_LOOP, af_net + l3),
+        ("sll", LINK_SLL, sll + l3),
+        ("sll2", LINK_SLL2, sll2 + l3),
+    ]
+
+
+def seeds_decode():
+    s = Seeds("fuzz_decode")
+    for name in ("pop3-dovecot-user-pass.pcap", "pop3-dovecot-ipv6.pcap"):
+        linktype, pkts = read_pcap(os.path.join(CAPTURES, name))
+        # The SYN and the first data packet of each direction.
+        picked, seen = [], set()
+        for _, _, data, _ in pkts:
+            l3 = l3_of(linktype, data)
+            t = tcp_of(l3)
+            if t is None:
+                continue
+            kind = ("syn" if t[6] & 2 else "data" if t[7] else None, t[1] in MAIL_PORTS)
+            if kind[0] and kind not in seen:
+                seen.add(kind)
+                picked.append(("%s-%s" % (kind[0], "server" if kind[1] else "client"), l3))
+        for what, l3 in picked:
+            for link_name, link, frame in reframe(l3):
+                if what.startswith("data") or link_name in ("eth", "sll2"):
+                    s.put("%s-%s-%s" % (short(name), what, link_name), bytes([link]) + frame)
+    linktype, pkts = read_pcap(os.path.join(CAPTURES, "pop3-dovecot-any-sll2.pcap"))
+    s.put("any-sll2-first", bytes([DLT_TO_LINK[linktype]]) + pkts[0][2])
+    # An IPv6 packet with a hop-by-hop and a destination options header before TCP.
+    linktype, pkts = read_pcap(os.path.join(CAPTURES, "pop3-dovecot-ipv6.pcap"))
+    for _, _, data, _ in pkts:
+        l3 = l3_of(linktype, data)
+        if tcp_of(l3) and tcp_of(l3)[7]:
+            ext = bytes([60, 0]) + b"\x01\x04\0\0\0\0" + bytes([6, 0]) + b"\x01\x04\0\0\0\0"
+            plen = struct.unpack(">H", l3[4:6])[0] + len(ext)
+            v6 = l3[:4] + struct.pack(">H", plen) + bytes([0]) + l3[7:40] + ext + l3[40:]
+            s.put("ipv6-ext-headers", bytes([LINK_RAW]) + v6)
+            break
+    return s
+
+
+def reasm_script(segs, mode, synthetic=False):
+    """A fuzz_reasm script: ISNs are taken from the SYNs (else the first segment)."""
+    isn = {}
+    for is_server, seq, _, flags, _ in segs:
+        if flags & 2:
+            isn.setdefault(is_server, seq)
+    for is_server, seq, _, _, _ in segs:
+        isn.setdefault(is_server, seq)
+    out = bytearray([mode | (1 if synthetic else 0)])
+    for is_server, seq, ack, flags, payload in segs:
+        f = (1 if is_server else 0) | (2 if flags & 2 else 0) | (4 if flags & 1 else 0)
+        has_ack = flags & 0x10 and (not is_server) in isn
+        f |= 8 if has_ack else 0
+        out.append(f)
+        out += struct.pack(">I", (seq - isn[is_server]) & 0xFFFFFFFF)
+        if has_ack:
+            out += struct.pack(">I", (ack - isn[not is_server]) & 0xFFFFFFFF)
+        out += struct.pack(">H", len(payload))
+        if not synthetic:
+            out += payload
+    return bytes(out)
+
+
+def seeds_reasm():
+    s = Seeds("fuzz_reasm")
+    for name in captures():
+        segs = segments(os.path.join(CAPTURES, name))
+        if len(segs) > 40 or sum(len(p) for *_, p in segs) > 6000:
+            continue
+        n = short(name)
+        s.put(n + "-inorder", reasm_script(segs, 0xFE))
+        s.put(n + "-synthetic", reasm_script(segs, 0x20, synthetic=True))
+        data = [i for i, seg in enumerate(segs) if seg[4]]
+        if len(data) >= 3:
+            a, b = data[1], data[2]
+            swapped = list(segs)
+            swapped[a], swapped[b] = swapped[b], swapped[a]
+            s.put(n + "-reordered", reasm_script(swapped, 0xFE))
+            s.put(n + "-retransmit", reasm_script(segs[:b + 1] + [segs[a]] + segs[b + 1:], 0xFE))
+            s.put(n + "-missing", reasm_script(segs[:a] + segs[a + 1:], 0x10))
+    return s
+
+
+def pop3_records(segs, implicit_tls=False, gap_at=None):
+    """A fuzz_pop3 input: each payload as records of at most 255 bytes."""
+    out = bytearray()
+    first = True
+    k = 0
+    for is_server, _, _, _, payload in segs:
+        if not payload:
+            continue
+        for i in range(0, len(payload), 255):
+            chunk = payload[i:i + 255]
+            f = 1 if is_server else 0
+            if first and implicit_tls:
+                f |= 4
+            if gap_at is not None and k == gap_at:
+                f |= 2
+            first = False
+            k += 1
+            out += bytes([f, len(chunk)]) + chunk
+    return bytes(out)
+
+
+def seeds_pop3():
+    s = Seeds("fuzz_pop3")
+    for name in captures():
+        segs = segments(os.path.join(CAPTURES, name))
+        rec = pop3_records(segs, implicit_tls="pop3s" in name)
+        # Keep TLS captures small: the cleartext part and the first TLS records are enough.
+        s.put(short(name), rec[:4000])
+    segs = segments(os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap"))
+    s.put("user-pass-gap", pop3_records(segs, gap_at=3))
+
+    def script(*lines):
+        out = bytearray()
+        for who, text in lines:
+            out += bytes([1 if who == "S" else 0, len(text)]) + text
+        return bytes(out)
+
+    greet = ("S", b"+OK POP3 ready <1896.697170952@dbc.mtview.ca.us>\r\n")
+    s.put("apop-rfc1939", script(greet, ("C", b"APOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n"),
+                                 ("S", b"+OK maildrop has 1 message\r\n")))
+    s.put("auth-login", script(greet, ("C", b"AUTH LOGIN\r\n"), ("S", b"+ VXNlcm5hbWU6\r\n"),
+                               ("C", b"YWxpY2U=\r\n"), ("S", b"+ UGFzc3dvcmQ6\r\n"),
+                               ("C", b"czNjcmV0\r\n"), ("S", b"+OK\r\n")))
+    s.put("auth-cram", script(
+        greet, ("C", b"AUTH CRAM-MD5\r\n"),
+        ("S", b"+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n"),
+        ("C", b"dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"), ("S", b"-ERR\r\n")))
+    s.put("stls-pipelined", script(greet, ("C", b"CAPA\r\n"), ("S", b"+OK\r\nSTLS\r\nUSER\r\n.\r\n"),
+                                   ("C", b"STLS\r\nUSER evil\r\n"), ("S", b"+OK go\r\n\x16\x03\x03"),
+                                   ("C", b"\x16\x03\x01\x00\x05hello")))
+    s.put("auth-xoauth2-ir", script(
+        greet, ("C", b"AUTH XOAUTH2 dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==\r\n"),
+        ("S", b"+OK\r\n")))
+    return s
+
+
+def seeds_sasl():
+    s = Seeds("fuzz_sasl")
+    mechs = ["PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "XOAUTH2", "OAUTHBEARER",
+             "SCRAM-SHA-256", "SCRAM-SHA-1", "GSSAPI"]
+    b64 = base64.b64encode
+
+    def exchange(mech, lines, finish=True, success=True):
+        sel = mechs.index(mech) | (0x10 if finish else 0) | (0x20 if success else 0)
+        return bytes([sel]) + b"\n".join(lines)
+
+    s.put("plain-ir", exchange("PLAIN", [b64(b"\0tim\0tanstaaftanstaaf")]))
+    s.put("plain-authzid", exchange("PLAIN", [b64(b"Ursel\0Kurt\0xipj3plmq")], success=False))
+    s.put("plain-continuation", exchange("PLAIN", [b"", b"", b64(b"\0alice\0s3cret")]))
+    s.put("login", exchange("LOGIN", [b"=", b64(b"Username:"), b64(b"alice"),
+                                      b64(b"Password:"), b64(b"s3cret")]))
+    s.put("login-cancel", exchange("LOGIN", [b"", b64(b"Username:"), b"*"]))
+    s.put("cram-md5", exchange("CRAM-MD5", [
+        b"", b64(b"<1896.697170952@postoffice.reston.mci.net>"),
+        b64(b"tim b913a602c7eda7a495b4e6e7334d3890")]))
+    s.put("digest-md5", exchange("DIGEST-MD5", [
+        b"", b64(b'realm="elwood.innosoft.com",nonce="OA6MG9tEQGm2hh",qop="auth",'
+                 b'algorithm=md5-sess,charset=utf-8'),
+        b64(b'charset=utf-8,username="chris",realm="elwood.innosoft.com",'
+            b'nonce="OA6MG9tEQGm2hh",nc=00000001,cnonce="OA6MHXh6VqTrRk",'
+            b'digest-uri="imap/elwood.innosoft.com",'
+            b'response=d388dad90d4bbd760a152321f2143af7,qop=auth')]))
+    s.put("xoauth2", exchange("XOAUTH2", [
+        b64(b"user=someuser@example.com\x01auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg\x01\x01")]))
+    s.put("oauthbearer", exchange("OAUTHBEARER", [
+        b64(b"n,a=user@example.com,\x01host=server.example.com\x01port=143\x01"
+            b"auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\x01\x01")]))
+    s.put("scram-sha-256", exchange("SCRAM-SHA-256", [
+        b64(b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO"),
+        b64(b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+            b"s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"),
+        b64(b"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
+            b"p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")]))
+    s.put("scram-escaped", exchange("SCRAM-SHA-1", [b64(b"n,a=adm=2Cin,n=us=3Der=2C1,r=abc")]))
+    s.put("gssapi", exchange("GSSAPI", [b"YIIB", b"", b"YGgGCSqGSIb3EgECAgIAb1kwV6ADAgEFoQMCAQ+"],
+                             finish=False))
+    s.put("custom-mech", bytes([0x0F]) + b"X-UNKNOWN\n" + b64(b"whatever"))
+    for i, text in enumerate([b"AGFsaWNlAHMzY3JldA==", b"YWxpY2U", b"YWxpY2U=", b"=", b"",
+                              b"Zm9vYg==", b"Zm9vYmE=", b"Zm9vYmFy", b"Zm9vYmE", b"Z===",
+                              b"Zm9v YmFy"]):
+        s.put("b64-%02d" % i, bytes([0x80, 16 if i != 2 else 4]) + text)
+    return s
+
+
+def tls_stream(segs):
+    """The server's bytes from the first TLS record on (after STLS's +OK, or from the start)."""
+    data = b"".join(p for is_server, *_, p in segs if is_server)
+    i = data.find(b"\x16\x03")
+    return data[i:] if i >= 0 else b""
+
+
+def server_hello(legacy, sv=None, random=b"\x11" * 32, record_version=0x0303, split=None):
+    exts = b""
+    if sv is not None:
+        exts = struct.pack(">HHH", 43, 2, sv)
+    body = struct.pack(">H", legacy) + random + b"\x20" + b"\x22" * 32 + b"\x13\x01\x00"
+    if sv is not None or legacy >= 0x0301:
+        body += struct.pack(">H", len(exts)) + exts
+    hs = b"\x02" + struct.pack(">I", len(body))[1:] + body
+    if split is None:
+        return b"\x16" + struct.pack(">HH", record_version, len(hs)) + hs
+    a, b = hs[:split], hs[split:]
+    return (b"\x16" + struct.pack(">HH", record_version, len(a)) + a +
+            b"\x16" + struct.pack(">HH", record_version, len(b)) + b)
+
+
+HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+
+
+def seeds_tlssniff():
+    s = Seeds("fuzz_tlssniff")
+    for name in ("pop3-dovecot-capa-stls.pcap", "pop3-dovecot-pop3s.pcap"):
+        stream = tls_stream(segments(os.path.join(CAPTURES, name)))[:1500]
+        s.put(short(name) + "-whole", b"\x00\xff" + stream)
+        s.put(short(name) + "-chunks", b"\x02\x05\x01\x40" + stream)
+    s.put("tls12", b"\x00\xff" + server_hello(0x0303))
+    s.put("tls13", b"\x00\xff" + server_hello(0x0303, sv=0x0304))
+    s.put("tls10", b"\x01\x03\x07" + server_hello(0x0301, record_version=0x0301))
+    s.put("sslv3", b"\x00\xff" + server_hello(0x0300, record_version=0x0300))
+    s.put("split-records", b"\x00\x07" + server_hello(0x0303, sv=0x0304, split=10))
+    s.put("hrr-then-sh", b"\x00\xff" + server_hello(0x0303, sv=0x0304, random=HRR_RANDOM) +
+          b"\x14\x03\x03\x00\x01\x01" + server_hello(0x0303, sv=0x0304))
+    s.put("alert", b"\x00\xff" + b"\x15\x03\x03\x00\x02\x02\x28")
+    s.put("plaintext", b"\x00\xff+OK POP3 ready\r\n")
+    return s
+
+
+def seeds_line():
+    s = Seeds("fuzz_line")
+    segs = segments(os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap"))
+    client = b"".join(p for is_server, *_, p in segs if not is_server)
+    server = b"".join(p for is_server, *_, p in segs if is_server)[:2000]
+    s.put("client-whole", b"\x00\x00" + client)
+    s.put("client-bytes", b"\x00\x01" + client)
+    s.put("server-chunks", b"\x02\x07\x0d\x40" + server)
+    s.put("bare-lf-and-cr", b"\x01\x03\x05" + b"USER a\nPASS b\r\r\nX\rY\r\n\n\r\n")
+    s.put("overlong", b"\x08\x40" + b"A" * 8192 + b"\r\n" + b"B" * 8193 + b"\r\nC\r\n" +
+          b"D" * 9000 + b"\nE\n")
+    s.put("exact-limit-cr", b"\x09\x80\x7f" + b"x" * 8192 + b"\r\n" + b"y" * 8191 + b"\r")
+    return s
+
+
+def main():
+    if not os.path.isdir(CAPTURES):
+        sys.exit("make-seeds.py: no captures/ directory at " + CAPTURES)
+    total = 0
+    for make in (seeds_capture, seeds_decode, seeds_reasm, seeds_pop3, seeds_sasl,
+                 seeds_tlssniff, seeds_line):
+        s = make()
+        n = len(os.listdir(s.dir))
+        print("%s: %d seeds, %d bytes" % (os.path.relpath(s.dir, ROOT), n, s.total))
+        total += s.total
+    print("total: %d bytes" % total)
+
+
+if __name__ == "__main__":
+    main()
