@@ -46,7 +46,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 HEADERS  := $(wildcard include/*.h)
 
-.PHONY: all run check test deps deps-test bench fuzz install format format-check \
+.PHONY: all run check test deps deps-test bench fuzz install uninstall format format-check \
         check-headers clean units units-san
 .DEFAULT_GOAL := all
 
@@ -127,11 +127,29 @@ format-check:
 	@clang-format --dry-run -Werror $(FORMAT_FILES)
 	@echo "format-check: $(words $(FORMAT_FILES)) files formatted"
 
+# Installs the binary, the man page, sql/ and the systemd unit under PREFIX (staged under
+# DESTDIR for packaging).
+BINDIR  = $(PREFIX)/bin
+MAN8DIR = $(PREFIX)/share/man/man8
+DATADIR = $(PREFIX)/share/plainsight
+UNITDIR = $(PREFIX)/lib/systemd/system
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/plainsight/sql/audit
-	install -m 0755 $(B)/plainsight $(DESTDIR)$(PREFIX)/bin/plainsight
-	install -m 0644 sql/schema.sql $(DESTDIR)$(PREFIX)/share/plainsight/sql/schema.sql
-	install -m 0644 sql/audit/*.sql $(DESTDIR)$(PREFIX)/share/plainsight/sql/audit/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(DATADIR)/sql/audit \
+	    $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(B)/plainsight $(DESTDIR)$(BINDIR)/plainsight
+	sed -e 's|/usr/local|$(PREFIX)|g' man/plainsight.8 > $(DESTDIR)$(MAN8DIR)/plainsight.8
+	chmod 0644 $(DESTDIR)$(MAN8DIR)/plainsight.8
+	install -m 0644 sql/schema.sql $(DESTDIR)$(DATADIR)/sql/schema.sql
+	install -m 0644 sql/audit/*.sql $(DESTDIR)$(DATADIR)/sql/audit/
+	sed -e 's|@BINDIR@|$(BINDIR)|g' contrib/plainsight@.service \
+	    > $(DESTDIR)$(UNITDIR)/plainsight@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/plainsight@.service
+	install -m 0644 contrib/plainsight.logrotate $(DESTDIR)$(DATADIR)/plainsight.logrotate
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/plainsight $(DESTDIR)$(MAN8DIR)/plainsight.8 \
+	    $(DESTDIR)$(UNITDIR)/plainsight@.service
+	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf build
