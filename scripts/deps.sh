@@ -28,6 +28,7 @@ if [ "$want_test" = 1 ]; then
     need clang command -v clang
     need clang-format command -v clang-format
     need tcpreplay command -v tcpreplay
+    need valgrind command -v valgrind
     need iproute2 command -v ip
     need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a'
 fi

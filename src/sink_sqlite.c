@@ -187,6 +187,13 @@ enum ps_err sink_sqlite_open(const char *path, bool is_reveal, struct sink_sqlit
     db->is_reveal = is_reveal;
     db->run_id = -1;
 
+    /* SQLite says "unable to open database file" for a read-only file or file system; the
+     * system's own reason is clearer. */
+    if (access(path, W_OK) != 0) {
+        set_err(err, errcap, path, "cannot write database", strerror(errno));
+        sink_sqlite_close(db);
+        return PS_ERR_DB;
+    }
     int rc = sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE, NULL);
     if (rc != SQLITE_OK) {
         set_err(err, errcap, path, "cannot open database",

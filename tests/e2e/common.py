@@ -13,6 +13,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PUBLIC = os.path.join(os.path.dirname(ROOT), "shared", "captures", "public")
 
 
+_TMPDIRS = []
+
+
+def tmpdir(prefix="plainsight-test-"):
+    """A temporary directory removed when the test's Tally is done."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    _TMPDIRS.append(d)
+    return d
+
+
 class Tally:
     def __init__(self):
         self.passed = 0
@@ -32,6 +42,9 @@ class Tally:
         print("SKIP " + what)
 
     def done(self):
+        import shutil
+        for d in _TMPDIRS:
+            shutil.rmtree(d, ignore_errors=True)
         print("%d passed, %d failed, %d skipped" % (self.passed, self.failed, self.skipped))
         sys.exit(1 if self.failed else 0)
 
@@ -44,7 +57,7 @@ def run(binary, args, stdin=None, timeout=120):
 
 def analyse(binary, files, extra=(), tmp=None):
     """Runs plainsight on files into a fresh database; returns (rc, stdout, stderr, db path)."""
-    tmp = tmp or tempfile.mkdtemp(prefix="plainsight-e2e-")
+    tmp = tmp or tmpdir("plainsight-e2e-")
     os.makedirs(tmp, exist_ok=True)
     db = os.path.join(tmp, "out.db")
     for suffix in ("", "-wal", "-shm"):

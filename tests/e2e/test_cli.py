@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import PUBLIC, ROOT, Tally, analyse, load_json, run, sessions  # noqa: E402
+from common import tmpdir, PUBLIC, ROOT, Tally, analyse, load_json, run, sessions  # noqa: E402
 
 CAPTURES = os.path.join(ROOT, "captures")
 
@@ -35,7 +35,7 @@ def capture_files():
 def main():
     t = Tally()
     b = sys.argv[1]
-    tmp = tempfile.mkdtemp(prefix="plainsight-cli-")
+    tmp = tmpdir(prefix="plainsight-cli-")
     caps = capture_files()
     one = os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap")
 

@@ -14,7 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, Tally, analyse, endpoint, sessions  # noqa: E402
+from common import tmpdir, ROOT, Tally, analyse, endpoint, sessions  # noqa: E402
 
 CAPTURES = os.path.join(ROOT, "captures")
 NS = "plainsight-test-%d" % os.getpid()
@@ -130,7 +130,7 @@ def main():
         if shutil.which(tool) is None:
             t.skip("live capture: %s is not installed" % tool)
             t.done()
-    tmp = tempfile.mkdtemp(prefix="plainsight-live-")
+    tmp = tmpdir(prefix="plainsight-live-")
     os.chmod(tmp, 0o755)
     caps = [os.path.join(CAPTURES, f) for f in sorted(os.listdir(CAPTURES))
             if f.endswith(".pcap") and "sll2" not in f]  # tcpreplay sends Ethernet frames

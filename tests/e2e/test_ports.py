@@ -5,7 +5,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import PUBLIC, ROOT, Tally, analyse, rewrite_port, sessions  # noqa: E402
+from common import tmpdir, PUBLIC, ROOT, Tally, analyse, rewrite_port, sessions  # noqa: E402
 
 CAPTURES = os.path.join(ROOT, "captures")
 
@@ -13,7 +13,7 @@ CAPTURES = os.path.join(ROOT, "captures")
 def main():
     t = Tally()
     b = sys.argv[1]
-    tmp = tempfile.mkdtemp(prefix="plainsight-ports-")
+    tmp = tmpdir(prefix="plainsight-ports-")
     for name, port in (("pop3-dovecot-user-pass.pcap", 8110),
                        ("pop3-dovecot-auth-plain.pcap", 10110),
                        ("pop3-dovecot-any-sll2.pcap", 2110)):
