@@ -63,6 +63,17 @@ void sasl_server(struct sasl *x, const uint8_t *b64, size_t len);
  * the exchange is over (cancelled), true while it goes on. */
 bool sasl_client(struct sasl *x, const uint8_t *line, size_t len);
 
+/* True once the client has sent every message of the mechanism that can carry the user or
+ * the secret (PLAIN, CRAM-MD5, XOAUTH2, OAUTHBEARER: one; LOGIN, DIGEST-MD5, SCRAM: two; an
+ * unreadable mechanism: at once). After a gap that may have swallowed the server's verdict, a
+ * parser keeps reading the client's side of the exchange only until this holds, so a later
+ * command is never taken for a SASL message. */
+bool sasl_has_all(const struct sasl *x);
+
+/* True when line could be a client's SASL message: base64 characters only, "=", "*" (cancel)
+ * or empty. A line with a space or a colon is a command, whatever state we believed in. */
+bool sasl_is_response_line(const uint8_t *line, size_t len);
+
 /* The server's verdict: sets the credential's result (if one was added) and ends the
  * exchange. */
 void sasl_finish(struct sasl *x, int is_success);

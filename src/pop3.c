@@ -61,7 +61,8 @@ struct pop3 {
     bool has_capa;
     bool has_capa_stls;
     bool is_stls_refused;
-    bool is_tls_over; /* the sniffer has its verdict */
+    bool is_tls_over;   /* the sniffer has its verdict */
+    bool is_sasl_blind; /* a server gap may have hidden the AUTH verdict */
     uint8_t user[FINDING_MAX_USER];
     size_t user_len;
     bool has_user;
@@ -133,9 +134,21 @@ static void start_tls(struct pop3 *p)
 static void client_line(struct pop3 *p, const uint8_t *line, size_t len)
 {
     p->st->lines++;
+    if (p->phase == POP3_SASL && p->is_sasl_blind && !sasl_is_response_line(line, len)) {
+        /* After a gap in the server's bytes: a command, so the exchange ended unseen. */
+        sasl_abort(&p->sasl);
+        p->phase = POP3_CLEAR;
+        p->is_sasl_blind = false;
+    }
     if (p->phase == POP3_SASL) {
         if (!sasl_client(&p->sasl, line, len)) {
             p->phase = POP3_CLEAR; /* cancelled; the server's -ERR still answers AUTH */
+        } else if (p->is_sasl_blind && sasl_has_all(&p->sasl)) {
+            /* The verdict may have been lost with the server's bytes: what follows is
+             * commands again, and the outcome stays unknown. */
+            sasl_abort(&p->sasl);
+            p->phase = POP3_CLEAR;
+            p->is_sasl_blind = false;
         }
         return;
     }
@@ -196,6 +209,7 @@ static void client_line(struct pop3 *p, const uint8_t *line, size_t len)
             push(p, POP3_CMD_AUTH_LIST, NULL);
             return;
         }
+        p->is_sasl_blind = false;
         sasl_start(&p->sasl, p->s, p->st, mech, mech_len, ir, ir_len, has_ir);
         p->phase = POP3_SASL;
         push(p, POP3_CMD_AUTH, NULL);
@@ -424,9 +438,14 @@ static void pop3_gap(void *vp, enum parse_dir dir, uint64_t len)
     p->q_len = 0;
     p->in_multiline = false;
     p->in_capa = false;
-    if (p->phase == POP3_SASL) {
+    if (p->phase == POP3_SASL && dir == PARSE_DIR_SERVER && !sasl_has_all(&p->sasl)) {
+        /* The server's bytes cannot change what the client sends: read the rest of the
+         * client's messages (the password may be among them), then back to commands. */
+        p->is_sasl_blind = true;
+    } else if (p->phase == POP3_SASL) {
         sasl_abort(&p->sasl);
         p->phase = POP3_CLEAR;
+        p->is_sasl_blind = false;
     }
 }
 

@@ -635,6 +635,37 @@ static void client_message(struct sasl *x, const uint8_t *b64, size_t len, bool 
     x->step++;
 }
 
+bool sasl_is_response_line(const uint8_t *line, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = line[i];
+        bool is_b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '+' || c == '/' || c == '=' || (c == '*' && len == 1);
+        if (!is_b64) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool sasl_has_all(const struct sasl *x)
+{
+    switch (x->mech) {
+    case SASL_MECH_LOGIN:
+    case SASL_MECH_DIGEST_MD5:
+    case SASL_MECH_SCRAM:
+        return x->step >= 2;
+    case SASL_MECH_PLAIN:
+    case SASL_MECH_CRAM_MD5:
+    case SASL_MECH_XOAUTH2:
+    case SASL_MECH_OAUTHBEARER:
+        return x->step >= 1;
+    case SASL_MECH_OTHER:
+        break;
+    }
+    return true;
+}
+
 void sasl_start(struct sasl *x, struct session *s, struct parse_stats *st, const uint8_t *mech,
                 size_t mech_len, const uint8_t *ir, size_t ir_len, bool has_ir)
 {

@@ -31,13 +31,16 @@ DIFFERENT = {
         HELO_ONLY + " And SASL PLAIN carries authzid 'username' with an empty authcid: "
         "plainsight reports the identity whose password it is, the authzid, not ''."),
 }
+# Sessions plainsight reports beyond the manifest, with the reason.
+EXTRA = {
+    ("pcapplusplus-smtp-fragments.pcap", "10.10.1.4:1470"):
+        "the capture's last two packets reuse the port pair 14 years after the first ones "
+        "(edited timestamps); after the idle timeout they are a session of their own",
+}
 # Sessions plainsight cannot find yet: skipped with the reason, not passed.
 NOT_YET = {
     ("arkime-socks5-smtp.pcap", "10.0.0.2:53709"):
         "SMTP inside a SOCKS5 tunnel on port 1080: SOCKS is not unwrapped",
-    ("pcapplusplus-smtp-fragments.pcap", "10.10.1.4:1470"):
-        "the EHLO reply is missing from the capture; the gap ends the AUTH LOGIN exchange "
-        "before its user and password lines are read",
 }
 
 
@@ -55,8 +58,11 @@ def main():
         rc, out, err, db = analyse(binary, [path], ["--reveal-secrets", "-q"])
         if not t.check(rc in (0, 3), "%s: exit %d: %s" % (name, rc, err.strip())):
             continue
-        got = {(endpoint(s["client_ip"], s["client_port"]),
-                endpoint(s["server_ip"], s["server_port"])): s for s in sessions(db)}
+        # Sessions by endpoints, oldest first: a port pair may carry more than one.
+        got = {}
+        for x in sessions(db):
+            got.setdefault((endpoint(x["client_ip"], x["client_port"]),
+                            endpoint(x["server_ip"], x["server_port"])), []).append(x)
         for want in entry["sessions"]:
             key = (want["client"], want["server"])
             label = "%s %s->%s" % (name, key[0], key[1])
@@ -69,10 +75,13 @@ def main():
                 t.skip("%s: %s" % (label, reason))
                 got.pop(key, None)
                 continue
+            found = got.get(key, [])
+            s = found.pop(0) if found else None
+            if not found:
+                got.pop(key, None)
             override, why = DIFFERENT.get((name, want["client"]), ({}, None))
             if why is not None:
                 print("NOTE %s: %s" % (label, why))
-            s = got.pop(key, None)
             if not t.check(s is not None, "%s: session not found" % label):
                 continue
             t.check(s["protocol"] == want["protocol"], "%s: protocol %s" % (label, s["protocol"]))
@@ -103,10 +112,15 @@ def main():
                     t.check(g["secret"] is None and g["response"],
                             "%s: challenge-response without response" % cl)
         # Nothing extra: every session found on our ports must be in the manifest.
-        for key, s in got.items():
-            if s["server_port"] in OUR_PORTS or s["protocol"] in PARSED:
-                t.check(False, "%s: extra session %s->%s (%s)" % (name, key[0], key[1],
-                                                                  s["protocol"]))
+        for key, rest in got.items():
+            for s in rest:
+                why = EXTRA.get((name, key[0]))
+                if why is not None:
+                    print("NOTE %s %s->%s: extra session: %s" % (name, key[0], key[1], why))
+                    continue
+                if s["server_port"] in OUR_PORTS or s["protocol"] in PARSED:
+                    t.check(False, "%s: extra session %s->%s (%s)" % (name, key[0], key[1],
+                                                                      s["protocol"]))
         t.check(True, "%s: analysed" % name)
     t.done()
 

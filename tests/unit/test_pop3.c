@@ -105,6 +105,10 @@ static const struct pop3_case cases[] = {
     { "gap before the answer makes it unknown",
       SCRIPT(S "+OK\r\n" C "USER a\r\n" S "+OK\r\n" C "PASS x\r\n" G S S "+OK\r\n"), 0,
       "tls=none starttls=null inj=0 | USER/PASS a x unknown" },
+    { "server gap in auth login: the password line is still read",
+      SCRIPT(S "+OK\r\n" C "AUTH LOGIN\r\n" S "+ VXNlcm5hbWU6\r\n" C "YWxpY2U=\r\n" G S C
+               "czNjcmV0\r\nUSER b\r\n" S "lost\r\n+OK\r\n" C "PASS y\r\n" S "+OK\r\n"),
+      0, "tls=none starttls=null inj=0 | LOGIN alice s3cret unknown | USER/PASS b y success" },
     { "gap in a client line resynchronises",
       SCRIPT(S "+OK\r\n" C "USER a" G C C "junk\r\nUSER b\r\n" S "+OK\r\n" C "PASS y\r\n" S
                "+OK\r\n"),

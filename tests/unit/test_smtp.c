@@ -305,8 +305,17 @@ static const struct smtp_case cases[] = {
       SCRIPT(S GREETING C "EHLO c\r\n" G S S "ost tail\r\n250-mx\r\n250 STARTTLS\r\n" C
                           "AUTH PLAIN " PLAIN_ALICE "\r\n" S "235 ok\r\n"),
       0, "tls=none starttls=null inj=0 | PLAIN alice s3cret success" },
-    { "gap inside an auth exchange aborts it",
+    { "server gap inside an auth exchange: the client's password is still read",
       SCRIPT(S GREETING C "AUTH LOGIN\r\n" S "334 VXNlcm5hbWU6\r\n" C "YWxpY2U=\r\n" G S S
+                          "334 UGFzc3dvcmQ6\r\n" C "czNjcmV0\r\n" S "235 ok\r\n"),
+      0, "tls=none starttls=null inj=0 | LOGIN alice s3cret unknown" },
+    { "server gap inside an auth exchange: commands after its last message are commands",
+      SCRIPT(S GREETING C "AUTH LOGIN\r\n" S "334 VXNlcm5hbWU6\r\n" C "YWxpY2U=\r\n" G S C
+                          "czNjcmV0\r\nMAIL FROM:<a@b>\r\nAUTH PLAIN " PLAIN_BOB "\r\n" S
+                          "tail of a lost reply\r\n250 ok\r\n235 ok\r\n"),
+      0, "tls=none starttls=null inj=0 | LOGIN alice s3cret unknown | PLAIN bob x success" },
+    { "client gap inside an auth exchange aborts it",
+      SCRIPT(S GREETING C "AUTH LOGIN\r\n" S "334 VXNlcm5hbWU6\r\n" C "YWxpY2U=\r\n" G C S
                           "334 UGFzc3dvcmQ6\r\n" C "czNjcmV0\r\n" S "235 ok\r\n"),
       0, "tls=none starttls=null inj=0 | LOGIN alice - unknown" },
     { "gap in a client line resynchronises",
