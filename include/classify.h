@@ -39,6 +39,30 @@ struct classify_stats {
     uint64_t unsupported; /* mail flows of a protocol with no parser in this build */
 };
 
+/* What the first bytes a server sends say, on a flow whose start was seen (so that these are
+ * its first bytes): mail servers speak first, with a greeting of a known form. */
+enum classify_greeting {
+    CLASSIFY_GREETING_NONE = 0, /* not a mail greeting */
+    CLASSIFY_GREETING_SHORT,    /* too few bytes to tell: wait for more */
+    CLASSIFY_GREETING_POP3,     /* "+OK" (RFC 1939) */
+    CLASSIFY_GREETING_IMAP,     /* "* OK", "* PREAUTH", "* BYE" (RFC 9051) */
+    CLASSIFY_GREETING_SMTP,     /* "220" (RFC 5321); FTP greets alike, so the client's first
+                                   line must confirm it (classify_is_smtp_hello) */
+};
+
+/* Reads the first len bytes a server sent (borrowed). */
+enum classify_greeting classify_greeting(const uint8_t *p, size_t len);
+
+/* True when the client's first bytes begin with EHLO or HELO (any case): SMTP, not FTP. */
+bool classify_is_smtp_hello(const uint8_t *p, size_t len);
+
+/* Fills *out for protocol (cleartext start). Returns false when the build has no parser. */
+bool classify_for_protocol(enum finding_proto protocol, struct classify_result *out);
+
+/* True for a mail port with a parser in this build (a few instructions: the fast path asks it
+ * of every packet). */
+bool classify_is_mail_port(uint16_t port);
+
 /* Classifies by port alone: sport and dport of one packet. Returns true for a mail port with
  * a parser in this build. */
 bool classify_port(uint16_t sport, uint16_t dport, struct classify_result *out);

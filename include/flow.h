@@ -41,11 +41,13 @@ struct flow_stats {
     uint64_t not_mail;      /* segments of flows that are not mail (skipped early) */
     uint64_t late_packets;  /* segments of a closed flow, absorbed */
     uint64_t sessions_emitted;
-    uint64_t classified_mail;  /* flows on other ports that nDPI named mail */
-    uint64_t classify_gave_up; /* flows on other ports nDPI had no verdict for in time */
-    uint64_t sessions_empty;   /* mail-port flows with no payload, or not the protocol: not
-                                  emitted */
-    size_t mem_used;           /* bytes now: flow state plus reassembly queues */
+    uint64_t classified_mail;       /* flows on other ports that nDPI named mail */
+    uint64_t classify_gave_up;      /* flows on other ports nDPI had no verdict for in time */
+    uint64_t classified_content;    /* flows on other ports named mail by their greeting */
+    uint64_t classify_client_first; /* flows on other ports whose client spoke first: not mail */
+    uint64_t sessions_empty;        /* mail-port flows with no payload, or not the protocol: not
+                                       emitted */
+    size_t mem_used;                /* bytes now: flow state plus reassembly queues */
     size_t mem_used_max;
 };
 

@@ -32,6 +32,7 @@ struct port_entry {
     bool is_implicit_tls;
 };
 
+/* Indexed by find(): keep the two in step. */
 static const struct port_entry ports[] = {
     { 25, FINDING_PROTO_SMTP, false },   { 587, FINDING_PROTO_SMTP, false },
     { 2525, FINDING_PROTO_SMTP, false }, { 465, FINDING_PROTO_SMTP, true },
@@ -66,12 +67,31 @@ static const struct parser_ops *parser_for(enum finding_proto p)
 
 static const struct port_entry *find(uint16_t port)
 {
-    for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++) {
-        if (ports[i].port == port && parser_for(ports[i].protocol) != NULL) {
-            return &ports[i];
-        }
+    switch (port) {
+    case 25:
+        return &ports[0];
+    case 587:
+        return &ports[1];
+    case 2525:
+        return &ports[2];
+    case 465:
+        return &ports[3];
+    case 110:
+        return &ports[4];
+    case 995:
+        return &ports[5];
+    case 143:
+        return &ports[6];
+    case 993:
+        return &ports[7];
+    default:
+        return NULL;
     }
-    return NULL;
+}
+
+bool classify_is_mail_port(uint16_t port)
+{
+    return find(port) != NULL;
 }
 
 bool classify_port(uint16_t sport, uint16_t dport, struct classify_result *out)
@@ -94,6 +114,56 @@ bool classify_port(uint16_t sport, uint16_t dport, struct classify_result *out)
     out->is_server_dst = is_server_dst;
     out->ops = parser_for(e->protocol);
     return true;
+}
+
+static bool starts_with_ci(const uint8_t *p, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+    if (len < n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        if (c >= 'a' && c <= 'z') {
+            c = (uint8_t)(c - 'a' + 'A');
+        }
+        if (c != (uint8_t)w[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+enum classify_greeting classify_greeting(const uint8_t *p, size_t len)
+{
+    if (len < 4) {
+        return CLASSIFY_GREETING_SHORT;
+    }
+    if (p[0] == '+' && starts_with_ci(p, len, "+OK")) {
+        return CLASSIFY_GREETING_POP3;
+    }
+    if (starts_with_ci(p, len, "* OK") || starts_with_ci(p, len, "* PREAUTH") ||
+        starts_with_ci(p, len, "* BYE")) {
+        return CLASSIFY_GREETING_IMAP;
+    }
+    if (p[0] == '2' && p[1] == '2' && p[2] == '0' && (p[3] == ' ' || p[3] == '-')) {
+        return CLASSIFY_GREETING_SMTP;
+    }
+    return CLASSIFY_GREETING_NONE;
+}
+
+bool classify_is_smtp_hello(const uint8_t *p, size_t len)
+{
+    return starts_with_ci(p, len, "EHLO") || starts_with_ci(p, len, "HELO");
+}
+
+bool classify_for_protocol(enum finding_proto protocol, struct classify_result *out)
+{
+    out->protocol = protocol;
+    out->is_implicit_tls = false;
+    out->is_server_dst = true;
+    out->ops = parser_for(protocol);
+    return out->ops != NULL;
 }
 
 struct classify *classify_new(bool is_ndpi)

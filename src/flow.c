@@ -54,12 +54,23 @@ struct held_pkt {
 };
 
 struct undecided {
-    struct classify_flow *cf; /* allocated at the first packet with payload */
+    struct classify_flow *cf; /* nDPI's state, allocated when the content rules cannot tell */
     struct held_pkt held[CLASSIFY_MAX_PACKETS];
     size_t n_held;
     size_t held_bytes;
     uint32_t data_packets;
+    bool has_sides;            /* the start was seen (SYN or SYN-ACK): the client is known */
+    bool is_client_a;          /* the client is the key's "a" end */
+    bool has_server;           /* the server spoke first with a greeting: it is known */
+    bool is_server_a;          /* the server is the key's "a" end */
+    bool is_smtp_wait;         /* "220" seen: the client's EHLO/HELO will tell SMTP from FTP */
+    bool is_ndpi;              /* the content rules could not tell: nDPI decides */
+    bool has_isn_a, has_isn_b; /* the SYN of that end was seen: its stream start is known */
+    uint32_t isn_a, isn_b;
 };
+
+/* Bytes of each direction's stream start the content rules look at. */
+#define FLOW_PREFIX_LEN 16
 
 struct mail {
     struct session *s;
@@ -76,6 +87,7 @@ struct flow {
     struct flow *hnext;
     struct flow *prev, *next; /* on the active or the closed list */
     struct flow_key key;
+    size_t bucket; /* key_hash of key */
     uint64_t last_usec;
     enum flow_state state;
     struct mail *m;      /* FLOW_ACTIVE only */
@@ -102,6 +114,7 @@ struct flow_table {
     struct reasm_ctx rc;
     struct parse_stats ps;
     struct classify *cls; /* borrowed; NULL: ports only */
+    bool is_ndpi;         /* cls looks at other ports */
 };
 
 struct dir_ctx {
@@ -159,6 +172,7 @@ struct flow_table *flow_table_new(const struct flow_config *cfg, flow_emit_fn *e
     ft->emit = emit;
     ft->emit_ctx = ctx;
     ft->cls = cfg->cls;
+    ft->is_ndpi = cfg->cls != NULL && classify_is_active(cfg->cls);
     ft->n_buckets = 1024;
     while (ft->n_buckets < ft->cfg.max_flows / 2 && ft->n_buckets < ((size_t)1 << 20)) {
         ft->n_buckets <<= 1;
@@ -183,20 +197,22 @@ static uint64_t mix(uint64_t h)
     return h;
 }
 
+/* The key's words, each multiplied into the seeded state, then one full mix. The words are
+ * loaded in host order: a hash needs no byte order, only the same one each time. */
 static size_t key_hash(const struct flow_table *ft, const struct flow_key *k)
 {
+    uint64_t w[5];
+    memcpy(&w[0], k->a, 8);
+    memcpy(&w[1], k->a + 8, 8);
+    memcpy(&w[2], k->b, 8);
+    memcpy(&w[3], k->b + 8, 8);
+    w[4] = (uint64_t)k->pa << 24 | (uint64_t)k->pb << 8 | k->ip_version;
     uint64_t h = ft->seed;
-    for (size_t i = 0; i < 16; i += 8) {
-        uint64_t wa = 0, wb = 0;
-        for (size_t j = 0; j < 8; j++) {
-            wa = wa << 8 | k->a[i + j];
-            wb = wb << 8 | k->b[i + j];
-        }
-        h = mix(h ^ wa);
-        h = mix(h ^ wb);
+    for (size_t i = 0; i < 5; i++) {
+        h = (h ^ w[i]) * 0x9e3779b97f4a7c15u;
+        h ^= h >> 29;
     }
-    h = mix(h ^ ((uint64_t)k->pa << 24 | (uint64_t)k->pb << 8 | k->ip_version));
-    return (size_t)(h & (ft->n_buckets - 1));
+    return (size_t)(mix(h) & (ft->n_buckets - 1));
 }
 
 /* Fills *k from the packet; returns true when the source is the "a" end. */
@@ -218,6 +234,12 @@ static bool make_key(const struct pkt *p, struct flow_key *k)
         k->pb = p->sport;
     }
     return src_first;
+}
+
+/* True when p was sent by the key's "a" end. */
+static bool is_from_a(const struct flow_key *k, const struct pkt *p)
+{
+    return p->sport == k->pa && memcmp(p->src, k->a, 16) == 0;
 }
 
 static bool key_eq(const struct flow_key *x, const struct flow_key *y)
@@ -341,8 +363,7 @@ static void destroy_flow(struct flow_table *ft, struct flow *f, enum finding_end
 {
     end_session(ft, f, why);
     free_undecided(ft, f);
-    size_t h = key_hash(ft, &f->key);
-    struct flow **pp = &ft->buckets[h];
+    struct flow **pp = &ft->buckets[f->bucket];
     while (*pp != NULL && *pp != f) {
         pp = &(*pp)->hnext;
     }
@@ -391,13 +412,13 @@ static void make_room(struct flow_table *ft, size_t charge, const struct flow *k
     }
 }
 
-static struct flow *new_entry(struct flow_table *ft, const struct flow_key *k,
+static struct flow *new_entry(struct flow_table *ft, const struct flow_key *k, size_t h,
                               enum flow_state state)
 {
     struct flow *f = xcalloc(1, sizeof *f);
     f->key = *k;
+    f->bucket = h;
     f->state = state;
-    size_t h = key_hash(ft, k);
     f->hnext = ft->buckets[h];
     ft->buckets[h] = f;
     list_append(&ft->active, f);
@@ -557,8 +578,13 @@ static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict 
     f->u = NULL;
     struct classify_result r = *cr;
     const struct pkt *first = &u->held[0].p;
-    /* With no SYN seen, the server is the side on the lower port. */
-    r.is_server_dst = first->dport < first->sport;
+    if (u->has_server) {
+        r.is_server_dst = is_from_a(&f->key, first) != u->is_server_a;
+    } else if (u->has_sides) {
+        r.is_server_dst = is_from_a(&f->key, first) == u->is_client_a;
+    } else {
+        r.is_server_dst = first->dport < first->sport; /* mid-stream: the lower port serves */
+    }
     make_room(ft, FLOW_MAIL_CHARGE, f);
     attach_mail(ft, f, first, &r);
     ft->st.classified_mail++;
@@ -610,6 +636,124 @@ static bool hold(struct flow_table *ft, struct flow *f, const struct pkt *p)
     return true;
 }
 
+/* The first bytes of the stream the key's end from_a sent, put in order from the held packets
+ * (a greeting split into segments that arrive out of order still reads as one). Writes up to
+ * FLOW_PREFIX_LEN bytes into out and returns how many lie contiguous from the stream's start;
+ * when that end's SYN was not seen, the payload of p stands in for the start. */
+static size_t stream_prefix(const struct flow *f, const struct pkt *p, bool from_a,
+                            uint8_t out[FLOW_PREFIX_LEN])
+{
+    const struct undecided *u = f->u;
+    bool has_isn = from_a ? u->has_isn_a : u->has_isn_b;
+    if (!has_isn) {
+        size_t n = p->payload_len < FLOW_PREFIX_LEN ? p->payload_len : FLOW_PREFIX_LEN;
+        memcpy(out, p->payload, n);
+        return n;
+    }
+    uint32_t start = (from_a ? u->isn_a : u->isn_b) + 1;
+    bool have[FLOW_PREFIX_LEN] = { false };
+    for (size_t i = 0; i < u->n_held; i++) {
+        const struct pkt *h = &u->held[i].p;
+        if (h->payload_len == 0 || is_from_a(&f->key, h) != from_a) {
+            continue;
+        }
+        /* Modulo 2^32: a segment from before the start lands far past the prefix. */
+        uint32_t off = h->seq - start;
+        if (off >= FLOW_PREFIX_LEN) {
+            continue;
+        }
+        for (size_t k = 0; k < h->payload_len && off + k < FLOW_PREFIX_LEN; k++) {
+            if (!have[off + k]) {
+                out[off + k] = h->payload[k];
+                have[off + k] = true;
+            }
+        }
+    }
+    size_t n = 0;
+    while (n < FLOW_PREFIX_LEN && have[n]) {
+        n++;
+    }
+    return n;
+}
+
+/* The content rules, for a flow whose start was seen: mail servers speak first, with a
+ * greeting of a known form. Returns the verdict, or CLASSIFY_MORE to wait, and sets
+ * u->is_ndpi when they cannot tell (the capture started mid-stream). */
+static enum classify_verdict by_content(struct flow_table *ft, struct flow *f, const struct pkt *p,
+                                        struct classify_result *cr)
+{
+    struct undecided *u = f->u;
+    bool from_a = is_from_a(&f->key, p);
+    if (!u->has_sides) {
+        u->is_ndpi = true;
+        return CLASSIFY_MORE;
+    }
+    uint8_t prefix[FLOW_PREFIX_LEN];
+    size_t n = stream_prefix(f, p, from_a, prefix);
+    if (u->is_smtp_wait) {
+        if (from_a == u->is_server_a) {
+            return CLASSIFY_MORE; /* more greeting lines */
+        }
+        if (n < 4) {
+            return CLASSIFY_MORE;
+        }
+        if (classify_is_smtp_hello(prefix, n) && classify_for_protocol(FINDING_PROTO_SMTP, cr)) {
+            ft->st.classified_content++;
+            return CLASSIFY_MAIL;
+        }
+        return CLASSIFY_NOT_MAIL;
+    }
+    if (from_a == u->is_client_a) {
+        /* The client spoke first: cleartext SMTP, POP3 and IMAP never do. */
+        ft->st.classify_client_first++;
+        return CLASSIFY_NOT_MAIL;
+    }
+    enum finding_proto proto = FINDING_PROTO_UNKNOWN;
+    switch (classify_greeting(prefix, n)) {
+    case CLASSIFY_GREETING_SHORT:
+        return CLASSIFY_MORE;
+    case CLASSIFY_GREETING_POP3:
+        proto = FINDING_PROTO_POP3;
+        break;
+    case CLASSIFY_GREETING_IMAP:
+        proto = FINDING_PROTO_IMAP;
+        break;
+    case CLASSIFY_GREETING_SMTP:
+        u->has_server = true;
+        u->is_server_a = from_a;
+        u->is_smtp_wait = true;
+        return CLASSIFY_MORE;
+    case CLASSIFY_GREETING_NONE:
+        return CLASSIFY_NOT_MAIL;
+    }
+    u->has_server = true;
+    u->is_server_a = from_a;
+    if (!classify_for_protocol(proto, cr)) {
+        return CLASSIFY_NOT_MAIL;
+    }
+    ft->st.classified_content++;
+    return CLASSIFY_MAIL;
+}
+
+/* nDPI for a flow the content rules cannot judge. */
+static enum classify_verdict by_ndpi(struct flow_table *ft, struct flow *f, const struct pkt *p,
+                                     struct classify_result *cr)
+{
+    struct undecided *u = f->u;
+    enum classify_verdict v = CLASSIFY_MORE;
+    if (u->cf == NULL) {
+        if (!charge(ft, f, classify_flow_size())) {
+            return CLASSIFY_NOT_MAIL;
+        }
+        u->cf = classify_flow_new(ft->cls);
+        for (size_t i = 0; i < u->n_held && v == CLASSIFY_MORE; i++) {
+            v = classify_packet(ft->cls, u->cf, &u->held[i].p, cr);
+        }
+        return v;
+    }
+    return classify_packet(ft->cls, u->cf, p, cr);
+}
+
 static void undecided_packet(struct flow_table *ft, struct flow *f, const struct pkt *p)
 {
     struct undecided *u = f->u;
@@ -620,25 +764,27 @@ static void undecided_packet(struct flow_table *ft, struct flow *f, const struct
         decide(ft, f, classify_giveup(ft->cls, u->cf, &cr), &cr, p);
         return;
     }
-    if (p->payload_len == 0 && u->cf == NULL) {
-        return; /* nDPI starts with the first payload; the handshake is replayed to it then */
-    }
-    enum classify_verdict v = CLASSIFY_MORE;
-    if (u->cf == NULL) {
-        if (!charge(ft, f, classify_flow_size())) {
-            ft->st.classify_gave_up++;
-            decide(ft, f, CLASSIFY_NOT_MAIL, &cr, NULL);
-            return;
+    uint8_t syn_ack = p->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK);
+    if ((p->tcp_flags & DECODE_TCP_SYN) != 0) {
+        if (!u->has_sides && u->data_packets == 0) {
+            u->has_sides = true;
+            u->is_client_a = is_from_a(&f->key, p) == (syn_ack == DECODE_TCP_SYN);
         }
-        u->cf = classify_flow_new(ft->cls);
-        for (size_t i = 0; i < u->n_held && v == CLASSIFY_MORE; i++) {
-            v = classify_packet(ft->cls, u->cf, &u->held[i].p, &cr);
+        if (is_from_a(&f->key, p)) {
+            u->has_isn_a = true;
+            u->isn_a = p->seq;
+        } else {
+            u->has_isn_b = true;
+            u->isn_b = p->seq;
         }
-    } else {
-        v = classify_packet(ft->cls, u->cf, p, &cr);
     }
-    if (p->payload_len > 0) {
-        u->data_packets++;
+    if (p->payload_len == 0) {
+        return; /* the handshake is held, and replayed to nDPI or the parser later */
+    }
+    u->data_packets++;
+    enum classify_verdict v = u->is_ndpi ? CLASSIFY_MORE : by_content(ft, f, p, &cr);
+    if (u->is_ndpi) {
+        v = by_ndpi(ft, f, p, &cr);
     }
     bool is_end = (p->tcp_flags & (DECODE_TCP_FIN | DECODE_TCP_RST)) != 0;
     if (v == CLASSIFY_MORE && (u->data_packets >= CLASSIFY_MAX_DATA_PACKETS || is_end)) {
@@ -660,6 +806,11 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
         ft->next_expire_usec = ft->now_usec + FLOW_EXPIRE_INTERVAL_USEC;
     }
 
+    /* Ports only: a packet off the mail ports can belong to no entry; skip the lookup. */
+    if (!ft->is_ndpi && !classify_is_mail_port(p->sport) && !classify_is_mail_port(p->dport)) {
+        ft->st.not_mail++;
+        return;
+    }
     struct flow_key k;
     make_key(p, &k);
     size_t h = key_hash(ft, &k);
@@ -687,11 +838,11 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
         }
         if (classify_port(p->sport, p->dport, &cr)) {
             make_room(ft, sizeof(struct flow) + FLOW_MAIL_CHARGE, NULL);
-            f = new_entry(ft, &k, FLOW_ACTIVE);
+            f = new_entry(ft, &k, h, FLOW_ACTIVE);
             attach_mail(ft, f, p, &cr);
-        } else if (ft->cls != NULL && classify_is_active(ft->cls)) {
+        } else if (ft->is_ndpi) {
             make_room(ft, sizeof(struct flow) + sizeof(struct undecided) + p->l3_len, NULL);
-            f = new_entry(ft, &k, FLOW_UNDECIDED);
+            f = new_entry(ft, &k, h, FLOW_UNDECIDED);
             f->u = xcalloc(1, sizeof *f->u);
             ft->mem_flows += sizeof(struct undecided);
         } else {
@@ -711,6 +862,12 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
         undecided_packet(ft, f, p);
         break;
     case FLOW_NOT_MAIL:
+        ft->st.not_mail++;
+        /* Its end frees the entry sooner than the idle timeout would (after the linger). */
+        if ((p->tcp_flags & (DECODE_TCP_FIN | DECODE_TCP_RST)) != 0) {
+            close_flow(ft, f, FINDING_END_FIN);
+        }
+        break;
     case FLOW_CLOSED:
         ft->st.not_mail++;
         break;

@@ -3,7 +3,7 @@
 #   make fuzz-build                 every target into build/fuzz/
 #   make fuzz [FUZZ_SECONDS=60]     each target in turn for FUZZ_SECONDS, on a copy of its seeds
 #   make fuzz FUZZ_ONLY="pop3 reasm"   only those targets
-#   make fuzz-smoke                 about 4 s per target plus every tests/fuzz/crashers/ input
+#   make fuzz-smoke                 about 3 s per target plus every tests/fuzz/crashers/ input
 #                                   (run by tests/e2e/test_fuzz.sh inside "make check")
 #   make fuzz-seeds                 regenerate the derived seeds from captures/
 #
@@ -15,7 +15,7 @@
 FUZZ_CC       ?= clang
 FUZZ_B        := build/fuzz
 FUZZ_DIR      := tests/fuzz
-FUZZ_NAMES    := decode reasm pop3 sasl tlssniff line capture
+FUZZ_NAMES    := decode reasm pop3 smtp imap sasl tlssniff line capture
 FUZZ_ONLY     ?= $(FUZZ_NAMES)
 FUZZ_BINS     := $(addprefix $(FUZZ_B)/fuzz_,$(FUZZ_NAMES))
 # Per target: the longest input (-max_len). Packets fit in 2 KiB with all their headers; the
@@ -24,18 +24,20 @@ FUZZ_BINS     := $(addprefix $(FUZZ_B)/fuzz_,$(FUZZ_NAMES))
 FUZZ_MAXLEN_decode   := 2048
 FUZZ_MAXLEN_reasm    := 8192
 FUZZ_MAXLEN_pop3     := 20000
+FUZZ_MAXLEN_smtp     := 20000
+FUZZ_MAXLEN_imap     := 20000
 FUZZ_MAXLEN_sasl     := 12000
 FUZZ_MAXLEN_tlssniff := 20000
 FUZZ_MAXLEN_line     := 20000
 FUZZ_MAXLEN_capture  := 65536
-FUZZ_SMOKE_SECONDS   ?= 4
+FUZZ_SMOKE_SECONDS   ?= 3
 FUZZ_SMOKE_RUNS      ?= 2000000
 
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # BASE_CFLAGS without the -I of the other flavour's generated files.
 FUZZ_CFLAGS    = $(filter-out -I$(B)/gen,$(BASE_CFLAGS)) -I$(FUZZ_B)/gen -g -O1 $(FUZZ_SAN)
 FUZZ_LIB_OBJ  := $(patsubst src/%.c,$(FUZZ_B)/obj/lib/%.o,$(LIB_SRC)) $(FUZZ_B)/obj/lib/schema_sql.o
-FUZZ_OBJ      := $(patsubst %,$(FUZZ_B)/obj/fuzz_%.o,$(FUZZ_NAMES) util)
+FUZZ_OBJ      := $(patsubst %,$(FUZZ_B)/obj/fuzz_%.o,$(FUZZ_NAMES) util parser)
 FUZZ_RUN_LIST  = $(foreach n,$(FUZZ_ONLY),fuzz_$(n):$(FUZZ_MAXLEN_$(n)))
 
 .PHONY: fuzz fuzz-build fuzz-smoke fuzz-seeds fuzz-clean
@@ -89,7 +91,9 @@ $(FUZZ_B)/obj/fuzz_%.o: $(FUZZ_DIR)/fuzz_%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -I$(FUZZ_DIR) -c -o $@ $<
 
-$(FUZZ_B)/fuzz_%: $(FUZZ_B)/obj/fuzz_%.o $(FUZZ_B)/obj/fuzz_util.o $(FUZZ_B)/libplainsight.a
+# Every target links the shared helpers; fuzz_parser.o serves the protocol parser targets.
+$(FUZZ_B)/fuzz_%: $(FUZZ_B)/obj/fuzz_%.o $(FUZZ_B)/obj/fuzz_util.o $(FUZZ_B)/obj/fuzz_parser.o \
+                  $(FUZZ_B)/libplainsight.a
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) -lm
 
 -include $(wildcard $(FUZZ_B)/obj/*.d $(FUZZ_B)/obj/lib/*.d)

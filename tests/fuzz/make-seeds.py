@@ -11,6 +11,10 @@ holds, and are built by hand from the RFCs' examples where it does not:
   fuzz_reasm     each capture's TCP segments as a segment script, in order, reordered, with
                  a retransmission and with a segment missing, plus synthetic-payload versions
   fuzz_pop3      each capture's POP3 dialogue as client/server records (implicit TLS on 995)
+  fuzz_smtp      SMTP dialogues built by hand (no SMTP captures yet): EHLO, AUTH of each kind,
+                 STARTTLS, pipelining, DATA and BDAT bodies holding command-like lines
+  fuzz_imap      IMAP dialogues built by hand: LOGIN with atoms, quoted strings and literals,
+                 AUTHENTICATE with and without SASL-IR, STARTTLS, APPEND and FETCH literals
   fuzz_sasl      one exchange per mechanism (RFC examples) and base64 strings for the decoder
   fuzz_tlssniff  the server's TLS bytes from the STLS and POP3S captures, and hand-built
                  ServerHellos (TLS 1.2, TLS 1.3 with supported_versions, SSLv3, HRR)
@@ -335,6 +339,100 @@ def seeds_pop3():
     return s
 
 
+def dialogue(*lines, implicit_tls=False):
+    """A fuzz_pop3/smtp/imap input from ("C"|"S", bytes) pairs, each cut into records."""
+    out = bytearray()
+    for i, (who, text) in enumerate(lines):
+        for k in range(0, max(len(text), 1), 255):
+            f = (1 if who == "S" else 0) | (4 if implicit_tls and i == 0 and k == 0 else 0)
+            chunk = text[k:k + 255]
+            out += bytes([f, len(chunk)]) + chunk
+    return bytes(out)
+
+
+def seeds_smtp():
+    s = Seeds("fuzz_smtp")
+    b64 = base64.b64encode
+    greet = ("S", b"220 mail.example.test ESMTP ready\r\n")
+    ehlo = [("C", b"EHLO client.example.test\r\n"),
+            ("S", b"250-mail.example.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+                  b"250-STARTTLS\r\n250-AUTH PLAIN LOGIN CRAM-MD5 XOAUTH2\r\n"
+                  b"250-CHUNKING\r\n250 8BITMIME\r\n")]
+    s.put("auth-plain-ir", dialogue(greet, *ehlo, ("C", b"AUTH PLAIN " + b64(b"\0alice\0s3cret") +
+                                                   b"\r\n"),
+                                    ("S", b"235 2.7.0 Authentication successful\r\n"),
+                                    ("C", b"QUIT\r\n"), ("S", b"221 bye\r\n")))
+    s.put("auth-login", dialogue(greet, *ehlo, ("C", b"AUTH LOGIN\r\n"), ("S", b"334 VXNlcm5hbWU6\r\n"),
+                                 ("C", b64(b"alice") + b"\r\n"), ("S", b"334 UGFzc3dvcmQ6\r\n"),
+                                 ("C", b64(b"wrong") + b"\r\n"),
+                                 ("S", b"535 5.7.8 Authentication failed\r\n")))
+    s.put("auth-cram-md5", dialogue(
+        greet, *ehlo, ("C", b"AUTH CRAM-MD5\r\n"),
+        ("S", b"334 " + b64(b"<1896.697170952@postoffice.example.net>") + b"\r\n"),
+        ("C", b64(b"tim b913a602c7eda7a495b4e6e7334d3890") + b"\r\n"), ("S", b"235 ok\r\n")))
+    s.put("auth-cancel", dialogue(greet, *ehlo, ("C", b"AUTH PLAIN\r\n"), ("S", b"334 \r\n"),
+                                  ("C", b"*\r\n"), ("S", b"501 5.0.0 cancelled\r\n")))
+    s.put("starttls", dialogue(greet, *ehlo, ("C", b"STARTTLS\r\n"), ("S", b"220 2.0.0 go ahead\r\n"),
+                               ("C", b"\x16\x03\x01\x00\x05hello"),
+                               ("S", server_hello(0x0303, sv=0x0304))))
+    s.put("starttls-injection", dialogue(greet, *ehlo, ("C", b"STARTTLS\r\nAUTH PLAIN " +
+                                                        b64(b"\0mallory\0x") + b"\r\n"),
+                                         ("S", b"220 go ahead\r\n")))
+    s.put("data-body", dialogue(greet, *ehlo, ("C", b"MAIL FROM:<a@example.test>\r\n"
+                                                    b"RCPT TO:<b@example.test>\r\nDATA\r\n"),
+                                ("S", b"250 ok\r\n250 ok\r\n354 go\r\n"),
+                                ("C", b"Subject: x\r\n\r\nAUTH PLAIN AGV2aWwAcGFzcw==\r\n"
+                                      b"..hidden\r\n.\r\nQUIT\r\n"),
+                                ("S", b"250 queued\r\n221 bye\r\n")))
+    s.put("bdat", dialogue(greet, *ehlo, ("C", b"MAIL FROM:<a@example.test>\r\nRCPT TO:<b@x>\r\n"
+                                               b"BDAT 28 LAST\r\nAUTH LOGIN\r\nUSER x\r\n.\r\n"),
+                           ("S", b"250 ok\r\n250 ok\r\n250 ok\r\n")))
+    s.put("implicit-tls", dialogue(("S", server_hello(0x0303)), implicit_tls=True))
+    s.put("auth-xoauth2", dialogue(greet, *ehlo, ("C", b"AUTH XOAUTH2 " + b64(
+        b"user=someuser@example.com\x01auth=Bearer ya29.vF9dft4qmTc2Nvb3\x01\x01") + b"\r\n"),
+        ("S", b"235 ok\r\n")))
+    return s
+
+
+def seeds_imap():
+    s = Seeds("fuzz_imap")
+    b64 = base64.b64encode
+    greet = ("S", b"* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN LITERAL+ SASL-IR] ready\r\n")
+    s.put("login-atoms", dialogue(greet, ("C", b"a1 LOGIN alice s3cret\r\n"),
+                                  ("S", b"a1 OK LOGIN completed\r\n"),
+                                  ("C", b"a2 LOGOUT\r\n"), ("S", b"* BYE\r\na2 OK\r\n")))
+    s.put("login-quoted", dialogue(greet, ("C", b'a1 LOGIN "bob" "hunter2 with \\"spaces\\""\r\n'),
+                                   ("S", b"a1 NO [AUTHENTICATIONFAILED] bad\r\n")))
+    s.put("login-literal", dialogue(greet, ("C", b"a1 LOGIN {5}\r\n"), ("S", b"+ go\r\n"),
+                                    ("C", b"alice {6+}\r\nsecret\r\n"), ("S", b"a1 OK\r\n")))
+    s.put("capability-starttls", dialogue(greet, ("C", b"a1 CAPABILITY\r\n"),
+                                          ("S", b"* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\n"
+                                                b"a1 OK\r\n"),
+                                          ("C", b"a2 STARTTLS\r\n"), ("S", b"a2 OK begin TLS\r\n"),
+                                          ("C", b"\x16\x03\x01\x00\x05hello"),
+                                          ("S", server_hello(0x0303, sv=0x0304))))
+    s.put("authenticate-ir", dialogue(greet, ("C", b"a1 AUTHENTICATE PLAIN " +
+                                              b64(b"\0alice\0s3cret") + b"\r\n"),
+                                      ("S", b"a1 OK\r\n")))
+    s.put("authenticate-continuation", dialogue(greet, ("C", b"a1 AUTHENTICATE LOGIN\r\n"),
+                                                ("S", b"+ VXNlcm5hbWU6\r\n"),
+                                                ("C", b64(b"alice") + b"\r\n"),
+                                                ("S", b"+ UGFzc3dvcmQ6\r\n"),
+                                                ("C", b64(b"s3cret") + b"\r\n"),
+                                                ("S", b"a1 OK\r\n")))
+    mail = b"LOGIN evil pass\r\na3 LOGIN x y\r\n"
+    s.put("append-literal", dialogue(greet, ("C", b"a1 LOGIN alice x\r\n"), ("S", b"a1 OK\r\n"),
+                                     ("C", b"a2 APPEND INBOX {%d+}\r\n" % len(mail) + mail +
+                                      b"\r\n"),
+                                     ("S", b"a2 OK\r\n")))
+    body = b"a9 OK LOGIN x y\r\n* OK\r\n"
+    s.put("fetch-literal", dialogue(greet, ("C", b"a1 FETCH 1 BODY[]\r\n"),
+                                    ("S", b"* 1 FETCH (BODY[] {%d}\r\n" % len(body) + body +
+                                     b")\r\na1 OK\r\n")))
+    s.put("implicit-tls", dialogue(("S", server_hello(0x0303)), implicit_tls=True))
+    return s
+
+
 def seeds_sasl():
     s = Seeds("fuzz_sasl")
     mechs = ["PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "XOAUTH2", "OAUTHBEARER",
@@ -445,8 +543,8 @@ def main():
     if not os.path.isdir(CAPTURES):
         sys.exit("make-seeds.py: no captures/ directory at " + CAPTURES)
     total = 0
-    for make in (seeds_capture, seeds_decode, seeds_reasm, seeds_pop3, seeds_sasl,
-                 seeds_tlssniff, seeds_line):
+    for make in (seeds_capture, seeds_decode, seeds_reasm, seeds_pop3, seeds_smtp, seeds_imap,
+                 seeds_sasl, seeds_tlssniff, seeds_line):
         s = make()
         n = len(os.listdir(s.dir))
         print("%s: %d seeds, %d bytes" % (os.path.relpath(s.dir, ROOT), n, s.total))

@@ -1290,7 +1290,8 @@ static void test_ndpi_pop3_other_port(void)
 }
 
 /* The packet on which nDPI decides carries RST: the held packets are replayed, and the last
- * one ends the session in the middle of the replay. */
+ * one ends the session in the middle of the replay. The capture starts mid-stream (no
+ * handshake), so the greeting rules cannot judge and nDPI does. */
 static void test_ndpi_rst_while_undecided(void)
 {
     struct classify *cls = ndpi_new();
@@ -1301,7 +1302,6 @@ static void test_ndpi_rst_while_undecided(void)
     struct flow_table *ft = table_new_cls(&k, FLOW_MAX_FLOWS, BIGCAP, FLOW_IDLE_SEC, cls);
     struct conn c;
     conn_init(&c, 101, 48001, 8110, 1000, 5000);
-    handshake(ft, &c);
     say(ft, &c, false, F_PA, "+OK POP3 ready\r\n");
     say(ft, &c, true, F_PA, "USER alice\r\n");
     say(ft, &c, false, F_PA, "+OK\r\n");
@@ -1320,8 +1320,9 @@ static void test_ndpi_rst_while_undecided(void)
     classify_free(cls);
 }
 
-/* HTTP on port 8080: nDPI names it, the flow becomes a small tombstone, nothing is emitted. */
-static void test_ndpi_http_not_mail(void)
+/* HTTP on port 8080 from its start: the client speaks first, so it is no mail without asking
+ * nDPI; the flow becomes a small tombstone, nothing is emitted. */
+static void test_client_first_not_mail(void)
 {
     struct classify *cls = ndpi_new();
     if (cls == NULL) {
@@ -1332,6 +1333,31 @@ static void test_ndpi_http_not_mail(void)
     struct conn c;
     conn_init(&c, 102, 48002, 8080, 1000, 5000);
     handshake(ft, &c);
+    say(ft, &c, true, F_PA, "GET / HTTP/1.1\r\nHost: example.org\r\n\r\n");
+    say(ft, &c, false, F_PA, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    teardown(ft, &c);
+    const struct flow_stats *st = flow_get_stats(ft);
+    CHECK_EQ_U(st->classified_mail, 0);
+    CHECK_EQ_U(st->classify_client_first, 1);
+    CHECK_EQ_U(classify_get_stats(cls)->flows, 0);
+    CHECK_EQ_U(st->sessions_emitted, 0);
+    flow_table_free(ft);
+    CHECK_EQ_U(k.n, 0);
+    classify_free(cls);
+}
+
+/* HTTP on port 8080 seen mid-stream: nDPI names it, the flow becomes a small tombstone,
+ * nothing is emitted. */
+static void test_ndpi_http_not_mail(void)
+{
+    struct classify *cls = ndpi_new();
+    if (cls == NULL) {
+        return;
+    }
+    struct sink k;
+    struct flow_table *ft = table_new_cls(&k, FLOW_MAX_FLOWS, BIGCAP, FLOW_IDLE_SEC, cls);
+    struct conn c;
+    conn_init(&c, 102, 48002, 8080, 1000, 5000);
     say(ft, &c, true, F_PA, "GET / HTTP/1.1\r\nHost: example.org\r\n\r\n");
     say(ft, &c, false, F_PA, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     teardown(ft, &c);
@@ -1519,6 +1545,7 @@ int main(void)
     RUN(test_ndpi_pop3_other_port);
     RUN_ISOLATED(test_ndpi_rst_while_undecided);
     RUN(test_ndpi_http_not_mail);
+    RUN(test_client_first_not_mail);
     RUN(test_ports_only_classifier);
     RUN(test_ndpi_memcap_undecided);
     RUN(test_ndpi_memcap_mail);

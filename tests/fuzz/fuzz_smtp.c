@@ -1,0 +1,20 @@
+/* fuzz_smtp.c - libFuzzer target for the SMTP parser (RFC 5321, 4954, 3207, 2920, 3030).
+ *
+ * The input is a list of client and server segments, fed through proto.h as flow.c feeds them;
+ * the format and the checks are those of the shared harness, fuzz_parser.c. */
+#include "smtp.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "finding.h"
+#include "fuzz_parser.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const struct fuzz_parser fp = { &smtp_parser_ops, FINDING_PROTO_SMTP, 25 };
+    fuzz_parser_one(&fp, data, size);
+    return 0;
+}
