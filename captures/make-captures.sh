@@ -6,6 +6,10 @@
 #   sudo captures/make-captures.sh            # writes next to this script
 #   OUT_DIR=/some/dir captures/make-captures.sh
 #
+# At the end it runs make-mail-captures.sh (same directory), which makes the SMTP and IMAP
+# captures (captures/smtp-*, captures/imap-*) with a private postfix and dovecot; POP3_ONLY=1
+# skips that. Run make-mail-captures.sh alone to remake only the SMTP and IMAP captures.
+#
 # Needs root (ports 110/995, tcpdump). Installs nothing: it says which commands are missing.
 # Debian 12 packages: dovecot-core dovecot-pop3d tcpdump socat curl openssl coreutils iproute2.
 # Traffic goes only to 127.0.0.1 and ::1; the server ports are the real ones (110, 995), which
@@ -509,3 +513,9 @@ for f in "$STAGE"/*; do
     chmod 644 "$OUT_DIR/$(basename "$f")"
 done
 log "== done: $(find "$STAGE" -name '*.pcap' | wc -l) captures written to $OUT_DIR"
+
+# ---------------------------------------------------------------- SMTP and IMAP
+if [ -z "${POP3_ONLY:-}" ]; then
+    log "== SMTP and IMAP: make-mail-captures.sh"
+    OUT_DIR="$OUT_DIR" "$HERE/make-mail-captures.sh"
+fi

@@ -46,18 +46,21 @@ enum flow_state {
     FLOW_CLOSED,     /* session emitted; absorbing late packets until the linger time passes */
 };
 
-/* A copy of one packet of an undecided flow, replayed to the parser if nDPI says mail. */
+/* A packet of an undecided flow, replayed to the parser if the flow turns out to be mail. Its
+ * bytes live in the flow's one buffer, at off; p's pointers are set again whenever the buffer
+ * moves. */
 struct held_pkt {
-    struct pkt p; /* l3 and payload point into copy */
-    uint8_t *copy;
-    size_t copy_len;
+    struct pkt p;
+    size_t off;
 };
 
 struct undecided {
     struct classify_flow *cf; /* nDPI's state, allocated when the content rules cannot tell */
-    struct held_pkt held[CLASSIFY_MAX_PACKETS];
+    struct held_pkt held[CLASSIFY_MAX_PACKETS]; /* the first n_held are set */
     size_t n_held;
-    size_t held_bytes;
+    uint8_t *bytes;    /* the held packets' IP bytes, one allocation for all */
+    size_t held_bytes; /* used of bytes */
+    size_t bytes_cap;  /* allocated (and charged) of bytes */
     uint32_t data_packets;
     bool has_sides;            /* the start was seen (SYN or SYN-ACK): the client is known */
     bool is_client_a;          /* the client is the key's "a" end */
@@ -328,10 +331,8 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
 
 static void release_undecided(struct flow_table *ft, struct undecided *u)
 {
-    size_t charge = sizeof *u + u->held_bytes + (u->cf != NULL ? classify_flow_size() : 0);
-    for (size_t i = 0; i < u->n_held; i++) {
-        free(u->held[i].copy);
-    }
+    size_t charge = sizeof *u + u->bytes_cap + (u->cf != NULL ? classify_flow_size() : 0);
+    free(u->bytes);
     classify_flow_free(u->cf);
     free(u);
     ft->mem_flows -= charge;
@@ -615,23 +616,67 @@ static bool charge(struct flow_table *ft, const struct flow *f, size_t bytes)
     return true;
 }
 
+/* A new undecided state. Only the scalars are cleared: the held array (most of its size) is
+ * written before it is read. */
+static struct undecided *undecided_new(void)
+{
+    struct undecided *u = xmalloc(sizeof *u);
+    u->cf = NULL;
+    u->n_held = 0;
+    u->bytes = NULL;
+    u->held_bytes = 0;
+    u->bytes_cap = 0;
+    u->data_packets = 0;
+    u->has_sides = false;
+    u->is_client_a = false;
+    u->has_server = false;
+    u->is_server_a = false;
+    u->is_smtp_wait = false;
+    u->is_ndpi = false;
+    u->has_isn_a = false;
+    u->has_isn_b = false;
+    u->isn_a = 0;
+    u->isn_b = 0;
+    return u;
+}
+
 /* Keeps a copy of p for a replay. Returns false when the flow holds all it may. */
 static bool hold(struct flow_table *ft, struct flow *f, const struct pkt *p)
 {
     struct undecided *u = f->u;
-    if (u->n_held == CLASSIFY_MAX_PACKETS || u->held_bytes + p->l3_len > CLASSIFY_MAX_BYTES ||
-        !charge(ft, f, p->l3_len)) {
+    if (u->n_held == CLASSIFY_MAX_PACKETS || u->held_bytes + p->l3_len > CLASSIFY_MAX_BYTES) {
         return false;
+    }
+    if (u->held_bytes + p->l3_len > u->bytes_cap) {
+        /* Grow by doubling (a handshake and a greeting fit the first 512 bytes), never past
+         * the limit; the growth is what is charged. */
+        size_t cap = u->bytes_cap > 0 ? 2 * u->bytes_cap : 512;
+        while (cap < u->held_bytes + p->l3_len) {
+            cap *= 2;
+        }
+        if (cap > CLASSIFY_MAX_BYTES) {
+            cap = CLASSIFY_MAX_BYTES;
+        }
+        if (!charge(ft, f, cap - u->bytes_cap)) {
+            return false;
+        }
+        u->bytes = xrealloc(u->bytes, cap);
+        u->bytes_cap = cap;
+        for (size_t i = 0; i < u->n_held; i++) {
+            struct held_pkt *o = &u->held[i];
+            size_t payload_off = (size_t)(o->p.payload - o->p.l3);
+            o->p.l3 = u->bytes + o->off;
+            o->p.payload = o->p.l3 + payload_off;
+        }
     }
     struct held_pkt *h = &u->held[u->n_held++];
     h->p = *p;
-    h->copy_len = p->l3_len;
-    h->copy = xmalloc(p->l3_len);
-    memcpy(h->copy, p->l3, p->l3_len);
-    h->p.l3 = h->copy;
+    h->off = u->held_bytes;
+    memcpy(u->bytes + h->off, p->l3, p->l3_len);
+    h->p.l3 = u->bytes + h->off;
     /* The payload lies inside the l3 bytes (decode cut both to the same end). */
     size_t payload_off = (size_t)(p->payload - p->l3);
-    h->p.payload = payload_off <= h->copy_len ? h->copy + payload_off : h->copy + h->copy_len;
+    h->p.payload = h->p.l3 + (payload_off <= p->l3_len ? payload_off : p->l3_len);
     u->held_bytes += p->l3_len;
     return true;
 }
@@ -843,7 +888,7 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
         } else if (ft->is_ndpi) {
             make_room(ft, sizeof(struct flow) + sizeof(struct undecided) + p->l3_len, NULL);
             f = new_entry(ft, &k, h, FLOW_UNDECIDED);
-            f->u = xcalloc(1, sizeof *f->u);
+            f->u = undecided_new();
             ft->mem_flows += sizeof(struct undecided);
         } else {
             ft->st.not_mail++;
