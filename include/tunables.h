@@ -20,6 +20,8 @@
 
 /* flow: concurrent flows tracked; past it the least recently seen flow is evicted. */
 #define FLOW_MAX_FLOWS (1u << 20)
+/* flow: buckets of the flow hash to start with; doubled whenever the flows outnumber them. */
+#define FLOW_MIN_BUCKETS 4096
 /* flow: memory for flow state and reassembly queues, bytes (--memcap changes it). */
 #define FLOW_MEMCAP_BYTES ((size_t)512 * 1024 * 1024)
 /* flow: a mail flow with no packet for this long is ended and written, seconds. */

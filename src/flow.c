@@ -90,7 +90,7 @@ struct flow {
     struct flow *hnext;
     struct flow *prev, *next; /* on the active or the closed list */
     struct flow_key key;
-    size_t bucket; /* key_hash of key */
+    uint64_t hash; /* key_hash of key; its bucket is hash & (n_buckets - 1) */
     uint64_t last_usec;
     enum flow_state state;
     struct mail *m;      /* FLOW_ACTIVE only */
@@ -176,10 +176,8 @@ struct flow_table *flow_table_new(const struct flow_config *cfg, flow_emit_fn *e
     ft->emit_ctx = ctx;
     ft->cls = cfg->cls;
     ft->is_ndpi = cfg->cls != NULL && classify_is_active(cfg->cls);
-    ft->n_buckets = 1024;
-    while (ft->n_buckets < ft->cfg.max_flows / 2 && ft->n_buckets < ((size_t)1 << 20)) {
-        ft->n_buckets <<= 1;
-    }
+    /* Small to start (a few cache lines' worth of lookups); doubled as flows come. */
+    ft->n_buckets = FLOW_MIN_BUCKETS;
     ft->buckets = xcalloc(ft->n_buckets, sizeof *ft->buckets);
     if (getrandom(&ft->seed, sizeof ft->seed, GRND_NONBLOCK) != (ssize_t)sizeof ft->seed) {
         ft->seed = (uint64_t)(uintptr_t)ft ^ 0x9e3779b97f4a7c15u;
@@ -202,7 +200,7 @@ static uint64_t mix(uint64_t h)
 
 /* The key's words, each multiplied into the seeded state, then one full mix. The words are
  * loaded in host order: a hash needs no byte order, only the same one each time. */
-static size_t key_hash(const struct flow_table *ft, const struct flow_key *k)
+static uint64_t key_hash(const struct flow_table *ft, const struct flow_key *k)
 {
     uint64_t w[5];
     memcpy(&w[0], k->a, 8);
@@ -215,7 +213,7 @@ static size_t key_hash(const struct flow_table *ft, const struct flow_key *k)
         h = (h ^ w[i]) * 0x9e3779b97f4a7c15u;
         h ^= h >> 29;
     }
-    return (size_t)(mix(h) & (ft->n_buckets - 1));
+    return mix(h);
 }
 
 /* Fills *k from the packet; returns true when the source is the "a" end. */
@@ -251,9 +249,9 @@ static bool key_eq(const struct flow_key *x, const struct flow_key *y)
            memcmp(x->a, y->a, 16) == 0 && memcmp(x->b, y->b, 16) == 0;
 }
 
-static struct flow *lookup(struct flow_table *ft, const struct flow_key *k, size_t h)
+static struct flow *lookup(struct flow_table *ft, const struct flow_key *k, uint64_t h)
 {
-    for (struct flow *f = ft->buckets[h]; f != NULL; f = f->hnext) {
+    for (struct flow *f = ft->buckets[h & (ft->n_buckets - 1)]; f != NULL; f = f->hnext) {
         if (key_eq(&f->key, k)) {
             return f;
         }
@@ -364,7 +362,7 @@ static void destroy_flow(struct flow_table *ft, struct flow *f, enum finding_end
 {
     end_session(ft, f, why);
     free_undecided(ft, f);
-    struct flow **pp = &ft->buckets[f->bucket];
+    struct flow **pp = &ft->buckets[f->hash & (ft->n_buckets - 1)];
     while (*pp != NULL && *pp != f) {
         pp = &(*pp)->hnext;
     }
@@ -413,15 +411,43 @@ static void make_room(struct flow_table *ft, size_t charge, const struct flow *k
     }
 }
 
-static struct flow *new_entry(struct flow_table *ft, const struct flow_key *k, size_t h,
+/* Doubles the bucket array once the flows outnumber it (load factor 1), up to the limit. */
+static void grow(struct flow_table *ft)
+{
+    size_t max = ft->cfg.max_flows < FLOW_MIN_BUCKETS ? FLOW_MIN_BUCKETS : ft->cfg.max_flows;
+    if (ft->n_flows < ft->n_buckets || ft->n_buckets >= max) {
+        return;
+    }
+    size_t n = ft->n_buckets * 2;
+    struct flow **b = xcalloc(n, sizeof *b);
+    for (size_t i = 0; i < ft->n_buckets; i++) {
+        struct flow *f = ft->buckets[i];
+        while (f != NULL) {
+            struct flow *next = f->hnext;
+            size_t j = f->hash & (n - 1);
+            f->hnext = b[j];
+            b[j] = f;
+            f = next;
+        }
+    }
+    free(ft->buckets);
+    ft->mem_flows += (n - ft->n_buckets) * sizeof *b;
+    ft->buckets = b;
+    ft->n_buckets = n;
+    update_mem(ft);
+}
+
+static struct flow *new_entry(struct flow_table *ft, const struct flow_key *k, uint64_t h,
                               enum flow_state state)
 {
+    grow(ft);
     struct flow *f = xcalloc(1, sizeof *f);
     f->key = *k;
-    f->bucket = h;
+    f->hash = h;
     f->state = state;
-    f->hnext = ft->buckets[h];
-    ft->buckets[h] = f;
+    size_t b = h & (ft->n_buckets - 1);
+    f->hnext = ft->buckets[b];
+    ft->buckets[b] = f;
     list_append(&ft->active, f);
     ft->n_flows++;
     ft->mem_flows += sizeof(struct flow);
@@ -858,7 +884,7 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
     }
     struct flow_key k;
     make_key(p, &k);
-    size_t h = key_hash(ft, &k);
+    uint64_t h = key_hash(ft, &k);
     struct flow *f = lookup(ft, &k, h);
     bool is_syn_only = (p->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) == DECODE_TCP_SYN;
 
@@ -896,9 +922,13 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
         }
     }
 
-    f->last_usec = ft->now_usec;
-    list_remove(&ft->active, f);
-    list_append(&ft->active, f);
+    /* Keep the list in last-seen order. A flow known not to be mail is moved at most once a
+     * second: its packets are most of a link's, and the move touches two neighbours. */
+    if (f->state != FLOW_NOT_MAIL || ft->now_usec - f->last_usec >= FLOW_EXPIRE_INTERVAL_USEC) {
+        f->last_usec = ft->now_usec;
+        list_remove(&ft->active, f);
+        list_append(&ft->active, f);
+    }
     switch (f->state) {
     case FLOW_ACTIVE:
         mail_packet(ft, f, p);
