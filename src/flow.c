@@ -28,10 +28,20 @@
 #include "finding.h"
 #include "tunables.h"
 
+/* What an allocation of n bytes costs the heap: glibc adds an 8-byte header and rounds to
+ * 16. Every charge goes through it, so the cap holds for the process, not just for our
+ * structs. */
+#define FLOW_HEAP(n) ((((size_t)(n)) + 8 + 15) & ~(size_t)15)
 /* Bytes charged for a mail flow's parser state: two line buffers and the rest. */
-#define FLOW_PARSER_CHARGE (2 * LINE_MAX_LEN + 4096)
-/* Bytes charged for a mail flow beyond its entry. */
-#define FLOW_MAIL_CHARGE (sizeof(struct mail) + sizeof(struct session) + FLOW_PARSER_CHARGE)
+#define FLOW_PARSER_CHARGE FLOW_HEAP(2 * LINE_MAX_LEN + 4096)
+/* Bytes charged for a mail flow beyond its entry, before its parser exists. The parser is
+ * made at the first byte of payload, so a flood of half-open connections to a mail port
+ * costs a few hundred bytes each, not the parser's line buffers. */
+#define FLOW_MAIL_CHARGE (FLOW_HEAP(sizeof(struct mail)) + FLOW_HEAP(sizeof(struct session)))
+/* Bytes charged for a flow entry. */
+#define FLOW_ENTRY_CHARGE FLOW_HEAP(sizeof(struct flow))
+/* Bytes charged for an undecided flow's state (its held bytes are charged as they grow). */
+#define FLOW_UNDECIDED_CHARGE FLOW_HEAP(sizeof(struct undecided))
 
 struct flow_key {
     uint8_t a[16], b[16]; /* a:pa sorts before b:pb */
@@ -78,7 +88,8 @@ struct undecided {
 struct mail {
     struct session *s;
     const struct parser_ops *ops;
-    void *parser;
+    void *parser;         /* NULL until the first byte of payload or gap */
+    unsigned parse_flags; /* PARSE_F_* for new_parser */
     bool is_parser_dead;
     bool has_client_syn;
     uint32_t client_isn;
@@ -118,10 +129,13 @@ struct flow_table {
     struct parse_stats ps;
     struct classify *cls; /* borrowed; NULL: ports only */
     bool is_ndpi;         /* cls looks at other ports */
+    bool is_evicting;     /* make_room is at work */
+    size_t budget;        /* the memory cap less the heap's own headroom */
 };
 
 struct dir_ctx {
     struct flow_table *ft;
+    struct flow *f;
     struct mail *m;
     enum parse_dir dir;
 };
@@ -157,8 +171,7 @@ static void update_mem(struct flow_table *ft)
 {
     /* Reassembly queues get what the entries, sessions and parsers leave of the cap, so the
      * two together never pass it. */
-    ft->rc.mem_cap =
-        ft->cfg.memcap_bytes > ft->mem_flows ? ft->cfg.memcap_bytes - ft->mem_flows : 0;
+    ft->rc.mem_cap = ft->budget > ft->mem_flows ? ft->budget - ft->mem_flows : 0;
     ft->st.mem_used = ft->mem_flows + ft->rc.mem_used;
     if (ft->st.mem_used > ft->st.mem_used_max) {
         ft->st.mem_used_max = ft->st.mem_used;
@@ -174,6 +187,9 @@ struct flow_table *flow_table_new(const struct flow_config *cfg, flow_emit_fn *e
     }
     ft->emit = emit;
     ft->emit_ctx = ctx;
+    /* A sixteenth of the cap is left to what the charges cannot see: free lists and
+     * fragmentation of the heap, SQLite's page cache. */
+    ft->budget = ft->cfg.memcap_bytes - ft->cfg.memcap_bytes / 16;
     ft->cls = cfg->cls;
     ft->is_ndpi = cfg->cls != NULL && classify_is_active(cfg->cls);
     /* Small to start (a few cache lines' worth of lookups); doubled as flows come. */
@@ -259,6 +275,21 @@ static struct flow *lookup(struct flow_table *ft, const struct flow_key *k, uint
     return NULL;
 }
 
+static void make_room(struct flow_table *ft, size_t charge, const struct flow *keep);
+
+/* Makes the parser when the first byte (or gap) arrives, evicting older flows to pay for it. */
+static void *parser_of(struct dir_ctx *d)
+{
+    struct mail *m = d->m;
+    if (m->parser == NULL) {
+        make_room(d->ft, FLOW_PARSER_CHARGE, d->f);
+        m->parser = m->ops->new_parser(m->s, &d->ft->ps, m->parse_flags);
+        d->ft->mem_flows += FLOW_PARSER_CHARGE;
+        update_mem(d->ft);
+    }
+    return m->parser;
+}
+
 static void on_data(void *ctx, const uint8_t *data, size_t len)
 {
     struct dir_ctx *d = ctx;
@@ -272,7 +303,7 @@ static void on_data(void *ctx, const uint8_t *data, size_t len)
         return;
     }
     size_t consumed = 0;
-    if (m->ops->feed(m->parser, d->dir, data, len, &consumed) == PARSE_ERROR) {
+    if (m->ops->feed(parser_of(d), d->dir, data, len, &consumed) == PARSE_ERROR) {
         m->is_parser_dead = true;
         d->ft->ps.not_protocol++;
     }
@@ -285,13 +316,13 @@ static void on_gap(void *ctx, uint64_t len)
     m->s->gaps++;
     m->s->gap_bytes += len;
     if (!m->is_parser_dead && !m->s->is_parse_done) {
-        m->ops->gap(m->parser, d->dir, len);
+        m->ops->gap(parser_of(d), d->dir, len);
     }
 }
 
-static void flush_dir(struct flow_table *ft, struct mail *m, enum parse_dir dir)
+static void flush_dir(struct flow_table *ft, struct flow *f, struct mail *m, enum parse_dir dir)
 {
-    struct dir_ctx d = { ft, m, dir };
+    struct dir_ctx d = { ft, f, m, dir };
     struct reasm_out out = { on_data, on_gap, &d };
     reasm_flush(&m->dir[dir], &ft->rc, &out);
 }
@@ -304,9 +335,11 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
         return;
     }
     /* The client's bytes first, so the server's last answers find their commands. */
-    flush_dir(ft, m, PARSE_DIR_CLIENT);
-    flush_dir(ft, m, PARSE_DIR_SERVER);
-    m->ops->end(m->parser);
+    flush_dir(ft, f, m, PARSE_DIR_CLIENT);
+    flush_dir(ft, f, m, PARSE_DIR_SERVER);
+    if (m->parser != NULL) {
+        m->ops->end(m->parser);
+    }
     m->s->end_reason = why;
     /* A flow the parser gave up on as not its protocol is no mail session, unless it had
      * already shown a credential. */
@@ -317,7 +350,10 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
     } else {
         ft->st.sessions_empty++;
     }
-    m->ops->free_parser(m->parser);
+    if (m->parser != NULL) {
+        m->ops->free_parser(m->parser);
+        ft->mem_flows -= FLOW_PARSER_CHARGE;
+    }
     reasm_free(&m->dir[0], &ft->rc);
     reasm_free(&m->dir[1], &ft->rc);
     finding_free(m->s);
@@ -329,7 +365,8 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
 
 static void release_undecided(struct flow_table *ft, struct undecided *u)
 {
-    size_t charge = sizeof *u + u->bytes_cap + (u->cf != NULL ? classify_flow_size() : 0);
+    size_t charge = FLOW_UNDECIDED_CHARGE + (u->bytes_cap > 0 ? FLOW_HEAP(u->bytes_cap) : 0) +
+                    (u->cf != NULL ? FLOW_HEAP(classify_flow_size()) : 0);
     free(u->bytes);
     classify_flow_free(u->cf);
     free(u);
@@ -377,7 +414,7 @@ static void destroy_flow(struct flow_table *ft, struct flow *f, enum finding_end
     }
     free(f);
     ft->n_flows--;
-    ft->mem_flows -= sizeof(struct flow);
+    ft->mem_flows -= FLOW_ENTRY_CHARGE;
     update_mem(ft);
 }
 
@@ -395,9 +432,15 @@ static void evict_one(struct flow_table *ft)
  * (the flow that asks; NULL for a flow about to be created). */
 static void make_room(struct flow_table *ft, size_t charge, const struct flow *keep)
 {
+    /* An evicted flow's flush may make its parser, which asks for room again: that must not
+     * evict in turn (recursion without bound); the parser is freed a moment later anyway. */
+    if (ft->is_evicting) {
+        return;
+    }
+    ft->is_evicting = true;
     size_t floor = keep != NULL ? 1 : 0;
     while ((ft->n_flows >= ft->cfg.max_flows + floor ||
-            ft->mem_flows + ft->rc.mem_used + charge > ft->cfg.memcap_bytes) &&
+            ft->mem_flows + ft->rc.mem_used + charge > ft->budget) &&
            ft->n_flows > floor) {
         if (ft->closed.head == NULL && ft->active.head == keep) {
             if (keep->next == NULL) {
@@ -409,6 +452,7 @@ static void make_room(struct flow_table *ft, size_t charge, const struct flow *k
         }
         evict_one(ft);
     }
+    ft->is_evicting = false;
 }
 
 /* Doubles the bucket array once the flows outnumber it (load factor 1), up to the limit. */
@@ -450,7 +494,7 @@ static struct flow *new_entry(struct flow_table *ft, const struct flow_key *k, u
     ft->buckets[b] = f;
     list_append(&ft->active, f);
     ft->n_flows++;
-    ft->mem_flows += sizeof(struct flow);
+    ft->mem_flows += FLOW_ENTRY_CHARGE;
     ft->st.flows_created++;
     ft->st.flows_active++;
     if (ft->st.flows_active > ft->st.flows_active_max) {
@@ -494,7 +538,7 @@ static void attach_mail(struct flow_table *ft, struct flow *f, const struct pkt 
         s->tls = FINDING_TLS_IMPLICIT;
         s->starttls = FINDING_STARTTLS_NA;
     }
-    m->parser = m->ops->new_parser(s, &ft->ps, cr->is_implicit_tls ? PARSE_F_IMPLICIT_TLS : 0);
+    m->parse_flags = cr->is_implicit_tls ? PARSE_F_IMPLICIT_TLS : 0u;
     reasm_init(&m->dir[0]);
     reasm_init(&m->dir[1]);
     ft->mem_flows += FLOW_MAIL_CHARGE;
@@ -548,7 +592,7 @@ static void mail_packet(struct flow_table *ft, struct flow *f, const struct pkt 
     bool from_client = memcmp(p->src, s->client_ip, 16) == 0 && p->sport == s->client_port;
     enum parse_dir dir = from_client ? PARSE_DIR_CLIENT : PARSE_DIR_SERVER;
     struct reasm *r = &m->dir[dir];
-    struct dir_ctx d = { ft, m, dir };
+    struct dir_ctx d = { ft, f, m, dir };
     struct reasm_out out = { on_data, on_gap, &d };
     bool is_fin = (p->tcp_flags & DECODE_TCP_FIN) != 0;
 
@@ -567,7 +611,7 @@ static void mail_packet(struct flow_table *ft, struct flow *f, const struct pkt 
             reasm_segment(r, &ft->rc, &out, p->seq, p->payload, p->payload_len, p->seg_len, is_fin);
         }
         if ((p->tcp_flags & DECODE_TCP_ACK) != 0) {
-            struct dir_ctx dp = { ft, m,
+            struct dir_ctx dp = { ft, f, m,
                                   dir == PARSE_DIR_CLIENT ? PARSE_DIR_SERVER : PARSE_DIR_CLIENT };
             struct reasm_out outp = { on_data, on_gap, &dp };
             reasm_peer_ack(&m->dir[dp.dir], &ft->rc, &outp, p->ack);
@@ -634,7 +678,7 @@ static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict 
 static bool charge(struct flow_table *ft, const struct flow *f, size_t bytes)
 {
     make_room(ft, bytes, f);
-    if (ft->mem_flows + ft->rc.mem_used + bytes > ft->cfg.memcap_bytes) {
+    if (ft->mem_flows + ft->rc.mem_used + bytes > ft->budget) {
         return false;
     }
     ft->mem_flows += bytes;
@@ -683,7 +727,7 @@ static bool hold(struct flow_table *ft, struct flow *f, const struct pkt *p)
         if (cap > CLASSIFY_MAX_BYTES) {
             cap = CLASSIFY_MAX_BYTES;
         }
-        if (!charge(ft, f, cap - u->bytes_cap)) {
+        if (!charge(ft, f, FLOW_HEAP(cap) - (u->bytes_cap > 0 ? FLOW_HEAP(u->bytes_cap) : 0))) {
             return false;
         }
         u->bytes = xrealloc(u->bytes, cap);
@@ -813,7 +857,7 @@ static enum classify_verdict by_ndpi(struct flow_table *ft, struct flow *f, cons
     struct undecided *u = f->u;
     enum classify_verdict v = CLASSIFY_MORE;
     if (u->cf == NULL) {
-        if (!charge(ft, f, classify_flow_size())) {
+        if (!charge(ft, f, FLOW_HEAP(classify_flow_size()))) {
             return CLASSIFY_NOT_MAIL;
         }
         u->cf = classify_flow_new(ft->cls);
@@ -908,14 +952,14 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
             return;
         }
         if (classify_port(p->sport, p->dport, &cr)) {
-            make_room(ft, sizeof(struct flow) + FLOW_MAIL_CHARGE, NULL);
+            make_room(ft, FLOW_ENTRY_CHARGE + FLOW_MAIL_CHARGE, NULL);
             f = new_entry(ft, &k, h, FLOW_ACTIVE);
             attach_mail(ft, f, p, &cr);
         } else if (ft->is_ndpi) {
-            make_room(ft, sizeof(struct flow) + sizeof(struct undecided) + p->l3_len, NULL);
+            make_room(ft, FLOW_ENTRY_CHARGE + FLOW_UNDECIDED_CHARGE + FLOW_HEAP(p->l3_len), NULL);
             f = new_entry(ft, &k, h, FLOW_UNDECIDED);
             f->u = undecided_new();
-            ft->mem_flows += sizeof(struct undecided);
+            ft->mem_flows += FLOW_UNDECIDED_CHARGE;
         } else {
             ft->st.not_mail++;
             return;
