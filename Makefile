@@ -91,11 +91,12 @@ $(B)/tests/%: tests/unit/%.c $(B)/libplainsight.a tests/unit/test.h
 
 units: $(UNIT_BIN)
 
-# The bundled capture: analysed into build/run.db, findings on the console.
-RUN_CAPTURE ?= captures/pop3-dovecot-user-pass.pcap
+# The bundled captures (real servers and clients, captures/): analysed as one run into
+# build/run.db, findings on the console, then an audit query. RUN_CAPTURE picks others.
+RUN_CAPTURE ?= $(wildcard captures/*.pcap)
 run: all
 	@rm -f build/run.db build/run.db-wal build/run.db-shm
-	$(B)/plainsight -r $(RUN_CAPTURE) -w build/run.db
+	$(B)/plainsight $(addprefix -r ,$(RUN_CAPTURE)) -w build/run.db
 	@echo
 	@echo "Exposed accounts in build/run.db (sqlite3 build/run.db < sql/audit/exposed-accounts.sql):"
 	@sqlite3 -header -column build/run.db < sql/audit/exposed-accounts.sql

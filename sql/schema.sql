@@ -93,7 +93,8 @@ SELECT s.ts_start, s.protocol, s.client_ip, s.client_port, s.server_ip, s.server
        c.result, c.secret, s.id AS session_id, s.run_id
 FROM credentials c JOIN sessions s ON s.id = c.session_id;
 
--- Accounts whose credentials crossed the wire, with how often and when.
+-- Accounts whose password or token crossed the wire, with how often and when (logins by
+-- challenge-response, which show no password, are in sql/audit/challenge-response.sql).
 CREATE VIEW IF NOT EXISTS exposed_accounts AS
 SELECT username, protocol, server_ip, server_port,
        group_concat(DISTINCT mechanism) AS mechanisms,
@@ -101,6 +102,7 @@ SELECT username, protocol, server_ip, server_port,
        sum(result = 'success') AS successes,
        min(ts_start) AS first_seen, max(ts_start) AS last_seen
 FROM exposed_credentials
+WHERE secret_len IS NOT NULL
 GROUP BY username, protocol, server_ip, server_port;
 
 -- Servers that accepted a login sent in the clear.
