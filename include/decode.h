@@ -68,6 +68,8 @@ struct decode_stats {
     uint64_t ip_fragments;  /* IPv4 or IPv6 fragments (not reassembled; see README limits) */
     uint64_t bad_tcp;       /* short TCP header, data offset < 5 or past the segment */
     uint64_t truncated;     /* segments whose payload the snap length cut (still decoded) */
+    uint64_t ipv4_len_zero; /* IPv4 total length 0 (a sending host's TSO segment): the
+                               captured bytes taken as the packet (still decoded) */
 };
 
 /* Decodes one packet of link type link from data[0..caplen). wirelen is the original length

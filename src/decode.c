@@ -139,10 +139,16 @@ static enum decode_status decode_ipv4(struct rd *r, struct pkt *p, struct decode
     if (r->bad || (ver_ihl >> 4) != 4) {
         return count_bad(&st->bad_ipv4);
     }
-    /* A total length of 0 is what some hosts capture for their own TSO segments; it is still
-     * counted as malformed, since nothing in the packet says where the segment ends. */
+    /* A total length of 0 is what a host captures for its own segmentation-offload (TSO)
+     * segments, which the network card cuts up later: the captured bytes are then the
+     * packet, as Wireshark also reads them. Counted, so a capture full of them shows. */
     size_t hdr_len = (size_t)(ver_ihl & 0x0fu) * 4;
-    if (hdr_len < DECODE_IPV4_MIN_HDR || total_len < hdr_len || hdr_len > avail) {
+    size_t ip_len = total_len;
+    if (total_len == 0 && hdr_len <= avail) {
+        ip_len = avail;
+        st->ipv4_len_zero++;
+    }
+    if (hdr_len < DECODE_IPV4_MIN_HDR || ip_len < hdr_len || hdr_len > avail) {
         return count_bad(&st->bad_ipv4);
     }
     rd_skip(r, hdr_len - DECODE_IPV4_MIN_HDR); /* options: cannot fail, hdr_len <= avail */
@@ -155,7 +161,7 @@ static enum decode_status decode_ipv4(struct rd *r, struct pkt *p, struct decode
     p->ip_version = 4;
     memcpy(p->src, src, DECODE_IPV4_ADDR_LEN);
     memcpy(p->dst, dst, DECODE_IPV4_ADDR_LEN);
-    size_t claim = (size_t)total_len - hdr_len;
+    size_t claim = ip_len - hdr_len;
     cut_to(r, claim);
     p->l3 = l3;
     p->l3_len = (size_t)(r->p + r->len - l3);

@@ -401,6 +401,7 @@ static void collect_counters(struct app *a)
         COUNTER("decode.ip_fragments", d->ip_fragments),
         COUNTER("decode.bad_tcp", d->bad_tcp),
         COUNTER("decode.truncated", d->truncated),
+        COUNTER("decode.ipv4_len_zero", d->ipv4_len_zero),
         COUNTER("flow.created", f->flows_created),
         COUNTER("flow.active", f->flows_active),
         COUNTER("flow.active_max", f->flows_active_max),

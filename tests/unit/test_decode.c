@@ -115,8 +115,6 @@ static const struct row rows[] = {
       .want = DECODE_BAD, .counter = STAT(bad_ipv4) },
     { "ipv4 total length < 20", DECODE_LINK_ETHERNET, .ip_version = 4, .l3_len_set = true,
       .l3_len = 19, .payload_len = 4, .want = DECODE_BAD, .counter = STAT(bad_ipv4) },
-    { "ipv4 total length 0 (TSO)", DECODE_LINK_ETHERNET, .ip_version = 4, .l3_len_set = true,
-      .l3_len = 0, .payload_len = 4, .want = DECODE_BAD, .counter = STAT(bad_ipv4) },
     { "ipv4 total length < IHL", DECODE_LINK_ETHERNET, .ip_version = 4, .ip4_opt_len = 8,
       .l3_len_set = true, .l3_len = 24, .payload_len = 4, .want = DECODE_BAD,
       .counter = STAT(bad_ipv4) },
@@ -751,8 +749,45 @@ static void test_out_untouched_on_skip(void)
     CHECK(memcmp(&p, &before, sizeof p) == 0);
 }
 
+/* A sending host's TSO segment: IPv4 total length 0. The captured bytes are taken as the
+ * packet, counted in ipv4_len_zero, and every shorter capture of it is safe. */
+static void test_ipv4_tso_len_zero(void)
+{
+    static const uint8_t frame[] = { /* Ethernet */
+                                     0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00,
+                                     /* IPv4, total length 0, TCP */
+                                     0x45, 0, 0x00, 0x00, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1,
+                                     10, 0, 0, 2,
+                                     /* TCP 40000 -> 110, data offset 5, PSH ACK */
+                                     0x9c, 0x40, 0x00, 0x6e, 0, 0, 0x03, 0xe8, 0, 0, 0x13, 0x88,
+                                     0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0,
+                                     /* payload */
+                                     'P', 'A', 'S', 'S'
+    };
+    struct decode_stats st;
+    struct pkt p;
+    memset(&st, 0, sizeof st);
+    CHECK(decode_packet(DECODE_LINK_ETHERNET, frame, sizeof frame, sizeof frame, 1, &p, &st) ==
+          DECODE_OK);
+    CHECK_EQ_U(p.payload_len, 4);
+    CHECK_EQ_U(p.seg_len, 4);
+    CHECK_MEM(p.payload, p.payload_len, "PASS");
+    CHECK_EQ_U(st.ipv4_len_zero, 1);
+    CHECK_EQ_U(st.tcp, 1);
+    for (size_t cut = 0; cut < sizeof frame; cut++) {
+        uint8_t *b = malloc(cut > 0 ? cut : 1);
+        memcpy(b, frame, cut);
+        memset(&st, 0, sizeof st);
+        enum decode_status r =
+            decode_packet(DECODE_LINK_ETHERNET, b, cut, sizeof frame, 1, &p, &st);
+        CHECK(r != DECODE_OK || p.payload_len + 54 == cut);
+        free(b);
+    }
+}
+
 int main(void)
 {
+    RUN(test_ipv4_tso_len_zero);
     char name[128];
 
     for (size_t i = 0; i < N_ROWS; i++) {
