@@ -125,6 +125,12 @@ void finding_set_secret(struct credential *c, const uint8_t *p, size_t len);
 void finding_set_challenge(struct credential *c, const uint8_t *p, size_t len);
 void finding_set_response(struct credential *c, const uint8_t *p, size_t len);
 
+/* Settles s->starttls when a session ends, from what its parser saw: n/a on implicit TLS,
+ * used after an upgrade, refused when the server said no, and otherwise offered-not-used or
+ * not-offered when the server's capabilities were seen (has_list), or unknown when they were
+ * not. The rule is the same for SMTP, POP3 and IMAP; only what counts as the list differs. */
+void finding_settle_starttls(struct session *s, bool is_refused, bool has_list, bool is_offered);
+
 /* Computes each credential's fingerprint under key. Called once, before the sinks. */
 void finding_finalize(struct session *s, const uint8_t key[FINDING_KEY_LEN]);
 

@@ -109,6 +109,23 @@ void finding_set_response(struct credential *c, const uint8_t *p, size_t len)
     set_owned(c, &c->response, &c->response_len, p, len, FINDING_MAX_CHALLENGE);
 }
 
+void finding_settle_starttls(struct session *s, bool is_refused, bool has_list, bool is_offered)
+{
+    if (s->tls == FINDING_TLS_IMPLICIT) {
+        s->starttls = FINDING_STARTTLS_NA;
+    } else if (s->tls == FINDING_TLS_STARTTLS) {
+        s->starttls = FINDING_STARTTLS_USED;
+    } else if (is_refused) {
+        s->starttls = FINDING_STARTTLS_REFUSED;
+    } else if (is_offered) {
+        s->starttls = FINDING_STARTTLS_OFFERED_NOT_USED;
+    } else if (has_list) {
+        s->starttls = FINDING_STARTTLS_NOT_OFFERED;
+    } else {
+        s->starttls = FINDING_STARTTLS_UNKNOWN;
+    }
+}
+
 void finding_finalize(struct session *s, const uint8_t key[FINDING_KEY_LEN])
 {
     static const char hex[] = "0123456789abcdef";

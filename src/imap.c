@@ -935,19 +935,8 @@ static void imap_end(void *vp)
         sasl_abort(&p->sasl);
     }
     login_reset(p);
-    if (s->tls == FINDING_TLS_IMPLICIT) {
-        s->starttls = FINDING_STARTTLS_NA;
-    } else if (s->tls == FINDING_TLS_STARTTLS) {
-        s->starttls = FINDING_STARTTLS_USED;
-    } else if (p->is_starttls_refused) {
-        s->starttls = FINDING_STARTTLS_REFUSED;
-    } else if (p->has_cap_starttls) {
-        s->starttls = FINDING_STARTTLS_OFFERED_NOT_USED;
-    } else if (p->has_cap_preauth) {
-        s->starttls = FINDING_STARTTLS_NOT_OFFERED;
-    } else {
-        s->starttls = FINDING_STARTTLS_UNKNOWN;
-    }
+    /* The list is any CAPABILITY seen before login (after it, servers drop STARTTLS). */
+    finding_settle_starttls(s, p->is_starttls_refused, p->has_cap_preauth, p->has_cap_starttls);
 }
 
 static void imap_free(void *vp)

@@ -456,18 +456,8 @@ static void pop3_end(void *vp)
     if (p->sasl.is_active) {
         sasl_abort(&p->sasl);
     }
-    if (s->tls == FINDING_TLS_IMPLICIT) {
-        s->starttls = FINDING_STARTTLS_NA;
-    } else if (s->tls == FINDING_TLS_STARTTLS) {
-        s->starttls = FINDING_STARTTLS_USED;
-    } else if (p->is_stls_refused) {
-        s->starttls = FINDING_STARTTLS_REFUSED;
-    } else if (p->has_capa) {
-        s->starttls =
-            p->has_capa_stls ? FINDING_STARTTLS_OFFERED_NOT_USED : FINDING_STARTTLS_NOT_OFFERED;
-    } else {
-        s->starttls = FINDING_STARTTLS_UNKNOWN;
-    }
+    /* The list is the CAPA response (RFC 2449); without CAPA the capture cannot tell. */
+    finding_settle_starttls(s, p->is_stls_refused, p->has_capa, p->has_capa && p->has_capa_stls);
 }
 
 static void pop3_free(void *vp)

@@ -631,22 +631,12 @@ static void smtp_end(void *vp)
     if (p->sasl.is_active) {
         sasl_abort(&p->sasl);
     }
-    if (s->tls == FINDING_TLS_IMPLICIT) {
-        s->starttls = FINDING_STARTTLS_NA;
-    } else if (s->tls == FINDING_TLS_STARTTLS) {
-        s->starttls = FINDING_STARTTLS_USED;
-    } else if (p->is_starttls_refused) {
-        s->starttls = FINDING_STARTTLS_REFUSED;
-    } else if (p->has_ehlo_ok) {
-        s->starttls =
-            p->has_ehlo_starttls ? FINDING_STARTTLS_OFFERED_NOT_USED : FINDING_STARTTLS_NOT_OFFERED;
-    } else if (p->is_ehlo_rejected && p->has_helo) {
-        /* RFC 5321 section 4.1.4: a server without extensions rejects EHLO; the client's HELO
-         * fallback can never lead to STARTTLS. */
-        s->starttls = FINDING_STARTTLS_NOT_OFFERED;
-    } else {
-        s->starttls = FINDING_STARTTLS_UNKNOWN; /* no EHLO reply seen: the capture cannot tell */
-    }
+    /* The list is a positive EHLO reply. RFC 5321 section 4.1.4: a server without extensions
+     * rejects EHLO, and the client's HELO fallback can never lead to STARTTLS, so that counts
+     * as a list without it. With no EHLO reply seen, the capture cannot tell. */
+    bool has_list = p->has_ehlo_ok || (p->is_ehlo_rejected && p->has_helo);
+    finding_settle_starttls(s, p->is_starttls_refused, has_list,
+                            p->has_ehlo_ok && p->has_ehlo_starttls);
 }
 
 static void smtp_free(void *vp)
