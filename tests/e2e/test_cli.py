@@ -116,6 +116,10 @@ def main():
     blobs.append(jtext)
     leaked = [p for p in passwords for blob in blobs if p in blob]
     t.check(not leaked, "no secret leaks without --reveal-secrets: %r" % leaked)
+    # No other file is left behind (no temporary file could carry a secret).
+    left = set(os.listdir(os.path.dirname(db)))
+    t.check(left <= {"out.db", "out.db-wal", "out.db-shm"},
+            "no file beside the database but its own: %r" % sorted(left))
     jmode = stat.S_IMODE(os.stat(jpath).st_mode)
     t.check(jmode == 0o600, "JSON file mode %o, want 600" % jmode)
     lines = jtext.splitlines()
