@@ -66,7 +66,8 @@ struct held_pkt {
 
 struct undecided {
     struct classify_flow *cf; /* nDPI's state, allocated when the content rules cannot tell */
-    struct held_pkt held[CLASSIFY_MAX_PACKETS]; /* the first n_held are set */
+    struct held_pkt *held;    /* held_cap slots, grown by doubling; the first n_held are set */
+    size_t held_cap;
     size_t n_held;
     uint8_t *bytes;    /* the held packets' IP bytes, one allocation for all */
     size_t held_bytes; /* used of bytes */
@@ -97,6 +98,15 @@ struct mail {
     struct reasm dir[2];
 };
 
+/* Which list a flow is on. Eviction takes closed flows first, then flows that have carried
+ * no mail bytes yet (undecided, not mail, half-open), and sessions being parsed last, so a
+ * flood of connection attempts cannot push real sessions out. */
+enum flow_list_id {
+    FLOW_LIST_CHEAP = 0,
+    FLOW_LIST_MAIL,
+    FLOW_LIST_CLOSED,
+};
+
 struct flow {
     struct flow *hnext;
     struct flow *prev, *next; /* on the active or the closed list */
@@ -104,8 +114,9 @@ struct flow {
     uint64_t hash; /* key_hash of key; its bucket is hash & (n_buckets - 1) */
     uint64_t last_usec;
     enum flow_state state;
-    struct mail *m;      /* FLOW_ACTIVE only */
-    struct undecided *u; /* FLOW_UNDECIDED only */
+    enum flow_list_id list; /* the list it is on */
+    struct mail *m;         /* FLOW_ACTIVE only */
+    struct undecided *u;    /* FLOW_UNDECIDED only */
 };
 
 struct flow_list {
@@ -119,7 +130,7 @@ struct flow_table {
     struct flow **buckets;
     size_t n_buckets; /* a power of two */
     uint64_t seed;
-    struct flow_list active, closed;
+    struct flow_list cheap, mail, closed; /* see enum flow_list_id */
     uint64_t n_flows;
     uint64_t now_usec;
     uint64_t next_expire_usec;
@@ -167,11 +178,37 @@ static void list_append(struct flow_list *l, struct flow *f)
     l->tail = f;
 }
 
+static struct flow_list *list_of(struct flow_table *ft, enum flow_list_id id)
+{
+    switch (id) {
+    case FLOW_LIST_MAIL:
+        return &ft->mail;
+    case FLOW_LIST_CLOSED:
+        return &ft->closed;
+    case FLOW_LIST_CHEAP:
+        break;
+    }
+    return &ft->cheap;
+}
+
+/* Puts f at the young end of list id (its own list, to refresh its place). */
+static void move_to(struct flow_table *ft, struct flow *f, enum flow_list_id id)
+{
+    list_remove(list_of(ft, f->list), f);
+    f->list = id;
+    list_append(list_of(ft, id), f);
+}
+
 static void update_mem(struct flow_table *ft)
 {
-    /* Reassembly queues get what the entries, sessions and parsers leave of the cap, so the
-     * two together never pass it. */
-    ft->rc.mem_cap = ft->budget > ft->mem_flows ? ft->budget - ft->mem_flows : 0;
+    /* Reassembly queues get what the entries, sessions and parsers leave of the budget, and
+     * never less than a sixteenth of it: when a flood of connection attempts fills the table,
+     * a real session's reordered segment must still be held rather than become a gap. The
+     * next flow made evicts cheap flows until the two fit the budget again, and the budget
+     * itself keeps a sixteenth of the cap back, so the cap holds. */
+    size_t left = ft->budget > ft->mem_flows ? ft->budget - ft->mem_flows : 0;
+    size_t floor = ft->budget / 16;
+    ft->rc.mem_cap = left > floor ? left : floor;
     ft->st.mem_used = ft->mem_flows + ft->rc.mem_used;
     if (ft->st.mem_used > ft->st.mem_used_max) {
         ft->st.mem_used_max = ft->st.mem_used;
@@ -286,6 +323,9 @@ static void *parser_of(struct dir_ctx *d)
         m->parser = m->ops->new_parser(m->s, &d->ft->ps, m->parse_flags);
         d->ft->mem_flows += FLOW_PARSER_CHARGE;
         update_mem(d->ft);
+        if (d->f->list == FLOW_LIST_CHEAP) {
+            move_to(d->ft, d->f, FLOW_LIST_MAIL); /* it carries mail now */
+        }
     }
     return m->parser;
 }
@@ -366,8 +406,10 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
 static void release_undecided(struct flow_table *ft, struct undecided *u)
 {
     size_t charge = FLOW_UNDECIDED_CHARGE + (u->bytes_cap > 0 ? FLOW_HEAP(u->bytes_cap) : 0) +
+                    (u->held_cap > 0 ? FLOW_HEAP(u->held_cap * sizeof *u->held) : 0) +
                     (u->cf != NULL ? FLOW_HEAP(classify_flow_size()) : 0);
     free(u->bytes);
+    free(u->held);
     classify_flow_free(u->cf);
     free(u);
     ft->mem_flows -= charge;
@@ -387,8 +429,7 @@ static void close_flow(struct flow_table *ft, struct flow *f, enum finding_end w
     end_session(ft, f, why);
     free_undecided(ft, f);
     if (f->state != FLOW_CLOSED) {
-        list_remove(&ft->active, f);
-        list_append(&ft->closed, f);
+        move_to(ft, f, FLOW_LIST_CLOSED);
         f->state = FLOW_CLOSED;
         ft->st.flows_active--;
     }
@@ -407,25 +448,35 @@ static void destroy_flow(struct flow_table *ft, struct flow *f, enum finding_end
         *pp = f->hnext;
     }
     if (f->state != FLOW_CLOSED) {
-        list_remove(&ft->active, f);
         ft->st.flows_active--;
-    } else {
-        list_remove(&ft->closed, f);
     }
+    list_remove(list_of(ft, f->list), f);
     free(f);
     ft->n_flows--;
     ft->mem_flows -= FLOW_ENTRY_CHARGE;
     update_mem(ft);
 }
 
-static void evict_one(struct flow_table *ft)
+/* Evicts the oldest flow other than keep: closed ones first, then the cheap list, then the
+ * mail list. Returns false when there is nothing else to evict. */
+static bool evict_one(struct flow_table *ft, const struct flow *keep)
 {
-    if (ft->closed.head != NULL) {
-        destroy_flow(ft, ft->closed.head, FINDING_END_EVICTED);
-    } else if (ft->active.head != NULL) {
-        ft->st.flows_evicted++;
-        destroy_flow(ft, ft->active.head, FINDING_END_EVICTED);
+    static const enum flow_list_id order[] = { FLOW_LIST_CLOSED, FLOW_LIST_CHEAP, FLOW_LIST_MAIL };
+    for (size_t i = 0; i < 3; i++) {
+        struct flow *f = list_of(ft, order[i])->head;
+        if (f == keep && f != NULL) {
+            f = f->next;
+        }
+        if (f == NULL) {
+            continue;
+        }
+        if (f->state != FLOW_CLOSED) {
+            ft->st.flows_evicted++;
+        }
+        destroy_flow(ft, f, FINDING_END_EVICTED);
+        return true;
     }
+    return false;
 }
 
 /* Makes room for charge more bytes and one more entry: evicts the oldest flows, never keep
@@ -441,16 +492,7 @@ static void make_room(struct flow_table *ft, size_t charge, const struct flow *k
     size_t floor = keep != NULL ? 1 : 0;
     while ((ft->n_flows >= ft->cfg.max_flows + floor ||
             ft->mem_flows + ft->rc.mem_used + charge > ft->budget) &&
-           ft->n_flows > floor) {
-        if (ft->closed.head == NULL && ft->active.head == keep) {
-            if (keep->next == NULL) {
-                break;
-            }
-            /* keep is the oldest: pass over it by moving it to the young end. */
-            list_remove(&ft->active, (struct flow *)keep);
-            list_append(&ft->active, (struct flow *)keep);
-        }
-        evict_one(ft);
+           ft->n_flows > floor && evict_one(ft, keep)) {
     }
     ft->is_evicting = false;
 }
@@ -492,7 +534,8 @@ static struct flow *new_entry(struct flow_table *ft, const struct flow_key *k, u
     size_t b = h & (ft->n_buckets - 1);
     f->hnext = ft->buckets[b];
     ft->buckets[b] = f;
-    list_append(&ft->active, f);
+    f->list = FLOW_LIST_CHEAP;
+    list_append(&ft->cheap, f);
     ft->n_flows++;
     ft->mem_flows += FLOW_ENTRY_CHARGE;
     ft->st.flows_created++;
@@ -555,8 +598,15 @@ static void expire(struct flow_table *ft, uint64_t now)
     while (ft->closed.head != NULL && ft->closed.head->last_usec + linger < now) {
         destroy_flow(ft, ft->closed.head, FINDING_END_IDLE);
     }
-    while (ft->active.head != NULL && ft->active.head->last_usec + idle < now) {
-        struct flow *f = ft->active.head;
+    for (;;) {
+        struct flow *f = ft->cheap.head;
+        struct flow *g = ft->mail.head;
+        if (f == NULL || (g != NULL && g->last_usec < f->last_usec)) {
+            f = g;
+        }
+        if (f == NULL || f->last_usec + idle >= now) {
+            break;
+        }
         if (f->state == FLOW_UNDECIDED) {
             struct classify_result cr;
             memset(&cr, 0, sizeof cr);
@@ -686,12 +736,13 @@ static bool charge(struct flow_table *ft, const struct flow *f, size_t bytes)
     return true;
 }
 
-/* A new undecided state. Only the scalars are cleared: the held array (most of its size) is
- * written before it is read. */
+/* A new undecided state, empty. */
 static struct undecided *undecided_new(void)
 {
     struct undecided *u = xmalloc(sizeof *u);
     u->cf = NULL;
+    u->held = NULL;
+    u->held_cap = 0;
     u->n_held = 0;
     u->bytes = NULL;
     u->held_bytes = 0;
@@ -716,6 +767,19 @@ static bool hold(struct flow_table *ft, struct flow *f, const struct pkt *p)
     struct undecided *u = f->u;
     if (u->n_held == CLASSIFY_MAX_PACKETS || u->held_bytes + p->l3_len > CLASSIFY_MAX_BYTES) {
         return false;
+    }
+    if (u->n_held == u->held_cap) {
+        /* Most flows are decided at their first payload, after a handshake: four slots. */
+        size_t cap = u->held_cap > 0 ? 2 * u->held_cap : 4;
+        if (cap > CLASSIFY_MAX_PACKETS) {
+            cap = CLASSIFY_MAX_PACKETS;
+        }
+        size_t old = u->held_cap > 0 ? FLOW_HEAP(u->held_cap * sizeof *u->held) : 0;
+        if (!charge(ft, f, FLOW_HEAP(cap * sizeof *u->held) - old)) {
+            return false;
+        }
+        u->held = xrealloc(u->held, cap * sizeof *u->held);
+        u->held_cap = cap;
     }
     if (u->held_bytes + p->l3_len > u->bytes_cap) {
         /* Grow by doubling (a handshake and a greeting fit the first 512 bytes), never past
@@ -970,8 +1034,7 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
      * second: its packets are most of a link's, and the move touches two neighbours. */
     if (f->state != FLOW_NOT_MAIL || ft->now_usec - f->last_usec >= FLOW_EXPIRE_INTERVAL_USEC) {
         f->last_usec = ft->now_usec;
-        list_remove(&ft->active, f);
-        list_append(&ft->active, f);
+        move_to(ft, f, f->list);
     }
     switch (f->state) {
     case FLOW_ACTIVE:
@@ -995,8 +1058,8 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
 
 void flow_flush_all(struct flow_table *ft)
 {
-    while (ft->active.head != NULL) {
-        struct flow *f = ft->active.head;
+    while (ft->cheap.head != NULL || ft->mail.head != NULL) {
+        struct flow *f = ft->cheap.head != NULL ? ft->cheap.head : ft->mail.head;
         if (f->state == FLOW_UNDECIDED) {
             struct classify_result cr;
             memset(&cr, 0, sizeof cr);

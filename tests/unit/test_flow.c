@@ -1515,6 +1515,40 @@ static void test_ndpi_stress(void)
     classify_free(cls);
 }
 
+/* A flood of connection attempts while a real session is open: the attempts are evicted, not
+ * the session, and its reordered segment is still held (a gap would lose the password). */
+static void test_flood_spares_sessions(void)
+{
+    struct sink k;
+    struct flow_table *ft = table_new(&k, FLOW_MAX_FLOWS, (size_t)1 << 20, FLOW_IDLE_SEC);
+    struct conn c;
+    conn_init(&c, 7, 40000, 110, 1000, 5000);
+    handshake(ft, &c);
+    say(ft, &c, false, F_PA, "+OK POP3 ready\r\n");
+    say(ft, &c, true, F_PA, "USER alice\r\n");
+    say(ft, &c, false, F_PA, "+OK\r\n");
+    for (unsigned i = 0; i < 20000; i++) {
+        struct conn x;
+        conn_init(&x, (uint8_t)(1 + i % 200), (uint16_t)(1024 + i), 110, 77, 0);
+        x.ts_usec = c.ts_usec;
+        say(ft, &x, true, F_SYN, NULL);
+    }
+    uint32_t start = c.cnext;
+    seg(ft, &c, true, F_PA, start + 5, c.snext, "s3cret\r\n", 8, c.ts_usec);
+    seg(ft, &c, true, F_PA, start, c.snext, "PASS ", 5, c.ts_usec);
+    c.cnext = start + 13;
+    say(ft, &c, false, F_PA, "+OK logged in\r\n");
+    teardown(ft, &c);
+    CHECK(flow_get_stats(ft)->flows_evicted > 1000);
+    CHECK_EQ_U(flow_get_reasm_stats(ft)->gaps, 0);
+    CHECK_EQ_U(k.n, 1);
+    if (k.n == 1) {
+        CHECK_EQ_U(k.got[0].end_reason, FINDING_END_FIN);
+        check_alice(&k.got[0], FINDING_RESULT_SUCCESS);
+    }
+    flow_table_free(ft);
+}
+
 int main(void)
 {
     RUN(test_full_connection);
@@ -1546,6 +1580,7 @@ int main(void)
     RUN_ISOLATED(test_ndpi_rst_while_undecided);
     RUN(test_ndpi_http_not_mail);
     RUN(test_client_first_not_mail);
+    RUN(test_flood_spares_sessions);
     RUN(test_ports_only_classifier);
     RUN(test_ndpi_memcap_undecided);
     RUN(test_ndpi_memcap_mail);
