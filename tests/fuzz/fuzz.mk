@@ -3,7 +3,7 @@
 #   make fuzz-build                 every target into build/fuzz/
 #   make fuzz [FUZZ_SECONDS=60]     each target in turn for FUZZ_SECONDS, on a copy of its seeds
 #   make fuzz FUZZ_ONLY="pop3 reasm"   only those targets
-#   make fuzz-smoke                 about 3 s per target plus every tests/fuzz/crashers/ input
+#   make fuzz-smoke                 about 2 s per target plus every tests/fuzz/crashers/ input
 #                                   (run by tests/e2e/test_fuzz.sh inside "make check")
 #   make fuzz-seeds                 regenerate the derived seeds from captures/
 #
@@ -30,7 +30,7 @@ FUZZ_MAXLEN_sasl     := 12000
 FUZZ_MAXLEN_tlssniff := 20000
 FUZZ_MAXLEN_line     := 20000
 FUZZ_MAXLEN_capture  := 65536
-FUZZ_SMOKE_SECONDS   ?= 3
+FUZZ_SMOKE_SECONDS   ?= 2
 FUZZ_SMOKE_RUNS      ?= 2000000
 
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -47,10 +47,10 @@ FUZZ_RUN_LIST  = $(foreach n,$(FUZZ_ONLY),fuzz_$(n):$(FUZZ_MAXLEN_$(n)))
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: deps-test fuzz-build
-	@sh $(FUZZ_DIR)/run-fuzz.sh fuzz $(FUZZ_SECONDS) 0 $(FUZZ_RUN_LIST)
+	@FUZZ_B=$(FUZZ_B) sh $(FUZZ_DIR)/run-fuzz.sh fuzz $(FUZZ_SECONDS) 0 $(FUZZ_RUN_LIST)
 
 fuzz-smoke: fuzz-build
-	@sh $(FUZZ_DIR)/run-fuzz.sh fuzz-smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_SMOKE_RUNS) $(FUZZ_RUN_LIST)
+	@FUZZ_B=$(FUZZ_B) sh $(FUZZ_DIR)/run-fuzz.sh fuzz-smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_SMOKE_RUNS) $(FUZZ_RUN_LIST)
 
 fuzz-seeds:
 	python3 $(FUZZ_DIR)/make-seeds.py

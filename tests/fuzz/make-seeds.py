@@ -5,16 +5,20 @@ Run from the repository root (or through "make fuzz-seeds"); python3 standard li
 Seeds come from the project's captures (captures/*.pcap) where the target reads what a capture
 holds, and are built by hand from the RFCs' examples where it does not:
 
-  fuzz_capture   each capture as it is, one as pcapng, one cut short in its last record
+  fuzz_capture   the captures as they are (all POP3, some SMTP and IMAP), one as pcapng, one cut
+                 short in its last record, and the POP3 ones interleaved into one file
   fuzz_decode    a few packets of each capture, re-framed for every link type decode knows
                  (raw IP, NULL, LOOP, SLL, SLL2, VLAN and QinQ Ethernet)
-  fuzz_reasm     each capture's TCP segments as a segment script, in order, reordered, with
-                 a retransmission and with a segment missing, plus synthetic-payload versions
-  fuzz_pop3      each capture's POP3 dialogue as client/server records (implicit TLS on 995)
-  fuzz_smtp      SMTP dialogues built by hand (no SMTP captures yet): EHLO, AUTH of each kind,
-                 STARTTLS, pipelining, DATA and BDAT bodies holding command-like lines
-  fuzz_imap      IMAP dialogues built by hand: LOGIN with atoms, quoted strings and literals,
-                 AUTHENTICATE with and without SASL-IR, STARTTLS, APPEND and FETCH literals
+  fuzz_reasm     the POP3 captures' TCP segments as segment scripts, in order, reordered, with
+                 a retransmission and with a segment missing, plus synthetic-payload versions;
+                 two SMTP and two IMAP captures in order
+  fuzz_pop3      each POP3 capture's dialogue as client/server records (implicit TLS on 995),
+                 and RFC 1939 examples
+  fuzz_smtp      each SMTP capture's dialogue, and dialogues built by hand: EHLO, AUTH of each
+                 kind, STARTTLS, pipelining, DATA and BDAT bodies holding command-like lines
+  fuzz_imap      each IMAP capture's dialogue, and dialogues built by hand: LOGIN with atoms,
+                 quoted strings and literals, AUTHENTICATE with and without SASL-IR, STARTTLS,
+                 APPEND and FETCH literals
   fuzz_sasl      one exchange per mechanism (RFC examples) and base64 strings for the decoder
   fuzz_tlssniff  the server's TLS bytes from the STLS and POP3S captures, and hand-built
                  ServerHellos (TLS 1.2, TLS 1.3 with supported_versions, SSLv3, HRR)
@@ -38,7 +42,9 @@ SEEDS = os.path.join(ROOT, "tests", "fuzz", "seeds")
 LINK_ETHERNET, LINK_RAW, LINK_IPV4, LINK_IPV6, LINK_NULL, LINK_LOOP, LINK_SLL, LINK_SLL2 = range(1, 9)
 DLT_TO_LINK = {1: LINK_ETHERNET, 101: LINK_RAW, 0: LINK_NULL, 108: LINK_LOOP, 113: LINK_SLL,
                276: LINK_SLL2, 228: LINK_IPV4, 229: LINK_IPV6}
-MAIL_PORTS = (110, 995)
+# Server ports of the captures: SMTP, submission, 2525, SMTPS, POP3, POP3S, IMAP, IMAPS.
+MAIL_PORTS = (25, 587, 2525, 465, 110, 995, 143, 993)
+IMPLICIT_TLS_PORTS = (465, 995, 993)
 
 
 # ---- reading captures ----
@@ -111,7 +117,7 @@ def tcp_of(l3):
 
 def segments(path):
     """The TCP segments of a capture: [(is_server, seq, ack, flags, payload)], with the
-    server being the side on a mail port. One flow per capture is assumed: the first."""
+    server being the side on a mail port. Only the first flow of the capture is taken."""
     linktype, pkts = read_pcap(path)
     out = []
     flow = None
@@ -129,13 +135,23 @@ def segments(path):
     return out
 
 
-def captures():
-    return sorted(f for f in os.listdir(CAPTURES) if f.endswith(".pcap"))
+def captures(prefix=""):
+    return sorted(f for f in os.listdir(CAPTURES) if f.endswith(".pcap") and f.startswith(prefix))
 
 
 def short(name):
-    return name[len("pop3-dovecot-"):-len(".pcap")] if name.startswith("pop3-dovecot-") \
-        else name[:-len(".pcap")]
+    """pop3-dovecot-user-pass.pcap -> pop3-user-pass"""
+    parts = name[:-len(".pcap")].split("-")
+    return "-".join([parts[0]] + parts[2:]) if len(parts) > 2 else "-".join(parts)
+
+
+def is_implicit_tls(path):
+    linktype, pkts = read_pcap(path)
+    for _, _, data, _ in pkts:
+        t = tcp_of(l3_of(linktype, data))
+        if t is not None:
+            return t[1] in IMPLICIT_TLS_PORTS or t[3] in IMPLICIT_TLS_PORTS
+    return False
 
 
 # ---- writing seeds ----
@@ -171,12 +187,35 @@ def pcapng_of(path):
     return out
 
 
+def pcap_of(linktype, pkts):
+    """A classic little-endian pcap file of [(ts_sec, ts_usec, data, wirelen)]."""
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype)
+    for sec, usec, data, orig in pkts:
+        out += struct.pack("<IIII", sec, usec, len(data), orig) + data
+    return out
+
+
 def seeds_capture():
     s = Seeds("fuzz_capture")
-    for name in captures():
+    # Every POP3 capture, and up to 8 of the SMTP and of the IMAP ones (the corpus stays small).
+    for name in captures("pop3-") + captures("smtp-")[:8] + captures("imap-")[:8]:
         with open(os.path.join(CAPTURES, name), "rb") as f:
             raw = f.read()
         s.put(short(name) + ".pcap", raw)
+    # The Ethernet POP3 captures interleaved packet by packet: ten sessions at once, more than
+    # fuzz_capture's flow limit, so eviction is in the corpus from the start.
+    flows = []
+    for name in captures("pop3-"):
+        linktype, pkts = read_pcap(os.path.join(CAPTURES, name))
+        if linktype == 1:
+            flows.append(pkts)
+    merged = []
+    for i in range(max(len(f) for f in flows)):
+        for f in flows:
+            if i < len(f):
+                n = len(merged)
+                merged.append((1700000000 + n // 1000, n % 1000 * 1000, f[i][2], f[i][3]))
+    s.put("pop3-interleaved.pcap", pcap_of(1, merged))
     s.put("user-pass.pcapng", pcapng_of(os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap")))
     with open(os.path.join(CAPTURES, "pop3-dovecot-auth-plain.pcap"), "rb") as f:
         raw = f.read()
@@ -265,7 +304,8 @@ def reasm_script(segs, mode, synthetic=False):
 
 def seeds_reasm():
     s = Seeds("fuzz_reasm")
-    for name in captures():
+    # Every variant of the POP3 captures; two of each of the others, to keep the corpus small.
+    for name in captures("pop3-") + captures("smtp-")[:2] + captures("imap-")[:2]:
         segs = segments(os.path.join(CAPTURES, name))
         if len(segs) > 40 or sum(len(p) for *_, p in segs) > 6000:
             continue
@@ -273,7 +313,7 @@ def seeds_reasm():
         s.put(n + "-inorder", reasm_script(segs, 0xFE))
         s.put(n + "-synthetic", reasm_script(segs, 0x20, synthetic=True))
         data = [i for i, seg in enumerate(segs) if seg[4]]
-        if len(data) >= 3:
+        if len(data) >= 3 and name.startswith("pop3-"):
             a, b = data[1], data[2]
             swapped = list(segs)
             swapped[a], swapped[b] = swapped[b], swapped[a]
@@ -283,8 +323,8 @@ def seeds_reasm():
     return s
 
 
-def pop3_records(segs, implicit_tls=False, gap_at=None):
-    """A fuzz_pop3 input: each payload as records of at most 255 bytes."""
+def proto_records(segs, implicit_tls=False, gap_at=None):
+    """A fuzz_pop3/smtp/imap input: each payload as records of at most 255 bytes."""
     out = bytearray()
     first = True
     k = 0
@@ -304,15 +344,20 @@ def pop3_records(segs, implicit_tls=False, gap_at=None):
     return bytes(out)
 
 
+def captured(s, prefix):
+    """Seeds from the captures named prefix*: each session's bytes as records."""
+    for name in captures(prefix):
+        path = os.path.join(CAPTURES, name)
+        rec = proto_records(segments(path), implicit_tls=is_implicit_tls(path))
+        # Keep TLS sessions small: the cleartext part and the first TLS records are enough.
+        s.put(short(name), rec[:3000])
+
+
 def seeds_pop3():
     s = Seeds("fuzz_pop3")
-    for name in captures():
-        segs = segments(os.path.join(CAPTURES, name))
-        rec = pop3_records(segs, implicit_tls="pop3s" in name)
-        # Keep TLS captures small: the cleartext part and the first TLS records are enough.
-        s.put(short(name), rec[:4000])
+    captured(s, "pop3-")
     segs = segments(os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap"))
-    s.put("user-pass-gap", pop3_records(segs, gap_at=3))
+    s.put("user-pass-gap", proto_records(segs, gap_at=3))
 
     def script(*lines):
         out = bytearray()
@@ -350,86 +395,108 @@ def dialogue(*lines, implicit_tls=False):
     return bytes(out)
 
 
-def seeds_smtp():
-    s = Seeds("fuzz_smtp")
+def dialogue_of(*lines, implicit_tls=False):
+    return list(lines), implicit_tls
+
+
+def smtp_dialogues():
+    """{name: ([("C"|"S", bytes)], implicit_tls)} of hand-made SMTP sessions."""
+    s = {}
     b64 = base64.b64encode
     greet = ("S", b"220 mail.example.test ESMTP ready\r\n")
     ehlo = [("C", b"EHLO client.example.test\r\n"),
             ("S", b"250-mail.example.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
                   b"250-STARTTLS\r\n250-AUTH PLAIN LOGIN CRAM-MD5 XOAUTH2\r\n"
                   b"250-CHUNKING\r\n250 8BITMIME\r\n")]
-    s.put("auth-plain-ir", dialogue(greet, *ehlo, ("C", b"AUTH PLAIN " + b64(b"\0alice\0s3cret") +
+    s["auth-plain-ir"] = dialogue_of(greet, *ehlo, ("C", b"AUTH PLAIN " + b64(b"\0alice\0s3cret") +
                                                    b"\r\n"),
                                     ("S", b"235 2.7.0 Authentication successful\r\n"),
-                                    ("C", b"QUIT\r\n"), ("S", b"221 bye\r\n")))
-    s.put("auth-login", dialogue(greet, *ehlo, ("C", b"AUTH LOGIN\r\n"), ("S", b"334 VXNlcm5hbWU6\r\n"),
+                                    ("C", b"QUIT\r\n"), ("S", b"221 bye\r\n"))
+    s["auth-login"] = dialogue_of(greet, *ehlo, ("C", b"AUTH LOGIN\r\n"), ("S", b"334 VXNlcm5hbWU6\r\n"),
                                  ("C", b64(b"alice") + b"\r\n"), ("S", b"334 UGFzc3dvcmQ6\r\n"),
                                  ("C", b64(b"wrong") + b"\r\n"),
-                                 ("S", b"535 5.7.8 Authentication failed\r\n")))
-    s.put("auth-cram-md5", dialogue(
+                                 ("S", b"535 5.7.8 Authentication failed\r\n"))
+    s["auth-cram-md5"] = dialogue_of(
         greet, *ehlo, ("C", b"AUTH CRAM-MD5\r\n"),
         ("S", b"334 " + b64(b"<1896.697170952@postoffice.example.net>") + b"\r\n"),
-        ("C", b64(b"tim b913a602c7eda7a495b4e6e7334d3890") + b"\r\n"), ("S", b"235 ok\r\n")))
-    s.put("auth-cancel", dialogue(greet, *ehlo, ("C", b"AUTH PLAIN\r\n"), ("S", b"334 \r\n"),
-                                  ("C", b"*\r\n"), ("S", b"501 5.0.0 cancelled\r\n")))
-    s.put("starttls", dialogue(greet, *ehlo, ("C", b"STARTTLS\r\n"), ("S", b"220 2.0.0 go ahead\r\n"),
+        ("C", b64(b"tim b913a602c7eda7a495b4e6e7334d3890") + b"\r\n"), ("S", b"235 ok\r\n"))
+    s["auth-cancel"] = dialogue_of(greet, *ehlo, ("C", b"AUTH PLAIN\r\n"), ("S", b"334 \r\n"),
+                                  ("C", b"*\r\n"), ("S", b"501 5.0.0 cancelled\r\n"))
+    s["starttls"] = dialogue_of(greet, *ehlo, ("C", b"STARTTLS\r\n"), ("S", b"220 2.0.0 go ahead\r\n"),
                                ("C", b"\x16\x03\x01\x00\x05hello"),
-                               ("S", server_hello(0x0303, sv=0x0304))))
-    s.put("starttls-injection", dialogue(greet, *ehlo, ("C", b"STARTTLS\r\nAUTH PLAIN " +
+                               ("S", server_hello(0x0303, sv=0x0304)))
+    s["starttls-injection"] = dialogue_of(greet, *ehlo, ("C", b"STARTTLS\r\nAUTH PLAIN " +
                                                         b64(b"\0mallory\0x") + b"\r\n"),
-                                         ("S", b"220 go ahead\r\n")))
-    s.put("data-body", dialogue(greet, *ehlo, ("C", b"MAIL FROM:<a@example.test>\r\n"
+                                         ("S", b"220 go ahead\r\n"))
+    s["data-body"] = dialogue_of(greet, *ehlo, ("C", b"MAIL FROM:<a@example.test>\r\n"
                                                     b"RCPT TO:<b@example.test>\r\nDATA\r\n"),
                                 ("S", b"250 ok\r\n250 ok\r\n354 go\r\n"),
                                 ("C", b"Subject: x\r\n\r\nAUTH PLAIN AGV2aWwAcGFzcw==\r\n"
                                       b"..hidden\r\n.\r\nQUIT\r\n"),
-                                ("S", b"250 queued\r\n221 bye\r\n")))
-    s.put("bdat", dialogue(greet, *ehlo, ("C", b"MAIL FROM:<a@example.test>\r\nRCPT TO:<b@x>\r\n"
+                                ("S", b"250 queued\r\n221 bye\r\n"))
+    s["bdat"] = dialogue_of(greet, *ehlo, ("C", b"MAIL FROM:<a@example.test>\r\nRCPT TO:<b@x>\r\n"
                                                b"BDAT 28 LAST\r\nAUTH LOGIN\r\nUSER x\r\n.\r\n"),
-                           ("S", b"250 ok\r\n250 ok\r\n250 ok\r\n")))
-    s.put("implicit-tls", dialogue(("S", server_hello(0x0303)), implicit_tls=True))
-    s.put("auth-xoauth2", dialogue(greet, *ehlo, ("C", b"AUTH XOAUTH2 " + b64(
+                           ("S", b"250 ok\r\n250 ok\r\n250 ok\r\n"))
+    s["implicit-tls"] = dialogue_of(("S", server_hello(0x0303)), implicit_tls=True)
+    s["auth-xoauth2"] = dialogue_of(greet, *ehlo, ("C", b"AUTH XOAUTH2 " + b64(
         b"user=someuser@example.com\x01auth=Bearer ya29.vF9dft4qmTc2Nvb3\x01\x01") + b"\r\n"),
-        ("S", b"235 ok\r\n")))
+        ("S", b"235 ok\r\n"))
+    return s
+
+
+def imap_dialogues():
+    """{name: ([("C"|"S", bytes)], implicit_tls)} of hand-made IMAP sessions."""
+    s = {}
+    b64 = base64.b64encode
+    greet = ("S", b"* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN LITERAL+ SASL-IR] ready\r\n")
+    s["login-atoms"] = dialogue_of(greet, ("C", b"a1 LOGIN alice s3cret\r\n"),
+                                  ("S", b"a1 OK LOGIN completed\r\n"),
+                                  ("C", b"a2 LOGOUT\r\n"), ("S", b"* BYE\r\na2 OK\r\n"))
+    s["login-quoted"] = dialogue_of(greet, ("C", b'a1 LOGIN "bob" "hunter2 with \\"spaces\\""\r\n'),
+                                   ("S", b"a1 NO [AUTHENTICATIONFAILED] bad\r\n"))
+    s["login-literal"] = dialogue_of(greet, ("C", b"a1 LOGIN {5}\r\n"), ("S", b"+ go\r\n"),
+                                    ("C", b"alice {6+}\r\nsecret\r\n"), ("S", b"a1 OK\r\n"))
+    s["capability-starttls"] = dialogue_of(greet, ("C", b"a1 CAPABILITY\r\n"),
+                                          ("S", b"* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\n"
+                                                b"a1 OK\r\n"),
+                                          ("C", b"a2 STARTTLS\r\n"), ("S", b"a2 OK begin TLS\r\n"),
+                                          ("C", b"\x16\x03\x01\x00\x05hello"),
+                                          ("S", server_hello(0x0303, sv=0x0304)))
+    s["authenticate-ir"] = dialogue_of(greet, ("C", b"a1 AUTHENTICATE PLAIN " +
+                                              b64(b"\0alice\0s3cret") + b"\r\n"),
+                                      ("S", b"a1 OK\r\n"))
+    s["authenticate-continuation"] = dialogue_of(greet, ("C", b"a1 AUTHENTICATE LOGIN\r\n"),
+                                                ("S", b"+ VXNlcm5hbWU6\r\n"),
+                                                ("C", b64(b"alice") + b"\r\n"),
+                                                ("S", b"+ UGFzc3dvcmQ6\r\n"),
+                                                ("C", b64(b"s3cret") + b"\r\n"),
+                                                ("S", b"a1 OK\r\n"))
+    mail = b"LOGIN evil pass\r\na3 LOGIN x y\r\n"
+    s["append-literal"] = dialogue_of(greet, ("C", b"a1 LOGIN alice x\r\n"), ("S", b"a1 OK\r\n"),
+                                     ("C", b"a2 APPEND INBOX {%d+}\r\n" % len(mail) + mail +
+                                      b"\r\n"),
+                                     ("S", b"a2 OK\r\n"))
+    body = b"a9 OK LOGIN x y\r\n* OK\r\n"
+    s["fetch-literal"] = dialogue_of(greet, ("C", b"a1 FETCH 1 BODY[]\r\n"),
+                                    ("S", b"* 1 FETCH (BODY[] {%d}\r\n" % len(body) + body +
+                                     b")\r\na1 OK\r\n"))
+    s["implicit-tls"] = dialogue_of(("S", server_hello(0x0303)), implicit_tls=True)
+    return s
+
+
+def seeds_smtp():
+    s = Seeds("fuzz_smtp")
+    captured(s, "smtp-")
+    for name, (lines, implicit) in sorted(smtp_dialogues().items()):
+        s.put(name, dialogue(*lines, implicit_tls=implicit))
     return s
 
 
 def seeds_imap():
     s = Seeds("fuzz_imap")
-    b64 = base64.b64encode
-    greet = ("S", b"* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN LITERAL+ SASL-IR] ready\r\n")
-    s.put("login-atoms", dialogue(greet, ("C", b"a1 LOGIN alice s3cret\r\n"),
-                                  ("S", b"a1 OK LOGIN completed\r\n"),
-                                  ("C", b"a2 LOGOUT\r\n"), ("S", b"* BYE\r\na2 OK\r\n")))
-    s.put("login-quoted", dialogue(greet, ("C", b'a1 LOGIN "bob" "hunter2 with \\"spaces\\""\r\n'),
-                                   ("S", b"a1 NO [AUTHENTICATIONFAILED] bad\r\n")))
-    s.put("login-literal", dialogue(greet, ("C", b"a1 LOGIN {5}\r\n"), ("S", b"+ go\r\n"),
-                                    ("C", b"alice {6+}\r\nsecret\r\n"), ("S", b"a1 OK\r\n")))
-    s.put("capability-starttls", dialogue(greet, ("C", b"a1 CAPABILITY\r\n"),
-                                          ("S", b"* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\n"
-                                                b"a1 OK\r\n"),
-                                          ("C", b"a2 STARTTLS\r\n"), ("S", b"a2 OK begin TLS\r\n"),
-                                          ("C", b"\x16\x03\x01\x00\x05hello"),
-                                          ("S", server_hello(0x0303, sv=0x0304))))
-    s.put("authenticate-ir", dialogue(greet, ("C", b"a1 AUTHENTICATE PLAIN " +
-                                              b64(b"\0alice\0s3cret") + b"\r\n"),
-                                      ("S", b"a1 OK\r\n")))
-    s.put("authenticate-continuation", dialogue(greet, ("C", b"a1 AUTHENTICATE LOGIN\r\n"),
-                                                ("S", b"+ VXNlcm5hbWU6\r\n"),
-                                                ("C", b64(b"alice") + b"\r\n"),
-                                                ("S", b"+ UGFzc3dvcmQ6\r\n"),
-                                                ("C", b64(b"s3cret") + b"\r\n"),
-                                                ("S", b"a1 OK\r\n")))
-    mail = b"LOGIN evil pass\r\na3 LOGIN x y\r\n"
-    s.put("append-literal", dialogue(greet, ("C", b"a1 LOGIN alice x\r\n"), ("S", b"a1 OK\r\n"),
-                                     ("C", b"a2 APPEND INBOX {%d+}\r\n" % len(mail) + mail +
-                                      b"\r\n"),
-                                     ("S", b"a2 OK\r\n")))
-    body = b"a9 OK LOGIN x y\r\n* OK\r\n"
-    s.put("fetch-literal", dialogue(greet, ("C", b"a1 FETCH 1 BODY[]\r\n"),
-                                    ("S", b"* 1 FETCH (BODY[] {%d}\r\n" % len(body) + body +
-                                     b")\r\na1 OK\r\n")))
-    s.put("implicit-tls", dialogue(("S", server_hello(0x0303)), implicit_tls=True))
+    captured(s, "imap-")
+    for name, (lines, implicit) in sorted(imap_dialogues().items()):
+        s.put(name, dialogue(*lines, implicit_tls=implicit))
     return s
 
 

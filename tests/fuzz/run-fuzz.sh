@@ -1,7 +1,8 @@
 #!/bin/sh
 # run-fuzz.sh NAME SECONDS RUNS TARGET:MAXLEN... - runs libFuzzer targets one after another.
 #
-# From the repository root (fuzz.mk calls it). Each target runs for SECONDS (and at most RUNS
+# From the repository root (fuzz.mk calls it, with FUZZ_B, the build directory, in the
+# environment; build/fuzz when unset). Each target runs for SECONDS (and at most RUNS
 # executions when RUNS > 0) on its own corpus directory, seeded from tests/fuzz/seeds/<target>
 # so the seeds in the repository are never written: "fuzz" keeps build/fuzz/corpus/<target>
 # between runs and its logs in build/fuzz/logs/; any other NAME ("fuzz-smoke") starts afresh in
@@ -20,7 +21,7 @@ if [ $# -lt 3 ]; then
 fi
 name=$1 secs=$2 runs=$3
 shift 3
-B=build/fuzz
+B=${FUZZ_B:-build/fuzz}
 D=tests/fuzz
 if [ "$name" = fuzz ]; then
     run=$B
