@@ -8,9 +8,12 @@
 #ifndef PLAINSIGHT_TLSSNIFF_H
 #define PLAINSIGHT_TLSSNIFF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+struct parse_stats;
+struct session;
 struct tlssniff;
 
 enum tlssniff_status {
@@ -30,5 +33,23 @@ enum tlssniff_status tlssniff_feed(struct tlssniff *t, const uint8_t *data, size
 
 /* After a gap the record framing is lost: the sniffer gives up (NOT_TLS) unless done. */
 void tlssniff_gap(struct tlssniff *t);
+
+/* The TLS leg of a mail session, as every parser keeps it: a sniffer made on the server's
+ * first TLS byte, its verdict written into the session (tls_version; is_parse_done, since
+ * nothing more can be learnt), tls_not_found counted when there is none. Zeroed to start. */
+struct tlssniff_leg {
+    struct tlssniff *t; /* owned; NULL before the first byte and after the verdict */
+    bool is_over;       /* the verdict is in */
+};
+
+/* Feeds server bytes (borrowed) of the session s (borrowed); does nothing once over. */
+void tlssniff_leg_feed(struct tlssniff_leg *l, struct session *s, struct parse_stats *st,
+                       const uint8_t *data, size_t len);
+
+/* Server bytes were lost: the record framing is gone and no version can be read any more. */
+void tlssniff_leg_lost(struct tlssniff_leg *l, struct session *s, struct parse_stats *st);
+
+/* Frees the sniffer, if any. */
+void tlssniff_leg_free(struct tlssniff_leg *l);
 
 #endif

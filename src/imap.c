@@ -106,7 +106,6 @@ struct imap {
     bool has_cap_logindisabled; /* RFC 9051 section 6.2.3: no LOGIN before TLS */
     bool is_starttls_refused;
     bool is_sasl_blind; /* a server gap may have hidden the AUTHENTICATE verdict */
-    bool is_tls_over;   /* the sniffer has its verdict */
 
     /* The client command being read; it stays open while its line goes on after a literal. */
     bool cmd_is_open;
@@ -133,7 +132,7 @@ struct imap {
     bool sv_is_at_gap; /* no server byte came since a gap: the next one starts a segment */
 
     struct sasl sasl;
-    struct tlssniff *tls;
+    struct tlssniff_leg tls; /* after STARTTLS, or from the start on implicit TLS */
 };
 
 static void *imap_new(struct session *s, struct parse_stats *st, unsigned flags)
@@ -536,14 +535,6 @@ static void client_line(struct imap *p, const uint8_t *line, size_t len)
 
 /* ---- the server's replies ---- */
 
-static void start_tls(struct imap *p)
-{
-    p->phase = IMAP_TLS;
-    if (p->tls == NULL) {
-        p->tls = tlssniff_new();
-    }
-}
-
 /* A capability list: space-separated capability names (RFC 9051 section 7.2.2). is_state_known
  * is false when the list answers a command we did not see, which may have been a login. */
 static void capability_list(struct imap *p, const uint8_t *list, size_t len, bool is_state_known)
@@ -694,7 +685,7 @@ static bool tagged(struct imap *p, const uint8_t *line, size_t len)
         case IMAP_CMD_STARTTLS:
             if (is_ok) {
                 p->s->tls = FINDING_TLS_STARTTLS;
-                start_tls(p);
+                p->phase = IMAP_TLS;
                 return true; /* what follows is TLS */
             }
             p->is_starttls_refused = true;
@@ -749,29 +740,6 @@ static bool server_line(struct imap *p, const uint8_t *line, size_t len)
     return tagged(p, line, len) || !is_first;
 }
 
-static void sniff(struct imap *p, const uint8_t *data, size_t len)
-{
-    if (p->is_tls_over) {
-        return;
-    }
-    if (p->tls == NULL) {
-        p->tls = tlssniff_new();
-    }
-    uint16_t v = 0;
-    enum tlssniff_status ts = tlssniff_feed(p->tls, data, len, &v);
-    if (ts == TLSSNIFF_DONE) {
-        p->s->tls_version = v;
-    } else if (ts == TLSSNIFF_NOT_TLS) {
-        p->st->tls_not_found++;
-    }
-    if (ts != TLSSNIFF_MORE) {
-        p->is_tls_over = true;
-        p->s->is_parse_done = true;
-        tlssniff_free(p->tls);
-        p->tls = NULL;
-    }
-}
-
 /* ---- the interface ---- */
 
 static enum parse_status client_feed(struct imap *p, const uint8_t *data, size_t len)
@@ -793,7 +761,7 @@ static enum parse_status client_feed(struct imap *p, const uint8_t *data, size_t
                 p->s->n_creds == 0) {
                 p->s->tls = FINDING_TLS_IMPLICIT;
                 p->s->starttls = FINDING_STARTTLS_NA;
-                start_tls(p);
+                p->phase = IMAP_TLS;
             }
             return PARSE_OK;
         }
@@ -819,7 +787,7 @@ static enum parse_status server_feed(struct imap *p, const uint8_t *data, size_t
             return PARSE_OK;
         }
         if (p->phase == IMAP_TLS) {
-            sniff(p, data, len);
+            tlssniff_leg_feed(&p->tls, p->s, p->st, data, len);
             return PARSE_OK;
         }
         if (p->sv_lit_left > 0) {
@@ -836,7 +804,7 @@ static enum parse_status server_feed(struct imap *p, const uint8_t *data, size_t
         if (p->phase == IMAP_TLS_WAIT && is_at_start && data[0] == IMAP_TLS_HANDSHAKE) {
             p->s->tls = FINDING_TLS_STARTTLS;
             line_init(lb);
-            start_tls(p);
+            p->phase = IMAP_TLS;
             continue;
         }
         const uint8_t *line;
@@ -875,13 +843,7 @@ static void imap_gap(void *vp, enum parse_dir dir, uint64_t len)
     }
     if (dir == PARSE_DIR_SERVER && p->phase == IMAP_TLS) {
         /* The record framing is lost with the bytes: no version can be read any more. */
-        if (!p->is_tls_over) {
-            p->st->tls_not_found++;
-            p->is_tls_over = true;
-            p->s->is_parse_done = true;
-            tlssniff_free(p->tls);
-            p->tls = NULL;
-        }
+        tlssniff_leg_lost(&p->tls, p->s, p->st);
         return;
     }
     if (dir == PARSE_DIR_CLIENT && p->is_client_tls) {
@@ -946,7 +908,7 @@ static void imap_free(void *vp)
         return;
     }
     sasl_wipe(&p->sasl);
-    tlssniff_free(p->tls);
+    tlssniff_leg_free(&p->tls);
     explicit_bzero(p, sizeof *p);
     free(p);
 }

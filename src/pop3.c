@@ -61,7 +61,6 @@ struct pop3 {
     bool has_capa;
     bool has_capa_stls;
     bool is_stls_refused;
-    bool is_tls_over;   /* the sniffer has its verdict */
     bool is_sasl_blind; /* a server gap may have hidden the AUTH verdict */
     uint8_t user[FINDING_MAX_USER];
     size_t user_len;
@@ -69,7 +68,7 @@ struct pop3 {
     uint8_t timestamp[POP3_MAX_TIMESTAMP];
     size_t timestamp_len;
     struct sasl sasl;
-    struct tlssniff *tls;
+    struct tlssniff_leg tls; /* after STARTTLS, or from the start on implicit TLS */
 };
 
 static void *pop3_new(struct session *s, struct parse_stats *st, unsigned flags)
@@ -121,14 +120,6 @@ static const struct pop3_pending *peek(const struct pop3 *p)
 static size_t arg_off(size_t len, size_t word_len)
 {
     return word_len < len ? word_len + 1 : len;
-}
-
-static void start_tls(struct pop3 *p)
-{
-    p->phase = POP3_TLS;
-    if (p->tls == NULL) {
-        p->tls = tlssniff_new();
-    }
 }
 
 static void client_line(struct pop3 *p, const uint8_t *line, size_t len)
@@ -331,7 +322,7 @@ static bool server_line(struct pop3 *p, const uint8_t *line, size_t len)
     case POP3_CMD_STLS:
         if (is_ok) {
             p->s->tls = FINDING_TLS_STARTTLS;
-            start_tls(p);
+            p->phase = POP3_TLS;
         } else {
             p->is_stls_refused = true;
             if (p->phase == POP3_TLS_WAIT) {
@@ -346,29 +337,6 @@ static bool server_line(struct pop3 *p, const uint8_t *line, size_t len)
     return true;
 }
 
-static void sniff(struct pop3 *p, const uint8_t *data, size_t len)
-{
-    if (p->is_tls_over) {
-        return;
-    }
-    if (p->tls == NULL) {
-        p->tls = tlssniff_new();
-    }
-    uint16_t v = 0;
-    enum tlssniff_status ts = tlssniff_feed(p->tls, data, len, &v);
-    if (ts == TLSSNIFF_DONE) {
-        p->s->tls_version = v;
-    } else if (ts == TLSSNIFF_NOT_TLS) {
-        p->st->tls_not_found++;
-    }
-    if (ts != TLSSNIFF_MORE) {
-        p->is_tls_over = true;
-        p->s->is_parse_done = true;
-        tlssniff_free(p->tls);
-        p->tls = NULL;
-    }
-}
-
 static enum parse_status pop3_feed(void *vp, enum parse_dir dir, const uint8_t *data, size_t len,
                                    size_t *consumed)
 {
@@ -378,7 +346,7 @@ static enum parse_status pop3_feed(void *vp, enum parse_dir dir, const uint8_t *
 
     while (len > 0) {
         if (dir == PARSE_DIR_SERVER && p->phase == POP3_TLS) {
-            sniff(p, data, len);
+            tlssniff_leg_feed(&p->tls, p->s, p->st, data, len);
             return PARSE_OK;
         }
         if (dir == PARSE_DIR_CLIENT) {
@@ -393,7 +361,7 @@ static enum parse_status pop3_feed(void *vp, enum parse_dir dir, const uint8_t *
                     p->s->n_creds == 0) {
                     p->s->tls = FINDING_TLS_IMPLICIT;
                     p->s->starttls = FINDING_STARTTLS_NA;
-                    start_tls(p);
+                    p->phase = POP3_TLS;
                 }
                 return PARSE_OK;
             }
@@ -423,13 +391,7 @@ static void pop3_gap(void *vp, enum parse_dir dir, uint64_t len)
     p->st->gaps++;
     if (dir == PARSE_DIR_SERVER && p->phase == POP3_TLS) {
         /* The record framing is lost with the bytes: no version can be read any more. */
-        if (!p->is_tls_over) {
-            p->st->tls_not_found++;
-            p->is_tls_over = true;
-            p->s->is_parse_done = true;
-            tlssniff_free(p->tls);
-            p->tls = NULL;
-        }
+        tlssniff_leg_lost(&p->tls, p->s, p->st);
         return;
     }
     line_resync(&p->lb[dir]);
@@ -467,7 +429,7 @@ static void pop3_free(void *vp)
         return;
     }
     sasl_wipe(&p->sasl);
-    tlssniff_free(p->tls);
+    tlssniff_leg_free(&p->tls);
     explicit_bzero(p, sizeof *p);
     free(p);
 }

@@ -98,9 +98,8 @@ struct smtp {
     bool is_starttls_refused;
     bool is_starttls_unanswered; /* STARTTLS sent, its reply lost in a gap */
     bool is_sasl_blind;          /* a server gap may have hidden the AUTH verdict */
-    bool is_tls_over;            /* the sniffer has its verdict */
     struct sasl sasl;
-    struct tlssniff *tls;
+    struct tlssniff_leg tls; /* after STARTTLS, or from the start on implicit TLS */
 };
 
 static void *smtp_new(struct session *s, struct parse_stats *st, unsigned flags)
@@ -170,14 +169,6 @@ static bool has_prefix(const uint8_t *p, size_t len, const char *lit)
 static bool is_token(const uint8_t *p, size_t len, const char *lit)
 {
     return len == strlen(lit) && has_prefix(p, len, lit);
-}
-
-static void start_tls(struct smtp *p)
-{
-    p->phase = SMTP_TLS;
-    if (p->tls == NULL) {
-        p->tls = tlssniff_new();
-    }
 }
 
 /* RFC 3030 section 2: "BDAT" SP chunk-size [SP end-marker], chunk-size = 1*DIGIT. A size past
@@ -426,7 +417,7 @@ static void reply(struct smtp *p, unsigned code, const uint8_t *text, size_t tex
     case SMTP_CMD_STARTTLS:
         if (cls == 2) {
             p->s->tls = FINDING_TLS_STARTTLS;
-            start_tls(p);
+            p->phase = SMTP_TLS;
         } else {
             p->is_starttls_refused = true;
             if (p->phase == SMTP_TLS_WAIT) {
@@ -472,36 +463,6 @@ static bool server_line(struct smtp *p, const uint8_t *line, size_t len)
     return true;
 }
 
-static void sniff_over(struct smtp *p)
-{
-    p->is_tls_over = true;
-    p->s->is_parse_done = true;
-    tlssniff_free(p->tls);
-    p->tls = NULL;
-}
-
-static void sniff(struct smtp *p, const uint8_t *data, size_t len)
-{
-    if (p->is_tls_over) {
-        return;
-    }
-    if (p->tls == NULL) {
-        p->tls = tlssniff_new();
-    }
-    uint16_t v = 0;
-    enum tlssniff_status ts = tlssniff_feed(p->tls, data, len, &v);
-    if (ts == TLSSNIFF_DONE) {
-        p->s->tls_version = v;
-    } else if (ts == TLSSNIFF_NOT_TLS) {
-        /* On port 465 this is also a server that answered the ClientHello with a cleartext
-         * banner: failed implicit TLS, version unknown. */
-        p->st->tls_not_found++;
-    }
-    if (ts != TLSSNIFF_MORE) {
-        sniff_over(p);
-    }
-}
-
 /* A TLS record where the client's next command should be: the client went to TLS. */
 static void client_tls(struct smtp *p)
 {
@@ -512,12 +473,12 @@ static void client_tls(struct smtp *p)
     if (p->is_starttls_unanswered) {
         /* STARTTLS was sent and its reply lost: a client speaks TLS only after a 220. */
         p->s->tls = FINDING_TLS_STARTTLS;
-        start_tls(p);
+        p->phase = SMTP_TLS;
     } else if (!p->has_server_line && p->s->n_creds == 0) {
         /* TLS from the first byte on a cleartext port: implicit TLS. */
         p->s->tls = FINDING_TLS_IMPLICIT;
         p->s->starttls = FINDING_STARTTLS_NA;
-        start_tls(p);
+        p->phase = SMTP_TLS;
     }
 }
 
@@ -530,7 +491,7 @@ static enum parse_status smtp_feed(void *vp, enum parse_dir dir, const uint8_t *
 
     while (len > 0) {
         if (dir == PARSE_DIR_SERVER && p->phase == SMTP_TLS) {
-            sniff(p, data, len);
+            tlssniff_leg_feed(&p->tls, p->s, p->st, data, len);
             return PARSE_OK;
         }
         if (dir == PARSE_DIR_CLIENT) {
@@ -577,10 +538,7 @@ static void smtp_gap(void *vp, enum parse_dir dir, uint64_t len)
     p->st->gaps++;
     if (dir == PARSE_DIR_SERVER && p->phase == SMTP_TLS) {
         /* The record framing is lost with the bytes: no version can be read any more. */
-        if (!p->is_tls_over) {
-            p->st->tls_not_found++;
-            sniff_over(p);
-        }
+        tlssniff_leg_lost(&p->tls, p->s, p->st);
         return;
     }
     if (dir == PARSE_DIR_CLIENT) {
@@ -646,7 +604,7 @@ static void smtp_free(void *vp)
         return;
     }
     sasl_wipe(&p->sasl);
-    tlssniff_free(p->tls);
+    tlssniff_leg_free(&p->tls);
     explicit_bzero(p, sizeof *p);
     free(p);
 }

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "finding.h"
+#include "proto.h"
 #include "ps.h"
 #include "rd.h"
 #include "tunables.h"
@@ -267,4 +269,49 @@ void tlssniff_gap(struct tlssniff *t)
     if (t->status == TLSSNIFF_MORE) {
         verdict(t, TLSSNIFF_NOT_TLS);
     }
+}
+
+static void leg_over(struct tlssniff_leg *l, struct session *s)
+{
+    l->is_over = true;
+    s->is_parse_done = true;
+    tlssniff_free(l->t);
+    l->t = NULL;
+}
+
+void tlssniff_leg_feed(struct tlssniff_leg *l, struct session *s, struct parse_stats *st,
+                       const uint8_t *data, size_t len)
+{
+    if (l->is_over) {
+        return;
+    }
+    if (l->t == NULL) {
+        l->t = tlssniff_new();
+    }
+    uint16_t v = 0;
+    enum tlssniff_status ts = tlssniff_feed(l->t, data, len, &v);
+    if (ts == TLSSNIFF_DONE) {
+        s->tls_version = v;
+    } else if (ts == TLSSNIFF_NOT_TLS) {
+        /* Also a server that answered a ClientHello on an implicit-TLS port with a
+         * cleartext banner: failed implicit TLS, version unknown. */
+        st->tls_not_found++;
+    }
+    if (ts != TLSSNIFF_MORE) {
+        leg_over(l, s);
+    }
+}
+
+void tlssniff_leg_lost(struct tlssniff_leg *l, struct session *s, struct parse_stats *st)
+{
+    if (!l->is_over) {
+        st->tls_not_found++;
+        leg_over(l, s);
+    }
+}
+
+void tlssniff_leg_free(struct tlssniff_leg *l)
+{
+    tlssniff_free(l->t);
+    l->t = NULL;
 }
