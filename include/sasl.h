@@ -37,6 +37,7 @@ struct sasl {
     char name[FINDING_MAX_MECH]; /* upper-cased mechanism name as the client sent it */
     unsigned step;               /* client messages seen so far */
     bool is_active;
+    bool is_blind;           /* a gap in the server's bytes may have hidden the verdict */
     struct session *s;       /* borrowed */
     struct parse_stats *st;  /* borrowed */
     struct credential *cred; /* borrowed from s; NULL until a message showed something */
@@ -63,16 +64,27 @@ void sasl_server(struct sasl *x, const uint8_t *b64, size_t len);
  * the exchange is over (cancelled), true while it goes on. */
 bool sasl_client(struct sasl *x, const uint8_t *line, size_t len);
 
-/* True once the client has sent every message of the mechanism that can carry the user or
- * the secret (PLAIN, CRAM-MD5, XOAUTH2, OAUTHBEARER: one; LOGIN, DIGEST-MD5, SCRAM: two; an
- * unreadable mechanism: at once). After a gap that may have swallowed the server's verdict, a
- * parser keeps reading the client's side of the exchange only until this holds, so a later
- * command is never taken for a SASL message. */
-bool sasl_has_all(const struct sasl *x);
+/* What a client line did to the exchange (sasl_client_line). */
+enum sasl_line {
+    SASL_LINE_MORE = 0, /* a message of the exchange, which goes on */
+    SASL_LINE_END,      /* the exchange is over (cancelled, or its last message after a gap);
+                           what follows is commands, and the server's verdict may still come */
+    SASL_LINE_COMMAND,  /* after a gap: not a SASL message, so the exchange ended unseen and
+                           this line is a command for the parser to read */
+};
 
-/* True when line could be a client's SASL message: base64 characters only, "=", "*" (cancel)
- * or empty. A line with a space or a colon is a command, whatever state we believed in. */
-bool sasl_is_response_line(const uint8_t *line, size_t len);
+/* A client line during the exchange, as sasl_client. After a gap in the server's bytes the
+ * exchange is read only up to the mechanism's last message that can carry the user or secret
+ * (PLAIN, CRAM-MD5, XOAUTH2, OAUTHBEARER: one; LOGIN, DIGEST-MD5, SCRAM: two), and a line
+ * that cannot be a SASL message (a space or a colon: not base64, "=" or "*") ends it, so a
+ * later command is never taken for a SASL message. */
+enum sasl_line sasl_client_line(struct sasl *x, const uint8_t *line, size_t len);
+
+/* A gap in the exchange. When is_server_side and the client still owes messages that can
+ * carry the user or secret, they are read on (the server's bytes cannot change what the
+ * client sends), with the outcome unknown; returns true. Otherwise the exchange is abandoned
+ * with the outcome unknown; returns false. */
+bool sasl_gap(struct sasl *x, bool is_server_side);
 
 /* The server's verdict: sets the credential's result (if one was added) and ends the
  * exchange. */

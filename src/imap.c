@@ -105,7 +105,6 @@ struct imap {
     bool has_cap_starttls;
     bool has_cap_logindisabled; /* RFC 9051 section 6.2.3: no LOGIN before TLS */
     bool is_starttls_refused;
-    bool is_sasl_blind; /* a server gap may have hidden the AUTHENTICATE verdict */
 
     /* The client command being read; it stays open while its line goes on after a literal. */
     bool cmd_is_open;
@@ -459,23 +458,15 @@ static void client_line(struct imap *p, const uint8_t *line, size_t len)
         client_segment(p, line, len, 0);
         return;
     }
-    if (p->phase == IMAP_SASL && p->is_sasl_blind && !sasl_is_response_line(line, len)) {
-        /* After a gap in the server's bytes: a command, so the exchange ended unseen. */
-        sasl_abort(&p->sasl);
-        p->phase = IMAP_CLEAR;
-        p->is_sasl_blind = false;
-    }
     if (p->phase == IMAP_SASL) {
-        if (!sasl_client(&p->sasl, line, len)) {
-            p->phase = IMAP_CLEAR; /* cancelled; the server's tagged NO/BAD still answers it */
-        } else if (p->is_sasl_blind && sasl_has_all(&p->sasl)) {
-            /* The verdict may have been lost with the server's bytes: what follows is
-             * commands again, and the outcome stays unknown. */
-            sasl_abort(&p->sasl);
-            p->phase = IMAP_CLEAR;
-            p->is_sasl_blind = false;
+        enum sasl_line r = sasl_client_line(&p->sasl, line, len);
+        if (r != SASL_LINE_MORE) {
+            p->phase =
+                IMAP_CLEAR; /* on END after "*", the server's tagged NO/BAD still answers it */
         }
-        return;
+        if (r != SASL_LINE_COMMAND) {
+            return;
+        }
     }
     if (p->is_idle && len == 4 && line_is_word(line, len, "DONE")) {
         p->is_idle = false; /* RFC 2177: ends IDLE; the server answers the IDLE's tag */
@@ -514,7 +505,6 @@ static void client_line(struct imap *p, const uint8_t *line, size_t len)
         learn_not_authenticated(p);
         command_begin(p, has_mech ? IMAP_CMD_AUTHENTICATE : IMAP_CMD_OTHER, tag, tag_len);
         if (has_mech) {
-            p->is_sasl_blind = false;
             sasl_start(&p->sasl, p->s, p->st, mech, mech_len, ir, ir_len, has_ir);
             p->phase = IMAP_SASL;
         }
@@ -878,14 +868,10 @@ static void imap_gap(void *vp, enum parse_dir dir, uint64_t len)
         p->q[i].seq = 0;
     }
     p->cmd_has_result = false;
-    if (p->phase == IMAP_SASL && dir == PARSE_DIR_SERVER && !sasl_has_all(&p->sasl)) {
-        /* The server's bytes cannot change what the client sends: read the rest of the
-         * client's messages (the password may be among them), then back to commands. */
-        p->is_sasl_blind = true;
-    } else if (p->phase == IMAP_SASL) {
-        sasl_abort(&p->sasl);
-        p->phase = IMAP_CLEAR;
-        p->is_sasl_blind = false;
+    if (p->phase == IMAP_SASL) {
+        if (!sasl_gap(&p->sasl, dir == PARSE_DIR_SERVER)) {
+            p->phase = IMAP_CLEAR;
+        }
     }
 }
 

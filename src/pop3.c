@@ -61,7 +61,6 @@ struct pop3 {
     bool has_capa;
     bool has_capa_stls;
     bool is_stls_refused;
-    bool is_sasl_blind; /* a server gap may have hidden the AUTH verdict */
     uint8_t user[FINDING_MAX_USER];
     size_t user_len;
     bool has_user;
@@ -125,23 +124,14 @@ static size_t arg_off(size_t len, size_t word_len)
 static void client_line(struct pop3 *p, const uint8_t *line, size_t len)
 {
     p->st->lines++;
-    if (p->phase == POP3_SASL && p->is_sasl_blind && !sasl_is_response_line(line, len)) {
-        /* After a gap in the server's bytes: a command, so the exchange ended unseen. */
-        sasl_abort(&p->sasl);
-        p->phase = POP3_CLEAR;
-        p->is_sasl_blind = false;
-    }
     if (p->phase == POP3_SASL) {
-        if (!sasl_client(&p->sasl, line, len)) {
-            p->phase = POP3_CLEAR; /* cancelled; the server's -ERR still answers AUTH */
-        } else if (p->is_sasl_blind && sasl_has_all(&p->sasl)) {
-            /* The verdict may have been lost with the server's bytes: what follows is
-             * commands again, and the outcome stays unknown. */
-            sasl_abort(&p->sasl);
-            p->phase = POP3_CLEAR;
-            p->is_sasl_blind = false;
+        enum sasl_line r = sasl_client_line(&p->sasl, line, len);
+        if (r != SASL_LINE_MORE) {
+            p->phase = POP3_CLEAR; /* on END after "*", the server's -ERR still answers AUTH */
         }
-        return;
+        if (r != SASL_LINE_COMMAND) {
+            return;
+        }
     }
     if (p->phase == POP3_TLS_WAIT) {
         p->s->injected_commands++;
@@ -200,7 +190,6 @@ static void client_line(struct pop3 *p, const uint8_t *line, size_t len)
             push(p, POP3_CMD_AUTH_LIST, NULL);
             return;
         }
-        p->is_sasl_blind = false;
         sasl_start(&p->sasl, p->s, p->st, mech, mech_len, ir, ir_len, has_ir);
         p->phase = POP3_SASL;
         push(p, POP3_CMD_AUTH, NULL);
@@ -400,14 +389,10 @@ static void pop3_gap(void *vp, enum parse_dir dir, uint64_t len)
     p->q_len = 0;
     p->in_multiline = false;
     p->in_capa = false;
-    if (p->phase == POP3_SASL && dir == PARSE_DIR_SERVER && !sasl_has_all(&p->sasl)) {
-        /* The server's bytes cannot change what the client sends: read the rest of the
-         * client's messages (the password may be among them), then back to commands. */
-        p->is_sasl_blind = true;
-    } else if (p->phase == POP3_SASL) {
-        sasl_abort(&p->sasl);
-        p->phase = POP3_CLEAR;
-        p->is_sasl_blind = false;
+    if (p->phase == POP3_SASL) {
+        if (!sasl_gap(&p->sasl, dir == PARSE_DIR_SERVER)) {
+            p->phase = POP3_CLEAR;
+        }
     }
 }
 

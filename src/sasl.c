@@ -635,7 +635,8 @@ static void client_message(struct sasl *x, const uint8_t *b64, size_t len, bool 
     x->step++;
 }
 
-bool sasl_is_response_line(const uint8_t *line, size_t len)
+/* True when line could be a client's SASL message: base64 characters only, "=", "*" or empty. */
+static bool is_response_line(const uint8_t *line, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         uint8_t c = line[i];
@@ -648,7 +649,9 @@ bool sasl_is_response_line(const uint8_t *line, size_t len)
     return true;
 }
 
-bool sasl_has_all(const struct sasl *x)
+/* True once the client has sent every message of the mechanism that can carry the user or
+ * the secret; at once for a mechanism we cannot read. */
+static bool has_all(const struct sasl *x)
 {
     switch (x->mech) {
     case SASL_MECH_LOGIN:
@@ -673,6 +676,7 @@ void sasl_start(struct sasl *x, struct session *s, struct parse_stats *st, const
     x->mech = SASL_MECH_OTHER;
     x->step = 0;
     x->is_active = true;
+    x->is_blind = false;
     x->s = s;
     x->st = st;
     x->cred = NULL;
@@ -721,6 +725,7 @@ void sasl_server(struct sasl *x, const uint8_t *b64, size_t len)
 static void end_exchange(struct sasl *x)
 {
     x->is_active = false;
+    x->is_blind = false;
     x->cred = NULL;
     sasl_wipe(x);
 }
@@ -739,6 +744,32 @@ bool sasl_client(struct sasl *x, const uint8_t *line, size_t len)
     }
     client_message(x, line, len, false);
     return true;
+}
+
+enum sasl_line sasl_client_line(struct sasl *x, const uint8_t *line, size_t len)
+{
+    if (x->is_blind && !is_response_line(line, len)) {
+        sasl_abort(x);
+        return SASL_LINE_COMMAND;
+    }
+    if (!sasl_client(x, line, len)) {
+        return SASL_LINE_END;
+    }
+    if (x->is_blind && has_all(x)) {
+        sasl_abort(x); /* the verdict may have been lost with the server's bytes */
+        return SASL_LINE_END;
+    }
+    return SASL_LINE_MORE;
+}
+
+bool sasl_gap(struct sasl *x, bool is_server_side)
+{
+    if (is_server_side && x->is_active && !has_all(x)) {
+        x->is_blind = true;
+        return true;
+    }
+    sasl_abort(x);
+    return false;
 }
 
 void sasl_finish(struct sasl *x, int is_success)

@@ -97,7 +97,6 @@ struct smtp {
     bool has_helo;          /* the client sent HELO */
     bool is_starttls_refused;
     bool is_starttls_unanswered; /* STARTTLS sent, its reply lost in a gap */
-    bool is_sasl_blind;          /* a server gap may have hidden the AUTH verdict */
     struct sasl sasl;
     struct tlssniff_leg tls; /* after STARTTLS, or from the start on implicit TLS */
 };
@@ -212,7 +211,6 @@ static void auth_command(struct smtp *p, const uint8_t *line, size_t len)
     bool has_ir = line_token(line, len, &off, &ir, &ir_len);
     bool is_queued = push(p, SMTP_CMD_AUTH);
     /* The initial response crossed the wire whatever the server says: record it. */
-    p->is_sasl_blind = false;
     sasl_start(&p->sasl, p->s, p->st, mech, mech_len, ir, ir_len, has_ir);
     if (is_queued) {
         p->phase = SMTP_SASL;
@@ -275,23 +273,14 @@ static void client_line(struct smtp *p, const uint8_t *line, size_t len)
         }
         return;
     }
-    if (p->phase == SMTP_SASL && p->is_sasl_blind && !sasl_is_response_line(line, len)) {
-        /* After a gap in the server's bytes: a command, so the exchange ended unseen. */
-        sasl_abort(&p->sasl);
-        p->phase = SMTP_CLEAR;
-        p->is_sasl_blind = false;
-    }
     if (p->phase == SMTP_SASL) {
-        if (!sasl_client(&p->sasl, line, len)) {
-            p->phase = SMTP_CLEAR; /* cancelled; the server's 501 still answers AUTH */
-        } else if (p->is_sasl_blind && sasl_has_all(&p->sasl)) {
-            /* The verdict may have been lost with the server's bytes: what follows is
-             * commands again, and the outcome stays unknown. */
-            sasl_abort(&p->sasl);
-            p->phase = SMTP_CLEAR;
-            p->is_sasl_blind = false;
+        enum sasl_line r = sasl_client_line(&p->sasl, line, len);
+        if (r != SASL_LINE_MORE) {
+            p->phase = SMTP_CLEAR; /* on END after "*", the server's 501 still answers AUTH */
         }
-        return;
+        if (r != SASL_LINE_COMMAND) {
+            return;
+        }
     }
     bool is_injected = p->phase == SMTP_TLS_WAIT;
     if (is_injected) {
@@ -567,14 +556,10 @@ static void smtp_gap(void *vp, enum parse_dir dir, uint64_t len)
     /* What the lost bytes said is unknown: no reply may be paired with a command it did not
      * answer. Pending outcomes stay unknown. */
     p->q_len = 0;
-    if (p->phase == SMTP_SASL && dir == PARSE_DIR_SERVER && !sasl_has_all(&p->sasl)) {
-        /* The server's bytes cannot change what the client sends: read the rest of the
-         * client's messages (the password may be among them), then back to commands. */
-        p->is_sasl_blind = true;
-    } else if (p->phase == SMTP_SASL) {
-        sasl_abort(&p->sasl);
-        p->phase = SMTP_CLEAR;
-        p->is_sasl_blind = false;
+    if (p->phase == SMTP_SASL) {
+        if (!sasl_gap(&p->sasl, dir == PARSE_DIR_SERVER)) {
+            p->phase = SMTP_CLEAR;
+        }
     } else if (p->phase == SMTP_TLS_WAIT) {
         /* The reply to STARTTLS may be among the lost bytes: the client's next bytes tell. */
         p->phase = SMTP_CLEAR;
