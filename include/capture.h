@@ -71,6 +71,17 @@ enum ps_err capture_list_interfaces(FILE *out, char *err, size_t errcap);
 /* Reads the next packet that passes the filter. */
 enum capture_status capture_next(struct capture *c, struct capture_pkt *out);
 
+/* Called for each packet capture_dispatch reads; pkt is valid during the call only. */
+typedef void (*capture_fn)(void *user, const struct capture_pkt *pkt);
+
+/* Reads up to max packets that pass the filter and hands each to fn, inside libpcap's own
+ * loop (pcap_dispatch): a file is read with no per-packet call into libpcap. *n_read is set
+ * to the number handed over. Returns CAPTURE_PACKET when at least one packet was read and more
+ * may follow, CAPTURE_END at the end of a file, CAPTURE_TIMEOUT (live) when none arrived,
+ * CAPTURE_DAMAGED as capture_next does (the packets handed over before it were good). */
+enum capture_status capture_dispatch(struct capture *c, size_t max, capture_fn fn, void *user,
+                                     size_t *n_read);
+
 /* The link type of the source, mapped for decode (DECODE_LINK_UNKNOWN if decode lacks it). */
 enum decode_link capture_link(const struct capture *c);
 /* libpcap's name for the link type ("EN10MB"), for messages. */

@@ -99,6 +99,17 @@ static inline uint32_t rd_le32(struct rd *r)
     return v;
 }
 
+/* Reads of a span the caller has already taken with rd_take (so its length is checked). */
+static inline uint16_t rd_get_be16(const uint8_t *q)
+{
+    return (uint16_t)((uint16_t)q[0] << 8 | q[1]);
+}
+
+static inline uint32_t rd_get_be32(const uint8_t *q)
+{
+    return (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | (uint32_t)q[3];
+}
+
 static inline void rd_skip(struct rd *r, size_t n)
 {
     if (rd_has(r, n)) {

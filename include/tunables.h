@@ -12,6 +12,10 @@
 /* capture: live kernel ring buffer, bytes (-B changes it): about a thousand full-size frames,
  * some hundred thousand 1500-byte ones' worth of a burst. */
 #define CAPTURE_DEFAULT_BUFFER_BYTES (64 * 1024 * 1024)
+/* capture: packets one capture_dispatch call reads from a file at most. Signals, commits and
+ * the stop checks run between calls, so this bounds how late they come (4096 packets are a
+ * few milliseconds of reading). */
+#define CAPTURE_DISPATCH_MAX 4096
 
 /* decode: 802.1Q/802.1ad tags peeled before giving up (QinQ is 2; 4 covers stacked carriers). */
 #define DECODE_MAX_VLAN_TAGS 4

@@ -203,6 +203,17 @@ enum ps_err capture_list_interfaces(FILE *out, char *err, size_t errcap)
     return PS_OK;
 }
 
+static void fill_pkt(const struct pcap_pkthdr *h, const u_char *data, struct capture_pkt *out)
+{
+    out->data = data;
+    /* libpcap already refuses caplen > snaplen; caplen never exceeds the buffer. */
+    out->caplen = h->caplen;
+    out->wirelen = h->len;
+    uint64_t sec = h->ts.tv_sec < 0 ? 0 : (uint64_t)h->ts.tv_sec;
+    uint64_t usec = h->ts.tv_usec < 0 ? 0 : (uint64_t)h->ts.tv_usec;
+    out->ts_usec = sec * 1000000u + usec;
+}
+
 enum capture_status capture_next(struct capture *c, struct capture_pkt *out)
 {
     for (;;) {
@@ -210,13 +221,7 @@ enum capture_status capture_next(struct capture *c, struct capture_pkt *out)
         const u_char *data;
         int rc = pcap_next_ex(c->p, &h, &data);
         if (rc == 1) {
-            out->data = data;
-            /* libpcap already refuses caplen > snaplen; caplen never exceeds the buffer. */
-            out->caplen = h->caplen;
-            out->wirelen = h->len;
-            uint64_t sec = h->ts.tv_sec < 0 ? 0 : (uint64_t)h->ts.tv_sec;
-            uint64_t usec = h->ts.tv_usec < 0 ? 0 : (uint64_t)h->ts.tv_usec;
-            out->ts_usec = sec * 1000000u + usec;
+            fill_pkt(h, data, out);
             return CAPTURE_PACKET;
         }
         if (rc == PCAP_ERROR_BREAK) {
@@ -239,6 +244,46 @@ enum capture_status capture_next(struct capture *c, struct capture_pkt *out)
         snprintf(c->err, sizeof c->err, "%s", pcap_geterr(c->p));
         return CAPTURE_DAMAGED;
     }
+}
+
+struct dispatch_ctx {
+    capture_fn fn;
+    void *user;
+    size_t n;
+};
+
+static void dispatch_one(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    struct dispatch_ctx *d = (struct dispatch_ctx *)(void *)user;
+    struct capture_pkt cp;
+    fill_pkt(h, data, &cp);
+    d->n++;
+    d->fn(d->user, &cp);
+}
+
+enum capture_status capture_dispatch(struct capture *c, size_t max, capture_fn fn, void *user,
+                                     size_t *n_read)
+{
+    struct dispatch_ctx d = { fn, user, 0 };
+    int cnt = max > (size_t)CAPTURE_DISPATCH_MAX ? CAPTURE_DISPATCH_MAX : (int)max;
+    *n_read = 0;
+    if (cnt <= 0) {
+        return CAPTURE_PACKET;
+    }
+    int rc = pcap_dispatch(c->p, cnt, dispatch_one, (u_char *)(void *)&d);
+    *n_read = d.n;
+    if (rc > 0) {
+        return CAPTURE_PACKET;
+    }
+    if (rc == 0) {
+        /* A file returns 0 only at its end; a live source when the timeout passed. */
+        return c->is_live ? CAPTURE_TIMEOUT : CAPTURE_END;
+    }
+    if (rc == PCAP_ERROR_BREAK) {
+        return d.n > 0 ? CAPTURE_PACKET : CAPTURE_END;
+    }
+    snprintf(c->err, sizeof c->err, "%s", pcap_geterr(c->p));
+    return CAPTURE_DAMAGED;
 }
 
 enum decode_link capture_link(const struct capture *c)

@@ -49,6 +49,8 @@ enum main_exit {
 #define MAIN_TICK_MSEC 250
 /* Live: seconds between statistics lines and updates of the run's row. */
 #define MAIN_STATS_SEC 60
+/* Files: packets between commits, so a long read keeps its findings on disk as it goes. */
+#define MAIN_COMMIT_PACKETS 65536u
 /* The unprivileged user live capture drops to by default, when it exists. */
 #define MAIN_DEFAULT_USER "plainsight"
 
@@ -498,6 +500,18 @@ static void take_packet(struct app *a, enum decode_link link, const struct captu
     }
 }
 
+/* What capture_dispatch hands each packet of a file to. */
+struct read_ctx {
+    struct app *a;
+    enum decode_link link;
+};
+
+static void take_one(void *user, const struct capture_pkt *cp)
+{
+    const struct read_ctx *r = user;
+    take_packet(r->a, r->link, cp);
+}
+
 static void commit(struct app *a, uint64_t now, bool is_force)
 {
     if (!a->has_db_error && sink_sqlite_commit(a->db, now, is_force) != PS_OK) {
@@ -525,13 +539,16 @@ static int read_file(struct app *a, const char *path)
     }
     int rc = MAIN_EXIT_OK;
     uint64_t n = 0;
-    struct capture_pkt cp;
-    enum capture_status cs = CAPTURE_END;
-    while (!main_stop && (cs = capture_next(cap, &cp)) == CAPTURE_PACKET) {
-        n++;
-        take_packet(a, link, &cp);
-        if ((n & 0xffff) == 0) {
+    uint64_t next_commit = MAIN_COMMIT_PACKETS;
+    enum capture_status cs = CAPTURE_PACKET;
+    struct read_ctx rc_ctx = { a, link };
+    while (!main_stop && cs == CAPTURE_PACKET) {
+        size_t got = 0;
+        cs = capture_dispatch(cap, CAPTURE_DISPATCH_MAX, take_one, &rc_ctx, &got);
+        n += got;
+        if (n >= next_commit) {
             commit(a, wall_usec(), false);
+            next_commit = n + MAIN_COMMIT_PACKETS;
         }
     }
     if (!main_stop && cs == CAPTURE_DAMAGED) {

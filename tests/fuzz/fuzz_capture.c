@@ -2,7 +2,7 @@
  *
  * The input is a capture file (pcap or pcapng). capture.h opens files by path only, so each
  * input is written to a file in a directory private to the process (removed at exit), then
- * read as main.c reads it: capture_open_file, capture_next, decode_packet, flow_packet into a
+ * read as main.c reads it: capture_open_file, capture_dispatch, decode_packet, flow_packet into a
  * flow table, flow_table_free. The table has a small memory cap and flow limit so eviction and
  * the reassembly cap are reached; classification is by port only (no nDPI, whose own state
  * would make runs depend on earlier inputs). Each emitted session is finalised with a fixed
@@ -28,6 +28,8 @@
 #define FUZZ_MAX_FLOWS    8
 #define FUZZ_MEMCAP_BYTES ((size_t)256 * 1024)
 #define FUZZ_IDLE_SEC     60
+/* Packets per capture_dispatch call: small, so a file takes several calls. */
+#define FUZZ_BATCH 3
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,9 +60,47 @@ static bool write_file(const char *path, const uint8_t *data, size_t size)
     return fclose(f) == 0 && ok;
 }
 
+/* What capture_dispatch hands each packet to: the pipeline main.c runs. */
+struct pipe_ctx {
+    enum decode_link link;
+    struct flow_table *ft;
+    struct decode_stats ds;
+    uint64_t packets, ok;
+};
+
+static void take(void *user, const struct capture_pkt *cp)
+{
+    struct pipe_ctx *pc = user;
+    pc->packets++;
+    struct pkt p;
+    if (decode_packet(pc->link, cp->data, cp->caplen, cp->wirelen, cp->ts_usec, &p, &pc->ds) ==
+        DECODE_OK) {
+        pc->ok++;
+        flow_packet(pc->ft, &p);
+    }
+}
+
+/* Counts the packets of the file at path read with capture_next; returns how the read ended. */
+static enum capture_status read_by_next(const char *path, size_t *n)
+{
+    struct capture *cap = NULL;
+    char err[512];
+    FUZZ_CHECK(capture_open_file(path, NULL, &cap, err, sizeof err) == PS_OK);
+    struct capture_pkt cp;
+    enum capture_status cs;
+    while ((cs = capture_next(cap, &cp)) == CAPTURE_PACKET) {
+        fuzz_touch(cp.data, cp.caplen);
+        (*n)++;
+    }
+    capture_close(cap);
+    return cs;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *path = fuzz_temp_path("input.pcap");
+    /* A copy: fuzz_temp_path's buffer is reused when the JSON sink names its file. */
+    char path[512];
+    snprintf(path, sizeof path, "%s", fuzz_temp_path("input.pcap"));
     if (!write_file(path, data, size)) {
         perror("fuzz_capture: cannot write the input file");
         abort();
@@ -88,23 +128,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct emit_ctx ec = { 0 };
     struct flow_table *ft = flow_table_new(&cfg, emit, &ec);
 
-    struct decode_stats ds;
-    memset(&ds, 0, sizeof ds);
-    struct capture_pkt cp;
-    enum capture_status cs;
-    uint64_t packets = 0, ok = 0;
-    while ((cs = capture_next(cap, &cp)) == CAPTURE_PACKET) {
-        packets++;
-        struct pkt p;
-        if (decode_packet(link, cp.data, cp.caplen, cp.wirelen, cp.ts_usec, &p, &ds) == DECODE_OK) {
-            ok++;
-            flow_packet(ft, &p);
-        }
+    struct pipe_ctx pc = { link, ft, { 0 }, 0, 0 };
+    enum capture_status cs = CAPTURE_PACKET;
+    while (cs == CAPTURE_PACKET) {
+        size_t got = 0;
+        cs = capture_dispatch(cap, FUZZ_BATCH, take, &pc, &got);
+        FUZZ_CHECK(got <= FUZZ_BATCH);
+        FUZZ_CHECK(cs != CAPTURE_PACKET || got > 0);
+        FUZZ_CHECK(cs != CAPTURE_TIMEOUT);
     }
     FUZZ_CHECK(cs == CAPTURE_END || cs == CAPTURE_DAMAGED);
     if (cs == CAPTURE_DAMAGED) {
         FUZZ_CHECK(capture_error(cap) != NULL);
     }
+    capture_close(cap);
+    /* The same file read packet by packet gives the same packets and the same end. */
+    size_t next_packets = 0;
+    enum capture_status next_cs = read_by_next(path, &next_packets);
+    FUZZ_CHECK(next_packets == pc.packets);
+    FUZZ_CHECK(next_cs == cs);
+    struct decode_stats ds = pc.ds;
+    uint64_t packets = pc.packets, ok = pc.ok;
     FUZZ_CHECK(ds.packets == packets);
     FUZZ_CHECK(ds.tcp == ok);
 
@@ -117,6 +161,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)flow_get_parse_stats(ft);
     flow_table_free(ft);
     FUZZ_CHECK(fuzz_json_check() == ec.sessions);
-    capture_close(cap);
     return 0;
 }

@@ -4,7 +4,10 @@
  * so DECODE_LINK_UNKNOWN is reachable too) and how much longer the wire length claims to be
  * (high nibble); the rest is the captured packet, caplen bytes exactly, so ASan sees any read
  * past it. Checked besides memory safety: a decoded segment's views lie inside the packet and
- * agree with each other, and every call bumps exactly one of the counters decode.h promises. */
+ * agree with each other, and every call bumps exactly one of the counters decode.h promises.
+ * An untagged Ethernet frame of IPv4 or IPv6 is decoded a second time from its IP header (link
+ * type IPv4/IPv6), which never takes decode's fast path: both must give the same segment and
+ * the same counters, so the fast path is held to the general one. */
 #include "decode.h"
 
 #include <stddef.h>
@@ -37,6 +40,41 @@ static bool inside(const uint8_t *base, size_t cap, const uint8_t *p, size_t len
     }
     size_t off = (size_t)(p - base);
     return off <= cap && len <= cap - off;
+}
+
+static bool same_pkt(const struct pkt *a, const struct pkt *b)
+{
+    return a->ts_usec == b->ts_usec && a->ip_version == b->ip_version &&
+           a->tcp_flags == b->tcp_flags && a->sport == b->sport && a->dport == b->dport &&
+           memcmp(a->src, b->src, sizeof a->src) == 0 &&
+           memcmp(a->dst, b->dst, sizeof a->dst) == 0 && a->seq == b->seq && a->ack == b->ack &&
+           a->vlan == b->vlan && a->l3 == b->l3 && a->l3_len == b->l3_len &&
+           a->payload == b->payload && a->payload_len == b->payload_len && a->seg_len == b->seg_len;
+}
+
+/* The Ethernet frame pkt[0..caplen) decoded from its IP header on, by the general path. */
+static void check_against_general(const uint8_t *pkt, size_t caplen, enum decode_status ds,
+                                  const struct pkt *out, const struct decode_stats *st)
+{
+    if (caplen < 14) {
+        return;
+    }
+    unsigned type = (unsigned)pkt[12] << 8 | pkt[13];
+    if (type != 0x0800u && type != 0x86ddu) {
+        return;
+    }
+    enum decode_link l3_link = type == 0x0800u ? DECODE_LINK_IPV4 : DECODE_LINK_IPV6;
+    struct decode_stats st2;
+    memset(&st2, 0, sizeof st2);
+    struct pkt out2;
+    memset(&out2, 0, sizeof out2);
+    enum decode_status ds2 =
+        decode_packet(l3_link, pkt + 14, caplen - 14, caplen - 14, out->ts_usec, &out2, &st2);
+    FUZZ_CHECK(ds2 == ds);
+    FUZZ_CHECK(memcmp(&st2, st, sizeof st2) == 0);
+    if (ds == DECODE_OK) {
+        FUZZ_CHECK(same_pkt(out, &out2));
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -94,6 +132,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (link == DECODE_LINK_UNKNOWN) {
         FUZZ_CHECK(ds != DECODE_OK && st.unknown_link == 1);
+    }
+    if (link == DECODE_LINK_ETHERNET) {
+        out.ts_usec = 1700000000000000u;
+        check_against_general(pkt, caplen, ds, &out, &st);
     }
     free(pkt);
     return 0;

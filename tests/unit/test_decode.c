@@ -652,6 +652,44 @@ static void check_row(size_t idx)
     }
 }
 
+/* An untagged Ethernet frame of IPv4 or IPv6 decoded again from its IP header, which takes
+ * the general path only: the fast path must agree with it on status, counters and view. */
+static void check_fast_path(const uint8_t *b, size_t caplen, enum decode_status status,
+                            const struct pkt *p, const struct decode_stats *st)
+{
+    if (caplen < 14) {
+        return;
+    }
+    unsigned type = (unsigned)b[12] << 8 | b[13];
+    if (type != 0x0800u && type != 0x86ddu) {
+        return;
+    }
+    struct decode_stats st2;
+    struct pkt p2;
+    memset(&st2, 0, sizeof st2);
+    memset(&p2, 0, sizeof p2);
+    enum decode_status s2 = decode_packet(type == 0x0800u ? DECODE_LINK_IPV4 : DECODE_LINK_IPV6,
+                                          b + 14, caplen - 14, caplen - 14, T_TS, &p2, &st2);
+    CHECK_EQ_U(s2, status);
+    CHECK(memcmp(&st2, st, sizeof st2) == 0);
+    if (status == DECODE_OK && s2 == DECODE_OK) {
+        CHECK_EQ_U(p2.ip_version, p->ip_version);
+        CHECK_EQ_U(p2.tcp_flags, p->tcp_flags);
+        CHECK_EQ_U(p2.sport, p->sport);
+        CHECK_EQ_U(p2.dport, p->dport);
+        CHECK_EQ_U(p2.seq, p->seq);
+        CHECK_EQ_U(p2.ack, p->ack);
+        CHECK_EQ_U(p2.vlan, p->vlan);
+        CHECK(memcmp(p2.src, p->src, sizeof p->src) == 0);
+        CHECK(memcmp(p2.dst, p->dst, sizeof p->dst) == 0);
+        CHECK(p2.l3 == p->l3);
+        CHECK_EQ_U(p2.l3_len, p->l3_len);
+        CHECK(p2.payload == p->payload);
+        CHECK_EQ_U(p2.payload_len, p->payload_len);
+        CHECK_EQ_U(p2.seg_len, p->seg_len);
+    }
+}
+
 /* Invariants of any call: one counter, and an OK view inside the buffer. */
 static void decode_checked(enum decode_link link, const uint8_t *b, size_t caplen,
                            enum decode_status *status, struct pkt *p)
@@ -661,6 +699,9 @@ static void decode_checked(enum decode_link link, const uint8_t *b, size_t caple
     memset(p, 0, sizeof *p);
     *status = decode_packet(link, b, caplen, caplen, T_TS, p, &st);
     check_one_counter(&st, *status);
+    if (link == DECODE_LINK_ETHERNET) {
+        check_fast_path(b, caplen, *status, p, &st);
+    }
     if (*status == DECODE_OK) {
         CHECK(p->payload >= b && p->payload_len <= caplen);
         CHECK((size_t)(p->payload - b) <= caplen - p->payload_len);
