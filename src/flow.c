@@ -18,6 +18,7 @@
  * oldest active flow, whose session is emitted with end reason "evicted". */
 #include "flow.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,22 +57,27 @@ enum flow_state {
     FLOW_CLOSED,     /* session emitted; absorbing late packets until the linger time passes */
 };
 
-/* A packet of an undecided flow, replayed to the parser if the flow turns out to be mail. Its
- * bytes live in the flow's one buffer, at off; p's pointers are set again whenever the buffer
- * moves. */
-struct held_pkt {
-    struct pkt p;
-    size_t off;
+/* A packet of an undecided flow, replayed to the parser if the flow turns out to be mail, is
+ * kept in the flow's one buffer as this header followed by its l3_len IP bytes, and decoded
+ * again from them when it is needed: a handshake packet costs its header and its 40 to 80
+ * bytes, not a whole struct pkt. The header is copied in and out with memcpy (no alignment). */
+struct held_hdr {
+    uint64_t ts_usec;
+    uint32_t l3_len;
+    uint16_t vlan;
 };
+#define FLOW_HELD_HDR sizeof(struct held_hdr)
+/* The held buffer's first size, doubled as it fills: a SYN and its SYN-ACK fit. */
+#define FLOW_HELD_FIRST_CAP 128u
+/* The held buffer's largest size: CLASSIFY_MAX_BYTES of packets plus their headers. */
+#define FLOW_HELD_MAX_CAP (CLASSIFY_MAX_BYTES + CLASSIFY_MAX_PACKETS * FLOW_HELD_HDR)
 
 struct undecided {
     struct classify_flow *cf; /* nDPI's state, allocated when the content rules cannot tell */
-    struct held_pkt *held;    /* held_cap slots, grown by doubling; the first n_held are set */
-    size_t held_cap;
-    size_t n_held;
-    uint8_t *bytes;    /* the held packets' IP bytes, one allocation for all */
-    size_t held_bytes; /* used of bytes */
-    size_t bytes_cap;  /* allocated (and charged) of bytes */
+    size_t n_held;            /* packets held in bytes */
+    uint8_t *bytes;           /* the held packets, each a struct held_hdr and its IP bytes */
+    size_t held_bytes;        /* used of bytes */
+    size_t bytes_cap;         /* allocated (and charged) of bytes */
     uint32_t data_packets;
     bool has_sides;            /* the start was seen (SYN or SYN-ACK): the client is known */
     bool is_client_a;          /* the client is the key's "a" end */
@@ -406,14 +412,37 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
 static void release_undecided(struct flow_table *ft, struct undecided *u)
 {
     size_t charge = FLOW_UNDECIDED_CHARGE + (u->bytes_cap > 0 ? FLOW_HEAP(u->bytes_cap) : 0) +
-                    (u->held_cap > 0 ? FLOW_HEAP(u->held_cap * sizeof *u->held) : 0) +
                     (u->cf != NULL ? FLOW_HEAP(classify_flow_size()) : 0);
     free(u->bytes);
-    free(u->held);
     classify_flow_free(u->cf);
     free(u);
     ft->mem_flows -= charge;
     update_mem(ft);
+}
+
+/* The held packet at *off into *p, decoded again from its IP bytes (they decoded once, so they
+ * do again, to the same view); *off moves to the next. Returns false past the last. *p
+ * borrows u's buffer: valid until it grows or is freed. */
+static bool held_next(const struct undecided *u, size_t *off, struct pkt *p)
+{
+    if (*off + FLOW_HELD_HDR > u->held_bytes) {
+        return false;
+    }
+    struct held_hdr h;
+    memcpy(&h, u->bytes + *off, sizeof h);
+    const uint8_t *l3 = u->bytes + *off + FLOW_HELD_HDR;
+    struct decode_stats scratch;
+    memset(&scratch, 0, sizeof scratch);
+    enum decode_status ds =
+        decode_packet(DECODE_LINK_RAW, l3, h.l3_len, h.l3_len, h.ts_usec, p, &scratch);
+    assert(ds == DECODE_OK);
+    if (ds != DECODE_OK) {
+        *off = u->held_bytes;
+        return false;
+    }
+    p->vlan = h.vlan;
+    *off += FLOW_HELD_HDR + h.l3_len;
+    return true;
 }
 
 static void free_undecided(struct flow_table *ft, struct flow *f)
@@ -689,7 +718,9 @@ static void mail_packet(struct flow_table *ft, struct flow *f, const struct pkt 
 static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict v,
                    const struct classify_result *cr, const struct pkt *extra)
 {
-    if (v != CLASSIFY_MAIL || f->u->n_held == 0) {
+    struct pkt first;
+    size_t off = 0;
+    if (v != CLASSIFY_MAIL || !held_next(f->u, &off, &first)) {
         free_undecided(ft, f);
         f->state = FLOW_NOT_MAIL;
         return;
@@ -698,27 +729,30 @@ static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict 
     struct undecided *u = f->u;
     f->u = NULL;
     struct classify_result r = *cr;
-    const struct pkt *first = &u->held[0].p;
     if (u->has_server) {
-        r.is_server_dst = is_from_a(&f->key, first) != u->is_server_a;
+        r.is_server_dst = is_from_a(&f->key, &first) != u->is_server_a;
     } else if (u->has_sides) {
-        r.is_server_dst = is_from_a(&f->key, first) == u->is_client_a;
+        r.is_server_dst = is_from_a(&f->key, &first) == u->is_client_a;
     } else {
-        r.is_server_dst = first->dport < first->sport; /* mid-stream: the lower port serves */
+        r.is_server_dst = first.dport < first.sport; /* mid-stream: the lower port serves */
     }
     make_room(ft, FLOW_MAIL_CHARGE, f);
-    attach_mail(ft, f, first, &r);
+    attach_mail(ft, f, &first, &r);
     ft->st.classified_mail++;
-    for (size_t i = 0; i <= u->n_held; i++) {
-        const struct pkt *p = i < u->n_held ? &u->held[i].p : extra;
-        if (p == NULL) {
-            break;
+    struct pkt p = first;
+    bool has_p = true;
+    while (has_p || extra != NULL) {
+        const struct pkt *q = &p;
+        if (!has_p) {
+            q = extra;
+            extra = NULL;
         }
         if (f->state != FLOW_ACTIVE) {
             ft->st.late_packets++;
-            continue;
+        } else {
+            mail_packet(ft, f, q);
         }
-        mail_packet(ft, f, p);
+        has_p = has_p && held_next(u, &off, &p);
     }
     release_undecided(ft, u);
 }
@@ -741,8 +775,6 @@ static struct undecided *undecided_new(void)
 {
     struct undecided *u = xmalloc(sizeof *u);
     u->cf = NULL;
-    u->held = NULL;
-    u->held_cap = 0;
     u->n_held = 0;
     u->bytes = NULL;
     u->held_bytes = 0;
@@ -765,53 +797,31 @@ static struct undecided *undecided_new(void)
 static bool hold(struct flow_table *ft, struct flow *f, const struct pkt *p)
 {
     struct undecided *u = f->u;
-    if (u->n_held == CLASSIFY_MAX_PACKETS || u->held_bytes + p->l3_len > CLASSIFY_MAX_BYTES) {
+    size_t l3_held = u->held_bytes - u->n_held * FLOW_HELD_HDR;
+    if (u->n_held == CLASSIFY_MAX_PACKETS || l3_held + p->l3_len > CLASSIFY_MAX_BYTES) {
         return false;
     }
-    if (u->n_held == u->held_cap) {
-        /* Most flows are decided at their first payload, after a handshake: four slots. */
-        size_t cap = u->held_cap > 0 ? 2 * u->held_cap : 4;
-        if (cap > CLASSIFY_MAX_PACKETS) {
-            cap = CLASSIFY_MAX_PACKETS;
-        }
-        size_t old = u->held_cap > 0 ? FLOW_HEAP(u->held_cap * sizeof *u->held) : 0;
-        if (!charge(ft, f, FLOW_HEAP(cap * sizeof *u->held) - old)) {
-            return false;
-        }
-        u->held = xrealloc(u->held, cap * sizeof *u->held);
-        u->held_cap = cap;
-    }
-    if (u->held_bytes + p->l3_len > u->bytes_cap) {
-        /* Grow by doubling (a handshake and a greeting fit the first 512 bytes), never past
-         * the limit; the growth is what is charged. */
-        size_t cap = u->bytes_cap > 0 ? 2 * u->bytes_cap : 512;
-        while (cap < u->held_bytes + p->l3_len) {
+    size_t need = u->held_bytes + FLOW_HELD_HDR + p->l3_len;
+    if (need > u->bytes_cap) {
+        /* Grow by doubling, never past the limit; the growth is what is charged. */
+        size_t cap = u->bytes_cap > 0 ? 2 * u->bytes_cap : FLOW_HELD_FIRST_CAP;
+        while (cap < need) {
             cap *= 2;
         }
-        if (cap > CLASSIFY_MAX_BYTES) {
-            cap = CLASSIFY_MAX_BYTES;
+        if (cap > FLOW_HELD_MAX_CAP) {
+            cap = FLOW_HELD_MAX_CAP;
         }
         if (!charge(ft, f, FLOW_HEAP(cap) - (u->bytes_cap > 0 ? FLOW_HEAP(u->bytes_cap) : 0))) {
             return false;
         }
         u->bytes = xrealloc(u->bytes, cap);
         u->bytes_cap = cap;
-        for (size_t i = 0; i < u->n_held; i++) {
-            struct held_pkt *o = &u->held[i];
-            size_t payload_off = (size_t)(o->p.payload - o->p.l3);
-            o->p.l3 = u->bytes + o->off;
-            o->p.payload = o->p.l3 + payload_off;
-        }
     }
-    struct held_pkt *h = &u->held[u->n_held++];
-    h->p = *p;
-    h->off = u->held_bytes;
-    memcpy(u->bytes + h->off, p->l3, p->l3_len);
-    h->p.l3 = u->bytes + h->off;
-    /* The payload lies inside the l3 bytes (decode cut both to the same end). */
-    size_t payload_off = (size_t)(p->payload - p->l3);
-    h->p.payload = h->p.l3 + (payload_off <= p->l3_len ? payload_off : p->l3_len);
-    u->held_bytes += p->l3_len;
+    struct held_hdr h = { p->ts_usec, (uint32_t)p->l3_len, p->vlan };
+    memcpy(u->bytes + u->held_bytes, &h, sizeof h);
+    memcpy(u->bytes + u->held_bytes + FLOW_HELD_HDR, p->l3, p->l3_len);
+    u->held_bytes = need;
+    u->n_held++;
     return true;
 }
 
@@ -831,19 +841,20 @@ static size_t stream_prefix(const struct flow *f, const struct pkt *p, bool from
     }
     uint32_t start = (from_a ? u->isn_a : u->isn_b) + 1;
     bool have[FLOW_PREFIX_LEN] = { false };
-    for (size_t i = 0; i < u->n_held; i++) {
-        const struct pkt *h = &u->held[i].p;
-        if (h->payload_len == 0 || is_from_a(&f->key, h) != from_a) {
+    struct pkt h;
+    size_t at = 0;
+    while (held_next(u, &at, &h)) {
+        if (h.payload_len == 0 || is_from_a(&f->key, &h) != from_a) {
             continue;
         }
         /* Modulo 2^32: a segment from before the start lands far past the prefix. */
-        uint32_t off = h->seq - start;
+        uint32_t off = h.seq - start;
         if (off >= FLOW_PREFIX_LEN) {
             continue;
         }
-        for (size_t k = 0; k < h->payload_len && off + k < FLOW_PREFIX_LEN; k++) {
+        for (size_t k = 0; k < h.payload_len && off + k < FLOW_PREFIX_LEN; k++) {
             if (!have[off + k]) {
-                out[off + k] = h->payload[k];
+                out[off + k] = h.payload[k];
                 have[off + k] = true;
             }
         }
@@ -925,8 +936,10 @@ static enum classify_verdict by_ndpi(struct flow_table *ft, struct flow *f, cons
             return CLASSIFY_NOT_MAIL;
         }
         u->cf = classify_flow_new(ft->cls);
-        for (size_t i = 0; i < u->n_held && v == CLASSIFY_MORE; i++) {
-            v = classify_packet(ft->cls, u->cf, &u->held[i].p, cr);
+        struct pkt h;
+        size_t at = 0;
+        while (v == CLASSIFY_MORE && held_next(u, &at, &h)) {
+            v = classify_packet(ft->cls, u->cf, &h, cr);
         }
         return v;
     }
