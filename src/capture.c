@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,12 @@ enum ps_err capture_open_file(const char *path, const char *bpf, struct capture 
     if (e != PS_OK) {
         pcap_close(p);
         return e;
+    }
+    /* Only this thread reads the file: stdio need not lock the stream around each of the
+     * two freads libpcap makes per packet. */
+    FILE *fp = pcap_file(p);
+    if (fp != NULL) {
+        __fsetlocking(fp, FSETLOCKING_BYCALLER);
     }
     struct capture *c = xcalloc(1, sizeof *c);
     c->p = p;
