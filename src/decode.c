@@ -88,6 +88,21 @@ static void cut_to(struct rd *r, size_t n)
     }
 }
 
+/* The TCP fields of p from the header h of hdr_len bytes, of which avail bytes (header and
+ * payload) were captured out of the claim the IP layer announced; hdr_len <= avail <= claim. */
+static inline void fill_tcp(const uint8_t *h, size_t hdr_len, size_t avail, size_t claim,
+                            struct pkt *p)
+{
+    p->sport = rd_get_be16(h);
+    p->dport = rd_get_be16(h + 2);
+    p->seq = rd_get_be32(h + 4);
+    p->ack = rd_get_be32(h + 8);
+    p->tcp_flags = h[13];
+    p->payload = h + hdr_len;
+    p->payload_len = avail - hdr_len;
+    p->seg_len = claim - hdr_len;
+}
+
 /* r starts at the TCP header and ends at min(captured, claimed); claim is the segment length
  * (header and payload) the IP layer announced. */
 static enum decode_status decode_tcp(struct rd *r, size_t claim, struct pkt *p,
@@ -106,15 +121,8 @@ static enum decode_status decode_tcp(struct rd *r, size_t claim, struct pkt *p,
     if (hdr_len < DECODE_TCP_MIN_HDR || hdr_len > avail) {
         return count_bad(&st->bad_tcp);
     }
-    p->sport = rd_get_be16(h);
-    p->dport = rd_get_be16(h + 2);
-    p->seq = rd_get_be32(h + 4);
-    p->ack = rd_get_be32(h + 8);
-    p->tcp_flags = h[13];
     /* Options and payload: hdr_len <= avail, so both lie inside the view. */
-    p->payload = h + hdr_len;
-    p->payload_len = avail - hdr_len;
-    p->seg_len = claim - hdr_len;
+    fill_tcp(h, hdr_len, avail, claim, p);
     if (p->payload_len < p->seg_len) {
         st->truncated++;
     }
@@ -420,14 +428,7 @@ static bool decode_fast(const uint8_t *d, size_t caplen, struct pkt *p, struct d
     }
     p->l3 = l3;
     p->l3_len = l3_len;
-    p->sport = rd_get_be16(h);
-    p->dport = rd_get_be16(h + 2);
-    p->seq = rd_get_be32(h + 4);
-    p->ack = rd_get_be32(h + 8);
-    p->tcp_flags = h[13];
-    p->payload = h + hdr_len;
-    p->payload_len = seg - hdr_len;
-    p->seg_len = seg - hdr_len;
+    fill_tcp(h, hdr_len, seg, seg, p);
     st->tcp++;
     return true;
 }
