@@ -87,7 +87,11 @@ $(B)/obj/schema_sql.o: $(B)/gen/schema_sql.c
 
 $(B)/tests/%: tests/unit/%.c $(B)/libplainsight.a tests/unit/test.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libplainsight.a $(PKG_LIBS) -lm $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libplainsight.a $(PKG_LIBS) -lm $(LDFLAGS_ALL) \
+	    $(UNIT_LDFLAGS)
+
+# test_flow counts the library's allocations (no allocation per packet on the fast path).
+$(B)/tests/test_flow: UNIT_LDFLAGS = -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc
 
 units: $(UNIT_BIN)
 

@@ -9,6 +9,8 @@
  * run POP3 on port 8110 through the hold-classify-replay path. Seeded stress runs throw random
  * segments at a small table, with and without nDPI. Cases that once ended in a sanitizer
  * report run in a child process, so such a report fails the case, not the whole binary.
+ * The binary is linked with malloc, calloc and realloc wrapped (the Makefile's
+ * -Wl,--wrap), so test_no_alloc_per_packet can count what the library allocates.
  */
 #include "flow.h"
 
@@ -38,6 +40,35 @@
 #define T0     ((uint64_t)1700000000 * USEC)
 #define KEEP   64 /* sessions a sink copies; more are only counted */
 #define BIGCAP ((size_t)64 * 1024 * 1024)
+
+/* Allocations the library made through malloc, calloc and realloc (the linker sends its calls
+ * here; see the Makefile's rule for this test). */
+static uint64_t n_allocs;
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+
+void *__wrap_malloc(size_t n)
+{
+    n_allocs++;
+    return __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    n_allocs++;
+    return __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    n_allocs++;
+    return __real_realloc(p, n);
+}
 
 /* What a test needs of an emitted session (the first credential only). */
 struct got {
@@ -1376,6 +1407,60 @@ static void test_ndpi_http_not_mail(void)
     classify_free(cls);
 }
 
+/* Once a flow is set up, its packets allocate nothing: a flow off the mail ports in port-only
+ * mode, a flow nDPI has judged not mail, and a mail session in order, line after line. */
+static void test_no_alloc_per_packet(void)
+{
+    enum {
+        N = 2000
+    };
+    struct classify *cls = ndpi_new();
+    struct sink k;
+    struct conn c;
+
+    uint64_t at_start = n_allocs;
+    struct flow_table *ft = table_new(&k, FLOW_MAX_FLOWS, BIGCAP, FLOW_IDLE_SEC);
+    CHECK(n_allocs > at_start); /* the wrapping is in place: the table itself was counted */
+    conn_init(&c, 104, 48004, 443, 1000, 5000);
+    handshake(ft, &c);
+    uint64_t before = n_allocs;
+    for (size_t i = 0; i < N; i++) {
+        say(ft, &c, i % 3 == 0, F_PA, "\x17\x03\x03 opaque application data");
+    }
+    CHECK_EQ_U(n_allocs - before, 0);
+
+    conn_init(&c, 105, 48005, 110, 1000, 5000);
+    handshake(ft, &c);
+    login(ft, &c);
+    say(ft, &c, true, F_PA, "STAT\r\n");
+    say(ft, &c, false, F_PA, "+OK 1 120\r\n");
+    before = n_allocs;
+    for (size_t i = 0; i < N; i++) {
+        say(ft, &c, true, F_PA, "NOOP\r\n");
+        say(ft, &c, false, F_PA, "+OK\r\n");
+    }
+    CHECK_EQ_U(n_allocs - before, 0);
+    teardown(ft, &c);
+    flow_table_free(ft);
+    CHECK_EQ_U(k.n, 1);
+
+    if (cls == NULL) {
+        return;
+    }
+    ft = table_new_cls(&k, FLOW_MAX_FLOWS, BIGCAP, FLOW_IDLE_SEC, cls);
+    conn_init(&c, 106, 48006, 8080, 1000, 5000);
+    handshake(ft, &c);
+    say(ft, &c, true, F_PA, "GET / HTTP/1.1\r\nHost: example.org\r\n\r\n");
+    CHECK_EQ_U(flow_get_stats(ft)->classify_client_first, 1);
+    before = n_allocs;
+    for (size_t i = 0; i < N; i++) {
+        say(ft, &c, i % 3 == 0, F_PA, "bytes of a download");
+    }
+    CHECK_EQ_U(n_allocs - before, 0);
+    flow_table_free(ft);
+    classify_free(cls);
+}
+
 /* A classifier in port-only mode: POP3 on 8110 is not looked at. */
 static void test_ports_only_classifier(void)
 {
@@ -1582,6 +1667,7 @@ int main(void)
     RUN(test_client_first_not_mail);
     RUN(test_flood_spares_sessions);
     RUN(test_ports_only_classifier);
+    RUN(test_no_alloc_per_packet);
     RUN(test_ndpi_memcap_undecided);
     RUN(test_ndpi_memcap_mail);
     RUN_ISOLATED(test_ndpi_stress);
