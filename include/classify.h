@@ -32,11 +32,13 @@ enum classify_verdict {
 };
 
 struct classify_stats {
-    uint64_t flows;       /* flows nDPI looked at */
-    uint64_t packets;     /* packets handed to nDPI */
-    uint64_t mail;        /* flows nDPI named POP3, IMAP or SMTP */
-    uint64_t not_mail;    /* flows nDPI named something else */
-    uint64_t unsupported; /* mail flows of a protocol with no parser in this build */
+    uint64_t flows;        /* flows nDPI looked at */
+    uint64_t packets;      /* packets handed to nDPI */
+    uint64_t mail;         /* flows nDPI named POP3, IMAP or SMTP */
+    uint64_t not_mail;     /* flows nDPI named something else */
+    uint64_t unsupported;  /* mail flows of a protocol with no parser in this build */
+    uint64_t ndpi_started; /* 1 once nDPI's module is set up (a lazy classifier may never) */
+    uint64_t ndpi_failed;  /* 1 when setting it up failed: flows it would judge are not mail */
 };
 
 /* What the first bytes a server sends say, on a flow whose start was seen (so that these are
@@ -68,11 +70,18 @@ bool classify_is_mail_port(uint16_t port);
 bool classify_port(uint16_t sport, uint16_t dport, struct classify_result *out);
 
 /* Returns a classifier (free with classify_free): with is_ndpi, nDPI is set up for flows on
- * other ports; without it (port-only mode) classify_flow_new always returns NULL. */
+ * other ports; without it (port-only mode) classify_flow_new always returns NULL. NULL when
+ * nDPI cannot be set up. */
 struct classify *classify_new(bool is_ndpi);
+
+/* A classifier that sets nDPI up when the first flow needs it: nDPI's start-up (tens of
+ * milliseconds and a few MiB) is spared when every flow is judged by its port or by the
+ * content rules, as in a capture whose connections start inside it. If it then fails, the
+ * flows it would have judged are not mail (counted in ndpi_failed). */
+struct classify *classify_new_lazy(void);
 void classify_free(struct classify *c);
 
-/* True when nDPI looks at flows on other ports (not port-only mode). */
+/* True when nDPI looks at flows on other ports (not port-only mode), lazily or not. */
 bool classify_is_active(const struct classify *c);
 
 /* Bytes of per-flow state classify_flow_new allocates (for the memory cap). */

@@ -18,6 +18,7 @@
 
 #include "decode.h"
 #include "imap.h"
+#include "log.h"
 #include "pop3.h"
 #include "ps.h"
 #include "smtp.h"
@@ -41,7 +42,8 @@ static const struct port_entry ports[] = {
 };
 
 struct classify {
-    struct ndpi_detection_module_struct *ndpi;
+    struct ndpi_detection_module_struct *ndpi; /* NULL until set up */
+    bool is_ndpi;                              /* nDPI is wanted: set up, or when first needed */
     struct classify_stats st;
 };
 
@@ -166,23 +168,44 @@ bool classify_for_protocol(enum finding_proto protocol, struct classify_result *
     return out->ops != NULL;
 }
 
-struct classify *classify_new(bool is_ndpi)
+/* Sets nDPI's module up, once; false when that failed (now or before). */
+static bool start_ndpi(struct classify *c)
 {
-    struct classify *c = xcalloc(1, sizeof *c);
-    if (!is_ndpi) {
-        return c;
+    if (c->ndpi != NULL || c->st.ndpi_failed != 0) {
+        return c->ndpi != NULL;
     }
     /* Tor hosts and libgcrypt serve verdicts plainsight does not ask for; skipping them makes
      * start-up cheaper. */
     c->ndpi = ndpi_init_detection_module(ndpi_dont_load_tor_hosts | ndpi_dont_init_libgcrypt);
     if (c->ndpi == NULL) {
-        free(c);
-        return NULL;
+        c->st.ndpi_failed = 1;
+        log_warn("cannot set up nDPI: flows on other ports seen mid-stream are taken as not "
+                 "mail");
+        return false;
     }
     NDPI_PROTOCOL_BITMASK all;
     NDPI_BITMASK_SET_ALL(all);
     ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
     ndpi_finalize_initialization(c->ndpi);
+    c->st.ndpi_started = 1;
+    return true;
+}
+
+struct classify *classify_new(bool is_ndpi)
+{
+    struct classify *c = xcalloc(1, sizeof *c);
+    c->is_ndpi = is_ndpi;
+    if (is_ndpi && !start_ndpi(c)) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+struct classify *classify_new_lazy(void)
+{
+    struct classify *c = xcalloc(1, sizeof *c);
+    c->is_ndpi = true;
     return c;
 }
 
@@ -199,7 +222,7 @@ void classify_free(struct classify *c)
 
 bool classify_is_active(const struct classify *c)
 {
-    return c->ndpi != NULL;
+    return c->is_ndpi;
 }
 
 size_t classify_flow_size(void)
@@ -209,7 +232,7 @@ size_t classify_flow_size(void)
 
 struct classify_flow *classify_flow_new(struct classify *c)
 {
-    if (c->ndpi == NULL) {
+    if (!c->is_ndpi || !start_ndpi(c)) {
         return NULL;
     }
     struct classify_flow *cf = xcalloc(1, sizeof *cf);

@@ -427,6 +427,8 @@ static void collect_counters(struct app *a)
         COUNTER("classify.ndpi_mail", cs->mail),
         COUNTER("classify.ndpi_not_mail", cs->not_mail),
         COUNTER("classify.ndpi_unsupported", cs->unsupported),
+        COUNTER("classify.ndpi_started", cs->ndpi_started),
+        COUNTER("classify.ndpi_failed", cs->ndpi_failed),
         COUNTER("reasm.segments", r->segments),
         COUNTER("reasm.bytes_delivered", r->bytes_delivered),
         COUNTER("reasm.retrans_segs", r->retrans_segs),
@@ -787,7 +789,13 @@ int main(int argc, char **argv)
         cleanup(&a, sources);
         return MAIN_EXIT_FAIL;
     }
-    a.cls = classify_new(!a.o.is_ports_only);
+    /* Files: nDPI starts with the first flow that needs it. Live: at once, so the first flows
+     * seen mid-stream do not wait on its start-up while the kernel buffer fills. */
+    if (a.o.is_ports_only) {
+        a.cls = classify_new(false);
+    } else {
+        a.cls = a.live != NULL ? classify_new(true) : classify_new_lazy();
+    }
     if (a.cls == NULL) {
         log_err("cannot set up nDPI; --ports-only runs without it");
         cleanup(&a, sources);

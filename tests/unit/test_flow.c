@@ -1320,6 +1320,40 @@ static void test_ndpi_pop3_other_port(void)
     classify_free(cls);
 }
 
+/* A lazy classifier leaves nDPI alone while the port and the greeting rules judge every flow
+ * (POP3 on 110, POP3 on 8110 with its handshake seen), and starts it for the first flow seen
+ * mid-stream, which it then names POP3. */
+static void test_ndpi_lazy(void)
+{
+    struct classify *cls = classify_new_lazy();
+    CHECK(cls != NULL && classify_is_active(cls));
+    struct sink k;
+    struct flow_table *ft = table_new_cls(&k, FLOW_MAX_FLOWS, BIGCAP, FLOW_IDLE_SEC, cls);
+    struct conn c;
+    conn_init(&c, 107, 48007, 110, 1000, 5000);
+    handshake(ft, &c);
+    login(ft, &c);
+    teardown(ft, &c);
+    conn_init(&c, 108, 48008, 8110, 1000, 5000);
+    handshake(ft, &c);
+    login(ft, &c);
+    teardown(ft, &c);
+    CHECK_EQ_U(k.n, 2);
+    CHECK_EQ_U(classify_get_stats(cls)->ndpi_started, 0);
+    CHECK_EQ_U(classify_get_stats(cls)->flows, 0);
+
+    conn_init(&c, 109, 48009, 8110, 1000, 5000);
+    login(ft, &c); /* no handshake: only nDPI can judge */
+    teardown(ft, &c);
+    CHECK_EQ_U(classify_get_stats(cls)->ndpi_started, 1);
+    CHECK_EQ_U(classify_get_stats(cls)->ndpi_failed, 0);
+    CHECK_EQ_U(classify_get_stats(cls)->mail, 1);
+    CHECK_EQ_U(k.n, 3);
+    check_alice(&k.got[2], FINDING_RESULT_SUCCESS);
+    flow_table_free(ft);
+    classify_free(cls);
+}
+
 /* The packet on which nDPI decides carries RST: the held packets are replayed, and the last
  * one ends the session in the middle of the replay. The capture starts mid-stream (no
  * handshake), so the greeting rules cannot judge and nDPI does. */
@@ -1662,6 +1696,7 @@ int main(void)
     RUN(test_table_free_emits);
     RUN(test_stress);
     RUN(test_ndpi_pop3_other_port);
+    RUN(test_ndpi_lazy);
     RUN_ISOLATED(test_ndpi_rst_while_undecided);
     RUN(test_ndpi_http_not_mail);
     RUN(test_client_first_not_mail);
