@@ -4,8 +4,8 @@
  * the generator needs nothing beyond libc. It holds thousands of concurrent flows interleaved
  * packet by packet: web (HTTP/1.1 on 80 and 8080), TLS 1.3 on 443 (ClientHello and ServerHello,
  * then opaque application data records), bulk transfers between high ports, DNS over UDP on 53
- * (RFC 1035), and a small share of mail sessions with known credentials, some of them on a port
- * that only DPI recognises. IPv4 and IPv6 (one flow in ten).
+ * (RFC 1035), and a small share of mail sessions (POP3, SMTP and IMAP) with known credentials,
+ * some of them on a port that only DPI recognises. IPv4 and IPv6 (one flow in ten).
  *
  * Every TCP flow has a three-way handshake, data acknowledged the way a receiver would (an ACK
  * never runs ahead of the bytes the capture has shown in order, RFC 9293 3.10.7.4), and a FIN
@@ -17,9 +17,11 @@
  * main loop picks a random active flow and emits its next segments, so flows interleave; a flow
  * that ends is replaced by a new one until the file reaches its size, then the open flows are
  * closed. A mail session is a dialogue of turns built up front by its protocol's builder, which
- * also lists its credentials for the truth file. POP3 (RFC 1939, RFC 2449 CAPA, RFC 5034 AUTH
- * with RFC 4616 PLAIN and LOGIN) is the one builder now; SMTP and IMAP are further entries in
- * mail_protos.
+ * also lists its credentials for the truth file: POP3 (RFC 1939, RFC 2449 CAPA, RFC 5034 AUTH),
+ * SMTP (RFC 5321, RFC 4954 AUTH, RFC 2920 PIPELINING) and IMAP (RFC 3501 LOGIN with atoms,
+ * quoted strings and literals, RFC 7888 LITERAL+, AUTHENTICATE with RFC 4959 SASL-IR), with
+ * RFC 4616 PLAIN and LOGIN, a third of the sessions each (mail_protos). Message contents hold
+ * command-like trap lines that are not credentials.
  *
  * With --flood N it writes instead N half-open connections (one SYN each, distinct tuples, half
  * to port 110 and half to other ports) over ten seconds, with mail sessions interleaved, to test
@@ -61,12 +63,20 @@
 #define GEN_MAX_PEND        32                    /* out-of-order ranges tracked per direction */
 #define GEN_MAX_TURNS       64                    /* turns of one mail dialogue */
 #define GEN_MAX_CREDS       4                     /* credentials of one mail session */
+#define GEN_MAX_PROTOS      4                     /* entries of mail_protos */
 #define GEN_FIELD_MAX       96                    /* user name, password, mechanism */
+#define GEN_BODY_MAX        3072                  /* a mail message in a dialogue */
 #define GEN_CLIENTS         4000                  /* client addresses */
 #define GEN_MAX_CONCURRENCY 100000
 #define GEN_FLOOD_MAX       ((uint64_t)1 << 22) /* distinct flood client addresses */
 #define GEN_FLOOD_MAIL_PPM  5000 /* flood mode: share of steps that emit a mail packet */
 #define GEN_FLOOD_MAIL_CONC 2    /* flood mode: mail sessions open at once */
+
+/* Base64 of a PLAIN message (NUL user NUL password), with its padding and NUL. */
+#define GEN_B64_MAX (4 * (2 * GEN_FIELD_MAX + 2) / 3 + 8)
+
+/* getopt_long value of the options with no short form. */
+#define GEN_OPT_SPLIT_SMTP_GREETING 256
 
 /* Packet time starts here (2025-01-01T00:00:00Z), seconds since the epoch. */
 #define GEN_T0_SEC 1735689600u
@@ -187,7 +197,8 @@ struct gen_mail {
     size_t text_len, text_cap;
     struct gen_cred creds[GEN_MAX_CREDS];
     size_t n_creds;
-    const char *starttls; /* the truth's verdict; NULL: the capture cannot tell */
+    const char *starttls;   /* the truth's verdict; NULL: the capture cannot tell */
+    bool is_greeting_whole; /* the first turn goes out as one segment, never cut */
 };
 
 struct gen_flow {
@@ -228,6 +239,7 @@ struct gen {
     uint64_t seed;
     uint32_t mail_ppm;
     uint32_t rate_mbit;
+    bool is_split_smtp_greeting; /* SMTP greetings are cut like other server turns */
     size_t concurrency;
     uint64_t flood;
     uint64_t bytes;
@@ -241,6 +253,7 @@ struct gen {
     uint16_t cport_next[GEN_CLIENTS];
     uint64_t flows[GEN_N_KINDS];
     uint64_t mail_sessions, mail_creds, mail_alt_port, syns;
+    uint64_t mail_per_proto[GEN_MAX_PROTOS]; /* sessions, by index in mail_protos */
     bool has_truth_session;
 };
 
@@ -326,6 +339,26 @@ static void base64(const uint8_t *in, size_t len, char *out, size_t cap)
     out[o] = '\0';
 }
 
+static void b64_str(const char *s, char *out, size_t cap)
+{
+    base64((const uint8_t *)s, strlen(s), out, cap);
+}
+
+/* The RFC 4616 PLAIN message for user and password, with an empty authorization identity (what
+ * clients send), in base64. */
+static void sasl_plain(const char *user, const char *password, char *out, size_t cap)
+{
+    uint8_t raw[2 * GEN_FIELD_MAX + 2];
+    size_t ul = strlen(user), pl = strlen(password), n = 0;
+    raw[n++] = 0;
+    memcpy(raw + n, user, ul);
+    n += ul;
+    raw[n++] = 0;
+    memcpy(raw + n, password, pl);
+    n += pl;
+    base64(raw, n, out, cap);
+}
+
 static void make_username(struct rng *r, char *out, size_t cap)
 {
     static const char *const names[] = { "alice",  "bob",   "carol", "dave",  "erin",
@@ -403,16 +436,8 @@ static void pop3_build(struct rng *r, struct gen_mail *m)
             turn_add(m, 1, "+OK\r\n");
             turn_add(m, 0, "PASS %s\r\n", c->password);
         } else if (pick < 9) {
-            uint8_t raw[2 * GEN_FIELD_MAX + 2];
-            size_t ul = strlen(c->username), pl = strlen(c->password), n = 0;
-            raw[n++] = 0; /* empty authorization identity */
-            memcpy(raw + n, c->username, ul);
-            n += ul;
-            raw[n++] = 0;
-            memcpy(raw + n, c->password, pl);
-            n += pl;
-            char b64[4 * sizeof raw / 3 + 8];
-            base64(raw, n, b64, sizeof b64);
+            char b64[GEN_B64_MAX];
+            sasl_plain(c->username, c->password, b64, sizeof b64);
             snprintf(c->mechanism, sizeof c->mechanism, "PLAIN");
             if (pick < 7) {
                 turn_add(m, 0, "AUTH PLAIN %s\r\n", b64);
@@ -422,9 +447,9 @@ static void pop3_build(struct rng *r, struct gen_mail *m)
                 turn_add(m, 0, "%s\r\n", b64);
             }
         } else {
-            char bu[2 * GEN_FIELD_MAX], bp[2 * GEN_FIELD_MAX];
-            base64((const uint8_t *)c->username, strlen(c->username), bu, sizeof bu);
-            base64((const uint8_t *)c->password, strlen(c->password), bp, sizeof bp);
+            char bu[GEN_B64_MAX], bp[GEN_B64_MAX];
+            b64_str(c->username, bu, sizeof bu);
+            b64_str(c->password, bp, sizeof bp);
             snprintf(c->mechanism, sizeof c->mechanism, "LOGIN");
             turn_add(m, 0, "AUTH LOGIN\r\n");
             turn_add(m, 1, "+ VXNlcm5hbWU6\r\n");
@@ -459,20 +484,350 @@ static void pop3_build(struct rng *r, struct gen_mail *m)
     turn_add(m, 1, "+OK Logging out.\r\n");
 }
 
+/* A mail message being written for a dialogue: CRLF lines, dot-stuffed for SMTP DATA. */
+struct gen_body {
+    char text[GEN_BODY_MAX];
+    size_t len;
+    bool is_stuffed; /* RFC 5321 4.5.2: a line starting with "." gets another "." */
+};
+
+__attribute__((format(printf, 2, 3))) static void body_line(struct gen_body *b, const char *fmt,
+                                                            ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    size_t dot = b->is_stuffed && line[0] == '.' ? 1 : 0;
+    if (n < 0 || (size_t)n >= sizeof line || b->len + dot + (size_t)n + 3 > sizeof b->text) {
+        fprintf(stderr, "gen: message too long\n");
+        exit(2);
+    }
+    if (dot != 0) {
+        b->text[b->len++] = '.';
+    }
+    memcpy(b->text + b->len, line, (size_t)n);
+    b->len += (size_t)n;
+    memcpy(b->text + b->len, "\r\n", 3);
+    b->len += 2;
+}
+
+/* The mail address of a user name: itself when it is one, else at example.org. */
+static void mail_address(const char *user, char *out, size_t cap)
+{
+    if (strchr(user, '@') != NULL) {
+        snprintf(out, cap, "%s", user);
+    } else {
+        snprintf(out, cap, "%s@example.org", user);
+    }
+}
+
+/* A message from carol to rcpt whose text holds lines that look like commands and replies of
+ * the three protocols (SMTP AUTH and envelope, POP3 USER/PASS, IMAP tagged LOGIN and status,
+ * a literal announcement, a line starting with "." and a lone ".") but are content, never
+ * credentials. The fake PLAIN credential is random, so a parser that takes it shows up as an
+ * extra in the recall. */
+static void make_body(struct rng *r, struct gen_body *b, const char *rcpt)
+{
+    char fake[GEN_FIELD_MAX], b64[GEN_B64_MAX];
+    make_password(r, fake, sizeof fake);
+    sasl_plain("mallory", fake, b64, sizeof b64);
+    body_line(b, "From: Carol <carol@example.net>");
+    body_line(b, "To: <%s>", rcpt);
+    body_line(b, "Subject: the old server, report %u", rng_below(r, 10000));
+    body_line(b, "Date: Wed, 01 Jan 2025 10:%02u:00 +0000", rng_below(r, 60));
+    unsigned id = (unsigned)rng_next(r);
+    body_line(b, "Message-ID: <%08x.%u@example.net>", id, rng_below(r, 1000));
+    body_line(b, "%s", "");
+    body_line(b, "The old client configuration, for the record:");
+    body_line(b, "AUTH PLAIN %s", b64);
+    body_line(b, "MAIL FROM:<mallory@example.com>");
+    body_line(b, "RCPT TO:<root@example.net>");
+    body_line(b, "235 2.7.0 Authentication successful");
+    body_line(b, "USER mallory");
+    body_line(b, "PASS not-a-credential");
+    body_line(b, "a1 LOGIN mallory secret");
+    body_line(b, "a1 OK fake tagged reply");
+    body_line(b, "* OK fake");
+    body_line(b, "a2 LOGIN {7}");
+    body_line(b, "+ OK");
+    body_line(b, ".a line that starts with a dot");
+    uint32_t filler = rng_below(r, 12);
+    for (uint32_t i = 0; i < filler; i++) {
+        body_line(b, "Line %u of the old notes: nothing here is a command, only text.", i + 1);
+    }
+    body_line(b, ".");
+    body_line(b, "Carol");
+}
+
+/* An SMTP session as Postfix answers it: greeting, EHLO with its multi-line reply (STARTTLS
+ * offered or not, AUTH PLAIN LOGIN), one or two logins by AUTH PLAIN (initial response or after
+ * "334 ") or AUTH LOGIN (the user as initial response, or both after the 334 prompts); after a
+ * success one message (MAIL, RCPT, DATA, 354, the dot-stuffed body with its trap lines, the lone
+ * ".", 250 queued), the envelope pipelined in one write (RFC 2920) half the time; QUIT. One in
+ * ten sessions relays a message without AUTH, after HELO (no extension list: the STARTTLS
+ * verdict is unknown) or EHLO. RFC 5321, RFC 4954, RFC 3207. */
+static void smtp_build(struct rng *r, struct gen_mail *m)
+{
+    bool has_stls = rng_below(r, 2) == 0;
+    bool is_relay = rng_below(r, 10) == 0;
+    turn_add(m, 1, "220 mail.example.net ESMTP Postfix (Debian/GNU)\r\n");
+    if (is_relay && rng_below(r, 2) == 0) {
+        turn_add(m, 0, "HELO mx%u.example.com\r\n", rng_below(r, 100));
+        turn_add(m, 1, "250 mail.example.net\r\n");
+    } else {
+        turn_add(m, 0, "EHLO %s\r\n", rng_below(r, 2) == 0 ? "[192.168.1.20]" : "laptop.local");
+        turn_add(m, 1,
+                 "250-mail.example.net\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-VRFY\r\n"
+                 "250-ETRN\r\n%s250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n"
+                 "250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n",
+                 has_stls ? "250-STARTTLS\r\n" : "");
+        m->starttls = has_stls ? "offered-not-used" : "not-offered";
+    }
+    bool is_in = is_relay;
+    size_t attempts = is_relay ? 0 : rng_below(r, 10) < 7 ? 1 : 2;
+    for (size_t a = 0; a < attempts && !is_in; a++) {
+        struct gen_cred *c = &m->creds[m->n_creds++];
+        make_username(r, c->username, sizeof c->username);
+        make_password(r, c->password, sizeof c->password);
+        c->is_success = a == 0 && attempts == 2 ? false : rng_below(r, 10) < 8;
+        uint32_t pick = rng_below(r, 10);
+        if (pick < 6) {
+            char b64[GEN_B64_MAX];
+            sasl_plain(c->username, c->password, b64, sizeof b64);
+            snprintf(c->mechanism, sizeof c->mechanism, "PLAIN");
+            if (pick < 4) {
+                turn_add(m, 0, "AUTH PLAIN %s\r\n", b64);
+            } else {
+                turn_add(m, 0, "AUTH PLAIN\r\n");
+                turn_add(m, 1, "334 \r\n");
+                turn_add(m, 0, "%s\r\n", b64);
+            }
+        } else {
+            char bu[GEN_B64_MAX], bp[GEN_B64_MAX];
+            b64_str(c->username, bu, sizeof bu);
+            b64_str(c->password, bp, sizeof bp);
+            snprintf(c->mechanism, sizeof c->mechanism, "LOGIN");
+            if (pick < 9) {
+                turn_add(m, 0, "AUTH LOGIN\r\n");
+                turn_add(m, 1, "334 VXNlcm5hbWU6\r\n");
+                turn_add(m, 0, "%s\r\n", bu);
+            } else {
+                turn_add(m, 0, "AUTH LOGIN %s\r\n", bu);
+            }
+            turn_add(m, 1, "334 UGFzc3dvcmQ6\r\n");
+            turn_add(m, 0, "%s\r\n", bp);
+        }
+        turn_add(m, 1, "%s",
+                 c->is_success
+                     ? "235 2.7.0 Authentication successful\r\n"
+                     : "535 5.7.8 Error: authentication failed: authentication failure\r\n");
+        is_in = c->is_success;
+    }
+    if (is_in) {
+        char from[GEN_FIELD_MAX + 16], rcpt[32];
+        mail_address(m->n_creds == 0 ? "newsletter@example.com" : m->creds[m->n_creds - 1].username,
+                     from, sizeof from);
+        snprintf(rcpt, sizeof rcpt, "u%06u@example.net", rng_below(r, 100000));
+        struct gen_body b = { .is_stuffed = true };
+        make_body(r, &b, rcpt);
+        static const char ok_data[] = "354 End data with <CR><LF>.<CR><LF>\r\n";
+        if (rng_below(r, 2) == 0) {
+            turn_add(m, 0, "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n", from, rcpt);
+            turn_add(m, 1, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n%s", ok_data);
+        } else {
+            turn_add(m, 0, "MAIL FROM:<%s> SIZE=%zu\r\n", from, b.len);
+            turn_add(m, 1, "250 2.1.0 Ok\r\n");
+            turn_add(m, 0, "RCPT TO:<%s>\r\n", rcpt);
+            turn_add(m, 1, "250 2.1.5 Ok\r\n");
+            turn_add(m, 0, "DATA\r\n");
+            turn_add(m, 1, "%s", ok_data);
+        }
+        turn_add(m, 0, "%s.\r\n", b.text);
+        uint32_t queue_id = rng_below(r, 1u << 20);
+        turn_add(m, 1, "250 2.0.0 Ok: queued as %05X%06X\r\n", queue_id, rng_below(r, 1u << 24));
+    }
+    turn_add(m, 0, "QUIT\r\n");
+    turn_add(m, 1, "221 2.0.0 Bye\r\n");
+}
+
+/* RFC 3501 ASTRING-CHAR throughout: s can go as an atom. */
+static bool is_imap_atom(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s <= ' ' || *s >= 0x7f || strchr("(){%*\"\\", *s) != NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* s as an RFC 3501 quoted string: in double quotes, with '"' and '\' escaped by a backslash. */
+static void imap_quote(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[o++] = '"';
+    for (; *s != '\0' && o + 4 <= cap; s++) {
+        if (*s == '"' || *s == '\\') {
+            out[o++] = '\\';
+        }
+        out[o++] = *s;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+}
+
+/* The post-login capabilities Dovecot 2.3 lists. */
+#define GEN_IMAP_CAPS_AUTHED                                                                       \
+    "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES "        \
+    "THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN "        \
+    "NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES "       \
+    "WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW "           \
+    "STATUS=SIZE SAVEDATE LITERAL+ NOTIFY"
+
+/* An IMAP session as Dovecot answers it: the greeting with its [CAPABILITY ...] code (STARTTLS
+ * offered or not, so the STARTTLS verdict is always known), CAPABILITY (sometimes), one or two
+ * logins: LOGIN with atoms, with quoted strings (the password sometimes holding a quote or a
+ * backslash, escaped), with synchronising literals (each literal sent after the server's "+ OK",
+ * so in a turn of its own) or a LITERAL+ one, AUTHENTICATE PLAIN with the initial response
+ * (SASL-IR, RFC 4959) or after "+ ", AUTHENTICATE LOGIN; tagged OK or NO; after a success SELECT
+ * INBOX and (mostly) a FETCH whose literal holds trap lines; LOGOUT with "* BYE". Some sessions
+ * only look. RFC 3501, RFC 7888, RFC 4616. */
+static void imap_build(struct rng *r, struct gen_mail *m)
+{
+    static const char caps[] = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+";
+    bool has_stls = rng_below(r, 2) == 0;
+    const char *stls = has_stls ? " STARTTLS" : "";
+    unsigned tag = 1;
+    turn_add(m, 1, "* OK [CAPABILITY %s%s AUTH=PLAIN AUTH=LOGIN] Dovecot (Debian) ready.\r\n", caps,
+             stls);
+    m->starttls = has_stls ? "offered-not-used" : "not-offered";
+    bool has_asked_caps = rng_below(r, 2) == 0;
+    if (has_asked_caps) {
+        turn_add(m, 0, "a%03u CAPABILITY\r\n", tag);
+        turn_add(m, 1,
+                 "* CAPABILITY %s%s AUTH=PLAIN AUTH=LOGIN\r\na%03u OK Pre-login capabilities "
+                 "listed, post-login capabilities have more.\r\n",
+                 caps, stls, tag);
+        tag++;
+    }
+    size_t attempts = rng_below(r, 20) == 0 ? 0 : rng_below(r, 10) < 7 ? 1 : 2;
+    bool is_in = false;
+    for (size_t a = 0; a < attempts && !is_in; a++) {
+        struct gen_cred *c = &m->creds[m->n_creds++];
+        make_username(r, c->username, sizeof c->username);
+        make_password(r, c->password, sizeof c->password);
+        c->is_success = a == 0 && attempts == 2 ? false : rng_below(r, 10) < 8;
+        uint32_t pick = rng_below(r, 20);
+        if (pick < 12) {
+            snprintf(c->mechanism, sizeof c->mechanism, "IMAP LOGIN");
+            size_t len = strlen(c->password);
+            if (pick >= 4 && rng_below(r, 3) == 0) {
+                /* A quote or a backslash inside, as the quoted and literal forms carry them. */
+                c->password[rng_range(r, 1, (uint32_t)len - 2)] = rng_below(r, 2) == 0 ? '"' : '\\';
+            }
+            if (pick < 4 && is_imap_atom(c->password)) {
+                turn_add(m, 0, "a%03u LOGIN %s %s\r\n", tag, c->username, c->password);
+            } else if (pick < 8) {
+                char qu[2 * GEN_FIELD_MAX + 3], qp[2 * GEN_FIELD_MAX + 3];
+                imap_quote(c->username, qu, sizeof qu);
+                imap_quote(c->password, qp, sizeof qp);
+                turn_add(m, 0, "a%03u LOGIN %s %s\r\n", tag,
+                         rng_below(r, 2) == 0 ? qu : c->username, qp);
+            } else if (pick < 10) {
+                /* Both arguments as synchronising literals: each waits for "+ OK". */
+                turn_add(m, 0, "a%03u LOGIN {%zu}\r\n", tag, strlen(c->username));
+                turn_add(m, 1, "+ OK\r\n");
+                turn_add(m, 0, "%s {%zu}\r\n", c->username, len);
+                turn_add(m, 1, "+ OK\r\n");
+                turn_add(m, 0, "%s\r\n", c->password);
+            } else if (pick < 11) {
+                turn_add(m, 0, "a%03u LOGIN %s {%zu}\r\n", tag, c->username, len);
+                turn_add(m, 1, "+ OK\r\n");
+                turn_add(m, 0, "%s\r\n", c->password);
+            } else {
+                /* LITERAL+ (RFC 7888): the client does not wait. */
+                turn_add(m, 0, "a%03u LOGIN %s {%zu+}\r\n%s\r\n", tag, c->username, len,
+                         c->password);
+            }
+        } else if (pick < 18) {
+            char b64[GEN_B64_MAX];
+            sasl_plain(c->username, c->password, b64, sizeof b64);
+            snprintf(c->mechanism, sizeof c->mechanism, "PLAIN");
+            if (pick < 15) {
+                turn_add(m, 0, "a%03u AUTHENTICATE PLAIN %s\r\n", tag, b64);
+            } else {
+                turn_add(m, 0, "a%03u AUTHENTICATE PLAIN\r\n", tag);
+                turn_add(m, 1, "+ \r\n");
+                turn_add(m, 0, "%s\r\n", b64);
+            }
+        } else {
+            char bu[GEN_B64_MAX], bp[GEN_B64_MAX];
+            b64_str(c->username, bu, sizeof bu);
+            b64_str(c->password, bp, sizeof bp);
+            snprintf(c->mechanism, sizeof c->mechanism, "LOGIN");
+            turn_add(m, 0, "a%03u AUTHENTICATE LOGIN\r\n", tag);
+            turn_add(m, 1, "+ VXNlcm5hbWU6\r\n");
+            turn_add(m, 0, "%s\r\n", bu);
+            turn_add(m, 1, "+ UGFzc3dvcmQ6\r\n");
+            turn_add(m, 0, "%s\r\n", bp);
+        }
+        if (!c->is_success) {
+            turn_add(m, 1, "a%03u NO [AUTHENTICATIONFAILED] Authentication failed.\r\n", tag);
+        } else if (has_asked_caps) {
+            /* A client that asked gets the new list untagged. */
+            turn_add(m, 1, "* CAPABILITY %s\r\na%03u OK Logged in\r\n", GEN_IMAP_CAPS_AUTHED, tag);
+        } else {
+            turn_add(m, 1, "a%03u OK [CAPABILITY %s] Logged in\r\n", tag, GEN_IMAP_CAPS_AUTHED);
+        }
+        tag++;
+        is_in = c->is_success;
+    }
+    if (is_in) {
+        turn_add(m, 0, "a%03u SELECT INBOX\r\n", tag);
+        turn_add(m, 1,
+                 "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
+                 "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] "
+                 "Flags permitted.\r\n* 2 EXISTS\r\n* 0 RECENT\r\n* OK [UNSEEN 1] First unseen.\r\n"
+                 "* OK [UIDVALIDITY %u] UIDs valid\r\n* OK [UIDNEXT 3] Predicted next UID\r\n"
+                 "a%03u OK [READ-WRITE] Select completed (0.001 + 0.000 secs).\r\n",
+                 1700000000u + rng_below(r, 35000000), tag);
+        tag++;
+        if (rng_below(r, 4) != 0) {
+            char to[GEN_FIELD_MAX + 16];
+            mail_address(m->creds[m->n_creds - 1].username, to, sizeof to);
+            struct gen_body b = { .is_stuffed = false };
+            make_body(r, &b, to);
+            turn_add(m, 0, "a%03u FETCH 1 BODY[]\r\n", tag);
+            turn_add(m, 1, "* 1 FETCH (FLAGS (\\Seen) BODY[] {%zu}\r\n", b.len);
+            turn_add(m, 1, "%s", b.text);
+            turn_add(m, 1, ")\r\na%03u OK Fetch completed (0.001 + 0.000 secs).\r\n", tag);
+            tag++;
+        }
+    }
+    turn_add(m, 0, "a%03u LOGOUT\r\n", tag);
+    turn_add(m, 1, "* BYE Logging out\r\na%03u OK Logout completed (0.001 + 0.000 secs).\r\n", tag);
+}
+
 /* Builds one session's dialogue into m. */
 typedef void gen_build_fn(struct rng *r, struct gen_mail *m);
 
 struct gen_mail_proto {
     const char *name;  /* the truth's "protocol" */
-    uint16_t port;     /* the IANA port: classification by port finds it */
+    uint16_t ports[2]; /* IANA ports, where classification by port finds it (0: none) */
     uint16_t alt_port; /* a port only DPI finds it on */
     gen_build_fn *build;
 };
 
-/* SMTP (25/587) and IMAP (143) go here when their parsers land. */
+/* Picked with equal odds. The alternative ports are none of plainsight's mail ports (25, 587,
+ * 2525, 465, 110, 995, 143, 993): there only content classification finds the session. */
 static const struct gen_mail_proto mail_protos[] = {
-    { "pop3", 110, 8110, pop3_build },
+    { "pop3", { 110, 0 }, 8110, pop3_build },
+    { "smtp", { 587, 25 }, 10025, smtp_build },
+    { "imap", { 143, 0 }, 10143, imap_build },
 };
+_Static_assert(sizeof mail_protos / sizeof mail_protos[0] <= GEN_MAX_PROTOS, "GEN_MAX_PROTOS");
 
 /* ---- truth file ---- */
 
@@ -517,7 +872,7 @@ static void truth_session(struct gen *g, const struct gen_flow *f, const struct 
     fprintf(t, "%s\n    {\"client\": \"%s\", \"server\": \"%s\", \"protocol\": \"%s\", ",
             g->has_truth_session ? "," : "", cli, srv, mp->name);
     fprintf(t, "\"port_is_standard\": %s, \"tls\": \"none\", \"starttls\": ",
-            f->sport == mp->port ? "true" : "false");
+            f->sport != mp->alt_port ? "true" : "false");
     if (f->mail->starttls != NULL) {
         json_str(t, f->mail->starttls);
     } else {
@@ -897,13 +1252,16 @@ static void produce_web(struct gen *g, struct gen_flow *f)
         static const char *const paths[] = {
             "", "index.html", "static/app.js", "img/logo.png", "api/v1/items?page=2", "css/site.css"
         };
+        /* One draw a statement: argument order is unspecified, and the bytes must not depend
+         * on the compiler. */
+        const char *path = paths[rng_below(&g->r, 6)];
         int n = snprintf(text, sizeof text,
                          "GET /%s HTTP/1.1\r\nHost: www.example%u.com\r\n"
                          "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 "
                          "Firefox/115.0\r\nAccept: text/html,application/xhtml+xml,*/*;q=0.8\r\n"
                          "Accept-Language: en-US,en;q=0.5\r\nAccept-Encoding: gzip, deflate\r\n"
                          "Connection: keep-alive\r\n\r\n",
-                         paths[rng_below(&g->r, 6)], rng_below(&g->r, 5000));
+                         path, rng_below(&g->r, 5000));
         chunk_write(g, f, 0, buf_put(f, text, (size_t)n), (uint32_t)n, false);
         f->todo = rng_logu(&g->r, 200, 64 * 1024);
         f->phase = 2;
@@ -1183,7 +1541,7 @@ static void produce_dns(struct gen *g, struct gen_flow *f)
 }
 
 /* The next turn of the dialogue; the server closes after the last. Client turns are cut at
- * random offsets; server turns sometimes. */
+ * random offsets; server turns sometimes, except a greeting kept whole. */
 static void produce_mail(struct gen *g, struct gen_flow *f)
 {
     struct gen_mail *m = f->mail;
@@ -1194,6 +1552,9 @@ static void produce_mail(struct gen *g, struct gen_flow *f)
     const struct gen_turn *t = &m->turns[f->turn++];
     uint32_t at = buf_put(f, m->text + t->off, t->len);
     bool is_split = t->dir == 0 || rng_below(&g->r, 10) < 3;
+    if (f->turn == 1 && m->is_greeting_whole) {
+        is_split = false;
+    }
     size_t from = f->n_segs;
     chunk_write(g, f, t->dir, at, t->len, is_split);
     perturb(g, f, from);
@@ -1269,11 +1630,18 @@ static void set_v6(uint8_t a[16], uint32_t net, uint32_t host)
     be32(a + 12, host);
 }
 
+/* A port that bulk and flood flows must not use: one of plainsight's mail ports, or a mail
+ * session's alternative port (the truth lists every session there). */
 static bool is_mail_port(uint32_t port)
 {
-    static const uint16_t mail[] = { 25, 110, 143, 465, 587, 993, 995, 2525, 8110 };
+    static const uint16_t mail[] = { 25, 110, 143, 465, 587, 993, 995, 2525 };
     for (size_t i = 0; i < sizeof mail / sizeof mail[0]; i++) {
         if (port == mail[i]) {
+            return true;
+        }
+    }
+    for (size_t i = 0; i < sizeof mail_protos / sizeof mail_protos[0]; i++) {
+        if (port == mail_protos[i].alt_port) {
             return true;
         }
     }
@@ -1356,7 +1724,13 @@ static struct gen_flow *mail_flow_new(struct gen *g)
     const struct gen_mail_proto *mp =
         &mail_protos[rng_below(&g->r, sizeof mail_protos / sizeof mail_protos[0])];
     bool is_alt = rng_below(&g->r, 5) == 0;
-    f->sport = is_alt ? mp->alt_port : mp->port;
+    if (is_alt) {
+        f->sport = mp->alt_port;
+    } else if (mp->ports[1] != 0 && rng_below(&g->r, 3) == 0) {
+        f->sport = mp->ports[1];
+    } else {
+        f->sport = mp->ports[0];
+    }
     uint32_t s = 10 + rng_below(&g->r, 4);
     if (f->is_v6) {
         set_v6(f->srv, 0x2u, s);
@@ -1367,8 +1741,12 @@ static struct gen_flow *mail_flow_new(struct gen *g)
     f->ppm_retx = 80000;
     f->mail = xcalloc(1, sizeof *f->mail);
     mp->build(&g->r, f->mail);
+    /* Servers write the greeting at once. Cut into many segments, an SMTP greeting on the
+     * alternative port defeats plainsight's content rules (see --split-smtp-greeting). */
+    f->mail->is_greeting_whole = strcmp(mp->name, "smtp") == 0 && !g->is_split_smtp_greeting;
     truth_session(g, f, mp);
     g->mail_sessions++;
+    g->mail_per_proto[mp - mail_protos]++;
     g->mail_creds += f->mail->n_creds;
     g->mail_alt_port += is_alt ? 1u : 0u;
     return f;
@@ -1563,7 +1941,12 @@ static void usage(FILE *f)
             "  -c, --concurrency N   flows open at once (default 2000)\n"
             "  -r, --rate MBIT       link rate that spaces the timestamps (default 200)\n"
             "  -f, --flood N         instead: N half-open connections (SYN only, half on port\n"
-            "                        110) with a few mail sessions among them\n");
+            "                        110) with a few mail sessions among them\n"
+            "      --split-smtp-greeting\n"
+            "                        cut SMTP greetings at random offsets like other server\n"
+            "                        replies (off: plainsight's content rules give up on an\n"
+            "                        SMTP greeting and EHLO spread over more than 8 segments,\n"
+            "                        so such a session on port 10025 is missed)\n");
 }
 
 int main(int argc, char **argv)
@@ -1577,6 +1960,7 @@ int main(int argc, char **argv)
         { "concurrency", required_argument, NULL, 'c' },
         { "rate", required_argument, NULL, 'r' },
         { "flood", required_argument, NULL, 'f' },
+        { "split-smtp-greeting", no_argument, NULL, GEN_OPT_SPLIT_SMTP_GREETING },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -1638,6 +2022,9 @@ int main(int argc, char **argv)
                         (unsigned long long)GEN_FLOOD_MAX);
                 return 1;
             }
+            break;
+        case GEN_OPT_SPLIT_SMTP_GREETING:
+            g.is_split_smtp_greeting = true;
             break;
         case 'h':
             usage(stdout);
@@ -1724,12 +2111,17 @@ int main(int argc, char **argv)
     }
     fprintf(stderr,
             "gen: %s: %llu packets, %llu bytes; flows: web %llu, tls %llu, bulk %llu, dns %llu, "
-            "mail %llu (%llu on a non-standard port, %llu credentials); flood SYNs %llu\n",
+            "mail %llu (",
             g.out_path, (unsigned long long)g.packets, (unsigned long long)g.bytes,
             (unsigned long long)g.flows[GEN_WEB], (unsigned long long)g.flows[GEN_TLS],
             (unsigned long long)g.flows[GEN_BULK], (unsigned long long)g.flows[GEN_DNS],
-            (unsigned long long)g.mail_sessions, (unsigned long long)g.mail_alt_port,
-            (unsigned long long)g.mail_creds, (unsigned long long)g.syns);
+            (unsigned long long)g.mail_sessions);
+    for (size_t i = 0; i < sizeof mail_protos / sizeof mail_protos[0]; i++) {
+        fprintf(stderr, "%s %llu, ", mail_protos[i].name, (unsigned long long)g.mail_per_proto[i]);
+    }
+    fprintf(stderr, "%llu on a non-standard port, %llu credentials); flood SYNs %llu\n",
+            (unsigned long long)g.mail_alt_port, (unsigned long long)g.mail_creds,
+            (unsigned long long)g.syns);
     free(g.pool);
     free(g.act);
     return rc;
