@@ -36,13 +36,15 @@
 /* flow: expiry is checked at most this often in packet time, microseconds. */
 #define FLOW_EXPIRE_INTERVAL_USEC 1000000
 
-/* classify: packets of a flow on another port held (copied) while nDPI decides; they are
- * replayed to the parser when it says mail. nDPI names POP3, IMAP and SMTP from the greeting
- * and the first commands, well inside these. */
-#define CLASSIFY_MAX_PACKETS 16
+/* classify: packets of a flow on another port held (copied) while the greeting rules or nDPI
+ * decide; they are replayed to the parser when it says mail. A greeting and the first commands
+ * fit well inside these, even cut into a segment per few bytes. */
+#define CLASSIFY_MAX_PACKETS 32
 /* classify: bytes held per undecided flow (IP packets). */
 #define CLASSIFY_MAX_BYTES 16384
-/* classify: packets with payload after which nDPI is asked for its final word. */
+/* classify: packets with payload after which nDPI is asked for its final word. The greeting
+ * rules are held only by the two limits above: they cost nothing per packet, and counting
+ * the segments of a greeting cut small against this would miss the session. */
 #define CLASSIFY_MAX_DATA_PACKETS 8
 
 /* reasm: out-of-order bytes held per direction before a gap is declared. */

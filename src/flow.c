@@ -979,7 +979,8 @@ static void undecided_packet(struct flow_table *ft, struct flow *f, const struct
         v = by_ndpi(ft, f, p, &cr);
     }
     bool is_end = (p->tcp_flags & (DECODE_TCP_FIN | DECODE_TCP_RST)) != 0;
-    if (v == CLASSIFY_MORE && (u->data_packets >= CLASSIFY_MAX_DATA_PACKETS || is_end)) {
+    if (v == CLASSIFY_MORE &&
+        ((u->is_ndpi && u->data_packets >= CLASSIFY_MAX_DATA_PACKETS) || is_end)) {
         ft->st.classify_gave_up++;
         v = classify_giveup(ft->cls, u->cf, &cr);
     }

@@ -1320,6 +1320,39 @@ static void test_ndpi_pop3_other_port(void)
     classify_free(cls);
 }
 
+/* SMTP on another port whose greeting and EHLO come a few bytes per segment: the greeting
+ * rules wait for them (more segments than nDPI is given) and the session is found. */
+static void test_smtp_greeting_in_pieces(void)
+{
+    struct classify *cls = classify_new_lazy();
+    struct sink k;
+    struct flow_table *ft = table_new_cls(&k, FLOW_MAX_FLOWS, BIGCAP, FLOW_IDLE_SEC, cls);
+    struct conn c;
+    conn_init(&c, 110, 48010, 10025, 1000, 5000);
+    handshake(ft, &c);
+    static const char *const greeting[] = { "220 mail.", "exam", "ple.n", "et ES", "MTP P", "ost",
+                                            "fix (",     "Deb",  "ian)",  "\r",    "\n" };
+    for (size_t i = 0; i < sizeof greeting / sizeof greeting[0]; i++) {
+        say(ft, &c, false, F_PA, greeting[i]);
+    }
+    say(ft, &c, true, F_PA, "EH");
+    say(ft, &c, true, F_PA, "LO lapt");
+    say(ft, &c, true, F_PA, "op\r\n");
+    CHECK_EQ_U(flow_get_stats(ft)->classified_mail, 1);
+    say(ft, &c, false, F_PA, "250-mail.example.net\r\n250 AUTH PLAIN LOGIN\r\n");
+    say(ft, &c, true, F_PA, "AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n");
+    say(ft, &c, false, F_PA, "235 2.7.0 Authentication successful\r\n");
+    teardown(ft, &c);
+    CHECK_EQ_U(k.n, 1);
+    CHECK_EQ_U(k.got[0].protocol, FINDING_PROTO_SMTP);
+    CHECK(strcmp(k.got[0].mech, "PLAIN") == 0);
+    CHECK_MEM(k.got[0].user, k.got[0].user_len, "alice");
+    CHECK_EQ_U(k.got[0].result, FINDING_RESULT_SUCCESS);
+    CHECK_EQ_U(flow_get_stats(ft)->classify_gave_up, 0);
+    flow_table_free(ft);
+    classify_free(cls);
+}
+
 /* A lazy classifier leaves nDPI alone while the port and the greeting rules judge every flow
  * (POP3 on 110, POP3 on 8110 with its handshake seen), and starts it for the first flow seen
  * mid-stream, which it then names POP3. */
@@ -1697,6 +1730,7 @@ int main(void)
     RUN(test_stress);
     RUN(test_ndpi_pop3_other_port);
     RUN(test_ndpi_lazy);
+    RUN(test_smtp_greeting_in_pieces);
     RUN_ISOLATED(test_ndpi_rst_while_undecided);
     RUN(test_ndpi_http_not_mail);
     RUN(test_client_first_not_mail);
