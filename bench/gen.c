@@ -76,7 +76,6 @@
 #define GEN_B64_MAX (4 * (2 * GEN_FIELD_MAX + 2) / 3 + 8)
 
 /* getopt_long value of the options with no short form. */
-#define GEN_OPT_SPLIT_SMTP_GREETING 256
 
 /* Packet time starts here (2025-01-01T00:00:00Z), seconds since the epoch. */
 #define GEN_T0_SEC 1735689600u
@@ -197,8 +196,7 @@ struct gen_mail {
     size_t text_len, text_cap;
     struct gen_cred creds[GEN_MAX_CREDS];
     size_t n_creds;
-    const char *starttls;   /* the truth's verdict; NULL: the capture cannot tell */
-    bool is_greeting_whole; /* the first turn goes out as one segment, never cut */
+    const char *starttls; /* the truth's verdict; NULL: the capture cannot tell */
 };
 
 struct gen_flow {
@@ -221,7 +219,8 @@ struct gen_flow {
     uint32_t todo;
     uint32_t reqs;
     uint8_t bulk_dir;
-    bool is_done; /* the last chunk is queued */
+    bool is_done;      /* the last chunk is queued */
+    bool is_midstream; /* opened before the capture: no handshake in the file */
     struct gen_seg *segs;
     size_t n_segs, head, cap_segs;
     uint8_t *buf; /* payload of the queued chunk */
@@ -239,7 +238,6 @@ struct gen {
     uint64_t seed;
     uint32_t mail_ppm;
     uint32_t rate_mbit;
-    bool is_split_smtp_greeting; /* SMTP greetings are cut like other server turns */
     size_t concurrency;
     uint64_t flood;
     uint64_t bytes;
@@ -253,6 +251,7 @@ struct gen {
     uint16_t cport_next[GEN_CLIENTS];
     uint64_t flows[GEN_N_KINDS];
     uint64_t mail_sessions, mail_creds, mail_alt_port, syns;
+    uint64_t midstream;                      /* flows whose handshake came before the capture */
     uint64_t mail_per_proto[GEN_MAX_PROTOS]; /* sessions, by index in mail_protos */
     bool has_truth_session;
 };
@@ -1552,9 +1551,6 @@ static void produce_mail(struct gen *g, struct gen_flow *f)
     const struct gen_turn *t = &m->turns[f->turn++];
     uint32_t at = buf_put(f, m->text + t->off, t->len);
     bool is_split = t->dir == 0 || rng_below(&g->r, 10) < 3;
-    if (f->turn == 1 && m->is_greeting_whole) {
-        is_split = false;
-    }
     size_t from = f->n_segs;
     chunk_write(g, f, t->dir, at, t->len, is_split);
     perturb(g, f, from);
@@ -1581,9 +1577,12 @@ static bool produce(struct gen *g, struct gen_flow *f)
         if (g->is_draining && f->kind != GEN_MAIL) {
             return false;
         }
-        chunk_handshake(f);
         f->phase = 1;
-        return true;
+        if (!f->is_midstream) {
+            chunk_handshake(f);
+            return true;
+        }
+        /* Open before the capture started: its handshake is not in the file. */
     }
     if (g->is_draining && f->kind != GEN_MAIL) {
         chunk_close(g, f, 0);
@@ -1741,9 +1740,6 @@ static struct gen_flow *mail_flow_new(struct gen *g)
     f->ppm_retx = 80000;
     f->mail = xcalloc(1, sizeof *f->mail);
     mp->build(&g->r, f->mail);
-    /* Servers write the greeting at once. Cut into many segments, an SMTP greeting on the
-     * alternative port defeats plainsight's content rules (see --split-smtp-greeting). */
-    f->mail->is_greeting_whole = strcmp(mp->name, "smtp") == 0 && !g->is_split_smtp_greeting;
     truth_session(g, f, mp);
     g->mail_sessions++;
     g->mail_per_proto[mp - mail_protos]++;
@@ -1773,6 +1769,22 @@ static void start_flow(struct gen *g)
         f = flow_new(g, k < 45 ? GEN_WEB : k < 75 ? GEN_TLS : k < 95 ? GEN_DNS : GEN_BULK);
     }
     g->act[g->n_act++] = f;
+}
+
+/* The flows open when the capture starts: half of the TCP ones other than mail began before
+ * it, so the file holds no handshake for them (as a capture started on a busy link does), and
+ * only nDPI can judge them. Mail sessions start inside the file, so the truth holds. */
+static void start_first_flows(struct gen *g)
+{
+    for (size_t i = 0; i < g->concurrency; i++) {
+        start_flow(g);
+        struct gen_flow *f = g->act[g->n_act - 1];
+        bool is_mid = rng_below(&g->r, 2) == 0;
+        if (is_mid && f->kind != GEN_MAIL && !f->is_udp) {
+            f->is_midstream = true;
+            g->midstream++;
+        }
+    }
 }
 
 /* Emits up to burst segments of act[i]; ends the flow when it has nothing more. */
@@ -1829,9 +1841,7 @@ static void run_mix(struct gen *g)
     uint64_t reserve = (uint64_t)g->concurrency * 256;
     uint64_t drain_at =
         reserve < g->target_bytes / 2 ? g->target_bytes - reserve : g->target_bytes / 2;
-    for (size_t i = 0; i < g->concurrency; i++) {
-        start_flow(g);
-    }
+    start_first_flows(g);
     while (g->n_act > 0) {
         if (!g->is_draining && g->bytes >= drain_at) {
             drain(g);
@@ -1941,12 +1951,7 @@ static void usage(FILE *f)
             "  -c, --concurrency N   flows open at once (default 2000)\n"
             "  -r, --rate MBIT       link rate that spaces the timestamps (default 200)\n"
             "  -f, --flood N         instead: N half-open connections (SYN only, half on port\n"
-            "                        110) with a few mail sessions among them\n"
-            "      --split-smtp-greeting\n"
-            "                        cut SMTP greetings at random offsets like other server\n"
-            "                        replies (off: plainsight's content rules give up on an\n"
-            "                        SMTP greeting and EHLO spread over more than 8 segments,\n"
-            "                        so such a session on port 10025 is missed)\n");
+            "                        110) with a few mail sessions among them\n");
 }
 
 int main(int argc, char **argv)
@@ -1960,7 +1965,6 @@ int main(int argc, char **argv)
         { "concurrency", required_argument, NULL, 'c' },
         { "rate", required_argument, NULL, 'r' },
         { "flood", required_argument, NULL, 'f' },
-        { "split-smtp-greeting", no_argument, NULL, GEN_OPT_SPLIT_SMTP_GREETING },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -2022,9 +2026,6 @@ int main(int argc, char **argv)
                         (unsigned long long)GEN_FLOOD_MAX);
                 return 1;
             }
-            break;
-        case GEN_OPT_SPLIT_SMTP_GREETING:
-            g.is_split_smtp_greeting = true;
             break;
         case 'h':
             usage(stdout);
@@ -2119,9 +2120,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof mail_protos / sizeof mail_protos[0]; i++) {
         fprintf(stderr, "%s %llu, ", mail_protos[i].name, (unsigned long long)g.mail_per_proto[i]);
     }
-    fprintf(stderr, "%llu on a non-standard port, %llu credentials); flood SYNs %llu\n",
+    fprintf(stderr,
+            "%llu on a non-standard port, %llu credentials); %llu begun before the capture; "
+            "flood SYNs %llu\n",
             (unsigned long long)g.mail_alt_port, (unsigned long long)g.mail_creds,
-            (unsigned long long)g.syns);
+            (unsigned long long)g.midstream, (unsigned long long)g.syns);
     free(g.pool);
     free(g.act);
     return rc;
