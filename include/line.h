@@ -2,9 +2,9 @@
  *
  * A struct line_buf belongs to one direction of one session. line_next takes bytes from the
  * caller's chunk until a line is complete and hands it back without its CR LF (a bare LF also
- * ends a line), zero-copy when the whole line lies in the chunk, copied into the buffer when it
- * spans chunks. A line longer than LINE_MAX_LEN is discarded up to its LF and counted: the
- * caller never sees part of one as if it were whole. */
+ * ends a line; is_crlf tells which ended it), zero-copy when the whole line lies in the chunk,
+ * copied into the buffer when it spans chunks. A line longer than LINE_MAX_LEN is discarded up to
+ * its LF and counted: the caller never sees part of one as if it were whole. */
 #ifndef PLAINSIGHT_LINE_H
 #define PLAINSIGHT_LINE_H
 
@@ -19,6 +19,10 @@ struct line_buf {
     uint8_t buf[LINE_MAX_LEN + 1];
     size_t len;
     bool is_discarding; /* inside an overlong line or after a gap: drop bytes up to LF */
+    bool is_cr_last;    /* discarding: the last byte dropped was a CR */
+    bool is_crlf;       /* the line just ended (LINE_OK or LINE_DROPPED) ended in CR LF rather
+                           than a bare LF; after a resync, a CR that came before the resync
+                           does not count */
 };
 
 enum line_status {

@@ -15,6 +15,8 @@ void line_init(struct line_buf *lb)
 {
     lb->len = 0;
     lb->is_discarding = false;
+    lb->is_cr_last = false;
+    lb->is_crlf = false;
 }
 
 /* Length of the content of a raw line of len bytes (LF excluded): a final CR is not content. */
@@ -35,6 +37,13 @@ static void drop_overlong(struct line_buf *lb, bool is_lf_seen, uint64_t *overlo
     (*overlong)++;
 }
 
+/* Whether the raw bytes before an LF, seg of them at p, end in CR; with none, whether the byte
+ * before them did (prev_cr). */
+static bool ends_in_cr(const uint8_t *p, size_t seg, bool prev_cr)
+{
+    return seg > 0 ? p[seg - 1] == '\r' : prev_cr;
+}
+
 enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *len,
                            const uint8_t **line, size_t *line_len, uint64_t *overlong)
 {
@@ -50,14 +59,17 @@ enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *le
         if (lb->is_discarding) {
             if (lf != NULL) {
                 lb->is_discarding = false;
+                lb->is_crlf = ends_in_cr(p, seg, lb->is_cr_last);
                 return LINE_DROPPED;
             }
+            lb->is_cr_last = ends_in_cr(p, seg, lb->is_cr_last);
             continue;
         }
 
         if (lb->len == 0 && lf != NULL) {
             /* The whole line is in the chunk: no copy. */
             size_t n = content_len(p, seg);
+            lb->is_crlf = n < seg;
             if (n > LINE_MAX_LEN) {
                 drop_overlong(lb, true, overlong);
                 return LINE_DROPPED;
@@ -71,7 +83,9 @@ enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *le
          * at most LINE_MAX_LEN + 1 of them. */
         if (seg > sizeof lb->buf - lb->len) {
             drop_overlong(lb, lf != NULL, overlong);
+            lb->is_cr_last = ends_in_cr(p, seg, false);
             if (lf != NULL) {
+                lb->is_crlf = lb->is_cr_last;
                 return LINE_DROPPED;
             }
             continue;
@@ -83,11 +97,13 @@ enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *le
             /* Only a CR may sit in the extra byte; anything else already passes the limit. */
             if (lb->len > LINE_MAX_LEN && lb->buf[lb->len - 1] != '\r') {
                 drop_overlong(lb, false, overlong);
+                lb->is_cr_last = false; /* its last byte is not a CR, or it would be kept */
             }
             continue;
         }
 
         size_t n = content_len(lb->buf, lb->len);
+        lb->is_crlf = n < lb->len;
         lb->len = 0;
         if (n > LINE_MAX_LEN) {
             drop_overlong(lb, true, overlong);
@@ -104,6 +120,7 @@ void line_resync(struct line_buf *lb)
 {
     lb->len = 0;
     lb->is_discarding = true;
+    lb->is_cr_last = false;
 }
 
 static uint8_t ascii_upper(uint8_t c)

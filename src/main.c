@@ -450,6 +450,7 @@ static void collect_counters(struct app *a)
         COUNTER("parse.sasl_unsupported", p->sasl_unsupported),
         COUNTER("parse.creds_dropped", p->creds_dropped),
         COUNTER("parse.starttls_injection", p->starttls_injection),
+        COUNTER("parse.smtp_bare_lf_dot", p->smtp_bare_lf_dot),
         COUNTER("parse.tls_not_found", p->tls_not_found),
         COUNTER("parse.not_protocol", p->not_protocol),
     };

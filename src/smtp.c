@@ -20,9 +20,10 @@
  * BDAT chunk get no reply, so there the body goes on (a BDAT count even absorbs the gap). When
  * the reply to STARTTLS is lost, a TLS record from the client shows that it was a 220.
  *
- * Known limitations: line.h does not say whether a line ended in CR LF or a bare LF, so a body
- * line "." ending in a bare LF also ends the body (servers differ here: the 2023 "SMTP
- * smuggling" pattern). Commands injected after STARTTLS are counted, not parsed, so a
+ * Only CR LF "." CR LF ends a DATA body: a "." next to a bare LF is content (counted), so a
+ * message smuggling commands past a lenient server is not read as the client's commands.
+ *
+ * Known limitations: commands injected after STARTTLS are counted, not parsed, so a
  * credential in them is not recorded even when the server refuses STARTTLS and answers them in
  * the clear. Reassembly reports a server hole only when a later server segment arrives, so a
  * gap that really came before an AUTH can abort it: the responses after it are then read as
@@ -82,6 +83,7 @@ struct smtp {
     enum smtp_phase phase;
     bool is_client_tls;   /* the client's bytes are TLS now */
     bool in_body;         /* client lines are a DATA body until a lone "." */
+    bool is_body_crlf;    /* in_body: the line before the next one ended in CR LF */
     uint64_t bdat_left;   /* client bytes of a BDAT chunk still to skip */
     bool has_server_line; /* a server reply line was seen */
     bool has_reply;       /* a complete reply was seen: the first one is the greeting */
@@ -233,6 +235,7 @@ static void command(struct smtp *p, const uint8_t *line, size_t len, bool is_inj
         /* The body may follow; entering it now means no body line is ever taken for a command.
          * Even when the queue is full the body is still a body. */
         p->in_body = true;
+        p->is_body_crlf = p->lb[PARSE_DIR_CLIENT].is_crlf;
         push(p, SMTP_CMD_DATA);
     } else if (line_is_word(line, len, "BDAT")) {
         /* RFC 3030 section 2: the chunk follows the command line at once, no reply awaited. */
@@ -265,12 +268,21 @@ static void client_line(struct smtp *p, const uint8_t *line, size_t len)
 {
     p->st->lines++;
     if (p->in_body) {
-        /* RFC 5321 section 4.5.2: a lone "." ends the body; a line starting with "." was
-         * dot-stuffed and is content, as is everything else. */
+        /* RFC 5321 sections 4.1.1.4 and 4.5.2: CR LF "." CR LF ends the body; a line starting
+         * with "." was dot-stuffed and is content, as is everything else. A "." with a bare LF
+         * on either side is content too: servers that take it as the end let a message carry
+         * commands of its own (the "SMTP smuggling" of 2023), and reading those as the
+         * client's would report what is only mail text. */
+        bool is_crlf = p->lb[PARSE_DIR_CLIENT].is_crlf;
         if (len == 1 && line[0] == '.') {
-            p->in_body = false;
-            push(p, SMTP_CMD_BODY_END);
+            if (is_crlf && p->is_body_crlf) {
+                p->in_body = false;
+                push(p, SMTP_CMD_BODY_END);
+                return;
+            }
+            p->st->smtp_bare_lf_dot++;
         }
+        p->is_body_crlf = is_crlf;
         return;
     }
     if (p->phase == SMTP_SASL) {
@@ -504,6 +516,9 @@ static enum parse_status smtp_feed(void *vp, enum parse_dir dir, const uint8_t *
         size_t line_len;
         enum line_status ls = line_next(lb, &data, &len, &line, &line_len, &p->st->overlong_lines);
         if (ls == LINE_DROPPED) {
+            if (dir == PARSE_DIR_CLIENT && p->in_body) {
+                p->is_body_crlf = lb->is_crlf;
+            }
             continue; /* at a line boundary again: look at what starts there */
         }
         if (ls != LINE_OK) {

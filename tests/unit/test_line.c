@@ -491,6 +491,50 @@ static const struct word_case word_cases[] = {
     { "[UTH", "AUTH", false },
 };
 
+/* is_crlf after each line, whatever the chunking: CR LF, bare LF, a CR and its LF in two
+ * chunks, an overlong line dropped with either ending, and the end of a resync. */
+static void test_is_crlf(void)
+{
+    static uint8_t big[LINE_MAX_LEN + 10];
+    memset(big, 'x', sizeof big);
+    struct {
+        const char *chunk; /* NULL: big, the overlong line's bytes */
+        enum line_status want;
+        bool want_crlf;
+    } steps[] = {
+        { "a\r\n", LINE_OK, true }, { "b\n", LINE_OK, false },     { "c\r", LINE_MORE, false },
+        { "\n", LINE_OK, true },    { NULL, LINE_MORE, false },    { "\r\n", LINE_DROPPED, true },
+        { NULL, LINE_MORE, false }, { "\r", LINE_MORE, false },    { "\n", LINE_DROPPED, true },
+        { NULL, LINE_MORE, false }, { "\n", LINE_DROPPED, false }, { "d\n", LINE_OK, false },
+    };
+    struct line_buf lb;
+    line_init(&lb);
+    uint64_t overlong = 0;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        const uint8_t *p = steps[i].chunk != NULL ? (const uint8_t *)steps[i].chunk : big;
+        size_t n = steps[i].chunk != NULL ? strlen(steps[i].chunk) : sizeof big;
+        const uint8_t *line = NULL;
+        size_t line_len = 0;
+        enum line_status st = line_next(&lb, &p, &n, &line, &line_len, &overlong);
+        CHECK_EQ_U(st, steps[i].want);
+        if (st != LINE_MORE) {
+            CHECK_EQ_U(lb.is_crlf, steps[i].want_crlf);
+        }
+    }
+    CHECK_EQ_U(overlong, 3);
+    /* After a resync the line's end is read from what follows it. */
+    line_resync(&lb);
+    const uint8_t *p = (const uint8_t *)"tail\r";
+    size_t n = 5;
+    const uint8_t *line = NULL;
+    size_t line_len = 0;
+    CHECK_EQ_U(line_next(&lb, &p, &n, &line, &line_len, &overlong), LINE_MORE);
+    p = (const uint8_t *)"\n";
+    n = 1;
+    CHECK_EQ_U(line_next(&lb, &p, &n, &line, &line_len, &overlong), LINE_DROPPED);
+    CHECK(lb.is_crlf);
+}
+
 static void test_is_word(void)
 {
     for (size_t i = 0; i < sizeof word_cases / sizeof word_cases[0]; i++) {
@@ -584,6 +628,7 @@ int main(void)
     RUN(test_overlong_twice);
     RUN(test_resync);
     RUN(test_init_resets);
+    RUN(test_is_crlf);
     RUN(test_is_word);
     RUN(test_token);
     return TEST_SUMMARY();

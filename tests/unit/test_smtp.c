@@ -240,6 +240,16 @@ static const struct smtp_case cases[] = {
                           "\x16\x03\x01 not tls\r\nDATA\r\n.\r\n" S "250 ok\r\n" C "QUIT\r\n" S
                           "221 bye\r\n"),
       0, "tls=none starttls=null inj=0" },
+    { "a dot next to a bare lf is content, not the end of the body",
+      SCRIPT(S GREETING C
+             "DATA\r\n" S "354 go\r\n" C "Subject: x\r\n\r\ntext\n.\nAUTH PLAIN " PLAIN_BOB
+             "\r\n.\nMAIL FROM:<x@y>\r\ntext\n.\r\nAUTH PLAIN " PLAIN_BOB "\r\n"
+             "\r\n.\r\n" S "250 ok\r\n" C "AUTH PLAIN " PLAIN_ALICE "\r\n" S "235 ok\r\n"),
+      0, "tls=none starttls=null inj=0 | PLAIN alice s3cret success" },
+    { "a body in bare lf lines ends at its first crlf dot crlf after a crlf",
+      SCRIPT(S GREETING C "DATA\r\n" S "354 go\r\n" C "a\nb\n.\n.\r\nc\r\n.\r\n" S "250 ok\r\n" C
+                          "AUTH PLAIN " PLAIN_ALICE "\r\n" S "235 ok\r\n"),
+      0, "tls=none starttls=null inj=0 | PLAIN alice s3cret success" },
     { "body follows data at once, before the 354",
       SCRIPT(S GREETING C "DATA\r\nAUTH PLAIN AGEAYg==\r\n.\r\n" S "354 go\r\n250 ok\r\n" C
                           "AUTH PLAIN " PLAIN_BOB "\r\n" S "535 no\r\n"),
