@@ -55,6 +55,10 @@ enum classify_greeting {
 /* Reads the first len bytes a server sent (borrowed). */
 enum classify_greeting classify_greeting(const uint8_t *p, size_t len);
 
+/* True when p begins with a TLS record header (RFC 8446 section 5.1: content type 20 to 23,
+ * legacy version 3.x): no cleartext mail stream has such bytes where a segment starts. */
+bool classify_is_tls_record(const uint8_t *p, size_t len);
+
 /* True when the client's first bytes begin with EHLO or HELO (any case): SMTP, not FTP. */
 bool classify_is_smtp_hello(const uint8_t *p, size_t len);
 

@@ -154,6 +154,12 @@ enum classify_greeting classify_greeting(const uint8_t *p, size_t len)
     return CLASSIFY_GREETING_NONE;
 }
 
+bool classify_is_tls_record(const uint8_t *p, size_t len)
+{
+    /* change_cipher_spec, alert, handshake, application_data; SSL 3.0 to TLS 1.3 records. */
+    return len >= 3 && p[0] >= 20 && p[0] <= 23 && p[1] == 3 && p[2] <= 4;
+}
+
 bool classify_is_smtp_hello(const uint8_t *p, size_t len)
 {
     return starts_with_ci(p, len, "EHLO") || starts_with_ci(p, len, "HELO");

@@ -974,6 +974,13 @@ static void undecided_packet(struct flow_table *ft, struct flow *f, const struct
         return; /* the handshake is held, and replayed to nDPI or the parser later */
     }
     u->data_packets++;
+    if (!u->has_sides && u->cf == NULL && classify_is_tls_record(p->payload, p->payload_len)) {
+        /* Seen mid-stream inside TLS: nothing in the clear to read, and nDPI's TLS dissector
+         * (fingerprints of each hello) is its costliest. */
+        ft->st.classify_tls++;
+        decide(ft, f, CLASSIFY_NOT_MAIL, &cr, NULL);
+        return;
+    }
     enum classify_verdict v = u->is_ndpi ? CLASSIFY_MORE : by_content(ft, f, p, &cr);
     if (u->is_ndpi) {
         v = by_ndpi(ft, f, p, &cr);

@@ -420,6 +420,7 @@ static void collect_counters(struct app *a)
         COUNTER("flow.classify_gave_up", f->classify_gave_up),
         COUNTER("flow.classified_content", f->classified_content),
         COUNTER("flow.classify_client_first", f->classify_client_first),
+        COUNTER("flow.classify_tls", f->classify_tls),
         COUNTER("flow.mem_used", f->mem_used),
         COUNTER("flow.mem_used_max", f->mem_used_max),
         COUNTER("classify.ndpi_flows", cs->flows),

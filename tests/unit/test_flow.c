@@ -1320,6 +1320,33 @@ static void test_ndpi_pop3_other_port(void)
     classify_free(cls);
 }
 
+/* A flow seen mid-stream whose first payload is a TLS record is not mail, decided without
+ * nDPI (a lazy classifier never starts it); one whose first payload is text still goes to
+ * nDPI. */
+static void test_midstream_tls_skips_ndpi(void)
+{
+    struct classify *cls = classify_new_lazy();
+    struct sink k;
+    struct flow_table *ft = table_new_cls(&k, FLOW_MAX_FLOWS, BIGCAP, FLOW_IDLE_SEC, cls);
+    struct conn c;
+    conn_init(&c, 111, 48011, 8443, 1000, 5000);
+    static const char record[] = "\x17\x03\x03\x01\x20 ciphertext bytes";
+    say(ft, &c, true, F_PA, record);
+    say(ft, &c, false, F_PA, record);
+    const struct flow_stats *st = flow_get_stats(ft);
+    CHECK_EQ_U(st->classify_tls, 1);
+    CHECK_EQ_U(st->flows_created, 1);
+    CHECK(st->not_mail >= 1);
+    CHECK_EQ_U(classify_get_stats(cls)->ndpi_started, 0);
+    conn_init(&c, 112, 48012, 8443, 1000, 5000);
+    say(ft, &c, true, F_PA, "\x15 not a record");
+    CHECK_EQ_U(st->classify_tls, 1);
+    CHECK_EQ_U(classify_get_stats(cls)->ndpi_started, 1);
+    flow_table_free(ft);
+    CHECK_EQ_U(k.n, 0);
+    classify_free(cls);
+}
+
 /* SMTP on another port whose greeting and EHLO come a few bytes per segment: the greeting
  * rules wait for them (more segments than nDPI is given) and the session is found. */
 static void test_smtp_greeting_in_pieces(void)
@@ -1731,6 +1758,7 @@ int main(void)
     RUN(test_ndpi_pop3_other_port);
     RUN(test_ndpi_lazy);
     RUN(test_smtp_greeting_in_pieces);
+    RUN(test_midstream_tls_skips_ndpi);
     RUN_ISOLATED(test_ndpi_rst_while_undecided);
     RUN(test_ndpi_http_not_mail);
     RUN(test_client_first_not_mail);
