@@ -85,7 +85,7 @@ $(B)/obj/schema_sql.o: $(B)/gen/schema_sql.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Wmissing-prototypes,$(CFLAGS_ALL)) -c -o $@ $<
 
-$(B)/tests/%: tests/unit/%.c $(B)/libplainsight.a tests/unit/test.h
+$(B)/tests/%: tests/unit/%.c $(B)/libplainsight.a tests/unit/test.h tests/unit/script.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(B)/libplainsight.a $(PKG_LIBS) -lm $(LDFLAGS_ALL) \
 	    $(UNIT_LDFLAGS)

@@ -1,5 +1,5 @@
-/* test_imap.c - the IMAP parser, table-driven: each script fed whole and with every chunk cut
- * into pieces of 1 to 64 bytes; all must give the same record. Then the limits: argument
+/* test_imap.c - the IMAP parser, table-driven (script.h): each script fed whole and with every
+ * chunk cut into pieces of 1 to 64 bytes; all must give the same record. Then the limits: argument
  * truncation at the bound and one past it, pending commands, credentials, overlong lines, and
  * a literal of a billion bytes counted off without being kept. */
 #include "imap.h"
@@ -9,16 +9,8 @@
 #include <string.h>
 
 #include "finding.h"
+#include "script.h"
 #include "test.h"
-
-#define C           "\xfe" /* a client chunk follows */
-#define S           "\xfd" /* a server chunk follows */
-#define G           "\xfc" /* a gap of 10 bytes in the direction named next: G C or G S */
-#define MARK_C      0xfeu
-#define MARK_S      0xfdu
-#define MARK_GAP    0xfcu
-#define GAP_LEN     10
-#define SCRIPT(lit) lit, sizeof(lit) - 1
 
 /* A TLS 1.2 ServerHello record (RFC 5246 section 7.4.1.3): legacy_version 0x0303, no
  * extensions. */
@@ -55,15 +47,7 @@
     "\r\n"                                                                                         \
     "Hello Joe, do you think we can meet at 3:30 tomorrow?\r\n"
 
-struct imap_case {
-    const char *name;
-    const char *script; /* C/S/G markers before each chunk; may hold NUL bytes */
-    size_t script_len;
-    unsigned flags;
-    const char *want;
-};
-
-static const struct imap_case cases[] = {
+static const struct script_case cases[] = {
     /* LOGIN */
     { "login atoms (RFC 9051 6.2.3)",
       SCRIPT(S "* OK IMAP4rev2 Service Ready\r\n" C "a001 LOGIN SMITH SESAME\r\n" S
@@ -410,179 +394,22 @@ static const struct imap_case cases[] = {
       "tls=starttls starttls=used inj=0 v=0303" },
 };
 
-/* Parses a script into chunks: dir 0/1 for data, or a gap in direction dir. */
-struct chunk {
-    int dir;
-    bool is_gap;
-    const uint8_t *p;
-    size_t len;
-};
-
-#define MAX_CHUNKS 128
-
-static size_t split_script(const char *script, size_t script_len, struct chunk *out, size_t cap)
+/* IMAP's part of a credential: LOGIN arguments are cut at their limits (the limit tests below). */
+static void describe_imap_cred(const struct credential *c, char *out, size_t cap)
 {
-    size_t n = 0, i = 0;
-    while (i < script_len && n < cap) {
-        uint8_t m = (uint8_t)script[i++];
-        if (m == MARK_GAP) {
-            out[n].is_gap = true;
-            out[n].dir = (uint8_t)script[i++] == MARK_C ? 0 : 1;
-            out[n].p = NULL;
-            out[n].len = 0;
-            n++;
-            continue;
-        }
-        size_t start = i;
-        while (i < script_len && (uint8_t)script[i] != MARK_C && (uint8_t)script[i] != MARK_S &&
-               (uint8_t)script[i] != MARK_GAP) {
-            i++;
-        }
-        out[n].is_gap = false;
-        out[n].dir = m == MARK_C ? 0 : 1;
-        out[n].p = (const uint8_t *)script + start;
-        out[n].len = i - start;
-        n++;
-    }
-    CHECK(i >= script_len); /* MAX_CHUNKS is enough for every script */
-    return n;
-}
-
-static void describe(const struct session *s, char *out, size_t cap)
-{
-    const char *st = finding_starttls_name(s->starttls);
-    int n = snprintf(out, cap, "tls=%s starttls=%s inj=%u", finding_tls_name(s->tls),
-                     st != NULL ? st : "null", s->injected_commands);
-    if (s->tls_version != 0) {
-        n += snprintf(out + n, cap - (size_t)n, " v=%04x", s->tls_version);
-    }
-    for (size_t i = 0; i < s->n_creds; i++) {
-        const struct credential *c = s->creds[i];
-        n += snprintf(
-            out + n, cap - (size_t)n, " | %s %.*s %.*s %s", c->mechanism, (int)c->username_len,
-            (const char *)c->username, c->secret != NULL ? (int)c->secret_len : 1,
-            c->secret != NULL ? (const char *)c->secret : "-", finding_result_name(c->result));
-        if (c->challenge != NULL) {
-            n += snprintf(out + n, cap - (size_t)n, " ch=%.*s", (int)c->challenge_len,
-                          (const char *)c->challenge);
-        }
-        if (c->response != NULL) {
-            n += snprintf(out + n, cap - (size_t)n, " resp=%.*s", (int)c->response_len,
-                          (const char *)c->response);
-        }
-        if (c->is_truncated) {
-            n += snprintf(out + n, cap - (size_t)n, " truncated");
-        }
-    }
-}
-
-/* Feeds the script with every chunk cut into pieces of at most piece bytes (0: whole). */
-static void run_case(const struct imap_case *tc, size_t piece, char *out, size_t cap)
-{
-    struct chunk ch[MAX_CHUNKS];
-    size_t n = split_script(tc->script, tc->script_len, ch, MAX_CHUNKS);
-    struct session *s = finding_new();
-    struct parse_stats st;
-    memset(&st, 0, sizeof st);
-    void *p = imap_parser_ops.new_parser(s, &st, tc->flags);
-    bool is_dead = false;
-    for (size_t i = 0; i < n && !is_dead; i++) {
-        if (ch[i].is_gap) {
-            imap_parser_ops.gap(p, (enum parse_dir)ch[i].dir, GAP_LEN);
-            continue;
-        }
-        size_t off = 0;
-        while (off < ch[i].len) {
-            size_t k = piece == 0 ? ch[i].len - off : piece;
-            if (k > ch[i].len - off) {
-                k = ch[i].len - off;
-            }
-            size_t consumed = 0;
-            enum parse_status r =
-                imap_parser_ops.feed(p, (enum parse_dir)ch[i].dir, ch[i].p + off, k, &consumed);
-            if (r == PARSE_ERROR) {
-                is_dead = true;
-                break;
-            }
-            CHECK_EQ_U(consumed, k);
-            off += k;
-        }
-    }
-    imap_parser_ops.end(p);
-    describe(s, out, cap);
-    if (is_dead) {
-        snprintf(out, cap, "PARSE_ERROR");
-    }
-    imap_parser_ops.free_parser(p);
-    finding_free(s);
-}
-
-static void run_table(void)
-{
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const struct imap_case *tc = &cases[i];
-        char whole[4096], piece[4096];
-        run_case(tc, 0, whole, sizeof whole);
-        if (strcmp(whole, tc->want) != 0) {
-            fprintf(stderr, "  got:  %s\n  want: %s\n", whole, tc->want);
-            CHECK(strcmp(whole, tc->want) == 0);
-        }
-        for (size_t k = 1; k <= 64; k++) {
-            run_case(tc, k, piece, sizeof piece);
-            if (strcmp(whole, piece) != 0) {
-                fprintf(stderr, "  split %zu: %s\n  whole:   %s\n", k, piece, whole);
-                CHECK(strcmp(whole, piece) == 0);
-                break;
-            }
-        }
-        CASE_DONE(tc->name);
+    if (c->is_truncated) {
+        script_appendf(out, cap, " truncated");
     }
 }
 
 /* ---- limits and counters, on a parser fed by hand ---- */
 
-struct fixture {
-    struct session *s;
-    struct parse_stats st;
-    void *p;
-};
-
-static void fx_open(struct fixture *f, unsigned flags)
-{
-    f->s = finding_new();
-    memset(&f->st, 0, sizeof f->st);
-    f->p = imap_parser_ops.new_parser(f->s, &f->st, flags);
-}
-
-static enum parse_status fx_feed(struct fixture *f, enum parse_dir dir, const void *data,
-                                 size_t len)
-{
-    size_t consumed = 0;
-    enum parse_status r = imap_parser_ops.feed(f->p, dir, data, len, &consumed);
-    if (r != PARSE_ERROR) {
-        CHECK_EQ_U(consumed, len);
-    }
-    return r;
-}
-
-static void fx_str(struct fixture *f, enum parse_dir dir, const char *text)
-{
-    fx_feed(f, dir, text, strlen(text));
-}
-
-static void fx_close(struct fixture *f)
-{
-    imap_parser_ops.end(f->p);
-    imap_parser_ops.free_parser(f->p);
-    finding_free(f->s);
-}
-
 /* LOGIN with a user literal of user_len bytes and a password literal of pass_len bytes (or a
  * quoted password when is_quoted). */
 static void login_sized(size_t user_len, size_t pass_len, bool is_quoted, bool want_trunc)
 {
-    struct fixture f;
-    fx_open(&f, 0);
+    struct script_fx f;
+    script_fx_open(&f, &imap_parser_ops, 0);
     char head[64];
     uint8_t *user = malloc(user_len + 1);
     uint8_t *pass = malloc(pass_len + 1);
@@ -590,26 +417,26 @@ static void login_sized(size_t user_len, size_t pass_len, bool is_quoted, bool w
     if (user == NULL || pass == NULL) {
         free(user);
         free(pass);
-        fx_close(&f);
+        script_fx_close(&f);
         return;
     }
     memset(user, 'u', user_len);
     memset(pass, 'p', pass_len);
-    fx_str(&f, PARSE_DIR_SERVER, "* OK\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "* OK\r\n");
     snprintf(head, sizeof head, "a1 LOGIN {%zu}\r\n", user_len);
-    fx_str(&f, PARSE_DIR_CLIENT, head);
-    fx_feed(&f, PARSE_DIR_CLIENT, user, user_len);
+    script_fx_str(&f, PARSE_DIR_CLIENT, head);
+    script_fx_feed(&f, PARSE_DIR_CLIENT, user, user_len);
     if (is_quoted) {
-        fx_str(&f, PARSE_DIR_CLIENT, " \"");
-        fx_feed(&f, PARSE_DIR_CLIENT, pass, pass_len);
-        fx_str(&f, PARSE_DIR_CLIENT, "\"\r\n");
+        script_fx_str(&f, PARSE_DIR_CLIENT, " \"");
+        script_fx_feed(&f, PARSE_DIR_CLIENT, pass, pass_len);
+        script_fx_str(&f, PARSE_DIR_CLIENT, "\"\r\n");
     } else {
         snprintf(head, sizeof head, " {%zu+}\r\n", pass_len);
-        fx_str(&f, PARSE_DIR_CLIENT, head);
-        fx_feed(&f, PARSE_DIR_CLIENT, pass, pass_len);
-        fx_str(&f, PARSE_DIR_CLIENT, "\r\n");
+        script_fx_str(&f, PARSE_DIR_CLIENT, head);
+        script_fx_feed(&f, PARSE_DIR_CLIENT, pass, pass_len);
+        script_fx_str(&f, PARSE_DIR_CLIENT, "\r\n");
     }
-    fx_str(&f, PARSE_DIR_SERVER, "a1 OK\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "a1 OK\r\n");
     CHECK_EQ_U(f.s->n_creds, 1);
     if (f.s->n_creds == 1) {
         const struct credential *c = f.s->creds[0];
@@ -623,7 +450,7 @@ static void login_sized(size_t user_len, size_t pass_len, bool is_quoted, bool w
     }
     free(user);
     free(pass);
-    fx_close(&f);
+    script_fx_close(&f);
 }
 
 static void literal_user_at_limit(void)
@@ -664,28 +491,28 @@ static void billion_byte_literal(void)
         CHUNK = 1000000,
         CHUNKS = 1000
     };
-    struct fixture f;
-    fx_open(&f, 0);
+    struct script_fx f;
+    script_fx_open(&f, &imap_parser_ops, 0);
     uint8_t *buf = malloc(CHUNK);
     CHECK(buf != NULL);
     if (buf == NULL) {
-        fx_close(&f);
+        script_fx_close(&f);
         return;
     }
     static const char line[] = "a1 LOGIN evil pass\r\n"; /* 20 bytes: divides CHUNK */
     for (size_t i = 0; i < CHUNK; i += sizeof line - 1) {
         memcpy(buf + i, line, sizeof line - 1);
     }
-    fx_str(&f, PARSE_DIR_SERVER, "* OK\r\n");
-    fx_str(&f, PARSE_DIR_CLIENT, "a0 APPEND INBOX {1000000000}\r\n");
-    fx_str(&f, PARSE_DIR_SERVER, "+ Ready\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "* OK\r\n");
+    script_fx_str(&f, PARSE_DIR_CLIENT, "a0 APPEND INBOX {1000000000}\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "+ Ready\r\n");
     for (int i = 0; i < CHUNKS; i++) {
-        CHECK(fx_feed(&f, PARSE_DIR_CLIENT, buf, CHUNK) == PARSE_NEED_MORE);
+        CHECK(script_fx_feed(&f, PARSE_DIR_CLIENT, buf, CHUNK) == PARSE_NEED_MORE);
     }
-    CHECK(fx_feed(&f, PARSE_DIR_CLIENT, "\r\n", 2) == PARSE_OK);
+    CHECK(script_fx_feed(&f, PARSE_DIR_CLIENT, "\r\n", 2) == PARSE_OK);
     CHECK_EQ_U(f.s->n_creds, 0);
-    fx_str(&f, PARSE_DIR_CLIENT, "a2 LOGIN real pw\r\n");
-    fx_str(&f, PARSE_DIR_SERVER, "a0 OK\r\na2 OK\r\n");
+    script_fx_str(&f, PARSE_DIR_CLIENT, "a2 LOGIN real pw\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "a0 OK\r\na2 OK\r\n");
     CHECK_EQ_U(f.s->n_creds, 1);
     CHECK_EQ_U(f.st.lines, 7);
     if (f.s->n_creds == 1) {
@@ -693,7 +520,7 @@ static void billion_byte_literal(void)
         CHECK_EQ_U(f.s->creds[0]->result, FINDING_RESULT_SUCCESS);
     }
     free(buf);
-    fx_close(&f);
+    script_fx_close(&f);
 }
 
 /* The same on the server side: a FETCH literal of a billion bytes. */
@@ -703,12 +530,12 @@ static void billion_byte_server_literal(void)
         CHUNK = 1000000,
         CHUNKS = 1000
     };
-    struct fixture f;
-    fx_open(&f, 0);
+    struct script_fx f;
+    script_fx_open(&f, &imap_parser_ops, 0);
     uint8_t *buf = malloc(CHUNK);
     CHECK(buf != NULL);
     if (buf == NULL) {
-        fx_close(&f);
+        script_fx_close(&f);
         return;
     }
     static const char line[] = "a1 OK\r\n* CAPABILITY STARTTLS\r\n+ \r\n"; /* 34 bytes */
@@ -716,167 +543,167 @@ static void billion_byte_server_literal(void)
     for (size_t i = 0; i + sizeof line - 1 <= CHUNK; i += sizeof line - 1) {
         memcpy(buf + i, line, sizeof line - 1);
     }
-    fx_str(&f, PARSE_DIR_SERVER, "* OK [CAPABILITY IMAP4rev1]\r\n");
-    fx_str(&f, PARSE_DIR_CLIENT, "a1 LOGIN u p\r\na2 FETCH 1 BODY[]\r\n");
-    fx_str(&f, PARSE_DIR_SERVER, "* 1 FETCH (BODY[] {1000000000}\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "* OK [CAPABILITY IMAP4rev1]\r\n");
+    script_fx_str(&f, PARSE_DIR_CLIENT, "a1 LOGIN u p\r\na2 FETCH 1 BODY[]\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "* 1 FETCH (BODY[] {1000000000}\r\n");
     for (int i = 0; i < CHUNKS; i++) {
-        CHECK(fx_feed(&f, PARSE_DIR_SERVER, buf, CHUNK) == PARSE_NEED_MORE);
+        CHECK(script_fx_feed(&f, PARSE_DIR_SERVER, buf, CHUNK) == PARSE_NEED_MORE);
     }
-    fx_str(&f, PARSE_DIR_SERVER, ")\r\na2 OK\r\na1 NO\r\n");
-    imap_parser_ops.end(f.p);
+    script_fx_str(&f, PARSE_DIR_SERVER, ")\r\na2 OK\r\na1 NO\r\n");
+    script_fx_end(&f);
     CHECK_EQ_U(f.s->n_creds, 1);
     CHECK_EQ_U(f.s->starttls, FINDING_STARTTLS_NOT_OFFERED);
     if (f.s->n_creds == 1) {
         CHECK_EQ_U(f.s->creds[0]->result, FINDING_RESULT_FAILURE);
     }
     free(buf);
-    fx_close(&f);
+    script_fx_close(&f);
 }
 
 /* PARSE_MAX_PENDING commands are tracked; the next is counted and its answer pairs with
  * nothing. */
 static void pending_limit(void)
 {
-    struct fixture f;
-    fx_open(&f, 0);
+    struct script_fx f;
+    script_fx_open(&f, &imap_parser_ops, 0);
     char cmd[64];
-    fx_str(&f, PARSE_DIR_SERVER, "* OK\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "* OK\r\n");
     for (int i = 0; i < PARSE_MAX_PENDING - 1; i++) {
         snprintf(cmd, sizeof cmd, "n%d NOOP\r\n", i);
-        fx_str(&f, PARSE_DIR_CLIENT, cmd);
+        script_fx_str(&f, PARSE_DIR_CLIENT, cmd);
     }
-    fx_str(&f, PARSE_DIR_CLIENT, "a1 LOGIN at limit\r\n");
+    script_fx_str(&f, PARSE_DIR_CLIENT, "a1 LOGIN at limit\r\n");
     CHECK_EQ_U(f.st.pending_overflow, 0);
-    fx_str(&f, PARSE_DIR_CLIENT, "a2 LOGIN past limit\r\n");
+    script_fx_str(&f, PARSE_DIR_CLIENT, "a2 LOGIN past limit\r\n");
     CHECK_EQ_U(f.st.pending_overflow, 1);
-    fx_str(&f, PARSE_DIR_SERVER, "a1 OK\r\na2 OK\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "a1 OK\r\na2 OK\r\n");
     CHECK_EQ_U(f.s->n_creds, 2);
     if (f.s->n_creds == 2) {
         CHECK_EQ_U(f.s->creds[0]->result, FINDING_RESULT_SUCCESS);
         CHECK_EQ_U(f.s->creds[1]->result, FINDING_RESULT_UNKNOWN);
     }
     /* An answered command frees its slot. */
-    fx_str(&f, PARSE_DIR_CLIENT, "a3 LOGIN freed slot\r\n");
-    fx_str(&f, PARSE_DIR_SERVER, "a3 NO\r\n");
+    script_fx_str(&f, PARSE_DIR_CLIENT, "a3 LOGIN freed slot\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "a3 NO\r\n");
     CHECK_EQ_U(f.st.pending_overflow, 1);
     if (f.s->n_creds == 3) {
         CHECK_EQ_U(f.s->creds[2]->result, FINDING_RESULT_FAILURE);
     }
-    fx_close(&f);
+    script_fx_close(&f);
 }
 
 /* A tag of IMAP_MAX_TAG (64) bytes is tracked; one byte more is not. */
 static void tag_limit(void)
 {
-    struct fixture f;
-    fx_open(&f, 0);
+    struct script_fx f;
+    script_fx_open(&f, &imap_parser_ops, 0);
     char line[256];
     char tag[66];
     memset(tag, 't', 65);
     tag[64] = '\0';
     snprintf(line, sizeof line, "%s LOGIN u p\r\n", tag);
-    fx_str(&f, PARSE_DIR_CLIENT, line);
+    script_fx_str(&f, PARSE_DIR_CLIENT, line);
     snprintf(line, sizeof line, "%s OK\r\n", tag);
-    fx_str(&f, PARSE_DIR_SERVER, line);
+    script_fx_str(&f, PARSE_DIR_SERVER, line);
     tag[64] = 't';
     tag[65] = '\0';
     snprintf(line, sizeof line, "%s LOGIN v w\r\n", tag);
-    fx_str(&f, PARSE_DIR_CLIENT, line);
+    script_fx_str(&f, PARSE_DIR_CLIENT, line);
     snprintf(line, sizeof line, "%s OK\r\n", tag);
-    fx_str(&f, PARSE_DIR_SERVER, line);
+    script_fx_str(&f, PARSE_DIR_SERVER, line);
     CHECK_EQ_U(f.st.pending_overflow, 1);
     CHECK_EQ_U(f.s->n_creds, 2);
     if (f.s->n_creds == 2) {
         CHECK_EQ_U(f.s->creds[0]->result, FINDING_RESULT_SUCCESS);
         CHECK_EQ_U(f.s->creds[1]->result, FINDING_RESULT_UNKNOWN);
     }
-    fx_close(&f);
+    script_fx_close(&f);
 }
 
 static void credential_limit(void)
 {
-    struct fixture f;
-    fx_open(&f, 0);
+    struct script_fx f;
+    script_fx_open(&f, &imap_parser_ops, 0);
     for (int i = 0; i < FINDING_MAX_CREDS + 3; i++) {
-        fx_str(&f, PARSE_DIR_CLIENT, "a LOGIN x y\r\n");
+        script_fx_str(&f, PARSE_DIR_CLIENT, "a LOGIN x y\r\n");
     }
     CHECK_EQ_U(f.s->n_creds, FINDING_MAX_CREDS);
     CHECK_EQ_U(f.s->creds_dropped, 3);
     CHECK_EQ_U(f.st.creds_dropped, 3);
-    fx_close(&f);
+    script_fx_close(&f);
 }
 
 /* An overlong LOGIN line is discarded whole and counted; the next line is read. */
 static void overlong_line(void)
 {
-    struct fixture f;
-    fx_open(&f, 0);
+    struct script_fx f;
+    script_fx_open(&f, &imap_parser_ops, 0);
     uint8_t big[LINE_MAX_LEN + 100];
     memset(big, 'A', sizeof big);
     memcpy(big, "a1 LOGIN u ", 11);
-    fx_str(&f, PARSE_DIR_SERVER, "* OK\r\n");
-    fx_feed(&f, PARSE_DIR_CLIENT, big, sizeof big);
-    fx_str(&f, PARSE_DIR_CLIENT, "\r\na2 LOGIN x y\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "* OK\r\n");
+    script_fx_feed(&f, PARSE_DIR_CLIENT, big, sizeof big);
+    script_fx_str(&f, PARSE_DIR_CLIENT, "\r\na2 LOGIN x y\r\n");
     CHECK_EQ_U(f.st.overlong_lines, 1);
     CHECK_EQ_U(f.s->n_creds, 1);
-    fx_close(&f);
+    script_fx_close(&f);
 }
 
 /* What each kind of odd input bumps. */
 static void counters(void)
 {
-    struct fixture f;
-    fx_open(&f, 0);
-    fx_str(&f, PARSE_DIR_SERVER, "* OK\r\n");
-    fx_str(&f, PARSE_DIR_CLIENT, "a1 IDLE\r\nDONE\r\n");
+    struct script_fx f;
+    script_fx_open(&f, &imap_parser_ops, 0);
+    script_fx_str(&f, PARSE_DIR_SERVER, "* OK\r\n");
+    script_fx_str(&f, PARSE_DIR_CLIENT, "a1 IDLE\r\nDONE\r\n");
     CHECK_EQ_U(f.st.unknown_commands, 0);
-    fx_str(&f, PARSE_DIR_CLIENT, "DONE\r\njunk\r\n");
+    script_fx_str(&f, PARSE_DIR_CLIENT, "DONE\r\njunk\r\n");
     CHECK_EQ_U(f.st.unknown_commands, 2);
-    fx_str(&f, PARSE_DIR_CLIENT, "a2 AUTHENTICATE LOGIN\r\n*\r\n");
+    script_fx_str(&f, PARSE_DIR_CLIENT, "a2 AUTHENTICATE LOGIN\r\n*\r\n");
     CHECK_EQ_U(f.st.sasl_cancelled, 1);
-    fx_str(&f, PARSE_DIR_CLIENT, "a3 AUTHENTICATE PLAIN !!!!\r\n");
+    script_fx_str(&f, PARSE_DIR_CLIENT, "a3 AUTHENTICATE PLAIN !!!!\r\n");
     CHECK_EQ_U(f.st.sasl_bad_base64, 1);
-    fx_str(&f, PARSE_DIR_SERVER, "a3 NO\r\n");
-    fx_str(&f, PARSE_DIR_CLIENT, "a4 AUTHENTICATE X-UNKNOWN\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "a3 NO\r\n");
+    script_fx_str(&f, PARSE_DIR_CLIENT, "a4 AUTHENTICATE X-UNKNOWN\r\n");
     CHECK_EQ_U(f.st.sasl_unsupported, 1);
-    fx_str(&f, PARSE_DIR_SERVER, "a4 NO\r\n");
-    fx_str(&f, PARSE_DIR_CLIENT, "a5 APPEND x {99999999999999999999}\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "a4 NO\r\n");
+    script_fx_str(&f, PARSE_DIR_CLIENT, "a5 APPEND x {99999999999999999999}\r\n");
     CHECK_EQ_U(f.st.unknown_commands, 3);
-    fx_str(&f, PARSE_DIR_CLIENT, "a6 STARTTLS\r\na7 NOOP\r\na8 NOOP\r\n");
+    script_fx_str(&f, PARSE_DIR_CLIENT, "a6 STARTTLS\r\na7 NOOP\r\na8 NOOP\r\n");
     CHECK_EQ_U(f.st.starttls_injection, 2);
     CHECK_EQ_U(f.s->injected_commands, 2);
     CHECK_EQ_U(f.st.lines, 15);
     imap_parser_ops.gap(f.p, PARSE_DIR_SERVER, 5);
     CHECK_EQ_U(f.st.gaps, 1);
     CHECK_EQ_U(f.s->n_creds, 0);
-    fx_close(&f);
+    script_fx_close(&f);
 }
 
 /* The sniffer's verdict ends the parse: is_parse_done is set, and not before. */
 static void parse_done_after_tls(void)
 {
-    struct fixture f;
-    fx_open(&f, 0);
-    fx_str(&f, PARSE_DIR_SERVER, "* OK [CAPABILITY IMAP4rev1 STARTTLS]\r\n");
-    fx_str(&f, PARSE_DIR_CLIENT, "a1 STARTTLS\r\n");
-    fx_str(&f, PARSE_DIR_SERVER, "a1 OK\r\n");
+    struct script_fx f;
+    script_fx_open(&f, &imap_parser_ops, 0);
+    script_fx_str(&f, PARSE_DIR_SERVER, "* OK [CAPABILITY IMAP4rev1 STARTTLS]\r\n");
+    script_fx_str(&f, PARSE_DIR_CLIENT, "a1 STARTTLS\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "a1 OK\r\n");
     CHECK(!f.s->is_parse_done);
     CHECK_EQ_U(f.s->tls, FINDING_TLS_STARTTLS);
     static const char hello[] = HELLO_TLS12;
-    fx_feed(&f, PARSE_DIR_SERVER, hello, 20);
+    script_fx_feed(&f, PARSE_DIR_SERVER, hello, 20);
     CHECK(!f.s->is_parse_done);
-    fx_feed(&f, PARSE_DIR_SERVER, hello + 20, sizeof hello - 1 - 20);
+    script_fx_feed(&f, PARSE_DIR_SERVER, hello + 20, sizeof hello - 1 - 20);
     CHECK(f.s->is_parse_done);
     CHECK_EQ_U(f.s->tls_version, 0x0303);
-    fx_close(&f);
+    script_fx_close(&f);
 
     /* Not TLS after STARTTLS: counted, and done too. */
-    fx_open(&f, 0);
-    fx_str(&f, PARSE_DIR_CLIENT, "a1 STARTTLS\r\n");
-    fx_str(&f, PARSE_DIR_SERVER, "a1 OK\r\n* OK not tls\r\n");
+    script_fx_open(&f, &imap_parser_ops, 0);
+    script_fx_str(&f, PARSE_DIR_CLIENT, "a1 STARTTLS\r\n");
+    script_fx_str(&f, PARSE_DIR_SERVER, "a1 OK\r\n* OK not tls\r\n");
     CHECK(f.s->is_parse_done);
     CHECK_EQ_U(f.st.tls_not_found, 1);
-    fx_close(&f);
+    script_fx_close(&f);
 }
 
 /* Free without end, and free(NULL). */
@@ -897,7 +724,7 @@ static void free_paths(void)
 
 int main(void)
 {
-    run_table();
+    script_run_table(&imap_parser_ops, cases, sizeof cases / sizeof cases[0], describe_imap_cred);
     RUN(literal_user_at_limit);
     RUN(literal_user_past_limit);
     RUN(literal_secret_at_limit);

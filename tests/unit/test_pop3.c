@@ -1,31 +1,14 @@
-/* test_pop3.c - the POP3 parser, table-driven: each script fed whole, byte by byte, and with
- * every chunk split at every offset; all three must give the same record. */
+/* test_pop3.c - the POP3 parser, table-driven (script.h): each script fed whole, byte by byte, and
+ * with every chunk split at every offset; all three must give the same record. */
 #include "pop3.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "finding.h"
+#include "script.h"
 #include "test.h"
 
-#define C           "\xfe" /* a client chunk follows */
-#define S           "\xfd" /* a server chunk follows */
-#define G           "\xfc" /* a gap in the direction named next: G C or G S */
-#define MARK_C      0xfeu
-#define MARK_S      0xfdu
-#define MARK_GAP    0xfcu
-#define SCRIPT(lit) lit, sizeof(lit) - 1
-
-struct pop3_case {
-    const char *name;
-    const char *script; /* C/S/G markers before each chunk; may hold NUL bytes */
-    size_t script_len;
-    unsigned flags;
-    const char *want;
-};
-
-static const struct pop3_case cases[] = {
+static const struct script_case cases[] = {
     { "user-pass success",
       SCRIPT(S "+OK POP3 ready\r\n" C "USER alice\r\n" S "+OK\r\n" C "PASS s3cret\r\n" S
                "+OK logged in\r\n" C "QUIT\r\n" S "+OK bye\r\n"),
@@ -125,185 +108,45 @@ static const struct pop3_case cases[] = {
       0, "tls=implicit starttls=n/a inj=0 v=0301" },
 };
 
-/* Parses a script into chunks: dir 0/1 for data, 2 for a gap. */
-struct chunk {
-    int dir;
-    bool is_gap;
-    const uint8_t *p;
-    size_t len;
-};
-
-static size_t split_script(const char *script, size_t script_len, struct chunk *out, size_t cap)
-{
-    size_t n = 0, i = 0;
-    while (i < script_len && n < cap) {
-        uint8_t m = (uint8_t)script[i++];
-        if (m == MARK_GAP) {
-            out[n].is_gap = true;
-            out[n].dir = (uint8_t)script[i++] == MARK_C ? 0 : 1;
-            out[n].p = NULL;
-            out[n].len = 0;
-            n++;
-            continue;
-        }
-        size_t start = i;
-        while (i < script_len && (uint8_t)script[i] != MARK_C && (uint8_t)script[i] != MARK_S &&
-               (uint8_t)script[i] != MARK_GAP) {
-            i++;
-        }
-        out[n].is_gap = false;
-        out[n].dir = m == MARK_C ? 0 : 1;
-        out[n].p = (const uint8_t *)script + start;
-        out[n].len = i - start;
-        n++;
-    }
-    return n;
-}
-
-static void describe(const struct session *s, char *out, size_t cap)
-{
-    const char *st = finding_starttls_name(s->starttls);
-    int n = snprintf(out, cap, "tls=%s starttls=%s inj=%u", finding_tls_name(s->tls),
-                     st != NULL ? st : "null", s->injected_commands);
-    if (s->tls_version != 0) {
-        n += snprintf(out + n, cap - (size_t)n, " v=%04x", s->tls_version);
-    }
-    for (size_t i = 0; i < s->n_creds; i++) {
-        const struct credential *c = s->creds[i];
-        n += snprintf(
-            out + n, cap - (size_t)n, " | %s %.*s %.*s %s", c->mechanism, (int)c->username_len,
-            (const char *)c->username, c->secret != NULL ? (int)c->secret_len : 1,
-            c->secret != NULL ? (const char *)c->secret : "-", finding_result_name(c->result));
-        if (c->challenge != NULL) {
-            n += snprintf(out + n, cap - (size_t)n, " ch=%.*s", (int)c->challenge_len,
-                          (const char *)c->challenge);
-        }
-        if (c->response != NULL) {
-            n += snprintf(out + n, cap - (size_t)n, " resp=%.*s", (int)c->response_len,
-                          (const char *)c->response);
-        }
-    }
-}
-
-/* Feeds the script with every chunk cut into pieces of at most piece bytes (0: whole). */
-static void run_case(const struct pop3_case *tc, size_t script_len, size_t piece, char *out,
-                     size_t cap)
-{
-    struct chunk ch[64];
-    size_t n = split_script(tc->script, script_len, ch, 64);
-    struct session *s = finding_new();
-    struct parse_stats st;
-    memset(&st, 0, sizeof st);
-    void *p = pop3_parser_ops.new_parser(s, &st, tc->flags);
-    bool is_dead = false;
-    for (size_t i = 0; i < n && !is_dead; i++) {
-        if (ch[i].is_gap) {
-            pop3_parser_ops.gap(p, (enum parse_dir)ch[i].dir, 10);
-            continue;
-        }
-        size_t off = 0;
-        while (off < ch[i].len) {
-            size_t k = piece == 0 ? ch[i].len - off : piece;
-            if (k > ch[i].len - off) {
-                k = ch[i].len - off;
-            }
-            size_t consumed = 0;
-            enum parse_status r =
-                pop3_parser_ops.feed(p, (enum parse_dir)ch[i].dir, ch[i].p + off, k, &consumed);
-            if (r == PARSE_ERROR) {
-                is_dead = true;
-                break;
-            }
-            CHECK_EQ_U(consumed, k);
-            off += k;
-        }
-    }
-    pop3_parser_ops.end(p);
-    describe(s, out, cap);
-    if (is_dead) {
-        snprintf(out, cap, "PARSE_ERROR");
-    }
-    pop3_parser_ops.free_parser(p);
-    finding_free(s);
-}
-
-static void run_table(void)
-{
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const struct pop3_case *tc = &cases[i];
-        size_t len = tc->script_len;
-        char whole[2048], piece[2048];
-        run_case(tc, len, 0, whole, sizeof whole);
-        if (strcmp(whole, tc->want) != 0) {
-            fprintf(stderr, "  got:  %s\n  want: %s\n", whole, tc->want);
-            CHECK(strcmp(whole, tc->want) == 0);
-        }
-        for (size_t k = 1; k <= 64; k++) {
-            run_case(tc, len, k, piece, sizeof piece);
-            if (strcmp(whole, piece) != 0) {
-                fprintf(stderr, "  split %zu: %s\n  whole:   %s\n", k, piece, whole);
-                CHECK(strcmp(whole, piece) == 0);
-                break;
-            }
-        }
-        CASE_DONE(tc->name);
-    }
-}
-
 static void not_pop3(void)
 {
-    struct session *s = finding_new();
-    struct parse_stats st;
-    memset(&st, 0, sizeof st);
-    void *p = pop3_parser_ops.new_parser(s, &st, 0);
-    size_t consumed;
-    const char *http = "HTTP/1.1 200 OK\r\n";
-    CHECK(pop3_parser_ops.feed(p, PARSE_DIR_SERVER, (const uint8_t *)http, strlen(http),
-                               &consumed) == PARSE_ERROR);
-    pop3_parser_ops.free_parser(p);
-    finding_free(s);
+    struct script_fx f;
+    script_fx_open(&f, &pop3_parser_ops, 0);
+    CHECK(script_fx_str(&f, PARSE_DIR_SERVER, "HTTP/1.1 200 OK\r\n") == PARSE_ERROR);
+    script_fx_free(&f);
 }
 
 static void overlong_line(void)
 {
-    struct session *s = finding_new();
-    struct parse_stats st;
-    memset(&st, 0, sizeof st);
-    void *p = pop3_parser_ops.new_parser(s, &st, 0);
-    size_t consumed;
+    struct script_fx f;
+    script_fx_open(&f, &pop3_parser_ops, 0);
     uint8_t big[LINE_MAX_LEN + 100];
     memset(big, 'A', sizeof big);
     memcpy(big, "PASS ", 5);
-    pop3_parser_ops.feed(p, PARSE_DIR_SERVER, (const uint8_t *)"+OK\r\n", 5, &consumed);
-    pop3_parser_ops.feed(p, PARSE_DIR_CLIENT, big, sizeof big, &consumed);
-    pop3_parser_ops.feed(p, PARSE_DIR_CLIENT, (const uint8_t *)"\r\nUSER x\r\nPASS y\r\n", 18,
-                         &consumed);
-    pop3_parser_ops.end(p);
-    CHECK_EQ_U(st.overlong_lines, 1);
-    CHECK_EQ_U(s->n_creds, 1);
-    pop3_parser_ops.free_parser(p);
-    finding_free(s);
+    script_fx_str(&f, PARSE_DIR_SERVER, "+OK\r\n");
+    script_fx_feed(&f, PARSE_DIR_CLIENT, big, sizeof big);
+    script_fx_str(&f, PARSE_DIR_CLIENT, "\r\nUSER x\r\nPASS y\r\n");
+    script_fx_end(&f);
+    CHECK_EQ_U(f.st.overlong_lines, 1);
+    CHECK_EQ_U(f.s->n_creds, 1);
+    script_fx_free(&f);
 }
 
 static void credential_limit(void)
 {
-    struct session *s = finding_new();
-    struct parse_stats st;
-    memset(&st, 0, sizeof st);
-    void *p = pop3_parser_ops.new_parser(s, &st, 0);
-    size_t consumed;
+    struct script_fx f;
+    script_fx_open(&f, &pop3_parser_ops, 0);
     for (int i = 0; i < FINDING_MAX_CREDS + 3; i++) {
-        pop3_parser_ops.feed(p, PARSE_DIR_CLIENT, (const uint8_t *)"PASS x\r\n", 8, &consumed);
+        script_fx_str(&f, PARSE_DIR_CLIENT, "PASS x\r\n");
     }
-    CHECK_EQ_U(s->n_creds, FINDING_MAX_CREDS);
-    CHECK_EQ_U(s->creds_dropped, 3);
-    pop3_parser_ops.free_parser(p);
-    finding_free(s);
+    CHECK_EQ_U(f.s->n_creds, FINDING_MAX_CREDS);
+    CHECK_EQ_U(f.s->creds_dropped, 3);
+    script_fx_free(&f);
 }
 
 int main(void)
 {
-    run_table();
+    script_run_table(&pop3_parser_ops, cases, sizeof cases / sizeof cases[0], NULL);
     RUN(not_pop3);
     RUN(overlong_line);
     RUN(credential_limit);

@@ -1,25 +1,13 @@
-/* test_smtp.c - the SMTP parser, table-driven: each script fed whole and with every chunk cut
- * into pieces of 1 to 64 bytes; every way must give the same record. */
+/* test_smtp.c - the SMTP parser, table-driven (script.h): each script fed whole and with every
+ * chunk cut into pieces of 1 to 64 bytes; every way must give the same record. */
 #include "smtp.h"
 
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "finding.h"
+#include "script.h"
 #include "test.h"
-
-#define C           "\xfe" /* a client chunk follows */
-#define S           "\xfd" /* a server chunk follows */
-#define G           "\xfc" /* a gap in the direction named next: G C or G S */
-#define MARK_C      0xfeu
-#define MARK_S      0xfdu
-#define MARK_GAP    0xfcu
-#define SCRIPT(lit) lit, sizeof(lit) - 1
-
-/* The gap length the harness reports: BDAT cases count on it. */
-#define GAP_LEN 10
 
 /* A ClientHello stub (the parser only looks at its first byte). */
 #define CLIENT_HELLO "\x16\x03\x01\x00\x05hello"
@@ -38,15 +26,7 @@
 
 #define GREETING "220 mx.example.org ESMTP\r\n"
 
-struct smtp_case {
-    const char *name;
-    const char *script; /* C/S/G markers before each chunk; may hold NUL bytes */
-    size_t script_len;
-    unsigned flags;
-    const char *want;
-};
-
-static const struct smtp_case cases[] = {
+static const struct script_case cases[] = {
     /* AUTH (RFC 4954) */
     { "auth plain initial response",
       SCRIPT(S GREETING C "EHLO client.example.org\r\n" S
@@ -354,151 +334,13 @@ static const struct smtp_case cases[] = {
       "tls=starttls starttls=used inj=0" },
 };
 
-/* A script cut into chunks: dir 0/1 for data; is_gap for a gap. */
-struct chunk {
-    int dir;
-    bool is_gap;
-    const uint8_t *p;
-    size_t len;
-};
-
-#define MAX_CHUNKS 128
-
-static size_t split_script(const char *script, size_t script_len, struct chunk *out, size_t cap)
-{
-    size_t n = 0, i = 0;
-    while (i < script_len) {
-        CHECK(n < cap);
-        if (n == cap) {
-            break;
-        }
-        uint8_t m = (uint8_t)script[i++];
-        if (m == MARK_GAP) {
-            out[n].is_gap = true;
-            out[n].dir = (uint8_t)script[i++] == MARK_C ? 0 : 1;
-            out[n].p = NULL;
-            out[n].len = 0;
-            n++;
-            continue;
-        }
-        size_t start = i;
-        while (i < script_len && (uint8_t)script[i] != MARK_C && (uint8_t)script[i] != MARK_S &&
-               (uint8_t)script[i] != MARK_GAP) {
-            i++;
-        }
-        out[n].is_gap = false;
-        out[n].dir = m == MARK_C ? 0 : 1;
-        out[n].p = (const uint8_t *)script + start;
-        out[n].len = i - start;
-        n++;
-    }
-    return n;
-}
-
-static void describe(const struct session *s, char *out, size_t cap)
-{
-    const char *st = finding_starttls_name(s->starttls);
-    int n = snprintf(out, cap, "tls=%s starttls=%s inj=%u", finding_tls_name(s->tls),
-                     st != NULL ? st : "null", s->injected_commands);
-    if (s->tls_version != 0) {
-        n += snprintf(out + n, cap - (size_t)n, " v=%04x", s->tls_version);
-    }
-    for (size_t i = 0; i < s->n_creds; i++) {
-        const struct credential *c = s->creds[i];
-        n += snprintf(
-            out + n, cap - (size_t)n, " | %s %.*s %.*s %s", c->mechanism, (int)c->username_len,
-            (const char *)c->username, c->secret != NULL ? (int)c->secret_len : 1,
-            c->secret != NULL ? (const char *)c->secret : "-", finding_result_name(c->result));
-        if (c->challenge != NULL) {
-            n += snprintf(out + n, cap - (size_t)n, " ch=%.*s", (int)c->challenge_len,
-                          (const char *)c->challenge);
-        }
-        if (c->response != NULL) {
-            n += snprintf(out + n, cap - (size_t)n, " resp=%.*s", (int)c->response_len,
-                          (const char *)c->response);
-        }
-    }
-}
-
-/* Feeds a script with every chunk cut into pieces of at most piece bytes (0: whole). Returns the
- * session (free with finding_free); *is_dead tells whether the parser said PARSE_ERROR. */
-static struct session *feed_script(const char *script, size_t script_len, unsigned flags,
-                                   size_t piece, struct parse_stats *st, bool *is_dead)
-{
-    struct chunk ch[MAX_CHUNKS];
-    size_t n = split_script(script, script_len, ch, MAX_CHUNKS);
-    struct session *s = finding_new();
-    memset(st, 0, sizeof *st);
-    void *p = smtp_parser_ops.new_parser(s, st, flags);
-    *is_dead = false;
-    for (size_t i = 0; i < n && !*is_dead; i++) {
-        if (ch[i].is_gap) {
-            smtp_parser_ops.gap(p, (enum parse_dir)ch[i].dir, GAP_LEN);
-            continue;
-        }
-        size_t off = 0;
-        while (off < ch[i].len) {
-            size_t k = piece == 0 ? ch[i].len - off : piece;
-            if (k > ch[i].len - off) {
-                k = ch[i].len - off;
-            }
-            size_t consumed = 0;
-            enum parse_status r =
-                smtp_parser_ops.feed(p, (enum parse_dir)ch[i].dir, ch[i].p + off, k, &consumed);
-            if (r == PARSE_ERROR) {
-                *is_dead = true;
-                break;
-            }
-            CHECK_EQ_U(consumed, k);
-            off += k;
-        }
-    }
-    smtp_parser_ops.end(p);
-    smtp_parser_ops.free_parser(p);
-    return s;
-}
-
-static void run_case(const struct smtp_case *tc, size_t piece, char *out, size_t cap)
-{
-    struct parse_stats st;
-    bool is_dead;
-    struct session *s = feed_script(tc->script, tc->script_len, tc->flags, piece, &st, &is_dead);
-    describe(s, out, cap);
-    if (is_dead) {
-        snprintf(out, cap, "PARSE_ERROR");
-    }
-    finding_free(s);
-}
-
-static void run_table(void)
-{
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const struct smtp_case *tc = &cases[i];
-        char whole[2048], piece[2048];
-        run_case(tc, 0, whole, sizeof whole);
-        if (strcmp(whole, tc->want) != 0) {
-            fprintf(stderr, "  got:  %s\n  want: %s\n", whole, tc->want);
-            CHECK(strcmp(whole, tc->want) == 0);
-        }
-        for (size_t k = 1; k <= 64; k++) {
-            run_case(tc, k, piece, sizeof piece);
-            if (strcmp(whole, piece) != 0) {
-                fprintf(stderr, "  split %zu: %s\n  whole:   %s\n", k, piece, whole);
-                CHECK(strcmp(whole, piece) == 0);
-                break;
-            }
-        }
-        CASE_DONE(tc->name);
-    }
-}
-
 /* Counters of a script fed whole. */
 static struct parse_stats stats_of(const char *script, size_t script_len, unsigned flags,
                                    size_t *n_creds)
 {
     struct parse_stats st;
     bool is_dead;
-    struct session *s = feed_script(script, script_len, flags, 0, &st, &is_dead);
+    struct session *s = script_feed(&smtp_parser_ops, script, script_len, flags, 0, &st, &is_dead);
     *n_creds = s->n_creds;
     finding_free(s);
     return st;
@@ -530,29 +372,15 @@ static void counters(void)
     CHECK_EQ_U(st.gaps, 1);
 }
 
-/* Feeds one chunk; returns the status. */
-static enum parse_status feed1(void *p, enum parse_dir dir, const void *data, size_t len)
-{
-    size_t consumed = 0;
-    enum parse_status r = smtp_parser_ops.feed(p, dir, data, len, &consumed);
-    if (r != PARSE_ERROR) {
-        CHECK_EQ_U(consumed, len);
-    }
-    return r;
-}
-
 static void not_smtp_first_line_only(void)
 {
-    struct session *s = finding_new();
-    struct parse_stats st;
-    memset(&st, 0, sizeof st);
-    void *p = smtp_parser_ops.new_parser(s, &st, 0);
-    CHECK(feed1(p, PARSE_DIR_SERVER, GREETING, strlen(GREETING)) == PARSE_OK);
+    struct script_fx f;
+    script_fx_open(&f, &smtp_parser_ops, 0);
+    CHECK(script_fx_str(&f, PARSE_DIR_SERVER, GREETING) == PARSE_OK);
     /* Later non-reply lines are skipped, not fatal. */
-    CHECK(feed1(p, PARSE_DIR_SERVER, "garbage\r\n", 9) == PARSE_OK);
-    CHECK(feed1(p, PARSE_DIR_SERVER, "250 partial", 11) == PARSE_NEED_MORE);
-    smtp_parser_ops.free_parser(p);
-    finding_free(s);
+    CHECK(script_fx_str(&f, PARSE_DIR_SERVER, "garbage\r\n") == PARSE_OK);
+    CHECK(script_fx_str(&f, PARSE_DIR_SERVER, "250 partial") == PARSE_NEED_MORE);
+    script_fx_free(&f);
 }
 
 /* An AUTH PLAIN line of exactly n bytes: spaces pad before a 4-aligned base64 argument. */
@@ -576,85 +404,76 @@ static void line_limit(void)
 {
     static uint8_t big[LINE_MAX_LEN + 8];
     for (size_t extra = 0; extra <= 1; extra++) {
-        struct session *s = finding_new();
-        struct parse_stats st;
-        memset(&st, 0, sizeof st);
-        void *p = smtp_parser_ops.new_parser(s, &st, 0);
-        feed1(p, PARSE_DIR_SERVER, GREETING, strlen(GREETING));
+        struct script_fx f;
+        script_fx_open(&f, &smtp_parser_ops, 0);
+        script_fx_str(&f, PARSE_DIR_SERVER, GREETING);
         size_t n = long_auth_line(big, LINE_MAX_LEN + extra);
-        feed1(p, PARSE_DIR_CLIENT, big, n);
-        feed1(p, PARSE_DIR_SERVER, "535 no\r\n", 8);
-        smtp_parser_ops.end(p);
+        script_fx_feed(&f, PARSE_DIR_CLIENT, big, n);
+        script_fx_str(&f, PARSE_DIR_SERVER, "535 no\r\n");
+        script_fx_end(&f);
         /* At the limit the line is read (its password cut at FINDING_MAX_SECRET); one past it is
          * discarded and counted. */
-        CHECK_EQ_U(st.overlong_lines, extra);
-        CHECK_EQ_U(s->n_creds, 1 - extra);
-        if (s->n_creds == 1) {
-            CHECK(s->creds[0]->is_truncated);
-            CHECK_EQ_U(s->creds[0]->secret_len, FINDING_MAX_SECRET);
-            CHECK(s->creds[0]->result == FINDING_RESULT_FAILURE);
+        CHECK_EQ_U(f.st.overlong_lines, extra);
+        CHECK_EQ_U(f.s->n_creds, 1 - extra);
+        if (f.s->n_creds == 1) {
+            CHECK(f.s->creds[0]->is_truncated);
+            CHECK_EQ_U(f.s->creds[0]->secret_len, FINDING_MAX_SECRET);
+            CHECK(f.s->creds[0]->result == FINDING_RESULT_FAILURE);
         }
-        smtp_parser_ops.free_parser(p);
-        finding_free(s);
+        script_fx_free(&f);
     }
 }
 
 static void pending_limit(void)
 {
     for (size_t extra = 0; extra <= 1; extra++) {
-        struct session *s = finding_new();
-        struct parse_stats st;
-        memset(&st, 0, sizeof st);
-        void *p = smtp_parser_ops.new_parser(s, &st, 0);
-        feed1(p, PARSE_DIR_SERVER, GREETING, strlen(GREETING));
+        struct script_fx f;
+        script_fx_open(&f, &smtp_parser_ops, 0);
+        script_fx_str(&f, PARSE_DIR_SERVER, GREETING);
         for (size_t i = 0; i < PARSE_MAX_PENDING - 1 + extra; i++) {
-            feed1(p, PARSE_DIR_CLIENT, "NOOP\r\n", 6);
+            script_fx_str(&f, PARSE_DIR_CLIENT, "NOOP\r\n");
         }
         /* The last command fills the queue exactly, or is one past it. */
-        feed1(p, PARSE_DIR_CLIENT, "AUTH PLAIN " PLAIN_ALICE "\r\n", 11 + strlen(PLAIN_ALICE) + 2);
-        CHECK_EQ_U(st.pending_overflow, extra);
+        script_fx_str(&f, PARSE_DIR_CLIENT, "AUTH PLAIN " PLAIN_ALICE "\r\n");
+        CHECK_EQ_U(f.st.pending_overflow, extra);
         for (size_t i = 0; i < PARSE_MAX_PENDING - 1 + extra; i++) {
-            feed1(p, PARSE_DIR_SERVER, "250 ok\r\n", 8);
+            script_fx_str(&f, PARSE_DIR_SERVER, "250 ok\r\n");
         }
-        feed1(p, PARSE_DIR_SERVER, "235 ok\r\n", 8);
+        script_fx_str(&f, PARSE_DIR_SERVER, "235 ok\r\n");
         /* The next exchange is read as usual either way. */
-        feed1(p, PARSE_DIR_CLIENT, "AUTH PLAIN " PLAIN_BOB "\r\n", 11 + strlen(PLAIN_BOB) + 2);
-        feed1(p, PARSE_DIR_SERVER, "535 no\r\n", 8);
-        smtp_parser_ops.end(p);
-        CHECK_EQ_U(s->n_creds, 2);
-        if (s->n_creds == 2) {
+        script_fx_str(&f, PARSE_DIR_CLIENT, "AUTH PLAIN " PLAIN_BOB "\r\n");
+        script_fx_str(&f, PARSE_DIR_SERVER, "535 no\r\n");
+        script_fx_end(&f);
+        CHECK_EQ_U(f.s->n_creds, 2);
+        if (f.s->n_creds == 2) {
             /* Past the bound the verdict cannot be paired: unknown, never guessed. */
-            CHECK(s->creds[0]->result ==
+            CHECK(f.s->creds[0]->result ==
                   (extra == 0 ? FINDING_RESULT_SUCCESS : FINDING_RESULT_UNKNOWN));
-            CHECK(s->creds[1]->result == FINDING_RESULT_FAILURE);
+            CHECK(f.s->creds[1]->result == FINDING_RESULT_FAILURE);
         }
-        smtp_parser_ops.free_parser(p);
-        finding_free(s);
+        script_fx_free(&f);
     }
 }
 
 static void credential_limit(void)
 {
-    struct session *s = finding_new();
-    struct parse_stats st;
-    memset(&st, 0, sizeof st);
-    void *p = smtp_parser_ops.new_parser(s, &st, 0);
-    feed1(p, PARSE_DIR_SERVER, GREETING, strlen(GREETING));
+    struct script_fx f;
+    script_fx_open(&f, &smtp_parser_ops, 0);
+    script_fx_str(&f, PARSE_DIR_SERVER, GREETING);
     for (int i = 0; i < FINDING_MAX_CREDS + 3; i++) {
-        feed1(p, PARSE_DIR_CLIENT, "AUTH PLAIN " PLAIN_BOB "\r\n", 11 + strlen(PLAIN_BOB) + 2);
-        feed1(p, PARSE_DIR_SERVER, "535 no\r\n", 8);
+        script_fx_str(&f, PARSE_DIR_CLIENT, "AUTH PLAIN " PLAIN_BOB "\r\n");
+        script_fx_str(&f, PARSE_DIR_SERVER, "535 no\r\n");
     }
-    smtp_parser_ops.end(p);
-    CHECK_EQ_U(s->n_creds, FINDING_MAX_CREDS);
-    CHECK_EQ_U(s->creds_dropped, 3);
-    CHECK_EQ_U(st.creds_dropped, 3);
-    smtp_parser_ops.free_parser(p);
-    finding_free(s);
+    script_fx_end(&f);
+    CHECK_EQ_U(f.s->n_creds, FINDING_MAX_CREDS);
+    CHECK_EQ_U(f.s->creds_dropped, 3);
+    CHECK_EQ_U(f.st.creds_dropped, 3);
+    script_fx_free(&f);
 }
 
 int main(void)
 {
-    run_table();
+    script_run_table(&smtp_parser_ops, cases, sizeof cases / sizeof cases[0], NULL);
     RUN(counters);
     RUN(not_smtp_first_line_only);
     RUN(line_limit);
