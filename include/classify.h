@@ -62,6 +62,10 @@ bool classify_is_tls_record(const uint8_t *p, size_t len);
 /* True when the client's first bytes begin with EHLO or HELO (any case): SMTP, not FTP. */
 bool classify_is_smtp_hello(const uint8_t *p, size_t len);
 
+/* Fills *out for a SOCKS5 connection: the wrapper parser, protocol unknown until it sees a
+ * CONNECT to a mail port. */
+void classify_for_socks(struct classify_result *out);
+
 /* Fills *out for protocol (cleartext start). Returns false when the build has no parser. */
 bool classify_for_protocol(enum finding_proto protocol, struct classify_result *out);
 

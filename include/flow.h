@@ -45,6 +45,8 @@ struct flow_stats {
     uint64_t classify_gave_up;      /* flows on other ports nDPI had no verdict for in time */
     uint64_t classified_content;    /* flows on other ports named mail by their greeting */
     uint64_t classify_client_first; /* flows on other ports whose client spoke first: not mail */
+    uint64_t classify_socks;        /* flows on other ports opening with a SOCKS5 greeting:
+                                       read as a possible tunnel to a mail server */
     uint64_t classify_tls;          /* flows seen mid-stream whose first payload is a TLS
                                        record: not cleartext mail, nDPI not asked */
     uint64_t sessions_empty;        /* mail-port flows with no payload, or not the protocol: not

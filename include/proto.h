@@ -38,6 +38,8 @@ struct parse_stats {
     uint64_t starttls_injection; /* cleartext commands pipelined after STARTTLS/STLS */
     uint64_t tls_not_found;      /* TLS expected but no ServerHello could be read */
     uint64_t not_protocol;       /* streams given up as not this protocol */
+    uint64_t socks_tunnels;      /* SOCKS5 connections to a mail port, unwrapped */
+    uint64_t socks_not_mail;     /* SOCKS5 connections elsewhere, refused or not followed */
     uint64_t smtp_bare_lf_dot;   /* DATA body lines "." with a bare LF before or after it:
                                     content, not the end of the body (RFC 5321 4.1.1.4) */
 };

@@ -42,6 +42,9 @@
 #define CLASSIFY_MAX_PACKETS 32
 /* classify: bytes held per undecided flow (IP packets). */
 #define CLASSIFY_MAX_BYTES 16384
+/* socks: bytes of one direction a SOCKS5 handshake may queue before its step comes. The
+ * longest message is RFC 1929's (513 bytes); a client may send all of its own at once. */
+#define SOCKS_MAX_HANDSHAKE 1040
 /* classify: packets with payload after which nDPI is asked for its final word. The greeting
  * rules are held only by the two limits above: they cost nothing per packet, and counting
  * the segments of a greeting cut small against this would miss the session. */

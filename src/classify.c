@@ -22,6 +22,7 @@
 #include "pop3.h"
 #include "ps.h"
 #include "smtp.h"
+#include "socks.h"
 
 /* The nDPI API changes between releases (module and flow set-up, protocol ids); this file was
  * written against 4.2, the version Debian 12 ships. */
@@ -163,6 +164,14 @@ bool classify_is_tls_record(const uint8_t *p, size_t len)
 bool classify_is_smtp_hello(const uint8_t *p, size_t len)
 {
     return starts_with_ci(p, len, "EHLO") || starts_with_ci(p, len, "HELO");
+}
+
+void classify_for_socks(struct classify_result *out)
+{
+    out->protocol = FINDING_PROTO_UNKNOWN;
+    out->is_implicit_tls = false;
+    out->is_server_dst = true;
+    out->ops = &socks_parser_ops;
 }
 
 bool classify_for_protocol(enum finding_proto protocol, struct classify_result *out)

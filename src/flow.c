@@ -27,6 +27,7 @@
 #include "classify.h"
 #include "decode.h"
 #include "finding.h"
+#include "socks.h"
 #include "tunables.h"
 
 /* What an allocation of n bytes costs the heap: glibc adds an 8-byte header and rounds to
@@ -387,9 +388,11 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
         m->ops->end(m->parser);
     }
     m->s->end_reason = why;
-    /* A flow the parser gave up on as not its protocol is no mail session, unless it had
-     * already shown a credential. */
-    bool is_mail = !m->is_parser_dead || m->s->n_creds > 0;
+
+    /* A flow the parser gave up on as not its protocol is no mail session, nor is a SOCKS5
+     * connection that never reached a mail server, unless either already showed a credential. */
+    bool is_mail =
+        (!m->is_parser_dead && m->s->protocol != FINDING_PROTO_UNKNOWN) || m->s->n_creds > 0;
     if (m->s->bytes_client + m->s->bytes_server > 0 && is_mail) {
         ft->st.sessions_emitted++;
         ft->emit(ft->emit_ctx, m->s);
@@ -894,7 +897,13 @@ static enum classify_verdict by_content(struct flow_table *ft, struct flow *f, c
         return CLASSIFY_NOT_MAIL;
     }
     if (from_a == u->is_client_a) {
-        /* The client spoke first: cleartext SMTP, POP3 and IMAP never do. */
+        /* The client spoke first: cleartext SMTP, POP3 and IMAP never do, but a SOCKS5
+         * client does, and its tunnel may lead to a mail server. */
+        if (socks_is_greeting(prefix, n)) {
+            ft->st.classify_socks++;
+            classify_for_socks(cr);
+            return CLASSIFY_MAIL;
+        }
         ft->st.classify_client_first++;
         return CLASSIFY_NOT_MAIL;
     }

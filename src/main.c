@@ -421,6 +421,7 @@ static void collect_counters(struct app *a)
         COUNTER("flow.classified_content", f->classified_content),
         COUNTER("flow.classify_client_first", f->classify_client_first),
         COUNTER("flow.classify_tls", f->classify_tls),
+        COUNTER("flow.classify_socks", f->classify_socks),
         COUNTER("flow.mem_used", f->mem_used),
         COUNTER("flow.mem_used_max", f->mem_used_max),
         COUNTER("classify.ndpi_flows", cs->flows),
@@ -452,6 +453,8 @@ static void collect_counters(struct app *a)
         COUNTER("parse.creds_dropped", p->creds_dropped),
         COUNTER("parse.starttls_injection", p->starttls_injection),
         COUNTER("parse.smtp_bare_lf_dot", p->smtp_bare_lf_dot),
+        COUNTER("parse.socks_tunnels", p->socks_tunnels),
+        COUNTER("parse.socks_not_mail", p->socks_not_mail),
         COUNTER("parse.tls_not_found", p->tls_not_found),
         COUNTER("parse.not_protocol", p->not_protocol),
     };

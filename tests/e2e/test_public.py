@@ -38,10 +38,7 @@ EXTRA = {
         "(edited timestamps); after the idle timeout they are a session of their own",
 }
 # Sessions plainsight cannot find yet: skipped with the reason, not passed.
-NOT_YET = {
-    ("arkime-socks5-smtp.pcap", "10.0.0.2:53709"):
-        "SMTP inside a SOCKS5 tunnel on port 1080: SOCKS is not unwrapped",
-}
+NOT_YET = {}
 
 
 def main():

@@ -16,6 +16,8 @@ holds, and are built by hand from the RFCs' examples where it does not:
                  and RFC 1939 examples
   fuzz_smtp      each SMTP capture's dialogue, and dialogues built by hand: EHLO, AUTH of each
                  kind, STARTTLS, pipelining, DATA and BDAT bodies holding command-like lines
+  fuzz_socks     SOCKS5 handshakes (no auth, username/password, pipelined, refused) in front
+                 of the hand-made SMTP dialogues and a POP3 login
   fuzz_imap      each IMAP capture's dialogue, and dialogues built by hand: LOGIN with atoms,
                  quoted strings and literals, AUTHENTICATE with and without SASL-IR, STARTTLS,
                  APPEND and FETCH literals
@@ -492,6 +494,32 @@ def seeds_smtp():
     return s
 
 
+def seeds_socks():
+    """fuzz_socks: SOCKS5 handshakes (RFC 1928/1929) in front of hand-made mail dialogues."""
+    s = Seeds("fuzz_socks")
+    connect25 = b"\x05\x01\x00\x01\xc0\x00\x02\x0a\x00\x19"
+    connect993 = b"\x05\x01\x00\x03\x0email.example.test\x03\xe1"
+    connect110 = b"\x05\x01\x00\x04" + bytes(15) + b"\x01\x00\x6e"
+    reply = b"\x05\x00\x00\x01\x0a\x00\x00\x01\x04\x38"
+    userpass = b"\x01\x05alice\x06s3cret"
+    for name, (lines, implicit) in sorted(smtp_dialogues().items()):
+        if implicit:
+            continue
+        head = [("C", b"\x05\x01\x00"), ("S", b"\x05\x00"), ("C", connect25), ("S", reply)]
+        s.put("noauth-smtp-" + name, dialogue(*(head + lines)))
+    head = [("C", b"\x05\x02\x00\x02"), ("S", b"\x05\x02"), ("C", userpass),
+            ("S", b"\x01\x00"), ("C", connect110), ("S", reply)]
+    s.put("userpass-pop3", dialogue(*(head + [
+        ("S", b"+OK ready\r\n"), ("C", b"USER alice\r\n"), ("S", b"+OK\r\n"),
+        ("C", b"PASS s3cret\r\n"), ("S", b"+OK logged in\r\n"), ("C", b"QUIT\r\n")])))
+    s.put("pipelined-imaps", dialogue(("C", b"\x05\x01\x00" + connect993),
+                                      ("S", b"\x05\x00" + reply + b"\x16\x03\x03\x00\x02hi")))
+    s.put("refused", dialogue(("C", b"\x05\x01\x00"), ("S", b"\x05\x00"), ("C", connect25),
+                              ("S", b"\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00")))
+    s.put("no-method", dialogue(("C", b"\x05\x01\x02"), ("S", b"\x05\xff")))
+    return s
+
+
 def seeds_imap():
     s = Seeds("fuzz_imap")
     captured(s, "imap-")
@@ -611,7 +639,7 @@ def main():
         sys.exit("make-seeds.py: no captures/ directory at " + CAPTURES)
     total = 0
     for make in (seeds_capture, seeds_decode, seeds_reasm, seeds_pop3, seeds_smtp, seeds_imap,
-                 seeds_sasl, seeds_tlssniff, seeds_line):
+                 seeds_socks, seeds_sasl, seeds_tlssniff, seeds_line):
         s = make()
         n = len(os.listdir(s.dir))
         print("%s: %d seeds, %d bytes" % (os.path.relpath(s.dir, ROOT), n, s.total))

@@ -1,0 +1,357 @@
+/* socks.c - the SOCKS5 wrapper: unwraps a proxy connection to a mail server.
+ *
+ * RFC 1928 (greeting with the client's methods, the proxy's choice, the request with the
+ * destination, the reply) and RFC 1929 (username/password sub-negotiation). The handshake is
+ * strictly alternating, so it is read as one sequence of steps, each taking one message from
+ * its direction's queue; a direction's bytes wait in its queue until their step comes, so the
+ * capture order of the two directions does not matter. Only the methods "no authentication"
+ * and "username/password" are followed; GSSAPI and private methods wrap the stream in their
+ * own framing, which cannot be read. Once the proxy accepts a CONNECT to a mail port, the
+ * protocol's own parser is made, exactly as classification by port would make it (implicit
+ * TLS included), and everything after the handshake goes to it. */
+#include "socks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "finding.h"
+#include "ps.h"
+#include "tunables.h"
+
+#define SOCKS_VERSION      5u
+#define SOCKS_AUTH_VERSION 1u /* RFC 1929's sub-negotiation version */
+#define SOCKS_NO_AUTH      0x00u
+#define SOCKS_USER_PASS    0x02u
+#define SOCKS_NO_METHOD    0xffu
+#define SOCKS_CMD_CONNECT  1u
+#define SOCKS_ATYP_IPV4    1u
+#define SOCKS_ATYP_DOMAIN  3u
+#define SOCKS_ATYP_IPV6    4u
+#define SOCKS_MAX_METHODS  14u /* a greeting that fits the 16 bytes classification looks at */
+
+enum socks_step {
+    SOCKS_C_GREETING = 0, /* client: version, methods */
+    SOCKS_S_METHOD,       /* proxy: the method chosen */
+    SOCKS_C_AUTH,         /* client: username and password (method 2 only) */
+    SOCKS_S_AUTH,         /* proxy: the verdict on them */
+    SOCKS_C_REQUEST,      /* client: CONNECT and the destination */
+    SOCKS_S_REPLY,        /* proxy: succeeded or not */
+    SOCKS_TUNNEL,         /* the inner parser reads the rest */
+    SOCKS_DEAD,           /* not a tunnel to mail, or a broken handshake */
+};
+
+struct socks {
+    struct session *s;
+    struct parse_stats *st;
+    enum socks_step step;
+    uint8_t method;
+    uint8_t q[2][SOCKS_MAX_HANDSHAKE]; /* each direction's bytes not yet read */
+    size_t q_len[2];
+    uint8_t user[255], pass[255]; /* RFC 1929 fields, one length byte each */
+    size_t user_len, pass_len;
+    bool has_user_pass;
+    uint16_t dst_port;
+    const struct parser_ops *inner_ops;
+    void *inner;
+};
+
+bool socks_is_greeting(const uint8_t *p, size_t len)
+{
+    if (len < 3 || p[0] != SOCKS_VERSION || p[1] == 0 || p[1] > SOCKS_MAX_METHODS ||
+        len < 2u + p[1]) {
+        return false;
+    }
+    for (size_t i = 2; i < 2u + p[1]; i++) {
+        if (p[i] == SOCKS_NO_METHOD) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void *socks_new(struct session *s, struct parse_stats *st, unsigned flags)
+{
+    (void)flags;
+    struct socks *p = xcalloc(1, sizeof *p);
+    p->s = s;
+    p->st = st;
+    p->step = SOCKS_C_GREETING;
+    return p;
+}
+
+/* Bytes of an address of type atyp whose first byte is at a (len bytes there); 0 when more
+ * bytes are needed to tell, SIZE_MAX for an unknown type. */
+static size_t addr_len(uint8_t atyp, const uint8_t *a, size_t len)
+{
+    switch (atyp) {
+    case SOCKS_ATYP_IPV4:
+        return 4;
+    case SOCKS_ATYP_IPV6:
+        return 16;
+    case SOCKS_ATYP_DOMAIN:
+        return len < 1 ? 0 : 1u + a[0];
+    default:
+        return SIZE_MAX;
+    }
+}
+
+/* The length of the request or reply at m (len bytes): version, command or reply code,
+ * reserved, address type, address, port. 0 when more bytes are needed, SIZE_MAX when it is
+ * malformed. */
+static size_t target_len(const uint8_t *m, size_t len)
+{
+    if (len < 4) {
+        return 0;
+    }
+    if (m[0] != SOCKS_VERSION) {
+        return SIZE_MAX;
+    }
+    size_t a = addr_len(m[3], m + 4, len - 4);
+    if (a == SIZE_MAX || a == 0) {
+        return a;
+    }
+    return 4 + a + 2;
+}
+
+/* Reads the message of the current step from m (len bytes). Returns its length, 0 when more
+ * bytes are needed, SIZE_MAX when the handshake is not one to follow. */
+static size_t step_once(struct socks *p, const uint8_t *m, size_t len)
+{
+    size_t n;
+    switch (p->step) {
+    case SOCKS_C_GREETING:
+        if (len < 2) {
+            return 0;
+        }
+        if (m[0] != SOCKS_VERSION || m[1] == 0) {
+            return SIZE_MAX;
+        }
+        return len < 2u + m[1] ? 0 : 2u + m[1];
+    case SOCKS_S_METHOD:
+        if (len < 2) {
+            return 0;
+        }
+        if (m[0] != SOCKS_VERSION || (m[1] != SOCKS_NO_AUTH && m[1] != SOCKS_USER_PASS)) {
+            return SIZE_MAX;
+        }
+        p->method = m[1];
+        return 2;
+    case SOCKS_C_AUTH:
+        if (len < 2) {
+            return 0;
+        }
+        if (m[0] != SOCKS_AUTH_VERSION) {
+            return SIZE_MAX;
+        }
+        n = 2u + m[1]; /* up to the password's length byte */
+        if (len < n + 1 || len < n + 1 + m[n]) {
+            return 0;
+        }
+        p->user_len = m[1];
+        memcpy(p->user, m + 2, p->user_len);
+        p->pass_len = m[n];
+        memcpy(p->pass, m + n + 1, p->pass_len);
+        p->has_user_pass = true;
+        return n + 1 + m[n];
+    case SOCKS_S_AUTH:
+        if (len < 2) {
+            return 0;
+        }
+        /* A refusal ends the connection: no tunnel follows. */
+        return m[0] == SOCKS_AUTH_VERSION && m[1] == 0 ? 2 : SIZE_MAX;
+    case SOCKS_C_REQUEST:
+        n = target_len(m, len);
+        if (n == 0 || n == SIZE_MAX) {
+            return n;
+        }
+        if (len < n) {
+            return 0;
+        }
+        if (m[1] != SOCKS_CMD_CONNECT) {
+            return SIZE_MAX;
+        }
+        p->dst_port = (uint16_t)((uint16_t)m[n - 2] << 8 | m[n - 1]);
+        return n;
+    case SOCKS_S_REPLY:
+        n = target_len(m, len);
+        if (n == 0 || n == SIZE_MAX) {
+            return n;
+        }
+        if (len < n) {
+            return 0;
+        }
+        return m[1] == 0 ? n : SIZE_MAX;
+    case SOCKS_TUNNEL:
+    case SOCKS_DEAD:
+        break;
+    }
+    return SIZE_MAX;
+}
+
+/* The direction whose message the current step reads. */
+static enum parse_dir step_dir(enum socks_step step)
+{
+    return step == SOCKS_S_METHOD || step == SOCKS_S_AUTH || step == SOCKS_S_REPLY
+               ? PARSE_DIR_SERVER
+               : PARSE_DIR_CLIENT;
+}
+
+/* The proxy accepted: the parser of the destination's mail protocol takes over, or the
+ * tunnel is not mail. */
+static bool open_tunnel(struct socks *p)
+{
+    struct classify_result cr;
+    if (!classify_port(0, p->dst_port, &cr)) {
+        p->st->socks_not_mail++;
+        return false;
+    }
+    p->st->socks_tunnels++;
+    p->s->protocol = cr.protocol;
+    unsigned flags = 0;
+    if (cr.is_implicit_tls) {
+        p->s->tls = FINDING_TLS_IMPLICIT;
+        p->s->starttls = FINDING_STARTTLS_NA;
+        flags |= PARSE_F_IMPLICIT_TLS;
+    }
+    if (p->has_user_pass) {
+        struct credential *c = finding_add_credential(p->s, "SOCKS5");
+        if (c != NULL) {
+            finding_set_username(c, p->user, p->user_len);
+            finding_set_secret(c, p->pass, p->pass_len);
+            c->result = FINDING_RESULT_SUCCESS; /* the proxy said yes (SOCKS_S_AUTH) */
+        }
+    }
+    p->inner_ops = cr.ops;
+    p->inner = cr.ops->new_parser(p->s, p->st, flags);
+    p->step = SOCKS_TUNNEL;
+    return true;
+}
+
+/* Takes the messages of as many steps as the queues hold. */
+static void advance(struct socks *p)
+{
+    while (p->step < SOCKS_TUNNEL) {
+        enum parse_dir dir = step_dir(p->step);
+        size_t n = step_once(p, p->q[dir], p->q_len[dir]);
+        if (n == 0) {
+            return;
+        }
+        if (n == SIZE_MAX) {
+            p->st->socks_not_mail++;
+            p->step = SOCKS_DEAD;
+            return;
+        }
+        memmove(p->q[dir], p->q[dir] + n, p->q_len[dir] - n);
+        p->q_len[dir] -= n;
+        if (p->step == SOCKS_S_METHOD && p->method == SOCKS_NO_AUTH) {
+            p->step = SOCKS_C_REQUEST;
+        } else if (p->step == SOCKS_S_REPLY) {
+            if (!open_tunnel(p)) {
+                p->step = SOCKS_DEAD;
+            }
+            return;
+        } else {
+            p->step++;
+        }
+    }
+}
+
+/* Hands dir's queued bytes to the inner parser. */
+static enum parse_status drain(struct socks *p, enum parse_dir dir)
+{
+    if (p->q_len[dir] == 0) {
+        return PARSE_OK;
+    }
+    size_t consumed = 0;
+    enum parse_status r = p->inner_ops->feed(p->inner, dir, p->q[dir], p->q_len[dir], &consumed);
+    p->q_len[dir] = 0;
+    return r;
+}
+
+static enum parse_status socks_feed(void *vp, enum parse_dir dir, const uint8_t *data, size_t len,
+                                    size_t *consumed)
+{
+    struct socks *p = vp;
+    *consumed = len;
+    while (p->step < SOCKS_TUNNEL && len > 0) {
+        /* Queue what fits and read what it completes; a queue full of bytes whose step does
+         * not come is no handshake this parser follows. How the bytes are chunked changes
+         * nothing: every message is read as soon as it is whole. */
+        size_t room = sizeof p->q[dir] - p->q_len[dir];
+        if (room == 0) {
+            p->st->socks_not_mail++;
+            p->step = SOCKS_DEAD;
+            break;
+        }
+        size_t n = len < room ? len : room;
+        memcpy(p->q[dir] + p->q_len[dir], data, n);
+        p->q_len[dir] += n;
+        data += n;
+        len -= n;
+        advance(p);
+        if (p->step == SOCKS_TUNNEL) {
+            /* The client's bytes first, as flow hands them over at the end. */
+            enum parse_status rc = drain(p, PARSE_DIR_CLIENT);
+            enum parse_status rs = drain(p, PARSE_DIR_SERVER);
+            if (rc == PARSE_ERROR || rs == PARSE_ERROR) {
+                return PARSE_ERROR;
+            }
+            if (len == 0) {
+                return dir == PARSE_DIR_CLIENT ? rc : rs;
+            }
+        }
+    }
+    if (p->step == SOCKS_DEAD) {
+        return PARSE_ERROR;
+    }
+    if (p->step != SOCKS_TUNNEL) {
+        return PARSE_NEED_MORE;
+    }
+    size_t inner_consumed = 0;
+    return p->inner_ops->feed(p->inner, dir, data, len, &inner_consumed);
+}
+
+static void socks_gap(void *vp, enum parse_dir dir, uint64_t len)
+{
+    struct socks *p = vp;
+    if (p->step == SOCKS_TUNNEL) {
+        p->inner_ops->gap(p->inner, dir, len);
+        return;
+    }
+    if (p->step != SOCKS_DEAD) {
+        /* Lost handshake bytes cannot be told from the tunnel's own. */
+        p->st->socks_not_mail++;
+        p->step = SOCKS_DEAD;
+    }
+}
+
+static void socks_end(void *vp)
+{
+    struct socks *p = vp;
+    if (p->step == SOCKS_TUNNEL) {
+        p->inner_ops->end(p->inner);
+    }
+}
+
+static void socks_free(void *vp)
+{
+    struct socks *p = vp;
+    if (p == NULL) {
+        return;
+    }
+    if (p->inner != NULL) {
+        p->inner_ops->free_parser(p->inner);
+    }
+    explicit_bzero(p, sizeof *p);
+    free(p);
+}
+
+const struct parser_ops socks_parser_ops = {
+    .name = "socks5",
+    .new_parser = socks_new,
+    .feed = socks_feed,
+    .gap = socks_gap,
+    .end = socks_end,
+    .free_parser = socks_free,
+};
