@@ -18,6 +18,7 @@ struct line_buf {
     /* + 1: a line of exactly LINE_MAX_LEN bytes may end in a CR whose LF is in the next chunk */
     uint8_t buf[LINE_MAX_LEN + 1];
     size_t len;
+    size_t hwm;         /* bytes of buf ever written: what line_wipe must clear */
     bool is_discarding; /* inside an overlong line or after a gap: drop bytes up to LF */
     bool is_cr_last;    /* discarding: the last byte dropped was a CR */
     bool is_crlf;       /* the line just ended (LINE_OK or LINE_DROPPED) ended in CR LF rather
@@ -43,6 +44,10 @@ void line_init(struct line_buf *lb);
  * *overlong is incremented for every overlong line discarded. */
 enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *len,
                            const uint8_t **line, size_t *line_len, uint64_t *overlong);
+
+/* Clears every byte the buffer ever held (a secret may have passed through it) and empties
+ * it; cheaper than clearing the whole buffer when lines rarely span chunks. */
+void line_wipe(struct line_buf *lb);
 
 /* After a gap: drops the partial line and discards up to the next LF. */
 void line_resync(struct line_buf *lb);

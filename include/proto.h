@@ -63,6 +63,8 @@ typedef void parse_free_fn(void *p);
 
 struct parser_ops {
     const char *name;
+    size_t state_size; /* bytes new_parser allocates at most (nested parsers included), for
+                          the memory cap; a TLS sniffer's buffer comes out of its headroom */
     parse_new_fn *new_parser;
     parse_feed_fn *feed;
     parse_gap_fn *gap;

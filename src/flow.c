@@ -34,8 +34,8 @@
  * 16. Every charge goes through it, so the cap holds for the process, not just for our
  * structs. */
 #define FLOW_HEAP(n) ((((size_t)(n)) + 8 + 15) & ~(size_t)15)
-/* Bytes charged for a mail flow's parser state: two line buffers and the rest. */
-#define FLOW_PARSER_CHARGE FLOW_HEAP(2 * LINE_MAX_LEN + 4096)
+/* Bytes charged for a mail flow's parser state, as its parser declares it. */
+#define FLOW_PARSER_CHARGE(ops) FLOW_HEAP((ops)->state_size)
 /* Bytes charged for a mail flow beyond its entry, before its parser exists. The parser is
  * made at the first byte of payload, so a flood of half-open connections to a mail port
  * costs a few hundred bytes each, not the parser's line buffers. */
@@ -326,9 +326,9 @@ static void *parser_of(struct dir_ctx *d)
 {
     struct mail *m = d->m;
     if (m->parser == NULL) {
-        make_room(d->ft, FLOW_PARSER_CHARGE, d->f);
+        make_room(d->ft, FLOW_PARSER_CHARGE(m->ops), d->f);
         m->parser = m->ops->new_parser(m->s, &d->ft->ps, m->parse_flags);
-        d->ft->mem_flows += FLOW_PARSER_CHARGE;
+        d->ft->mem_flows += FLOW_PARSER_CHARGE(m->ops);
         update_mem(d->ft);
         if (d->f->list == FLOW_LIST_CHEAP) {
             move_to(d->ft, d->f, FLOW_LIST_MAIL); /* it carries mail now */
@@ -401,7 +401,7 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
     }
     if (m->parser != NULL) {
         m->ops->free_parser(m->parser);
-        ft->mem_flows -= FLOW_PARSER_CHARGE;
+        ft->mem_flows -= FLOW_PARSER_CHARGE(m->ops);
     }
     reasm_free(&m->dir[0], &ft->rc);
     reasm_free(&m->dir[1], &ft->rc);

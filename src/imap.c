@@ -43,6 +43,7 @@
 
 #include "finding.h"
 #include "line.h"
+#include "ps.h"
 #include "sasl.h"
 #include "tlssniff.h"
 #include "tunables.h"
@@ -275,8 +276,9 @@ static enum imap_lit trailing_literal(const uint8_t *line, size_t len, bool is_c
 
 static void login_reset(struct imap *p)
 {
-    explicit_bzero(p->user, sizeof p->user);
-    explicit_bzero(p->pass, sizeof p->pass);
+    /* arg_append writes only below the lengths: those bytes are all there is to clear. */
+    explicit_bzero(p->user, p->user_len);
+    explicit_bzero(p->pass, p->pass_len);
     p->user_len = 0;
     p->pass_len = 0;
     p->login_argn = 0;
@@ -309,8 +311,8 @@ static void login_credential(struct imap *p)
             c->result = p->cmd_result;
         }
     }
-    explicit_bzero(p->user, sizeof p->user);
-    explicit_bzero(p->pass, sizeof p->pass);
+    explicit_bzero(p->user, p->user_len);
+    explicit_bzero(p->pass, p->pass_len);
 }
 
 static void arg_done(struct imap *p)
@@ -895,12 +897,15 @@ static void imap_free(void *vp)
     }
     sasl_wipe(&p->sasl);
     tlssniff_leg_free(&p->tls);
-    explicit_bzero(p, sizeof *p);
+    line_wipe(&p->lb[0]);
+    line_wipe(&p->lb[1]);
+    ps_wipe_around(p, sizeof *p, p->lb, sizeof p->lb);
     free(p);
 }
 
 const struct parser_ops imap_parser_ops = {
     .name = "imap",
+    .state_size = sizeof(struct imap),
     .new_parser = imap_new,
     .feed = imap_feed,
     .gap = imap_gap,

@@ -14,9 +14,16 @@
 void line_init(struct line_buf *lb)
 {
     lb->len = 0;
+    lb->hwm = 0;
     lb->is_discarding = false;
     lb->is_cr_last = false;
     lb->is_crlf = false;
+}
+
+void line_wipe(struct line_buf *lb)
+{
+    explicit_bzero(lb->buf, lb->hwm);
+    line_init(lb);
 }
 
 /* Length of the content of a raw line of len bytes (LF excluded): a final CR is not content. */
@@ -92,6 +99,9 @@ enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *le
         }
         memcpy(lb->buf + lb->len, p, seg);
         lb->len += seg;
+        if (lb->len > lb->hwm) {
+            lb->hwm = lb->len;
+        }
 
         if (lf == NULL) {
             /* Only a CR may sit in the extra byte; anything else already passes the limit. */

@@ -19,6 +19,7 @@
 
 #include "finding.h"
 #include "line.h"
+#include "ps.h"
 #include "sasl.h"
 #include "tlssniff.h"
 #include "tunables.h"
@@ -415,12 +416,15 @@ static void pop3_free(void *vp)
     }
     sasl_wipe(&p->sasl);
     tlssniff_leg_free(&p->tls);
-    explicit_bzero(p, sizeof *p);
+    line_wipe(&p->lb[0]);
+    line_wipe(&p->lb[1]);
+    ps_wipe_around(p, sizeof *p, p->lb, sizeof p->lb);
     free(p);
 }
 
 const struct parser_ops pop3_parser_ops = {
     .name = "pop3",
+    .state_size = sizeof(struct pop3),
     .new_parser = pop3_new,
     .feed = pop3_feed,
     .gap = pop3_gap,

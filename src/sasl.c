@@ -595,9 +595,11 @@ static void client_message(struct sasl *x, const uint8_t *b64, size_t len, bool 
     }
     uint8_t dec[SASL_MAX_DECODED];
     size_t n = 0;
+    /* Decoding writes fewer bytes than it reads: those are all there is to clear. */
+    size_t used = len < sizeof dec ? len : sizeof dec;
     if (!sasl_b64_decode(b64, len, dec, sizeof dec, &n)) {
         x->st->sasl_bad_base64++;
-        explicit_bzero(dec, sizeof dec);
+        explicit_bzero(dec, used);
         x->step++;
         return;
     }
@@ -608,7 +610,7 @@ static void client_message(struct sasl *x, const uint8_t *b64, size_t len, bool 
     case SASL_MECH_LOGIN:
         /* An empty initial response ("=") is not the user name: that comes next. */
         if (is_ir && n == 0) {
-            explicit_bzero(dec, sizeof dec);
+            explicit_bzero(dec, used);
             return;
         }
         read_login(x, dec, n);
@@ -631,7 +633,7 @@ static void client_message(struct sasl *x, const uint8_t *b64, size_t len, bool 
     case SASL_MECH_OTHER:
         break;
     }
-    explicit_bzero(dec, sizeof dec);
+    explicit_bzero(dec, used);
     x->step++;
 }
 

@@ -605,12 +605,15 @@ static void smtp_free(void *vp)
     }
     sasl_wipe(&p->sasl);
     tlssniff_leg_free(&p->tls);
-    explicit_bzero(p, sizeof *p);
+    line_wipe(&p->lb[0]);
+    line_wipe(&p->lb[1]);
+    ps_wipe_around(p, sizeof *p, p->lb, sizeof p->lb);
     free(p);
 }
 
 const struct parser_ops smtp_parser_ops = {
     .name = "smtp",
+    .state_size = sizeof(struct smtp),
     .new_parser = smtp_new,
     .feed = smtp_feed,
     .gap = smtp_gap,

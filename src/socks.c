@@ -222,6 +222,7 @@ static bool open_tunnel(struct socks *p)
             c->result = FINDING_RESULT_SUCCESS; /* the proxy said yes (SOCKS_S_AUTH) */
         }
     }
+    /* The tunnel's parser was charged for with this one (state_size). */
     p->inner_ops = cr.ops;
     p->inner = cr.ops->new_parser(p->s, p->st, flags);
     p->step = SOCKS_TUNNEL;
@@ -349,6 +350,7 @@ static void socks_free(void *vp)
 
 const struct parser_ops socks_parser_ops = {
     .name = "socks5",
+    .state_size = sizeof(struct socks) + SOCKS_INNER_MAX_STATE,
     .new_parser = socks_new,
     .feed = socks_feed,
     .gap = socks_gap,

@@ -12,8 +12,12 @@
 #include <string.h>
 
 #include "finding.h"
+#include "imap.h"
+#include "pop3.h"
 #include "proto.h"
+#include "smtp.h"
 #include "test.h"
+#include "tunables.h"
 
 #define MAX_SEGS 16
 
@@ -251,6 +255,15 @@ static void test_queue_limit(void)
     finding_free(s);
 }
 
+/* The wrapper is charged for the largest mail parser a tunnel can lead to. */
+static void test_state_size(void)
+{
+    CHECK(pop3_parser_ops.state_size <= SOCKS_INNER_MAX_STATE);
+    CHECK(smtp_parser_ops.state_size <= SOCKS_INNER_MAX_STATE);
+    CHECK(imap_parser_ops.state_size <= SOCKS_INNER_MAX_STATE);
+    CHECK(socks_parser_ops.state_size > SOCKS_INNER_MAX_STATE);
+}
+
 static void test_is_greeting(void)
 {
     CHECK(socks_is_greeting((const uint8_t *)"\x05\x01\x00", 3));
@@ -267,5 +280,6 @@ int main(void)
     RUN(test_cases);
     RUN(test_queue_limit);
     RUN(test_is_greeting);
+    RUN(test_state_size);
     return TEST_SUMMARY();
 }
