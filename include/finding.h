@@ -118,6 +118,10 @@ void finding_free(struct session *s);
  * (then creds_dropped is bumped). */
 struct credential *finding_add_credential(struct session *s, const char *mechanism);
 
+/* Removes c (one of s's credentials) from s, wipes and frees it: for a credential the parser
+ * learns was never one (read from a stream it was out of step with). */
+void finding_drop_credential(struct session *s, struct credential *c);
+
 /* Copy len bytes of wire data into the credential, cutting at the field's limit and setting
  * is_truncated if cut. Each replaces an earlier value. Borrows the bytes. */
 void finding_set_username(struct credential *c, const uint8_t *p, size_t len);

@@ -38,6 +38,8 @@ struct parse_stats {
     uint64_t starttls_injection; /* cleartext commands pipelined after STARTTLS/STLS */
     uint64_t tls_not_found;      /* TLS expected but no ServerHello could be read */
     uint64_t not_protocol;       /* streams given up as not this protocol */
+    uint64_t auth_desync;        /* credentials dropped: read from a message body that a
+                                    capture begun mid-session took for commands */
     uint64_t socks_tunnels;      /* SOCKS5 connections to a mail port, unwrapped */
     uint64_t socks_not_mail;     /* SOCKS5 connections elsewhere, refused or not followed */
     uint64_t smtp_bare_lf_dot;   /* DATA body lines "." with a bare LF before or after it:
@@ -46,6 +48,7 @@ struct parse_stats {
 
 /* Flags a parser is created with. */
 #define PARSE_F_IMPLICIT_TLS 0x1u /* the port speaks TLS from the first byte */
+#define PARSE_F_MIDSTREAM    0x2u /* the capture began after the session did (no SYN seen) */
 
 /* Returns a new parser state writing into s (borrowed; outlives the parser) and counting in
  * st (borrowed). Free with the matching free function. */

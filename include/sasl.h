@@ -90,6 +90,11 @@ bool sasl_gap(struct sasl *x, bool is_server_side);
  * exchange. */
 void sasl_finish(struct sasl *x, int is_success);
 
+/* The server's reply cannot answer this exchange (the stream was out of step, as when a
+ * capture starts inside a message body that holds an AUTH line): the credential it added, if
+ * any, is dropped (counted in parse_stats.auth_desync) and the exchange ends. */
+void sasl_discard(struct sasl *x);
+
 /* Ends the exchange with the result unknown (gap, session end). */
 void sasl_abort(struct sasl *x);
 

@@ -52,6 +52,19 @@ void finding_free(struct session *s)
     free(s);
 }
 
+void finding_drop_credential(struct session *s, struct credential *c)
+{
+    for (size_t i = 0; i < s->n_creds; i++) {
+        if (s->creds[i] == c) {
+            memmove(&s->creds[i], &s->creds[i + 1], (s->n_creds - i - 1) * sizeof s->creds[0]);
+            s->n_creds--;
+            s->creds[s->n_creds] = NULL;
+            credential_free(c);
+            return;
+        }
+    }
+}
+
 struct credential *finding_add_credential(struct session *s, const char *mechanism)
 {
     if (s->n_creds >= FINDING_MAX_CREDS) {

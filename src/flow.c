@@ -327,7 +327,8 @@ static void *parser_of(struct dir_ctx *d)
     struct mail *m = d->m;
     if (m->parser == NULL) {
         make_room(d->ft, FLOW_PARSER_CHARGE(m->ops), d->f);
-        m->parser = m->ops->new_parser(m->s, &d->ft->ps, m->parse_flags);
+        unsigned flags = m->parse_flags | (m->has_client_syn ? 0u : PARSE_F_MIDSTREAM);
+        m->parser = m->ops->new_parser(m->s, &d->ft->ps, flags);
         d->ft->mem_flows += FLOW_PARSER_CHARGE(m->ops);
         update_mem(d->ft);
         if (d->f->list == FLOW_LIST_CHEAP) {

@@ -785,6 +785,19 @@ void sasl_finish(struct sasl *x, int is_success)
     end_exchange(x);
 }
 
+void sasl_discard(struct sasl *x)
+{
+    if (!x->is_active) {
+        return;
+    }
+    if (x->cred != NULL) {
+        finding_drop_credential(x->s, x->cred);
+        x->cred = NULL;
+        x->st->auth_desync++;
+    }
+    end_exchange(x);
+}
+
 void sasl_abort(struct sasl *x)
 {
     if (!x->is_active) {

@@ -97,6 +97,8 @@ struct smtp {
     unsigned auth_offered;  /* SMTP_AUTH_* bits of a positive EHLO reply */
     bool is_ehlo_rejected;  /* EHLO answered 5xx */
     bool has_helo;          /* the client sent HELO */
+    bool is_unsynced;       /* begun mid-session, no server reply yet: client lines may be a
+                               message body, until a lone "." shows it */
     bool is_starttls_refused;
     bool is_starttls_unanswered; /* STARTTLS sent, its reply lost in a gap */
     struct sasl sasl;
@@ -116,6 +118,7 @@ static void *smtp_new(struct session *s, struct parse_stats *st, unsigned flags)
         p->phase = SMTP_TLS;
         p->is_client_tls = true;
     }
+    p->is_unsynced = (flags & PARSE_F_MIDSTREAM) != 0;
     return p;
 }
 
@@ -264,9 +267,30 @@ static void command(struct smtp *p, const uint8_t *line, size_t len, bool is_inj
     }
 }
 
+/* Begun mid-session, a lone "." before any server reply ends a message body the capture
+ * came in on: the lines before it were message text, not commands. What they seemed to say
+ * is undone: the commands queued (the server answers only the body's end) and any credential
+ * an "AUTH" line among them produced. */
+static void body_was_text(struct smtp *p)
+{
+    sasl_discard(&p->sasl);
+    while (p->s->n_creds > 0) {
+        finding_drop_credential(p->s, p->s->creds[p->s->n_creds - 1]);
+        p->st->auth_desync++;
+    }
+    p->q_len = 0;
+    p->phase = SMTP_CLEAR;
+    p->bdat_left = 0;
+    push(p, SMTP_CMD_BODY_END);
+}
+
 static void client_line(struct smtp *p, const uint8_t *line, size_t len)
 {
     p->st->lines++;
+    if (p->is_unsynced && !p->in_body && len == 1 && line[0] == '.') {
+        body_was_text(p);
+        return;
+    }
     if (p->in_body) {
         /* RFC 5321 sections 4.1.1.4 and 4.5.2: CR LF "." CR LF ends the body; a line starting
          * with "." was dot-stuffed and is content, as is everything else. A "." with a bare LF
@@ -404,8 +428,16 @@ static void reply(struct smtp *p, unsigned code, const uint8_t *text, size_t tex
     case SMTP_CMD_AUTH:
         /* 235 success; 4xx (454 temporary failure) and 5xx (535 bad credentials, 503/504 AUTH
          * not available) end the exchange: an initial response already recorded keeps the
-         * failure, it was sent in the clear all the same. */
-        sasl_finish(&p->sasl, cls == 2);
+         * failure, it was sent in the clear all the same. Any other 2xx cannot answer AUTH
+         * (RFC 4954 section 6): the "AUTH" was message text read before the capture showed
+         * where the body ends, and the 250 ends that message; it was no credential. */
+        if (code == 235) {
+            sasl_finish(&p->sasl, true);
+        } else if (is_fail) {
+            sasl_finish(&p->sasl, false);
+        } else {
+            sasl_discard(&p->sasl);
+        }
         if (p->phase == SMTP_SASL) {
             p->phase = SMTP_CLEAR;
         }
@@ -451,6 +483,7 @@ static bool server_line(struct smtp *p, const uint8_t *line, size_t len)
         return p->has_server_line;
     }
     p->has_server_line = true;
+    p->is_unsynced = false; /* replies pair with commands from here on */
     const uint8_t *text = line + (len > 3 ? 4 : 3);
     size_t text_len = len > 3 ? len - 4 : 0;
     if (p->reply_lines > 0) {

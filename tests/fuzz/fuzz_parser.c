@@ -3,8 +3,9 @@
  *
  * The input is a list of segments, each a 2-byte header and its bytes:
  *   flags   bit 0 direction (0 client, 1 server), bit 1 a gap of the stream comes before this
- *           segment, bit 2 implicit TLS (PARSE_F_IMPLICIT_TLS; honoured on the first segment
- *           only, since the flag is fixed when the parser is made)
+ *           segment, bit 2 implicit TLS (PARSE_F_IMPLICIT_TLS), bit 3 begun mid-session
+ *           (PARSE_F_MIDSTREAM); bits 2 and 3 are honoured on the first segment only, since
+ *           the flags are fixed when the parser is made
  *   len     1 byte, then len bytes of the stream (cut short where the input ends)
  * Like flow.c, the harness stops feeding after PARSE_ERROR and always calls end and free.
  *
@@ -29,6 +30,7 @@
 #define FUZZ_F_SERVER       0x01u
 #define FUZZ_F_GAP          0x02u
 #define FUZZ_F_IMPLICIT_TLS 0x04u
+#define FUZZ_F_MIDSTREAM    0x08u
 
 struct run {
     struct session *s;
@@ -71,6 +73,9 @@ static void run_session(const struct fuzz_parser *fp, const uint8_t *data, size_
     out->s->server_port = fp->server_port;
 
     unsigned flags = size >= 1 && (data[0] & FUZZ_F_IMPLICIT_TLS) != 0 ? PARSE_F_IMPLICIT_TLS : 0;
+    if (size >= 1 && (data[0] & FUZZ_F_MIDSTREAM) != 0) {
+        flags |= PARSE_F_MIDSTREAM;
+    }
     void *p = ops->new_parser(out->s, &out->st, flags);
     FUZZ_CHECK(p != NULL);
 

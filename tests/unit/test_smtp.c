@@ -234,6 +234,16 @@ static const struct script_case cases[] = {
       SCRIPT(S GREETING C "DATA\r\nAUTH PLAIN AGEAYg==\r\n.\r\n" S "354 go\r\n250 ok\r\n" C
                           "AUTH PLAIN " PLAIN_BOB "\r\n" S "535 no\r\n"),
       0, "tls=none starttls=null inj=0 | PLAIN bob x failure" },
+    { "capture starts inside a body: its auth line is no credential",
+      SCRIPT(C "Subject: how to log in\r\n\r\nAUTH PLAIN " PLAIN_ALICE "\r\n.\r\n" S
+               "250 2.0.0 Ok: queued as 4AbC\r\n" C "AUTH PLAIN " PLAIN_BOB "\r\n" S "535 no\r\n"),
+      PARSE_F_MIDSTREAM, "tls=none starttls=null inj=0 | PLAIN bob x failure" },
+    { "begun mid-session before a login: the login is read",
+      SCRIPT(C "AUTH PLAIN " PLAIN_ALICE "\r\n" S "235 ok\r\n"), PARSE_F_MIDSTREAM,
+      "tls=none starttls=null inj=0 | PLAIN alice s3cret success" },
+    { "a 250 cannot answer auth: the credential is dropped",
+      SCRIPT(S GREETING C "AUTH PLAIN " PLAIN_ALICE "\r\n" S "250 ok\r\n"), 0,
+      "tls=none starttls=null inj=0" },
     { "data rejected 554, auth found after",
       SCRIPT(S GREETING C "MAIL FROM:<a@b>\r\n" S "250 ok\r\n" C "RCPT TO:<c@d>\r\n" S
                           "550 no\r\n" C "DATA\r\n" S "554 5.5.1 Error: no valid recipients\r\n" C
