@@ -12,30 +12,25 @@
 #   sudo OUT_DIR="$(mktemp -d)" captures/make-mail-captures.sh  # or somewhere else
 #   KEEP_TMP=1: keep the temporary directory (configs, logs, captures so far) for debugging
 #
-# captures/make-captures.sh (POP3) runs this script at its end. Needs root (ports 25, 143, 465,
-# 587, 993, 2525; tcpdump). Installs nothing: it says which commands are missing. Debian 12
-# packages: postfix dovecot-core dovecot-imapd swaks tcpdump socat curl openssl coreutils iproute2.
-# Traffic goes only to 127.0.0.1; the server ports are the real ones, which must be free on
-# loopback. Every wait is bounded; postfix, dovecot and tcpdump are stopped on exit.
+# captures/make-captures.sh (POP3) runs this script at its end. The server set-up, capture
+# control, line-by-line client and truth files are in lib-mail.sh (same directory). Needs root
+# (ports 25, 143, 465, 587, 993, 2525; tcpdump). Installs nothing: it says which commands are
+# missing. Debian 12 packages: postfix dovecot-core dovecot-imapd swaks tcpdump socat curl
+# openssl coreutils iproute2. Traffic goes only to 127.0.0.1; the server ports are the real
+# ones, which must be free on loopback. Every wait is bounded; postfix, dovecot and tcpdump are
+# stopped on exit.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 export LC_ALL=C  # byte counts for literals and BDAT chunks; read -N counts bytes
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT_DIR=${OUT_DIR:-$HERE}
-HOSTNAME_FAKE=mail.example.test
+ME=make-mail-captures
+# shellcheck source=lib-mail.sh
+. "$HERE/lib-mail.sh"
 CLIENT_NAME=client.example.test
-V4=127.0.0.1
 SMTP_PORTS=(25 465 587 2525)
 IMAP_PORTS=(143 993)
-
-ALICE_PASS='Secr3t-alice'
-BOB_PASS='hunter2 with spaces'
-CAROL_PASS='Quo"te\Back slash'   # for IMAP quoted strings: a quote, a backslash and a space
-WRONG_PASS='wrong-password'
-
-log() { printf '%s\n' "$*" >&2; }
-die() { log "make-mail-captures: $*"; exit 1; }
 
 # ---------------------------------------------------------------- preconditions
 [ "$(id -u)" -eq 0 ] || die "must run as root (binds ports 25/143/465/587/993/2525, runs tcpdump)"
@@ -59,70 +54,14 @@ for u in dovecot dovenull nobody postfix; do
     getent passwd "$u" >/dev/null || die "system user '$u' missing (are dovecot-core and postfix installed?)"
 done
 getent group postdrop >/dev/null || die "group 'postdrop' missing (is postfix installed?)"
-for p in "${SMTP_PORTS[@]}" "${IMAP_PORTS[@]}"; do
-    if [ -n "$(ss -Hltn "sport = :$p")" ]; then die "port $p is already in use"; fi
-done
+port_free_or_die "${SMTP_PORTS[@]}" "${IMAP_PORTS[@]}"
 
-T=$(mktemp -d)
-chmod 755 "$T"   # dovecot's mail processes (nobody) and postfix's smtpd (postfix) must get in
-STAGE="$T/out"
-mkdir -p "$STAGE"
-TCPDUMP_PID=
-DOVECOT_STARTED=
-POSTFIX_STARTED=
-LC_PID=
-
-stop_pidfile() {  # FILE: wait up to 5 s for the process in FILE to go, then kill it
-    local pid
-    [ -f "$1" ] || return 0
-    pid=$(tr -dc 0-9 <"$1" 2>/dev/null || true)
-    [ -n "$pid" ] || return 0
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-}
-cleanup() {
-    local rc=$?
-    if [ -n "$LC_PID" ]; then kill "$LC_PID" 2>/dev/null || true; fi
-    if [ -n "$TCPDUMP_PID" ]; then kill -INT "$TCPDUMP_PID" 2>/dev/null || true; fi
-    if [ -n "$POSTFIX_STARTED" ]; then
-        timeout 20 postfix -c "$T/postfix" stop >/dev/null 2>&1 || true
-        stop_pidfile "$T/pf-queue/pid/master.pid"
-    fi
-    if [ -n "$DOVECOT_STARTED" ]; then
-        timeout 10 dovecot -c "$T/dovecot.conf" stop 2>/dev/null || true
-        stop_pidfile "$T/run/master.pid"
-    fi
-    if [ "$rc" -ne 0 ]; then
-        local f
-        for f in "$T/dovecot.log" "$T/postfix.log"; do
-            [ -f "$f" ] || continue
-            log "--- $(basename "$f") (last 30 lines) ---"
-            tail -n 30 "$f" >&2 || true
-        done
-    fi
-    if [ -n "${KEEP_TMP:-}" ]; then log "kept $T (KEEP_TMP)"; else rm -rf "$T"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+mail_init
 
 # ---------------------------------------------------------------- certificate, users, mail
 log "== setting up a private dovecot and a private postfix in a temporary directory"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
-    -subj "/CN=$HOSTNAME_FAKE" -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null ||
-    die "openssl could not make a certificate"
-chmod 600 "$T/key.pem"
-
-# passwd-file: user:password:uid:gid:gecos:home:shell:extra. PLAIN scheme so CRAM-MD5 and
-# DIGEST-MD5 work. No field may hold a colon.
-cat >"$T/passwd" <<EOF
-alice:{PLAIN}$ALICE_PASS::::::
-bob:{PLAIN}$BOB_PASS::::::
-carol:{PLAIN}$CAROL_PASS::::::
-EOF
+make_cert
+write_passwd alice bob carol
 
 # The trap lines: message text that looks like SMTP, POP3 and IMAP commands. They travel inside
 # DATA, BDAT chunks, APPEND literals and FETCH literals, and must never be taken as a login.
@@ -157,350 +96,17 @@ for user in alice bob carol; do
 done
 chown -R nobody:nogroup "$T/mail"
 
-# ---------------------------------------------------------------- dovecot (IMAP, and SASL for postfix)
-mkdir -p "$T/run" "$T/state"
-cat >"$T/dovecot.conf" <<EOF
-# Private instance for captures/make-mail-captures.sh; nothing here touches the system dovecot.
-instance_name = plainsight-mail-captures
-base_dir = $T/run
-state_dir = $T/state
-log_path = $T/dovecot.log
-info_log_path = $T/dovecot.log
-debug_log_path = $T/dovecot.log
-import_environment = TZ DOVECOT_HOSTNAME
-protocols = imap
-listen = $V4
-login_greeting = Dovecot ready.
-disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 digest-md5
-auth_verbose = yes
-auth_failure_delay = 1 secs
-ssl = yes
-ssl_cert = <$T/cert.pem
-ssl_key = <$T/key.pem
-ssl_min_protocol = TLSv1.2
-mail_location = maildir:~/Maildir
-first_valid_uid = 1
-first_valid_gid = 1
-default_login_user = dovenull
-default_internal_user = dovecot
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $T/passwd
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%u $T/passwd
-  default_fields = uid=nobody gid=nogroup home=$T/mail/%u
-}
-service imap-login {
-  inet_listener imap {
-    port = 143
-  }
-  inet_listener imaps {
-    port = 993
-    ssl = yes
-  }
-}
-service auth {
-  # postfix's smtpd asks this socket (smtpd_sasl_type = dovecot)
-  unix_listener auth-postfix {
-    mode = 0660
-    user = postfix
-    group = postfix
-  }
-}
-service anvil {
-  chroot =
-}
-EOF
-
-DOVECOT_HOSTNAME=$HOSTNAME_FAKE TZ=UTC dovecot -c "$T/dovecot.conf" || die "dovecot did not start"
-DOVECOT_STARTED=1
-
-# ---------------------------------------------------------------- postfix (SMTP)
-# A private config directory; queue and data directories in the temporary directory. Nothing is
-# delivered: every message goes to the discard transport. No service is chrooted.
-mkdir -p "$T/postfix" "$T/pf-queue" "$T/pf-data"
-chown postfix:postfix "$T/pf-data"
-cat >"$T/postfix/main.cf" <<EOF
-# Private instance for captures/make-mail-captures.sh; nothing here touches the system postfix.
-compatibility_level = 3.6
-queue_directory = $T/pf-queue
-data_directory = $T/pf-data
-command_directory = $(postconf -h -d command_directory)
-daemon_directory = $PF_DAEMONS
-meta_directory = $(postconf -h -d meta_directory)
-shlib_directory = $(postconf -h -d shlib_directory)
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $T/postfix.log
-maillog_file_prefixes = $T
-myhostname = $HOSTNAME_FAKE
-mydomain = example.test
-myorigin = example.test
-mydestination = example.test, $HOSTNAME_FAKE
-inet_interfaces = $V4
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtpd_peername_lookup = no
-disable_dns_lookups = yes
-local_recipient_maps =
-alias_maps =
-alias_database =
-local_transport = discard:
-default_transport = discard:
-relay_transport = discard:
-biff = no
-smtpd_banner = \$myhostname ESMTP
-smtpd_relay_restrictions = permit_sasl_authenticated, permit_mynetworks, reject_unauth_destination
-smtpd_sasl_auth_enable = yes
-smtpd_sasl_type = dovecot
-smtpd_sasl_path = $T/run/auth-postfix
-smtpd_tls_security_level = may
-smtpd_tls_cert_file = $T/cert.pem
-smtpd_tls_key_file = $T/key.pem
-smtpd_tls_loglevel = 1
-EOF
-cat >"$T/postfix/master.cf" <<EOF
-# service        type  private unpriv chroot wakeup maxproc command
-$V4:25           inet  n       -      n      -      -       smtpd
-$V4:587          inet  n       -      n      -      -       smtpd -o syslog_name=postfix/submission
-$V4:2525         inet  n       -      n      -      -       smtpd -o syslog_name=postfix/2525
-$V4:465          inet  n       -      n      -      -       smtpd -o syslog_name=postfix/smtps -o smtpd_tls_wrappermode=yes
-pickup           unix  n       -      n      60     1       pickup
-cleanup          unix  n       -      n      -      0       cleanup
-qmgr             unix  n       -      n      300    1       qmgr
-rewrite          unix  -       -      n      -      -       trivial-rewrite
-bounce           unix  -       -      n      -      0       bounce
-defer            unix  -       -      n      -      0       bounce
-trace            unix  -       -      n      -      0       bounce
-verify           unix  -       -      n      -      1       verify
-proxymap         unix  -       -      n      -      -       proxymap
-error            unix  -       -      n      -      -       error
-retry            unix  -       -      n      -      -       error
-discard          unix  -       -      n      -      -       discard
-anvil            unix  -       -      n      -      1       anvil
-scache           unix  -       -      n      -      1       scache
-tlsmgr           unix  -       -      n      1000?  1       tlsmgr
-postlog          unix-dgram n  -      n      -      1       postlogd
-EOF
-postfix -c "$T/postfix" check >/dev/null 2>"$T/postfix-check.err" ||
-    { cat "$T/postfix-check.err" >&2; die "postfix check failed"; }
-POSTFIX_STARTED=1
-timeout 30 postfix -c "$T/postfix" start >/dev/null 2>&1 || die "postfix did not start"
-
-ok=
-for _ in $(seq 100); do
-    ok=1
-    for p in "${SMTP_PORTS[@]}" "${IMAP_PORTS[@]}"; do
-        [ -n "$(ss -Hltn "sport = :$p")" ] || { ok=; break; }
-    done
-    [ -n "$ok" ] && [ -S "$T/run/auth-postfix" ] && break
-    ok=
-    sleep 0.1
-done
-[ -n "$ok" ] || die "the servers are not listening on ${SMTP_PORTS[*]} ${IMAP_PORTS[*]}"
+# ---------------------------------------------------------------- servers
+# dovecot: IMAP, and SASL for postfix through an auth socket. postfix: SMTP on every port.
+dovecot_start imap "$V4" "plain login cram-md5 digest-md5" postfix
+postfix_start "${SMTP_PORTS[@]}"
+wait_listen "${SMTP_PORTS[@]}" "${IMAP_PORTS[@]}"
+wait_socket "$T/run/auth-postfix"
 
 # ---------------------------------------------------------------- capture control
-# cap_start NAME: start tcpdump writing $STAGE/NAME.pcap on lo, wait until it listens.
-CUR=
 CAP_FILTER="tcp port 25 or tcp port 465 or tcp port 587 or tcp port 2525 or tcp port 143 or tcp port 993"
-cap_start() {
-    CUR="$STAGE/$1.pcap"
-    log "== $1"
-    : >"$T/tcpdump.err"
-    tcpdump -i lo -w "$CUR" -U -Z root "$CAP_FILTER" 2>"$T/tcpdump.err" &
-    TCPDUMP_PID=$!
-    for _ in $(seq 100); do
-        grep -q 'listening on' "$T/tcpdump.err" && { sleep 0.2; return 0; }
-        kill -0 "$TCPDUMP_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$T/tcpdump.err" >&2
-    die "tcpdump did not start"
-}
-cap_stop() {
-    sleep 1  # let the last FIN/ACKs through
-    kill -INT "$TCPDUMP_PID" 2>/dev/null || true
-    for _ in $(seq 50); do
-        kill -0 "$TCPDUMP_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$TCPDUMP_PID" 2>/dev/null; then kill -KILL "$TCPDUMP_PID" 2>/dev/null || true; fi
-    wait "$TCPDUMP_PID" 2>/dev/null || true
-    TCPDUMP_PID=
-    grep -q '^0 packets dropped by kernel' "$T/tcpdump.err" ||
-        { cat "$T/tcpdump.err" >&2; die "tcpdump dropped packets for $CUR"; }
-    log "   $(basename "$CUR"): $(grep 'packets captured' "$T/tcpdump.err")"
-}
 
-# ---------------------------------------------------------------- line-by-line client
-# A real conversation: every command is sent only after the previous answer has been read.
-lc_open() {  # PORT on 127.0.0.1
-    coproc LCP { exec socat -T 20 - "TCP4:$V4:$1" 2>/dev/null; }
-    LC_IN=${LCP[0]}
-    LC_OUT=${LCP[1]}
-    # shellcheck disable=SC2153 # LCP_PID is set by coproc
-    LC_PID=$LCP_PID
-}
-lc_line() {  # read one line into REPLY_LINE (without CR)
-    local l
-    IFS= read -r -t 15 l <&"$LC_IN" || die "no answer from the server (timeout or closed)"
-    REPLY_LINE=${l%$'\r'}
-    log "   S: $REPLY_LINE"
-}
-lc_bytes() {  # N: read exactly N bytes (an IMAP literal) and show them
-    local data
-    IFS= read -r -N "$1" -t 15 data <&"$LC_IN" || die "literal of $1 bytes cut short"
-    [ "${#data}" -eq "$1" ] || die "literal: got ${#data} bytes, want $1"
-    log "   S: <literal, $1 bytes>"
-    printf '%s' "$data" | sed 's/\r$//; s/^/   S|  /' >&2
-    log ""
-}
-lc_send() {  # LINE, sent with CRLF
-    log "   C: $1"
-    printf '%s\r\n' "$1" >&"$LC_OUT"
-}
-lc_send_raw() {  # BYTES, sent as they are
-    log "   C: <$(printf '%s' "$1" | wc -c) bytes>"
-    printf '%s' "$1" >&"$LC_OUT"
-}
-lc_close() {
-    exec {LC_OUT}>&-
-    local l
-    while IFS= read -r -t 10 l <&"$LC_IN"; do :; done || true
-    for _ in $(seq 50); do kill -0 "$LC_PID" 2>/dev/null || break; sleep 0.1; done
-    kill "$LC_PID" 2>/dev/null || true
-    wait "$LC_PID" 2>/dev/null || true
-    LC_PID=
-}
-
-# SMTP: a reply is lines "NNN-text" ended by "NNN text".
-smtp_reply() {  # EXPECT (a code or its prefix)
-    while :; do
-        lc_line
-        case $REPLY_LINE in
-            [0-9][0-9][0-9]-*) continue ;;
-            [0-9][0-9][0-9]" "* | [0-9][0-9][0-9]) break ;;
-            *) die "not an SMTP reply: '$REPLY_LINE'" ;;
-        esac
-    done
-    case $REPLY_LINE in "$1"*) ;; *) die "expected SMTP $1, got '$REPLY_LINE'" ;; esac
-}
-smtp_cmd() { lc_send "$1"; smtp_reply "$2"; }  # CMD EXPECT
-
-# IMAP: read untagged lines (and their literals) up to the line tagged TAG.
-imap_until() {  # TAG EXPECT(OK|NO|BAD)
-    local n=0
-    while :; do
-        lc_line
-        while [[ $REPLY_LINE =~ \{([0-9]+)\}$ ]]; do  # a literal follows this line
-            lc_bytes "${BASH_REMATCH[1]}"
-            lc_line
-        done
-        case $REPLY_LINE in "$1 "*) break ;; esac
-        n=$((n + 1))
-        [ "$n" -lt 1000 ] || die "answer too long"
-    done
-    case $REPLY_LINE in "$1 $2"*) ;; *) die "expected '$1 $2', got '$REPLY_LINE'" ;; esac
-}
-imap_cmd() { lc_send "$1 $2"; imap_until "$1" "$3"; }  # TAG CMD EXPECT
-imap_cont() {  # wait for the server's "+" continuation
-    lc_line
-    case $REPLY_LINE in "+"*) ;; *) die "expected a '+' continuation, got '$REPLY_LINE'" ;; esac
-}
-imap_greeting() {
-    lc_line
-    case $REPLY_LINE in "* OK"*) ;; *) die "bad greeting '$REPLY_LINE'" ;; esac
-}
-imap_quote() {  # a quoted string: backslash and double quote escaped
-    local s=${1//\\/\\\\}
-    printf '"%s"' "${s//\"/\\\"}"
-}
-
-# ---------------------------------------------------------------- truth files
-jstr() {  # JSON string, or null for the sentinel @null
-    if [ "$1" = "@null" ]; then printf 'null'; return; fi
-    local s=${1//\\/\\\\}
-    s=${s//\"/\\\"}
-    printf '"%s"' "$s"
-}
-cred() {  # MECH USER PASS RESULT -> one JSON object
-    printf '{"mechanism": %s, "username": %s, "password": %s, "result": %s}' \
-        "$(jstr "$1")" "$(jstr "$2")" "$(jstr "$3")" "$(jstr "$4")"
-}
-# endpoints_from_capture: sets CLIENT and SERVER from the capture's only SYN.
-endpoints_from_capture() {
-    local syns
-    syns=$(tcpdump -r "$CUR" -nn 2>/dev/null | grep 'Flags \[S\],' || true)
-    [ "$(printf '%s\n' "$syns" | grep -c .)" -eq 1 ] ||
-        die "$(basename "$CUR"): expected exactly one connection, got: $syns"
-    local src dst
-    read -r src dst < <(printf '%s\n' "$syns" | awk '{
-        for (i = 1; i <= NF; i++) if ($i == ">") { s = $(i - 1); d = $(i + 1); break }
-        sub(/:$/, "", d); print s, d }')
-    fmt() {
-        local ip=${1%.*} port=${1##*.}
-        case $ip in *:*) printf '[%s]:%s' "$ip" "$port" ;; *) printf '%s:%s' "$ip" "$port" ;; esac
-    }
-    CLIENT=$(fmt "$src")
-    SERVER=$(fmt "$dst")
-}
-# truth PROTOCOL DESCRIPTION TLS STARTTLS TLS_VERSION CRED...
-truth() {
-    local proto=$1 desc=$2 tls=$3 stls=$4 ver=$5
-    shift 5
-    endpoints_from_capture
-    local f name creds="" c
-    name=$(basename "$CUR")
-    f="${CUR%.pcap}.truth.json"
-    for c in "$@"; do creds+="${creds:+,$'\n'}        $c"; done
-    {
-        printf '{\n'
-        printf '  "file": %s,\n' "$(jstr "$name")"
-        printf '  "description": %s,\n' "$(jstr "$desc")"
-        printf '  "sessions": [\n'
-        printf '    {\n'
-        printf '      "client": %s,\n' "$(jstr "$CLIENT")"
-        printf '      "server": %s,\n' "$(jstr "$SERVER")"
-        printf '      "protocol": %s,\n' "$(jstr "$proto")"
-        printf '      "tls": %s,\n' "$(jstr "$tls")"
-        printf '      "starttls": %s,\n' "$(jstr "$stls")"
-        printf '      "tls_version": %s,\n' "$(jstr "$ver")"
-        if [ -n "$creds" ]; then
-            printf '      "credentials": [\n%s\n      ]\n' "$creds"
-        else
-            printf '      "credentials": []\n'
-        fi
-        printf '    }\n'
-        printf '  ]\n'
-        printf '}\n'
-    } >"$f"
-}
-# expect TEXT...: every TEXT must appear in the capture's payload; forbid TEXT: must not.
-ascii() { tcpdump -r "$CUR" -nn -A 2>/dev/null; }
-expect() {
-    local s a
-    a=$(ascii)
-    for s in "$@"; do
-        grep -qF -- "$s" <<<"$a" || die "$(basename "$CUR"): '$s' not found in the capture"
-    done
-}
-forbid() {
-    local s a
-    a=$(ascii)
-    for s in "$@"; do
-        if grep -qF -- "$s" <<<"$a"; then die "$(basename "$CUR"): '$s' must not be in the capture"; fi
-    done
-}
-expect_re() {  # REGEX (grep -E) that a line of the payload must match
-    local a
-    a=$(ascii | tr -d '\r')
-    grep -qE -- "$1" <<<"$a" || die "$(basename "$CUR"): no line matches '$1'"
-}
-b64() { printf '%s' "$1" | base64 -w0; }
-b64plain() { printf '\0%s\0%s' "$1" "$2" | base64 -w0; }  # SASL PLAIN: NUL user NUL password
+# ---------------------------------------------------------------- DIGEST-MD5 and CRAM-MD5
 hexmd5() { md5sum | cut -d' ' -f1; }
 # digest_md5 USER PASS SERVICE CHALLENGE_BASE64: the client's DIGEST-MD5 response (RFC 2831,
 # qop=auth), in base64.
@@ -530,9 +136,6 @@ cram_check() {
     want="$2 $(printf '%s' "$chal" | openssl dgst -md5 -hmac "$3" | awk '{print $NF}')"
     [ "$(printf '%s' "$resp" | base64 -d)" = "$want" ] ||
         die "$(basename "$CUR"): CRAM-MD5 response is not HMAC-MD5(password, challenge)"
-}
-curl_tls_version() {  # from curl -v output
-    grep -o 'SSL connection using TLSv1\.[0-3]' "$1" | head -n1 | awk '{print $4}'
 }
 swaks_tls_version() {  # from swaks output: "=== TLS started with cipher TLSv1.3:..."
     grep -o 'TLS started with cipher TLSv1\.[0-3]' "$1" | head -n1 | awk '{print $NF}'
@@ -893,15 +496,10 @@ truth imap "curl imaps:// on 993: implicit TLS 1.3; CAPABILITY, AUTHENTICATE PLA
     implicit n/a "$ver"
 
 # ---------------------------------------------------------------- publish
-mkdir -p "$OUT_DIR"
-for f in "$STAGE"/*; do
-    sz=$(stat -c %s "$f")
-    case $f in
-        *-starttls.pcap | *-smtps.pcap | *-imaps.pcap) max=40000 ;;
-        *) max=20000 ;;
+max_bytes_for() {
+    case $1 in
+        *-starttls.pcap | *-smtps.pcap | *-imaps.pcap) echo 40000 ;;
+        *) echo 20000 ;;
     esac
-    [ "$sz" -lt "$max" ] || die "$(basename "$f") is $sz bytes, too large"
-    cp "$f" "$OUT_DIR/"
-    chmod 644 "$OUT_DIR/$(basename "$f")"
-done
-log "== done: $(find "$STAGE" -name '*.pcap' | wc -l) captures written to $OUT_DIR"
+}
+publish 20000

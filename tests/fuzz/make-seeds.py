@@ -16,8 +16,9 @@ holds, and are built by hand from the RFCs' examples where it does not:
                  and RFC 1939 examples
   fuzz_smtp      each SMTP capture's dialogue, and dialogues built by hand: EHLO, AUTH of each
                  kind, STARTTLS, pipelining, DATA and BDAT bodies holding command-like lines
-  fuzz_socks     SOCKS5 handshakes (no auth, username/password, pipelined, refused) in front
-                 of the hand-made SMTP dialogues and a POP3 login
+  fuzz_socks     the SOCKS5 captures' dialogues, and SOCKS5 handshakes (no auth,
+                 username/password, pipelined, refused) in front of the hand-made SMTP
+                 dialogues and a POP3 login
   fuzz_imap      each IMAP capture's dialogue, and dialogues built by hand: LOGIN with atoms,
                  quoted strings and literals, AUTHENTICATE with and without SASL-IR, STARTTLS,
                  APPEND and FETCH literals
@@ -497,6 +498,7 @@ def seeds_smtp():
 def seeds_socks():
     """fuzz_socks: SOCKS5 handshakes (RFC 1928/1929) in front of hand-made mail dialogues."""
     s = Seeds("fuzz_socks")
+    captured(s, "socks5-")
     connect25 = b"\x05\x01\x00\x01\xc0\x00\x02\x0a\x00\x19"
     connect993 = b"\x05\x01\x00\x03\x0email.example.test\x03\xe1"
     connect110 = b"\x05\x01\x00\x04" + bytes(15) + b"\x01\x00\x6e"
