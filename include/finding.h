@@ -69,6 +69,8 @@ struct credential {
     uint8_t *response; /* owned; challenge-response mechanisms only */
     size_t response_len;
     bool is_truncated; /* a field was longer than its limit and was cut */
+    bool is_answered;  /* the server took part in its exchange (a SASL challenge, or bytes a gap
+                          lost), so it was a real login even while its result is unknown */
     enum finding_result result;
     char fingerprint[FINDING_FP_HEX + 1]; /* filled by finding_finalize when secret != NULL */
 };

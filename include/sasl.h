@@ -38,6 +38,7 @@ struct sasl {
     unsigned step;               /* client messages seen so far */
     bool is_active;
     bool is_blind;           /* a gap in the server's bytes may have hidden the verdict */
+    bool has_server;         /* the server sent a challenge (or bytes a gap lost) in it */
     struct session *s;       /* borrowed */
     struct parse_stats *st;  /* borrowed */
     struct credential *cred; /* borrowed from s; NULL until a message showed something */

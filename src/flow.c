@@ -389,6 +389,19 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
         m->ops->end(m->parser);
     }
     m->s->end_reason = why;
+    if (!m->has_client_syn) {
+        /* Begun before the capture, the parser may have come in on message text (an APPEND
+         * literal, a DATA body whose end it did not see) and read a login-like line in it as
+         * a command. A real login gets an answer (a challenge or a verdict); one the server
+         * never took part in is not reported. */
+        for (size_t i = m->s->n_creds; i > 0; i--) {
+            struct credential *c = m->s->creds[i - 1];
+            if (c->result == FINDING_RESULT_UNKNOWN && !c->is_answered) {
+                finding_drop_credential(m->s, c);
+                ft->ps.midstream_unanswered++;
+            }
+        }
+    }
 
     /* A flow the parser gave up on as not its protocol is no mail session, nor is a SOCKS5
      * connection that never reached a mail server, unless either already showed a credential. */

@@ -34,7 +34,8 @@
  *
  * Known limits: a command or reply line longer than LINE_MAX_LEN is discarded by line.c with
  * its literal announcement, so the literal's content that follows is then read as lines. A
- * capture that starts inside a literal reads its content as lines. */
+ * capture that starts inside a literal reads its content as lines; a LOGIN among them gets no
+ * answer, and flow drops such unanswered credentials of a session begun before the capture. */
 #include "imap.h"
 
 #include <stdbool.h>

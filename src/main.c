@@ -454,6 +454,7 @@ static void collect_counters(struct app *a)
         COUNTER("parse.starttls_injection", p->starttls_injection),
         COUNTER("parse.smtp_bare_lf_dot", p->smtp_bare_lf_dot),
         COUNTER("parse.auth_desync", p->auth_desync),
+        COUNTER("parse.midstream_unanswered", p->midstream_unanswered),
         COUNTER("parse.socks_tunnels", p->socks_tunnels),
         COUNTER("parse.socks_not_mail", p->socks_not_mail),
         COUNTER("parse.tls_not_found", p->tls_not_found),

@@ -404,6 +404,11 @@ static void pop3_end(void *vp)
     if (p->sasl.is_active) {
         sasl_abort(&p->sasl);
     }
+    /* A POP3 client sends commands only, never message text, so even a login the capture
+     * shows no answer to was one (flow keeps it in a session begun before the capture). */
+    for (size_t i = 0; i < s->n_creds; i++) {
+        s->creds[i]->is_answered = true;
+    }
     /* The list is the CAPA response (RFC 2449); without CAPA the capture cannot tell. */
     finding_settle_starttls(s, p->is_stls_refused, p->has_capa, p->has_capa && p->has_capa_stls);
 }

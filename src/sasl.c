@@ -199,6 +199,9 @@ static struct credential *cred_get(struct sasl *x)
 {
     if (x->cred == NULL) {
         x->cred = finding_add_credential(x->s, x->name);
+        if (x->cred != NULL) {
+            x->cred->is_answered = x->has_server;
+        }
         if (x->cred == NULL) {
             x->st->creds_dropped++;
             x->mech = SASL_MECH_OTHER;
@@ -679,6 +682,7 @@ void sasl_start(struct sasl *x, struct session *s, struct parse_stats *st, const
     x->step = 0;
     x->is_active = true;
     x->is_blind = false;
+    x->has_server = false;
     x->s = s;
     x->st = st;
     x->cred = NULL;
@@ -699,12 +703,25 @@ void sasl_start(struct sasl *x, struct session *s, struct parse_stats *st, const
     }
 }
 
+/* The server sent something in this exchange (a challenge, or bytes a gap lost): the
+ * exchange is a real login, not client text that only looks like one. */
+static void server_took_part(struct sasl *x)
+{
+    x->has_server = true;
+    if (x->cred != NULL) {
+        x->cred->is_answered = true;
+    }
+}
+
 /* Only the challenge-response mechanisms need the server's challenge; the others' prompts
  * (LOGIN's "Username:", an OAuth JSON error) are neither decoded nor counted. A challenge
  * longer than the buffer is not kept (a cut one is no use to an offline attack) and is
  * counted as malformed. */
 void sasl_server(struct sasl *x, const uint8_t *b64, size_t len)
 {
+    if (x->is_active) {
+        server_took_part(x);
+    }
     if (!x->is_active || (x->mech != SASL_MECH_CRAM_MD5 && x->mech != SASL_MECH_DIGEST_MD5 &&
                           x->mech != SASL_MECH_SCRAM)) {
         return;
@@ -766,6 +783,9 @@ enum sasl_line sasl_client_line(struct sasl *x, const uint8_t *line, size_t len)
 
 bool sasl_gap(struct sasl *x, bool is_server_side)
 {
+    if (is_server_side && x->is_active) {
+        server_took_part(x);
+    }
     if (is_server_side && x->is_active && !has_all(x)) {
         x->is_blind = true;
         return true;

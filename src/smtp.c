@@ -402,7 +402,10 @@ static void reply(struct smtp *p, unsigned code, const uint8_t *text, size_t tex
         return;
     }
     const enum smtp_cmd *h = peek(p);
-    if (h != NULL && *h == SMTP_CMD_AUTH && cls == 3) {
+    /* A 3xx while the client is still in an AUTH exchange is its challenge even when a gap
+     * in the server's bytes cleared the queue of what it answers. */
+    bool is_in_auth = (h != NULL && *h == SMTP_CMD_AUTH) || (h == NULL && p->phase == SMTP_SASL);
+    if (is_in_auth && cls == 3) {
         /* "334 <base64>", "334 " or "334": a challenge; the exchange goes on. */
         while (text_len > 0 && (text[text_len - 1] == ' ' || text[text_len - 1] == '\t')) {
             text_len--;

@@ -1347,6 +1347,34 @@ static void test_midstream_tls_skips_ndpi(void)
     classify_free(cls);
 }
 
+/* Begun before the capture: a credential the server never took part in (no challenge, no
+ * verdict) may be message text read as a command and is not reported; one whose exchange the
+ * server answered with a challenge is, its result unknown. */
+static void test_midstream_unanswered(void)
+{
+    struct sink k;
+    struct flow_table *ft = table_new(&k, FLOW_MAX_FLOWS, BIGCAP, FLOW_IDLE_SEC);
+    struct conn c;
+    conn_init(&c, 113, 48013, 25, 1000, 5000);
+    say(ft, &c, true, F_PA, "Subject: notes\r\n\r\nAUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n");
+    teardown(ft, &c);
+    conn_init(&c, 114, 48014, 25, 1000, 5000);
+    say(ft, &c, true, F_PA, "AUTH LOGIN\r\n");
+    say(ft, &c, false, F_PA, "334 VXNlcm5hbWU6\r\n");
+    say(ft, &c, true, F_PA, "YWxpY2U=\r\n");
+    say(ft, &c, false, F_PA, "334 UGFzc3dvcmQ6\r\n");
+    say(ft, &c, true, F_PA, "czNjcmV0\r\n");
+    teardown(ft, &c);
+    CHECK_EQ_U(k.n, 2);
+    CHECK_EQ_U(k.got[0].n_creds, 0);
+    CHECK_EQ_U(k.got[1].n_creds, 1);
+    CHECK(strcmp(k.got[1].mech, "LOGIN") == 0);
+    CHECK_MEM(k.got[1].user, k.got[1].user_len, "alice");
+    CHECK_EQ_U(k.got[1].result, FINDING_RESULT_UNKNOWN);
+    CHECK_EQ_U(flow_get_parse_stats(ft)->midstream_unanswered, 1);
+    flow_table_free(ft);
+}
+
 /* SMTP on another port whose greeting and EHLO come a few bytes per segment: the greeting
  * rules wait for them (more segments than nDPI is given) and the session is found. */
 static void test_smtp_greeting_in_pieces(void)
@@ -1759,6 +1787,7 @@ int main(void)
     RUN(test_ndpi_lazy);
     RUN(test_smtp_greeting_in_pieces);
     RUN(test_midstream_tls_skips_ndpi);
+    RUN(test_midstream_unanswered);
     RUN_ISOLATED(test_ndpi_rst_while_undecided);
     RUN(test_ndpi_http_not_mail);
     RUN(test_client_first_not_mail);
