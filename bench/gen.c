@@ -402,6 +402,41 @@ static void make_password(struct rng *r, char *out, size_t cap)
  * USER/PASS, AUTH PLAIN (initial response or after "+ "), or AUTH LOGIN; then STAT, LIST and a
  * RETR whose body holds command-like lines that are not credentials; QUIT. Some sessions only
  * look (CAPA, QUIT). */
+/* Writes c's SASL exchange into m and names its mechanism: PLAIN with the initial response
+ * or after an empty challenge, or LOGIN after both prompts or with the user name as its
+ * initial response. cmd starts the client's command ("AUTH", "a001 AUTHENTICATE"), cont is
+ * the server's continuation ("+ ", "334 "). */
+static void sasl_turns(struct gen_mail *m, struct gen_cred *c, const char *cmd, const char *cont,
+                       bool is_plain, bool has_ir)
+{
+    if (is_plain) {
+        char b64[GEN_B64_MAX];
+        sasl_plain(c->username, c->password, b64, sizeof b64);
+        snprintf(c->mechanism, sizeof c->mechanism, "PLAIN");
+        if (has_ir) {
+            turn_add(m, 0, "%s PLAIN %s\r\n", cmd, b64);
+        } else {
+            turn_add(m, 0, "%s PLAIN\r\n", cmd);
+            turn_add(m, 1, "%s\r\n", cont);
+            turn_add(m, 0, "%s\r\n", b64);
+        }
+        return;
+    }
+    char bu[GEN_B64_MAX], bp[GEN_B64_MAX];
+    b64_str(c->username, bu, sizeof bu);
+    b64_str(c->password, bp, sizeof bp);
+    snprintf(c->mechanism, sizeof c->mechanism, "LOGIN");
+    if (has_ir) {
+        turn_add(m, 0, "%s LOGIN %s\r\n", cmd, bu);
+    } else {
+        turn_add(m, 0, "%s LOGIN\r\n", cmd);
+        turn_add(m, 1, "%sVXNlcm5hbWU6\r\n", cont);
+        turn_add(m, 0, "%s\r\n", bu);
+    }
+    turn_add(m, 1, "%sUGFzc3dvcmQ6\r\n", cont);
+    turn_add(m, 0, "%s\r\n", bp);
+}
+
 static void pop3_build(struct rng *r, struct gen_mail *m)
 {
     bool has_stls = rng_below(r, 2) == 0;
@@ -434,27 +469,8 @@ static void pop3_build(struct rng *r, struct gen_mail *m)
             turn_add(m, 0, "USER %s\r\n", c->username);
             turn_add(m, 1, "+OK\r\n");
             turn_add(m, 0, "PASS %s\r\n", c->password);
-        } else if (pick < 9) {
-            char b64[GEN_B64_MAX];
-            sasl_plain(c->username, c->password, b64, sizeof b64);
-            snprintf(c->mechanism, sizeof c->mechanism, "PLAIN");
-            if (pick < 7) {
-                turn_add(m, 0, "AUTH PLAIN %s\r\n", b64);
-            } else {
-                turn_add(m, 0, "AUTH PLAIN\r\n");
-                turn_add(m, 1, "+ \r\n");
-                turn_add(m, 0, "%s\r\n", b64);
-            }
         } else {
-            char bu[GEN_B64_MAX], bp[GEN_B64_MAX];
-            b64_str(c->username, bu, sizeof bu);
-            b64_str(c->password, bp, sizeof bp);
-            snprintf(c->mechanism, sizeof c->mechanism, "LOGIN");
-            turn_add(m, 0, "AUTH LOGIN\r\n");
-            turn_add(m, 1, "+ VXNlcm5hbWU6\r\n");
-            turn_add(m, 0, "%s\r\n", bu);
-            turn_add(m, 1, "+ UGFzc3dvcmQ6\r\n");
-            turn_add(m, 0, "%s\r\n", bp);
+            sasl_turns(m, c, "AUTH", "+ ", pick < 9, pick < 7);
         }
         turn_add(m, 1, "%s", answer);
         is_in = c->is_success;
@@ -592,32 +608,9 @@ static void smtp_build(struct rng *r, struct gen_mail *m)
         make_password(r, c->password, sizeof c->password);
         c->is_success = a == 0 && attempts == 2 ? false : rng_below(r, 10) < 8;
         uint32_t pick = rng_below(r, 10);
-        if (pick < 6) {
-            char b64[GEN_B64_MAX];
-            sasl_plain(c->username, c->password, b64, sizeof b64);
-            snprintf(c->mechanism, sizeof c->mechanism, "PLAIN");
-            if (pick < 4) {
-                turn_add(m, 0, "AUTH PLAIN %s\r\n", b64);
-            } else {
-                turn_add(m, 0, "AUTH PLAIN\r\n");
-                turn_add(m, 1, "334 \r\n");
-                turn_add(m, 0, "%s\r\n", b64);
-            }
-        } else {
-            char bu[GEN_B64_MAX], bp[GEN_B64_MAX];
-            b64_str(c->username, bu, sizeof bu);
-            b64_str(c->password, bp, sizeof bp);
-            snprintf(c->mechanism, sizeof c->mechanism, "LOGIN");
-            if (pick < 9) {
-                turn_add(m, 0, "AUTH LOGIN\r\n");
-                turn_add(m, 1, "334 VXNlcm5hbWU6\r\n");
-                turn_add(m, 0, "%s\r\n", bu);
-            } else {
-                turn_add(m, 0, "AUTH LOGIN %s\r\n", bu);
-            }
-            turn_add(m, 1, "334 UGFzc3dvcmQ6\r\n");
-            turn_add(m, 0, "%s\r\n", bp);
-        }
+        /* PLAIN with the initial response or after "334 "; LOGIN after both prompts, or with
+         * the user name as its initial response. */
+        sasl_turns(m, c, "AUTH", "334 ", pick < 6, pick < 4 || pick >= 9);
         turn_add(m, 1, "%s",
                  c->is_success
                      ? "235 2.7.0 Authentication successful\r\n"
@@ -750,27 +743,10 @@ static void imap_build(struct rng *r, struct gen_mail *m)
                 turn_add(m, 0, "a%03u LOGIN %s {%zu+}\r\n%s\r\n", tag, c->username, len,
                          c->password);
             }
-        } else if (pick < 18) {
-            char b64[GEN_B64_MAX];
-            sasl_plain(c->username, c->password, b64, sizeof b64);
-            snprintf(c->mechanism, sizeof c->mechanism, "PLAIN");
-            if (pick < 15) {
-                turn_add(m, 0, "a%03u AUTHENTICATE PLAIN %s\r\n", tag, b64);
-            } else {
-                turn_add(m, 0, "a%03u AUTHENTICATE PLAIN\r\n", tag);
-                turn_add(m, 1, "+ \r\n");
-                turn_add(m, 0, "%s\r\n", b64);
-            }
         } else {
-            char bu[GEN_B64_MAX], bp[GEN_B64_MAX];
-            b64_str(c->username, bu, sizeof bu);
-            b64_str(c->password, bp, sizeof bp);
-            snprintf(c->mechanism, sizeof c->mechanism, "LOGIN");
-            turn_add(m, 0, "a%03u AUTHENTICATE LOGIN\r\n", tag);
-            turn_add(m, 1, "+ VXNlcm5hbWU6\r\n");
-            turn_add(m, 0, "%s\r\n", bu);
-            turn_add(m, 1, "+ UGFzc3dvcmQ6\r\n");
-            turn_add(m, 0, "%s\r\n", bp);
+            char cmd[32];
+            snprintf(cmd, sizeof cmd, "a%03u AUTHENTICATE", tag);
+            sasl_turns(m, c, cmd, "+ ", pick < 18, pick < 15);
         }
         if (!c->is_success) {
             turn_add(m, 1, "a%03u NO [AUTHENTICATIONFAILED] Authentication failed.\r\n", tag);
