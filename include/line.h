@@ -49,6 +49,10 @@ enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *le
  * it; cheaper than clearing the whole buffer when lines rarely span chunks. */
 void line_wipe(struct line_buf *lb);
 
+/* Frees a parser's state, size bytes at state holding its two line buffers at lb: clears what
+ * the buffers ever held (as line_wipe) and every other byte of the state, then frees it. */
+void line_state_free(void *state, size_t size, struct line_buf lb[2]);
+
 /* After a gap: drops the partial line and discards up to the next LF. */
 void line_resync(struct line_buf *lb);
 

@@ -30,8 +30,4 @@ void *xmalloc(size_t len);
 void *xcalloc(size_t n, size_t len);
 void *xrealloc(void *p, size_t len);
 
-/* Clears size bytes at obj with explicit_bzero, except hole_len bytes at hole (inside obj),
- * which the caller has cleared its own, cheaper way. */
-void ps_wipe_around(void *obj, size_t size, const void *hole, size_t hole_len);
-
 #endif

@@ -896,12 +896,9 @@ static void imap_free(void *vp)
     if (p == NULL) {
         return;
     }
-    sasl_wipe(&p->sasl);
     tlssniff_leg_free(&p->tls);
-    line_wipe(&p->lb[0]);
-    line_wipe(&p->lb[1]);
-    ps_wipe_around(p, sizeof *p, p->lb, sizeof p->lb);
-    free(p);
+    /* Clears everything, the SASL challenge and LOGIN arguments included. */
+    line_state_free(p, sizeof *p, p->lb);
 }
 
 const struct parser_ops imap_parser_ops = {

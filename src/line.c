@@ -9,6 +9,7 @@
  * The buffer keeps one byte more than the limit so that a trailing CR can wait for its LF. */
 #include "line.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void line_init(struct line_buf *lb)
@@ -24,6 +25,19 @@ void line_wipe(struct line_buf *lb)
 {
     explicit_bzero(lb->buf, lb->hwm);
     line_init(lb);
+}
+
+void line_state_free(void *state, size_t size, struct line_buf lb[2])
+{
+    line_wipe(&lb[0]);
+    line_wipe(&lb[1]);
+    /* The rest of the state, around the buffers (which line_wipe cleared as far as used). */
+    uint8_t *o = state;
+    size_t before = (size_t)((uint8_t *)lb - o);
+    size_t after = before + 2 * sizeof lb[0];
+    explicit_bzero(o, before);
+    explicit_bzero(o + after, size - after);
+    free(state);
 }
 
 /* Length of the content of a raw line of len bytes (LF excluded): a final CR is not content. */

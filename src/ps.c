@@ -40,12 +40,3 @@ void *xrealloc(void *p, size_t len)
     }
     return q;
 }
-
-void ps_wipe_around(void *obj, size_t size, const void *hole, size_t hole_len)
-{
-    uint8_t *o = obj;
-    const uint8_t *h = hole;
-    size_t before = (size_t)(h - o);
-    explicit_bzero(o, before);
-    explicit_bzero(o + before + hole_len, size - before - hole_len);
-}
