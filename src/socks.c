@@ -97,7 +97,7 @@ static size_t addr_len(uint8_t atyp, const uint8_t *a, size_t len)
 }
 
 /* The length of the request or reply at m (len bytes): version, command or reply code,
- * reserved, address type, address, port. 0 when more bytes are needed, SIZE_MAX when it is
+ * reserved, address type, address, port. 0 until all of it is there, SIZE_MAX when it is
  * malformed. */
 static size_t target_len(const uint8_t *m, size_t len)
 {
@@ -111,7 +111,7 @@ static size_t target_len(const uint8_t *m, size_t len)
     if (a == SIZE_MAX || a == 0) {
         return a;
     }
-    return 4 + a + 2;
+    return len < 4 + a + 2 ? 0 : 4 + a + 2;
 }
 
 /* Reads the message of the current step from m (len bytes). Returns its length, 0 when more
@@ -165,9 +165,6 @@ static size_t step_once(struct socks *p, const uint8_t *m, size_t len)
         if (n == 0 || n == SIZE_MAX) {
             return n;
         }
-        if (len < n) {
-            return 0;
-        }
         if (m[1] != SOCKS_CMD_CONNECT) {
             return SIZE_MAX;
         }
@@ -177,9 +174,6 @@ static size_t step_once(struct socks *p, const uint8_t *m, size_t len)
         n = target_len(m, len);
         if (n == 0 || n == SIZE_MAX) {
             return n;
-        }
-        if (len < n) {
-            return 0;
         }
         return m[1] == 0 ? n : SIZE_MAX;
     case SOCKS_TUNNEL:
