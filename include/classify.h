@@ -1,9 +1,17 @@
-/* classify.h - which mail protocol a TCP flow speaks, and which side is the server.
+/* classify.h - which protocol a TCP flow speaks, and which side is the server.
  *
- * Known mail ports decide first: SMTP 25/587/2525, POP3 110, IMAP 143, and the implicit-TLS
- * ports 465, 995, 993. On every other TCP port nDPI looks at the first packets of the flow
- * (both directions) and names POP3, IMAP and SMTP flows, so mail on 8110 or 10143 is found as
- * surely as on 110 and 143. The only module that includes nDPI's headers. */
+ * The registry's ports decide first (classify_port), through a port index built once, so the
+ * fast path pays a table load per port. A flow on any other port is undecided: classify holds
+ * copies of its first packets (struct classify_flow) and judges it.
+ *  - When the start was seen (SYN or SYN-ACK), content decides: a server whose first bytes are
+ *    a registry greeting speaks that protocol (a greeting shared by two rows waits for the
+ *    client's first word); a client that speaks first is not mail unless it opens a wrapper
+ *    (SOCKS5).
+ *  - A flow seen mid-stream whose first payload is a TLS record is not cleartext mail.
+ *  - Any other flow seen mid-stream goes to nDPI, with the held packets and the next ones, until
+ *    it names a protocol, CLASSIFY_MAX_DATA_PACKETS have passed, or the flow ends.
+ * On a verdict of mail, the held packets are replayed by flow to the protocol's parser, so
+ * nothing of the session is lost to the wait. The only module that includes nDPI's headers. */
 #ifndef PLAINSIGHT_CLASSIFY_H
 #define PLAINSIGHT_CLASSIFY_H
 
@@ -11,75 +19,52 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "finding.h"
-
-struct parser_ops;
 struct pkt;
 struct classify;
 struct classify_flow;
+struct registry_proto;
 
 struct classify_result {
-    enum finding_proto protocol; /* FINDING_PROTO_UNKNOWN: not mail */
+    const struct registry_proto *proto; /* NULL: not mail */
     bool is_implicit_tls;
-    bool is_server_dst;           /* the destination port is the mail port (port verdicts) */
-    const struct parser_ops *ops; /* the parser to use; NULL when not mail */
+    /* The server is the destination: of the packet asked about (classify_port), or of the
+     * first held packet (classify_flow_packet, classify_flow_giveup). */
+    bool is_server_dst;
+    bool is_pkt_held; /* classify_flow_packet: the packet asked about was held (and is
+                         replayed with the others); false when the flow held all it may */
 };
 
 enum classify_verdict {
     CLASSIFY_MORE = 0, /* no verdict yet: feed the flow's next packet */
-    CLASSIFY_MAIL,     /* *out names the protocol and parser */
-    CLASSIFY_NOT_MAIL, /* another protocol, or nDPI gave up */
+    CLASSIFY_MAIL,     /* the result names the protocol */
+    CLASSIFY_NOT_MAIL, /* another protocol, or no verdict in time */
 };
 
 struct classify_stats {
-    uint64_t flows;        /* flows nDPI looked at */
-    uint64_t packets;      /* packets handed to nDPI */
-    uint64_t mail;         /* flows nDPI named POP3, IMAP or SMTP */
-    uint64_t not_mail;     /* flows nDPI named something else */
-    uint64_t unsupported;  /* mail flows of a protocol with no parser in this build */
-    uint64_t ndpi_started; /* 1 once nDPI's module is set up (a lazy classifier may never) */
-    uint64_t ndpi_failed;  /* 1 when setting it up failed: flows it would judge are not mail */
+    uint64_t flows;         /* flows nDPI looked at */
+    uint64_t packets;       /* packets handed to nDPI */
+    uint64_t mail;          /* flows nDPI named POP3, IMAP or SMTP */
+    uint64_t not_mail;      /* flows nDPI named something else */
+    uint64_t unsupported;   /* mail flows of a protocol with no parser in this build */
+    uint64_t ndpi_started;  /* 1 once nDPI's module is set up (a lazy classifier may never) */
+    uint64_t ndpi_failed;   /* 1 when setting it up failed: flows it would judge are not mail */
+    uint64_t gave_up;       /* undecided flows with no verdict in time (held all they may,
+                               CLASSIFY_MAX_DATA_PACKETS, their end or the capture's) */
+    uint64_t by_content;    /* flows named mail by their greeting */
+    uint64_t client_first;  /* flows whose client spoke first: not mail */
+    uint64_t socks;         /* flows opening with a SOCKS5 greeting: read as a possible tunnel
+                               to a mail server */
+    uint64_t tls_midstream; /* flows seen mid-stream whose first payload is a TLS record: not
+                               cleartext mail, nDPI not asked */
 };
 
-/* What the first bytes a server sends say, on a flow whose start was seen (so that these are
- * its first bytes): mail servers speak first, with a greeting of a known form. */
-enum classify_greeting {
-    CLASSIFY_GREETING_NONE = 0, /* not a mail greeting */
-    CLASSIFY_GREETING_SHORT,    /* too few bytes to tell: wait for more */
-    CLASSIFY_GREETING_POP3,     /* "+OK" (RFC 1939) */
-    CLASSIFY_GREETING_IMAP,     /* "* OK", "* PREAUTH", "* BYE" (RFC 9051) */
-    CLASSIFY_GREETING_SMTP,     /* "220" (RFC 5321); FTP greets alike, so the client's first
-                                   line must confirm it (classify_is_smtp_hello) */
-};
+/* Asks the flow's owner for bytes more of memory (for held packets, nDPI's state); false when
+ * there is no room even after evicting others, and then nothing was charged. */
+typedef bool classify_charge_fn(void *ctx, size_t bytes);
 
-/* Reads the first len bytes a server sent (borrowed). */
-enum classify_greeting classify_greeting(const uint8_t *p, size_t len);
-
-/* True when p begins with a TLS record header (RFC 8446 section 5.1: content type 20 to 23,
- * legacy version 3.x): no cleartext mail stream has such bytes where a segment starts. */
-bool classify_is_tls_record(const uint8_t *p, size_t len);
-
-/* True when the client's first bytes begin with EHLO or HELO (any case): SMTP, not FTP. */
-bool classify_is_smtp_hello(const uint8_t *p, size_t len);
-
-/* Fills *out for a SOCKS5 connection: the wrapper parser, protocol unknown until it sees a
- * CONNECT to a mail port. */
-void classify_for_socks(struct classify_result *out);
-
-/* Fills *out for protocol (cleartext start). Returns false when the build has no parser. */
-bool classify_for_protocol(enum finding_proto protocol, struct classify_result *out);
-
-/* True for a mail port with a parser in this build (a few instructions: the fast path asks it
- * of every packet). */
-bool classify_is_mail_port(uint16_t port);
-
-/* Classifies by port alone: sport and dport of one packet. Returns true for a mail port with
- * a parser in this build. */
-bool classify_port(uint16_t sport, uint16_t dport, struct classify_result *out);
-
-/* Returns a classifier (free with classify_free): with is_ndpi, nDPI is set up for flows on
- * other ports; without it (port-only mode) classify_flow_new always returns NULL. NULL when
- * nDPI cannot be set up. */
+/* Returns a classifier (free with classify_free). With is_ndpi, nDPI is set up at once for
+ * flows seen mid-stream; without it (port-only mode) only the registry's ports are mail and
+ * classify_is_active is false. NULL when nDPI cannot be set up. */
 struct classify *classify_new(bool is_ndpi);
 
 /* A classifier that sets nDPI up when the first flow needs it: nDPI's start-up (tens of
@@ -89,25 +74,49 @@ struct classify *classify_new(bool is_ndpi);
 struct classify *classify_new_lazy(void);
 void classify_free(struct classify *c);
 
-/* True when nDPI looks at flows on other ports (not port-only mode), lazily or not. */
+/* True when flows on other ports are judged (not port-only mode), lazily or not. */
 bool classify_is_active(const struct classify *c);
 
-/* Bytes of per-flow state classify_flow_new allocates (for the memory cap). */
-size_t classify_flow_size(void);
+/* True for a port the registry serves a protocol on (one table load: the fast path asks it of
+ * every packet). */
+bool classify_is_mail_port(const struct classify *c, uint16_t port);
 
-/* Returns new per-flow nDPI state (free with classify_flow_free), or NULL in port-only
- * mode. */
-struct classify_flow *classify_flow_new(struct classify *c);
+/* Classifies by port alone: sport and dport of one packet. When both are registry ports the
+ * lower one is the server's. Returns false (proto NULL) when neither is. */
+bool classify_port(const struct classify *c, uint16_t sport, uint16_t dport,
+                   struct classify_result *out);
+
+/* Bytes of a new classify_flow, as charged against the memory cap before it is made. */
+size_t classify_flow_charge_new(void);
+
+/* Returns the state of a new undecided flow (free with classify_flow_free). Owned. */
+struct classify_flow *classify_flow_new(void);
+
+/* Bytes the flow's state holds now (its own, held packets, nDPI's): what its owner charged,
+ * and releases when it frees it. */
+size_t classify_flow_charged(const struct classify_flow *cf);
+
+/* Frees cf (NULL does nothing). */
 void classify_flow_free(struct classify_flow *cf);
 
-/* Hands one packet of the flow (borrowed; its l3 bytes) to nDPI. On CLASSIFY_MAIL fills *out
- * (is_server_dst is not set: the caller knows the sides). */
-enum classify_verdict classify_packet(struct classify *c, struct classify_flow *cf,
-                                      const struct pkt *p, struct classify_result *out);
+/* One packet (borrowed) of an undecided flow; is_from_a tells which end sent it (the owner's
+ * fixed naming of the two ends). Holds a copy of it, charging through charge(ctx, n), and
+ * returns the verdict so far; on CLASSIFY_MAIL fills *out. When the flow holds all it may, it
+ * gives up (as classify_flow_giveup) and out->is_pkt_held is false. */
+enum classify_verdict classify_flow_packet(struct classify *c, struct classify_flow *cf,
+                                           const struct pkt *p, bool is_from_a,
+                                           classify_charge_fn *charge, void *ctx,
+                                           struct classify_result *out);
 
-/* Gives up on the flow: nDPI's final word from what it saw. */
-enum classify_verdict classify_giveup(struct classify *c, struct classify_flow *cf,
-                                      struct classify_result *out);
+/* Gives up on the flow (its end, the capture's, idle): nDPI's final word from what it saw, if
+ * it looked; CLASSIFY_MAIL or CLASSIFY_NOT_MAIL. */
+enum classify_verdict classify_flow_giveup(struct classify *c, struct classify_flow *cf,
+                                           struct classify_result *out);
+
+/* The held packet at *off into *p, decoded again from its IP bytes; *off starts at 0 and moves
+ * to the next. Returns false past the last. *p borrows cf's buffer: valid until cf is fed or
+ * freed. */
+bool classify_flow_held(const struct classify_flow *cf, size_t *off, struct pkt *p);
 
 /* Counters (borrowed). */
 const struct classify_stats *classify_get_stats(const struct classify *c);

@@ -1,10 +1,12 @@
 /* finding.h - the session record: what one mail session exposed, and the only home of secrets.
  *
- * Parsers fill a struct session through these functions; flow emits it when the session ends;
- * sinks read it. Secrets are copied into buffers owned by the record and wiped with
- * explicit_bzero when it is freed. The keyed fingerprint (HMAC-SHA-256 under a per-database
- * key) lets an auditor see password reuse without the password. Whether a secret leaves the
- * process is the sinks' decision, made from the reveal flag they were opened with. */
+ * flow opens the record (endpoints, times, the protocol's name from the registry); parsers add
+ * credentials and set the TLS state through these functions, and count what they see
+ * (injected_commands; tls_version and is_parse_done through tlssniff); flow emits the record
+ * when the session ends, and sinks read it. Secrets are copied into buffers owned by the record and
+ * wiped with explicit_bzero when it is freed. The keyed fingerprint (HMAC-SHA-256 under a
+ * per-database key) lets an auditor see password reuse without the password. Whether a secret
+ * leaves the process is the sinks' decision, made from the reveal flag they were opened with. */
 #ifndef PLAINSIGHT_FINDING_H
 #define PLAINSIGHT_FINDING_H
 
@@ -14,13 +16,6 @@
 
 #include "ps.h"
 #include "tunables.h"
-
-enum finding_proto {
-    FINDING_PROTO_UNKNOWN = 0,
-    FINDING_PROTO_SMTP,
-    FINDING_PROTO_POP3,
-    FINDING_PROTO_IMAP,
-};
 
 enum finding_tls {
     FINDING_TLS_NONE = 0, /* the session stayed in the clear */
@@ -81,7 +76,7 @@ struct session {
     uint8_t client_ip[16], server_ip[16];
     uint16_t client_port, server_port;
     uint16_t vlan;
-    enum finding_proto protocol;
+    const char *protocol; /* the registry's name ("smtp"; static), NULL while unknown */
     enum finding_tls tls;
     uint16_t tls_version; /* wire value from the ServerHello (0x0303 = TLS 1.2), 0 if unseen */
     enum finding_starttls starttls;
@@ -131,6 +126,12 @@ void finding_set_secret(struct credential *c, const uint8_t *p, size_t len);
 void finding_set_challenge(struct credential *c, const uint8_t *p, size_t len);
 void finding_set_response(struct credential *c, const uint8_t *p, size_t len);
 
+/* Marks s as TLS from its first byte (tls implicit, STARTTLS not applicable). */
+void finding_set_implicit_tls(struct session *s);
+
+/* Marks s as upgraded to TLS by STARTTLS/STLS. */
+void finding_set_upgraded(struct session *s);
+
 /* Settles s->starttls when a session ends, from what its parser saw: n/a on implicit TLS,
  * used after an upgrade, refused when the server said no, and otherwise offered-not-used or
  * not-offered when the server's capabilities were seen (has_list), or unknown when they were
@@ -147,7 +148,7 @@ bool finding_is_exposed(const struct session *s);
 /* Names used in SQLite and JSON alike. Each returns a static string; finding_starttls_name
  * returns NULL for FINDING_STARTTLS_UNKNOWN and finding_tls_version_name for 0. Unknown TLS
  * versions give "0xHHHH" in buf (cap >= 8) and return buf. */
-const char *finding_proto_name(enum finding_proto p);
+const char *finding_proto_name(const char *protocol); /* "unknown" for NULL */
 const char *finding_tls_name(enum finding_tls t);
 const char *finding_starttls_name(enum finding_starttls v);
 const char *finding_result_name(enum finding_result r);

@@ -27,7 +27,7 @@ struct flow_config {
     size_t max_flows;     /* FLOW_MAX_FLOWS */
     size_t memcap_bytes;  /* FLOW_MEMCAP_BYTES: flow state plus reassembly queues */
     uint32_t idle_sec;    /* FLOW_IDLE_SEC */
-    struct classify *cls; /* borrowed; nDPI for other ports, or NULL for ports only */
+    struct classify *cls; /* borrowed; NULL: the table makes its own, for the ports alone */
 };
 
 struct flow_stats {
@@ -41,17 +41,11 @@ struct flow_stats {
     uint64_t not_mail;      /* segments of flows that are not mail (skipped early) */
     uint64_t late_packets;  /* segments of a closed flow, absorbed */
     uint64_t sessions_emitted;
-    uint64_t classified_mail;       /* flows on other ports that nDPI named mail */
-    uint64_t classify_gave_up;      /* flows on other ports nDPI had no verdict for in time */
-    uint64_t classified_content;    /* flows on other ports named mail by their greeting */
-    uint64_t classify_client_first; /* flows on other ports whose client spoke first: not mail */
-    uint64_t classify_socks;        /* flows on other ports opening with a SOCKS5 greeting:
-                                       read as a possible tunnel to a mail server */
-    uint64_t classify_tls;          /* flows seen mid-stream whose first payload is a TLS
-                                       record: not cleartext mail, nDPI not asked */
-    uint64_t sessions_empty;        /* mail-port flows with no payload, or not the protocol: not
-                                       emitted */
-    size_t mem_used;                /* bytes now: flow state plus reassembly queues */
+    uint64_t classified_mail; /* flows on other ports that classify named mail: their held
+                                 packets were replayed to the parser */
+    uint64_t sessions_empty;  /* mail-port flows with no payload, or not the protocol: not
+                                 emitted */
+    size_t mem_used;          /* bytes now: flow state plus reassembly queues */
     size_t mem_used_max;
 };
 

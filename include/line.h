@@ -62,6 +62,29 @@ static inline bool line_has_partial(const struct line_buf *lb)
     return lb->len > 0 || lb->is_discarding;
 }
 
+/* The ASCII upper case of c; other bytes unchanged. */
+static inline uint8_t line_upper(uint8_t c)
+{
+    return c >= 'a' && c <= 'z' ? (uint8_t)(c - 'a' + 'A') : c;
+}
+
+enum line_prefix {
+    LINE_PREFIX_NO = 0, /* p does not begin with w */
+    LINE_PREFIX_SHORT,  /* p is a proper prefix of w: more bytes may make it begin with w */
+    LINE_PREFIX_YES,    /* p begins with w */
+};
+
+/* ASCII case-insensitive: how p[0..len) compares with the literal w (NUL-terminated, letters
+ * upper case; our own text, never wire bytes). The one prefix test of the parsers and of
+ * classification. */
+enum line_prefix line_prefix(const uint8_t *p, size_t len, const char *w);
+
+/* True when p[0..len) begins with w, as line_prefix says it. */
+static inline bool line_has_prefix(const uint8_t *p, size_t len, const char *w)
+{
+    return line_prefix(p, len, w) == LINE_PREFIX_YES;
+}
+
 /* ASCII case-insensitive: does line[0..len) start with the word w (a NUL-terminated upper-case
  * literal) followed by end of line or a space? */
 bool line_is_word(const uint8_t *line, size_t len, const char *w);

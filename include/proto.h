@@ -7,6 +7,7 @@
 #ifndef PLAINSIGHT_PROTO_H
 #define PLAINSIGHT_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,29 +54,69 @@ struct parse_stats {
 #define PARSE_F_IMPLICIT_TLS 0x1u /* the port speaks TLS from the first byte */
 #define PARSE_F_MIDSTREAM    0x2u /* the capture began after the session did (no SYN seen) */
 
-/* Returns a new parser state writing into s (borrowed; outlives the parser) and counting in
- * st (borrowed). Free with the matching free function. */
-typedef void *parse_new_fn(struct session *s, struct parse_stats *st, unsigned flags);
+/* The first byte of a TLS handshake record (RFC 8446 section 5.1, content type 22): a client
+ * that sends it where a command should start has begun TLS. */
+#define PARSE_TLS_HANDSHAKE 0x16u
+
+struct parser_ops;
+
+/* The parser of the protocol served on port, for a wrapper that learns where its tunnel leads:
+ * sets *name (static) and *is_tls (implicit TLS). NULL when no protocol is served there. The
+ * registry provides it; the wrapper never names another parser. */
+typedef const struct parser_ops *parse_lookup_fn(uint16_t port, const char **name, bool *is_tls);
+
+/* What a parser is created with; every pointer borrowed and outliving the parser. */
+struct parse_ctx {
+    struct session *s;       /* the record it writes into */
+    struct parse_stats *st;  /* the run's parser counters */
+    unsigned flags;          /* PARSE_F_* */
+    parse_lookup_fn *lookup; /* for wrappers; may be NULL when none is used */
+};
+
+/* Returns a new parser state (free with the matching free function). Called through
+ * parse_open, never directly. */
+typedef void *parse_new_fn(const struct parse_ctx *ctx);
 /* Feeds len bytes of direction dir (borrowed, valid during the call). Sets *consumed (always
  * len unless PARSE_ERROR) and returns the status above. */
 typedef enum parse_status parse_feed_fn(void *p, enum parse_dir dir, const uint8_t *data,
                                         size_t len, size_t *consumed);
 /* len bytes of direction dir were lost: drop any partial line, resynchronise at the next. */
 typedef void parse_gap_fn(void *p, enum parse_dir dir, uint64_t len);
-/* The session is over: settle verdicts (STARTTLS posture) into the record. */
+/* The session is over: settle verdicts (STARTTLS posture) into the record. Called through
+ * parse_end. */
 typedef void parse_end_fn(void *p);
 /* Frees the state; wipes any buffered secret. NULL does nothing. */
 typedef void parse_free_fn(void *p);
+/* A wrapper's inner parser: its ops and state (*inner), or NULL before the tunnel opens. */
+typedef const struct parser_ops *parse_inner_fn(void *p, void **inner);
 
 struct parser_ops {
     const char *name;
     size_t state_size; /* bytes new_parser allocates at most (nested parsers included), for
                           the memory cap; a TLS sniffer's buffer comes out of its headroom */
+    /* The client's stream may carry message text besides commands (SMTP DATA and BDAT, IMAP
+     * APPEND literals). A parser that came in mid-session may have read a login-like line of
+     * such text as a command, so parse_end keeps only the logins the server took part in.
+     * False where the client sends commands only (POP3). */
+    bool has_client_text;
     parse_new_fn *new_parser;
     parse_feed_fn *feed;
     parse_gap_fn *gap;
     parse_end_fn *end;
     parse_free_fn *free_parser;
+    parse_inner_fn *inner; /* wrappers only; NULL for a protocol's own parser */
 };
+
+/* Creates the parser of ops for ctx: marks the session as implicit TLS when the flags say so
+ * (finding_set_implicit_tls), then calls new_parser. Returns owned state (free with
+ * ops->free_parser). */
+void *parse_open(const struct parser_ops *ops, const struct parse_ctx *ctx);
+
+/* Ends the session the parser p of ops (with its creation flags) read: its end, then the rule
+ * for sessions begun before the capture (has_client_text, of the innermost parser): a
+ * credential whose result is unknown and that the server never took part in is dropped and
+ * counted in st->midstream_unanswered. */
+void parse_end(const struct parser_ops *ops, void *p, struct session *s, unsigned flags,
+               struct parse_stats *st);
 
 #endif

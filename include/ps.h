@@ -24,6 +24,11 @@ struct ps_counter {
     uint64_t value;
 };
 
+/* What an allocation of n bytes costs the heap: glibc adds an 8-byte header and rounds to 16.
+ * Every charge against the memory cap goes through it, so the cap holds for the process, not
+ * just for our structs. */
+#define PS_HEAP_COST(n) ((((size_t)(n)) + 8 + 15) & ~(size_t)15)
+
 /* Allocation that cannot fail: on out-of-memory these print a message and abort. The named
  * limits in tunables.h keep every table far from that point. Return owned (free with free). */
 void *xmalloc(size_t len);

@@ -22,6 +22,10 @@ enum tlssniff_status {
     TLSSNIFF_NOT_TLS,  /* not a TLS stream, or no ServerHello within the limit: stop feeding */
 };
 
+/* True when p begins with a TLS record header (RFC 8446 section 5.1: content type 20 to 23,
+ * legacy version 3.0 to 3.4): no cleartext mail stream has such bytes where a segment starts. */
+bool tlssniff_is_record(const uint8_t *p, size_t len);
+
 /* Returns a new sniffer (free with tlssniff_free). */
 struct tlssniff *tlssniff_new(void);
 /* Frees t; NULL does nothing. */

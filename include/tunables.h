@@ -42,6 +42,9 @@
 #define CLASSIFY_MAX_PACKETS 32
 /* classify: bytes held per undecided flow (IP packets). */
 #define CLASSIFY_MAX_BYTES 16384
+/* classify: bytes of each direction's stream start the greeting rules read: the longest
+ * greeting prefix ("* PREAUTH") and a whole SOCKS5 greeting fit. */
+#define CLASSIFY_PREFIX_LEN 16
 /* socks: bytes of one direction a SOCKS5 handshake may queue before its step comes. The
  * longest message is RFC 1929's (513 bytes); a client may send all of its own at once. */
 #define SOCKS_MAX_HANDSHAKE 1040

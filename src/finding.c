@@ -122,6 +122,17 @@ void finding_set_response(struct credential *c, const uint8_t *p, size_t len)
     set_owned(c, &c->response, &c->response_len, p, len, FINDING_MAX_CHALLENGE);
 }
 
+void finding_set_implicit_tls(struct session *s)
+{
+    s->tls = FINDING_TLS_IMPLICIT;
+    s->starttls = FINDING_STARTTLS_NA;
+}
+
+void finding_set_upgraded(struct session *s)
+{
+    s->tls = FINDING_TLS_STARTTLS;
+}
+
 void finding_settle_starttls(struct session *s, bool is_refused, bool has_list, bool is_offered)
 {
     if (s->tls == FINDING_TLS_IMPLICIT) {
@@ -187,19 +198,9 @@ bool finding_is_exposed(const struct session *s)
     return strcmp(finding_exposure(s), "none") != 0;
 }
 
-const char *finding_proto_name(enum finding_proto p)
+const char *finding_proto_name(const char *protocol)
 {
-    switch (p) {
-    case FINDING_PROTO_SMTP:
-        return "smtp";
-    case FINDING_PROTO_POP3:
-        return "pop3";
-    case FINDING_PROTO_IMAP:
-        return "imap";
-    case FINDING_PROTO_UNKNOWN:
-        break;
-    }
-    return "unknown";
+    return protocol != NULL ? protocol : "unknown";
 }
 
 const char *finding_tls_name(enum finding_tls t)

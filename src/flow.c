@@ -27,23 +27,18 @@
 #include "classify.h"
 #include "decode.h"
 #include "finding.h"
-#include "socks.h"
+#include "ps.h"
+#include "registry.h"
 #include "tunables.h"
 
-/* What an allocation of n bytes costs the heap: glibc adds an 8-byte header and rounds to
- * 16. Every charge goes through it, so the cap holds for the process, not just for our
- * structs. */
-#define FLOW_HEAP(n) ((((size_t)(n)) + 8 + 15) & ~(size_t)15)
 /* Bytes charged for a mail flow's parser state, as its parser declares it. */
-#define FLOW_PARSER_CHARGE(ops) FLOW_HEAP((ops)->state_size)
+#define FLOW_PARSER_CHARGE(ops) PS_HEAP_COST((ops)->state_size)
 /* Bytes charged for a mail flow beyond its entry, before its parser exists. The parser is
  * made at the first byte of payload, so a flood of half-open connections to a mail port
  * costs a few hundred bytes each, not the parser's line buffers. */
-#define FLOW_MAIL_CHARGE (FLOW_HEAP(sizeof(struct mail)) + FLOW_HEAP(sizeof(struct session)))
+#define FLOW_MAIL_CHARGE (PS_HEAP_COST(sizeof(struct mail)) + PS_HEAP_COST(sizeof(struct session)))
 /* Bytes charged for a flow entry. */
-#define FLOW_ENTRY_CHARGE FLOW_HEAP(sizeof(struct flow))
-/* Bytes charged for an undecided flow's state (its held bytes are charged as they grow). */
-#define FLOW_UNDECIDED_CHARGE FLOW_HEAP(sizeof(struct undecided))
+#define FLOW_ENTRY_CHARGE PS_HEAP_COST(sizeof(struct flow))
 
 struct flow_key {
     uint8_t a[16], b[16]; /* a:pa sorts before b:pb */
@@ -53,45 +48,10 @@ struct flow_key {
 
 enum flow_state {
     FLOW_ACTIVE = 0, /* a mail session being parsed */
-    FLOW_UNDECIDED,  /* not on a mail port: nDPI is looking at its first packets */
+    FLOW_UNDECIDED,  /* not on a mail port: classify is looking at its first packets */
     FLOW_NOT_MAIL,   /* decided not mail: its packets are counted and dropped */
     FLOW_CLOSED,     /* session emitted; absorbing late packets until the linger time passes */
 };
-
-/* A packet of an undecided flow, replayed to the parser if the flow turns out to be mail, is
- * kept in the flow's one buffer as this header followed by its l3_len IP bytes, and decoded
- * again from them when it is needed: a handshake packet costs its header and its 40 to 80
- * bytes, not a whole struct pkt. The header is copied in and out with memcpy (no alignment). */
-struct held_hdr {
-    uint64_t ts_usec;
-    uint32_t l3_len;
-    uint16_t vlan;
-};
-#define FLOW_HELD_HDR sizeof(struct held_hdr)
-/* The held buffer's first size, doubled as it fills: a SYN and its SYN-ACK fit. */
-#define FLOW_HELD_FIRST_CAP 128u
-/* The held buffer's largest size: CLASSIFY_MAX_BYTES of packets plus their headers. */
-#define FLOW_HELD_MAX_CAP (CLASSIFY_MAX_BYTES + CLASSIFY_MAX_PACKETS * FLOW_HELD_HDR)
-
-struct undecided {
-    struct classify_flow *cf; /* nDPI's state, allocated when the content rules cannot tell */
-    size_t n_held;            /* packets held in bytes */
-    uint8_t *bytes;           /* the held packets, each a struct held_hdr and its IP bytes */
-    size_t held_bytes;        /* used of bytes */
-    size_t bytes_cap;         /* allocated (and charged) of bytes */
-    uint32_t data_packets;
-    bool has_sides;            /* the start was seen (SYN or SYN-ACK): the client is known */
-    bool is_client_a;          /* the client is the key's "a" end */
-    bool has_server;           /* the server spoke first with a greeting: it is known */
-    bool is_server_a;          /* the server is the key's "a" end */
-    bool is_smtp_wait;         /* "220" seen: the client's EHLO/HELO will tell SMTP from FTP */
-    bool is_ndpi;              /* the content rules could not tell: nDPI decides */
-    bool has_isn_a, has_isn_b; /* the SYN of that end was seen: its stream start is known */
-    uint32_t isn_a, isn_b;
-};
-
-/* Bytes of each direction's stream start the content rules look at. */
-#define FLOW_PREFIX_LEN 16
 
 struct mail {
     struct session *s;
@@ -121,9 +81,9 @@ struct flow {
     uint64_t hash; /* key_hash of key; its bucket is hash & (n_buckets - 1) */
     uint64_t last_usec;
     enum flow_state state;
-    enum flow_list_id list; /* the list it is on */
-    struct mail *m;         /* FLOW_ACTIVE only */
-    struct undecided *u;    /* FLOW_UNDECIDED only */
+    enum flow_list_id list;  /* the list it is on */
+    struct mail *m;          /* FLOW_ACTIVE only */
+    struct classify_flow *u; /* FLOW_UNDECIDED only */
 };
 
 struct flow_list {
@@ -145,10 +105,11 @@ struct flow_table {
     struct flow_stats st;
     struct reasm_ctx rc;
     struct parse_stats ps;
-    struct classify *cls; /* borrowed; NULL: ports only */
-    bool is_ndpi;         /* cls looks at other ports */
-    bool is_evicting;     /* make_room is at work */
-    size_t budget;        /* the memory cap less the heap's own headroom */
+    struct classify *cls;       /* borrowed, or owned_cls */
+    struct classify *owned_cls; /* made for a table given none (ports only) */
+    bool is_ndpi;               /* cls looks at other ports */
+    bool is_evicting;           /* make_room is at work */
+    size_t budget;              /* the memory cap less the heap's own headroom */
 };
 
 struct dir_ctx {
@@ -235,7 +196,11 @@ struct flow_table *flow_table_new(const struct flow_config *cfg, flow_emit_fn *e
      * fragmentation of the heap, SQLite's page cache. */
     ft->budget = ft->cfg.memcap_bytes - ft->cfg.memcap_bytes / 16;
     ft->cls = cfg->cls;
-    ft->is_ndpi = cfg->cls != NULL && classify_is_active(cfg->cls);
+    if (ft->cls == NULL) {
+        ft->owned_cls = classify_new(false);
+        ft->cls = ft->owned_cls;
+    }
+    ft->is_ndpi = classify_is_active(ft->cls);
     /* Small to start (a few cache lines' worth of lookups); doubled as flows come. */
     ft->n_buckets = FLOW_MIN_BUCKETS;
     ft->buckets = xcalloc(ft->n_buckets, sizeof *ft->buckets);
@@ -322,13 +287,19 @@ static struct flow *lookup(struct flow_table *ft, const struct flow_key *k, uint
 static void make_room(struct flow_table *ft, size_t charge, const struct flow *keep);
 
 /* Makes the parser when the first byte (or gap) arrives, evicting older flows to pay for it. */
+/* The flags of m's parser: known when it is made, and at the session's end. */
+static unsigned parse_flags(const struct mail *m)
+{
+    return m->parse_flags | (m->has_client_syn ? 0u : PARSE_F_MIDSTREAM);
+}
+
 static void *parser_of(struct dir_ctx *d)
 {
     struct mail *m = d->m;
     if (m->parser == NULL) {
         make_room(d->ft, FLOW_PARSER_CHARGE(m->ops), d->f);
-        unsigned flags = m->parse_flags | (m->has_client_syn ? 0u : PARSE_F_MIDSTREAM);
-        m->parser = m->ops->new_parser(m->s, &d->ft->ps, flags);
+        struct parse_ctx ctx = { m->s, &d->ft->ps, parse_flags(m), registry_parser_for_port };
+        m->parser = parse_open(m->ops, &ctx);
         d->ft->mem_flows += FLOW_PARSER_CHARGE(m->ops);
         update_mem(d->ft);
         if (d->f->list == FLOW_LIST_CHEAP) {
@@ -385,28 +356,12 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
     /* The client's bytes first, so the server's last answers find their commands. */
     flush_dir(ft, f, m, PARSE_DIR_CLIENT);
     flush_dir(ft, f, m, PARSE_DIR_SERVER);
-    if (m->parser != NULL) {
-        m->ops->end(m->parser);
-    }
+    parse_end(m->ops, m->parser, m->s, parse_flags(m), &ft->ps);
     m->s->end_reason = why;
-    if (!m->has_client_syn) {
-        /* Begun before the capture, the parser may have come in on message text (an APPEND
-         * literal, a DATA body whose end it did not see) and read a login-like line in it as
-         * a command. A real login gets an answer (a challenge or a verdict); one the server
-         * never took part in is not reported. */
-        for (size_t i = m->s->n_creds; i > 0; i--) {
-            struct credential *c = m->s->creds[i - 1];
-            if (c->result == FINDING_RESULT_UNKNOWN && !c->is_answered) {
-                finding_drop_credential(m->s, c);
-                ft->ps.midstream_unanswered++;
-            }
-        }
-    }
 
     /* A flow the parser gave up on as not its protocol is no mail session, nor is a SOCKS5
      * connection that never reached a mail server, unless either already showed a credential. */
-    bool is_mail =
-        (!m->is_parser_dead && m->s->protocol != FINDING_PROTO_UNKNOWN) || m->s->n_creds > 0;
+    bool is_mail = (!m->is_parser_dead && m->s->protocol != NULL) || m->s->n_creds > 0;
     if (m->s->bytes_client + m->s->bytes_server > 0 && is_mail) {
         ft->st.sessions_emitted++;
         ft->emit(ft->emit_ctx, m->s);
@@ -426,47 +381,13 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
     update_mem(ft);
 }
 
-static void release_undecided(struct flow_table *ft, struct undecided *u)
-{
-    size_t charge = FLOW_UNDECIDED_CHARGE + (u->bytes_cap > 0 ? FLOW_HEAP(u->bytes_cap) : 0) +
-                    (u->cf != NULL ? FLOW_HEAP(classify_flow_size()) : 0);
-    free(u->bytes);
-    classify_flow_free(u->cf);
-    free(u);
-    ft->mem_flows -= charge;
-    update_mem(ft);
-}
-
-/* The held packet at *off into *p, decoded again from its IP bytes (they decoded once, so they
- * do again, to the same view); *off moves to the next. Returns false past the last. *p
- * borrows u's buffer: valid until it grows or is freed. */
-static bool held_next(const struct undecided *u, size_t *off, struct pkt *p)
-{
-    if (*off + FLOW_HELD_HDR > u->held_bytes) {
-        return false;
-    }
-    struct held_hdr h;
-    memcpy(&h, u->bytes + *off, sizeof h);
-    const uint8_t *l3 = u->bytes + *off + FLOW_HELD_HDR;
-    struct decode_stats scratch;
-    memset(&scratch, 0, sizeof scratch);
-    enum decode_status ds =
-        decode_packet(DECODE_LINK_RAW, l3, h.l3_len, h.l3_len, h.ts_usec, p, &scratch);
-    assert(ds == DECODE_OK);
-    if (ds != DECODE_OK) {
-        *off = u->held_bytes;
-        return false;
-    }
-    p->vlan = h.vlan;
-    *off += FLOW_HELD_HDR + h.l3_len;
-    return true;
-}
-
 static void free_undecided(struct flow_table *ft, struct flow *f)
 {
     if (f->u != NULL) {
-        release_undecided(ft, f->u);
+        ft->mem_flows -= classify_flow_charged(f->u);
+        classify_flow_free(f->u);
         f->u = NULL;
+        update_mem(ft);
     }
 }
 
@@ -602,7 +523,7 @@ static void attach_mail(struct flow_table *ft, struct flow *f, const struct pkt 
     f->m = m;
     f->state = FLOW_ACTIVE;
     m->s = s;
-    m->ops = cr->ops;
+    m->ops = cr->proto->ops;
 
     /* Client: the SYN sender; on a SYN-ACK the receiver; otherwise the side off the mail
      * port. */
@@ -622,11 +543,8 @@ static void attach_mail(struct flow_table *ft, struct flow *f, const struct pkt 
     s->server_port = src_is_client ? p->dport : p->sport;
     s->vlan = p->vlan;
     s->ts_start_usec = p->ts_usec;
-    s->protocol = cr->protocol;
-    if (cr->is_implicit_tls) {
-        s->tls = FINDING_TLS_IMPLICIT;
-        s->starttls = FINDING_STARTTLS_NA;
-    }
+    /* A wrapper's session is of the protocol it carries, once it finds it. */
+    s->protocol = cr->proto->is_wrapper ? NULL : cr->proto->name;
     m->parse_flags = cr->is_implicit_tls ? PARSE_F_IMPLICIT_TLS : 0u;
     reasm_init(&m->dir[0]);
     reasm_init(&m->dir[1]);
@@ -656,7 +574,7 @@ static void expire(struct flow_table *ft, uint64_t now)
         if (f->state == FLOW_UNDECIDED) {
             struct classify_result cr;
             memset(&cr, 0, sizeof cr);
-            decide(ft, f, classify_giveup(ft->cls, f->u->cf, &cr), &cr, NULL);
+            decide(ft, f, classify_flow_giveup(ft->cls, f->u, &cr), &cr, NULL);
         }
         if (f->state == FLOW_ACTIVE) {
             ft->st.flows_ended_idle++;
@@ -737,24 +655,16 @@ static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict 
 {
     struct pkt first;
     size_t off = 0;
-    if (v != CLASSIFY_MAIL || !held_next(f->u, &off, &first)) {
+    if (v != CLASSIFY_MAIL || !classify_flow_held(f->u, &off, &first)) {
         free_undecided(ft, f);
         f->state = FLOW_NOT_MAIL;
         return;
     }
     /* The held packets stay ours while the replay may close (and so clean up) the flow. */
-    struct undecided *u = f->u;
+    struct classify_flow *u = f->u;
     f->u = NULL;
-    struct classify_result r = *cr;
-    if (u->has_server) {
-        r.is_server_dst = is_from_a(&f->key, &first) != u->is_server_a;
-    } else if (u->has_sides) {
-        r.is_server_dst = is_from_a(&f->key, &first) == u->is_client_a;
-    } else {
-        r.is_server_dst = first.dport < first.sport; /* mid-stream: the lower port serves */
-    }
     make_room(ft, FLOW_MAIL_CHARGE, f);
-    attach_mail(ft, f, &first, &r);
+    attach_mail(ft, f, &first, cr);
     ft->st.classified_mail++;
     struct pkt p = first;
     bool has_p = true;
@@ -769,9 +679,11 @@ static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict 
         } else {
             mail_packet(ft, f, q);
         }
-        has_p = has_p && held_next(u, &off, &p);
+        has_p = has_p && classify_flow_held(u, &off, &p);
     }
-    release_undecided(ft, u);
+    ft->mem_flows -= classify_flow_charged(u);
+    classify_flow_free(u);
+    update_mem(ft);
 }
 
 /* Charges bytes for flow f, evicting older flows to make room. Returns false when even
@@ -787,235 +699,26 @@ static bool charge(struct flow_table *ft, const struct flow *f, size_t bytes)
     return true;
 }
 
-/* A new undecided state, empty. */
-static struct undecided *undecided_new(void)
-{
-    struct undecided *u = xmalloc(sizeof *u);
-    u->cf = NULL;
-    u->n_held = 0;
-    u->bytes = NULL;
-    u->held_bytes = 0;
-    u->bytes_cap = 0;
-    u->data_packets = 0;
-    u->has_sides = false;
-    u->is_client_a = false;
-    u->has_server = false;
-    u->is_server_a = false;
-    u->is_smtp_wait = false;
-    u->is_ndpi = false;
-    u->has_isn_a = false;
-    u->has_isn_b = false;
-    u->isn_a = 0;
-    u->isn_b = 0;
-    return u;
-}
+/* What classify charges an undecided flow's growth through. */
+struct charge_ctx {
+    struct flow_table *ft;
+    const struct flow *f;
+};
 
-/* Keeps a copy of p for a replay. Returns false when the flow holds all it may. */
-static bool hold(struct flow_table *ft, struct flow *f, const struct pkt *p)
+static bool charge_undecided(void *ctx, size_t bytes)
 {
-    struct undecided *u = f->u;
-    size_t l3_held = u->held_bytes - u->n_held * FLOW_HELD_HDR;
-    if (u->n_held == CLASSIFY_MAX_PACKETS || l3_held + p->l3_len > CLASSIFY_MAX_BYTES) {
-        return false;
-    }
-    size_t need = u->held_bytes + FLOW_HELD_HDR + p->l3_len;
-    if (need > u->bytes_cap) {
-        /* Grow by doubling, never past the limit; the growth is what is charged. */
-        size_t cap = u->bytes_cap > 0 ? 2 * u->bytes_cap : FLOW_HELD_FIRST_CAP;
-        while (cap < need) {
-            cap *= 2;
-        }
-        if (cap > FLOW_HELD_MAX_CAP) {
-            cap = FLOW_HELD_MAX_CAP;
-        }
-        if (!charge(ft, f, FLOW_HEAP(cap) - (u->bytes_cap > 0 ? FLOW_HEAP(u->bytes_cap) : 0))) {
-            return false;
-        }
-        u->bytes = xrealloc(u->bytes, cap);
-        u->bytes_cap = cap;
-    }
-    struct held_hdr h = { p->ts_usec, (uint32_t)p->l3_len, p->vlan };
-    memcpy(u->bytes + u->held_bytes, &h, sizeof h);
-    memcpy(u->bytes + u->held_bytes + FLOW_HELD_HDR, p->l3, p->l3_len);
-    u->held_bytes = need;
-    u->n_held++;
-    return true;
-}
-
-/* The first bytes of the stream the key's end from_a sent, put in order from the held packets
- * (a greeting split into segments that arrive out of order still reads as one). Writes up to
- * FLOW_PREFIX_LEN bytes into out and returns how many lie contiguous from the stream's start;
- * when that end's SYN was not seen, the payload of p stands in for the start. */
-static size_t stream_prefix(const struct flow *f, const struct pkt *p, bool from_a,
-                            uint8_t out[FLOW_PREFIX_LEN])
-{
-    const struct undecided *u = f->u;
-    bool has_isn = from_a ? u->has_isn_a : u->has_isn_b;
-    if (!has_isn) {
-        size_t n = p->payload_len < FLOW_PREFIX_LEN ? p->payload_len : FLOW_PREFIX_LEN;
-        memcpy(out, p->payload, n);
-        return n;
-    }
-    uint32_t start = (from_a ? u->isn_a : u->isn_b) + 1;
-    bool have[FLOW_PREFIX_LEN] = { false };
-    struct pkt h;
-    size_t at = 0;
-    while (held_next(u, &at, &h)) {
-        if (h.payload_len == 0 || is_from_a(&f->key, &h) != from_a) {
-            continue;
-        }
-        /* Modulo 2^32: a segment from before the start lands far past the prefix. */
-        uint32_t off = h.seq - start;
-        if (off >= FLOW_PREFIX_LEN) {
-            continue;
-        }
-        for (size_t k = 0; k < h.payload_len && off + k < FLOW_PREFIX_LEN; k++) {
-            if (!have[off + k]) {
-                out[off + k] = h.payload[k];
-                have[off + k] = true;
-            }
-        }
-    }
-    size_t n = 0;
-    while (n < FLOW_PREFIX_LEN && have[n]) {
-        n++;
-    }
-    return n;
-}
-
-/* The content rules, for a flow whose start was seen: mail servers speak first, with a
- * greeting of a known form. Returns the verdict, or CLASSIFY_MORE to wait, and sets
- * u->is_ndpi when they cannot tell (the capture started mid-stream). */
-static enum classify_verdict by_content(struct flow_table *ft, struct flow *f, const struct pkt *p,
-                                        struct classify_result *cr)
-{
-    struct undecided *u = f->u;
-    bool from_a = is_from_a(&f->key, p);
-    if (!u->has_sides) {
-        u->is_ndpi = true;
-        return CLASSIFY_MORE;
-    }
-    uint8_t prefix[FLOW_PREFIX_LEN];
-    size_t n = stream_prefix(f, p, from_a, prefix);
-    if (u->is_smtp_wait) {
-        if (from_a == u->is_server_a) {
-            return CLASSIFY_MORE; /* more greeting lines */
-        }
-        if (n < 4) {
-            return CLASSIFY_MORE;
-        }
-        if (classify_is_smtp_hello(prefix, n) && classify_for_protocol(FINDING_PROTO_SMTP, cr)) {
-            ft->st.classified_content++;
-            return CLASSIFY_MAIL;
-        }
-        return CLASSIFY_NOT_MAIL;
-    }
-    if (from_a == u->is_client_a) {
-        /* The client spoke first: cleartext SMTP, POP3 and IMAP never do, but a SOCKS5
-         * client does, and its tunnel may lead to a mail server. */
-        if (socks_is_greeting(prefix, n)) {
-            ft->st.classify_socks++;
-            classify_for_socks(cr);
-            return CLASSIFY_MAIL;
-        }
-        ft->st.classify_client_first++;
-        return CLASSIFY_NOT_MAIL;
-    }
-    enum finding_proto proto = FINDING_PROTO_UNKNOWN;
-    switch (classify_greeting(prefix, n)) {
-    case CLASSIFY_GREETING_SHORT:
-        return CLASSIFY_MORE;
-    case CLASSIFY_GREETING_POP3:
-        proto = FINDING_PROTO_POP3;
-        break;
-    case CLASSIFY_GREETING_IMAP:
-        proto = FINDING_PROTO_IMAP;
-        break;
-    case CLASSIFY_GREETING_SMTP:
-        u->has_server = true;
-        u->is_server_a = from_a;
-        u->is_smtp_wait = true;
-        return CLASSIFY_MORE;
-    case CLASSIFY_GREETING_NONE:
-        return CLASSIFY_NOT_MAIL;
-    }
-    u->has_server = true;
-    u->is_server_a = from_a;
-    if (!classify_for_protocol(proto, cr)) {
-        return CLASSIFY_NOT_MAIL;
-    }
-    ft->st.classified_content++;
-    return CLASSIFY_MAIL;
-}
-
-/* nDPI for a flow the content rules cannot judge. */
-static enum classify_verdict by_ndpi(struct flow_table *ft, struct flow *f, const struct pkt *p,
-                                     struct classify_result *cr)
-{
-    struct undecided *u = f->u;
-    enum classify_verdict v = CLASSIFY_MORE;
-    if (u->cf == NULL) {
-        if (!charge(ft, f, FLOW_HEAP(classify_flow_size()))) {
-            return CLASSIFY_NOT_MAIL;
-        }
-        u->cf = classify_flow_new(ft->cls);
-        struct pkt h;
-        size_t at = 0;
-        while (v == CLASSIFY_MORE && held_next(u, &at, &h)) {
-            v = classify_packet(ft->cls, u->cf, &h, cr);
-        }
-        return v;
-    }
-    return classify_packet(ft->cls, u->cf, p, cr);
+    const struct charge_ctx *c = ctx;
+    return charge(c->ft, c->f, bytes);
 }
 
 static void undecided_packet(struct flow_table *ft, struct flow *f, const struct pkt *p)
 {
-    struct undecided *u = f->u;
     struct classify_result cr;
-    memset(&cr, 0, sizeof cr);
-    if (!hold(ft, f, p)) {
-        ft->st.classify_gave_up++;
-        decide(ft, f, classify_giveup(ft->cls, u->cf, &cr), &cr, p);
-        return;
-    }
-    uint8_t syn_ack = p->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK);
-    if ((p->tcp_flags & DECODE_TCP_SYN) != 0) {
-        if (!u->has_sides && u->data_packets == 0) {
-            u->has_sides = true;
-            u->is_client_a = is_from_a(&f->key, p) == (syn_ack == DECODE_TCP_SYN);
-        }
-        if (is_from_a(&f->key, p)) {
-            u->has_isn_a = true;
-            u->isn_a = p->seq;
-        } else {
-            u->has_isn_b = true;
-            u->isn_b = p->seq;
-        }
-    }
-    if (p->payload_len == 0) {
-        return; /* the handshake is held, and replayed to nDPI or the parser later */
-    }
-    u->data_packets++;
-    if (!u->has_sides && u->cf == NULL && classify_is_tls_record(p->payload, p->payload_len)) {
-        /* Seen mid-stream inside TLS: nothing in the clear to read, and nDPI's TLS dissector
-         * (fingerprints of each hello) is its costliest. */
-        ft->st.classify_tls++;
-        decide(ft, f, CLASSIFY_NOT_MAIL, &cr, NULL);
-        return;
-    }
-    enum classify_verdict v = u->is_ndpi ? CLASSIFY_MORE : by_content(ft, f, p, &cr);
-    if (u->is_ndpi) {
-        v = by_ndpi(ft, f, p, &cr);
-    }
-    bool is_end = (p->tcp_flags & (DECODE_TCP_FIN | DECODE_TCP_RST)) != 0;
-    if (v == CLASSIFY_MORE &&
-        ((u->is_ndpi && u->data_packets >= CLASSIFY_MAX_DATA_PACKETS) || is_end)) {
-        ft->st.classify_gave_up++;
-        v = classify_giveup(ft->cls, u->cf, &cr);
-    }
+    struct charge_ctx cc = { ft, f };
+    enum classify_verdict v =
+        classify_flow_packet(ft->cls, f->u, p, is_from_a(&f->key, p), charge_undecided, &cc, &cr);
     if (v != CLASSIFY_MORE) {
-        decide(ft, f, v, &cr, NULL);
+        decide(ft, f, v, &cr, cr.is_pkt_held ? NULL : p);
     }
 }
 
@@ -1030,7 +733,8 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
     }
 
     /* Ports only: a packet off the mail ports can belong to no entry; skip the lookup. */
-    if (!ft->is_ndpi && !classify_is_mail_port(p->sport) && !classify_is_mail_port(p->dport)) {
+    if (!ft->is_ndpi && !classify_is_mail_port(ft->cls, p->sport) &&
+        !classify_is_mail_port(ft->cls, p->dport)) {
         ft->st.not_mail++;
         return;
     }
@@ -1059,15 +763,16 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
             ft->st.late_packets++; /* a stray reset starts nothing */
             return;
         }
-        if (classify_port(p->sport, p->dport, &cr)) {
+        if (classify_port(ft->cls, p->sport, p->dport, &cr)) {
             make_room(ft, FLOW_ENTRY_CHARGE + FLOW_MAIL_CHARGE, NULL);
             f = new_entry(ft, &k, h, FLOW_ACTIVE);
             attach_mail(ft, f, p, &cr);
         } else if (ft->is_ndpi) {
-            make_room(ft, FLOW_ENTRY_CHARGE + FLOW_UNDECIDED_CHARGE + FLOW_HEAP(p->l3_len), NULL);
+            size_t base = classify_flow_charge_new();
+            make_room(ft, FLOW_ENTRY_CHARGE + base + PS_HEAP_COST(p->l3_len), NULL);
             f = new_entry(ft, &k, h, FLOW_UNDECIDED);
-            f->u = undecided_new();
-            ft->mem_flows += FLOW_UNDECIDED_CHARGE;
+            f->u = classify_flow_new();
+            ft->mem_flows += base;
         } else {
             ft->st.not_mail++;
             return;
@@ -1107,7 +812,7 @@ void flow_flush_all(struct flow_table *ft)
         if (f->state == FLOW_UNDECIDED) {
             struct classify_result cr;
             memset(&cr, 0, sizeof cr);
-            decide(ft, f, classify_giveup(ft->cls, f->u->cf, &cr), &cr, NULL);
+            decide(ft, f, classify_flow_giveup(ft->cls, f->u, &cr), &cr, NULL);
         }
         if (f->state == FLOW_ACTIVE) {
             close_flow(ft, f, FINDING_END_CAPTURE);
@@ -1127,6 +832,7 @@ void flow_table_free(struct flow_table *ft)
         destroy_flow(ft, ft->closed.head, FINDING_END_CAPTURE);
     }
     free(ft->buckets);
+    classify_free(ft->owned_cls);
     free(ft);
 }
 

@@ -49,9 +49,6 @@
 #include "tlssniff.h"
 #include "tunables.h"
 
-/* First byte of a TLS handshake record (RFC 8446 section 5.1). */
-#define IMAP_TLS_HANDSHAKE 0x16
-
 enum imap_cmd {
     IMAP_CMD_OTHER = 0,
     IMAP_CMD_LOGIN,
@@ -136,16 +133,14 @@ struct imap {
     struct tlssniff_leg tls; /* after STARTTLS, or from the start on implicit TLS */
 };
 
-static void *imap_new(struct session *s, struct parse_stats *st, unsigned flags)
+static void *imap_new(const struct parse_ctx *ctx)
 {
     struct imap *p = xcalloc(1, sizeof *p);
-    p->s = s;
-    p->st = st;
+    p->s = ctx->s;
+    p->st = ctx->st;
     line_init(&p->lb[0]);
     line_init(&p->lb[1]);
-    if ((flags & PARSE_F_IMPLICIT_TLS) != 0) {
-        s->tls = FINDING_TLS_IMPLICIT;
-        s->starttls = FINDING_STARTTLS_NA;
+    if ((ctx->flags & PARSE_F_IMPLICIT_TLS) != 0) {
         p->phase = IMAP_TLS;
         p->is_client_tls = true;
     }
@@ -677,7 +672,7 @@ static bool tagged(struct imap *p, const uint8_t *line, size_t len)
             break;
         case IMAP_CMD_STARTTLS:
             if (is_ok) {
-                p->s->tls = FINDING_TLS_STARTTLS;
+                finding_set_upgraded(p->s);
                 p->phase = IMAP_TLS;
                 return true; /* what follows is TLS */
             }
@@ -748,12 +743,11 @@ static enum parse_status client_feed(struct imap *p, const uint8_t *data, size_t
         }
         /* A TLS record where a command should be: the client went to TLS (after STARTTLS, or
          * TLS spoken on the cleartext port from the start). */
-        if (!line_has_partial(lb) && !p->cmd_is_open && data[0] == IMAP_TLS_HANDSHAKE) {
+        if (!line_has_partial(lb) && !p->cmd_is_open && data[0] == PARSE_TLS_HANDSHAKE) {
             p->is_client_tls = true;
             if (p->phase != IMAP_TLS_WAIT && p->phase != IMAP_TLS && !p->has_server_line &&
                 p->s->n_creds == 0) {
-                p->s->tls = FINDING_TLS_IMPLICIT;
-                p->s->starttls = FINDING_STARTTLS_NA;
+                finding_set_implicit_tls(p->s);
                 p->phase = IMAP_TLS;
             }
             return PARSE_OK;
@@ -794,8 +788,8 @@ static enum parse_status server_feed(struct imap *p, const uint8_t *data, size_t
          * after the gap the line buffer is discarding, but a record starts a segment. */
         bool is_at_start = (!line_has_partial(lb) && !p->sv_in_resp) || p->sv_is_at_gap;
         p->sv_is_at_gap = false;
-        if (p->phase == IMAP_TLS_WAIT && is_at_start && data[0] == IMAP_TLS_HANDSHAKE) {
-            p->s->tls = FINDING_TLS_STARTTLS;
+        if (p->phase == IMAP_TLS_WAIT && is_at_start && data[0] == PARSE_TLS_HANDSHAKE) {
+            finding_set_upgraded(p->s);
             line_init(lb);
             p->phase = IMAP_TLS;
             continue;
@@ -904,6 +898,7 @@ static void imap_free(void *vp)
 const struct parser_ops imap_parser_ops = {
     .name = "imap",
     .state_size = sizeof(struct imap),
+    .has_client_text = true,
     .new_parser = imap_new,
     .feed = imap_feed,
     .gap = imap_gap,

@@ -147,12 +147,18 @@ void line_resync(struct line_buf *lb)
     lb->is_cr_last = false;
 }
 
-static uint8_t ascii_upper(uint8_t c)
+enum line_prefix line_prefix(const uint8_t *p, size_t len, const char *w)
 {
-    if (c >= 'a' && c <= 'z') {
-        return (uint8_t)(c - 'a' + 'A');
+    size_t i = 0;
+    for (; w[i] != '\0'; i++) {
+        if (i == len) {
+            return LINE_PREFIX_SHORT;
+        }
+        if (line_upper(p[i]) != (uint8_t)w[i]) {
+            return LINE_PREFIX_NO;
+        }
     }
-    return c;
+    return LINE_PREFIX_YES;
 }
 
 bool line_is_word(const uint8_t *line, size_t len, const char *w)
@@ -160,13 +166,8 @@ bool line_is_word(const uint8_t *line, size_t len, const char *w)
     /* w is our own NUL-terminated literal, never wire bytes. */
     size_t wl = strlen(w);
 
-    if (len < wl) {
+    if (!line_has_prefix(line, len, w)) {
         return false;
-    }
-    for (size_t i = 0; i < wl; i++) {
-        if (ascii_upper(line[i]) != (uint8_t)w[i]) {
-            return false;
-        }
     }
     return len == wl || line[wl] == ' ';
 }

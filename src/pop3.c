@@ -71,16 +71,14 @@ struct pop3 {
     struct tlssniff_leg tls; /* after STARTTLS, or from the start on implicit TLS */
 };
 
-static void *pop3_new(struct session *s, struct parse_stats *st, unsigned flags)
+static void *pop3_new(const struct parse_ctx *ctx)
 {
     struct pop3 *p = xcalloc(1, sizeof *p);
-    p->s = s;
-    p->st = st;
+    p->s = ctx->s;
+    p->st = ctx->st;
     line_init(&p->lb[0]);
     line_init(&p->lb[1]);
-    if ((flags & PARSE_F_IMPLICIT_TLS) != 0) {
-        s->tls = FINDING_TLS_IMPLICIT;
-        s->starttls = FINDING_STARTTLS_NA;
+    if ((ctx->flags & PARSE_F_IMPLICIT_TLS) != 0) {
         p->phase = POP3_TLS;
         p->is_client_tls = true;
     }
@@ -311,7 +309,7 @@ static bool server_line(struct pop3 *p, const uint8_t *line, size_t len)
         break;
     case POP3_CMD_STLS:
         if (is_ok) {
-            p->s->tls = FINDING_TLS_STARTTLS;
+            finding_set_upgraded(p->s);
             p->phase = POP3_TLS;
         } else {
             p->is_stls_refused = true;
@@ -345,12 +343,11 @@ static enum parse_status pop3_feed(void *vp, enum parse_dir dir, const uint8_t *
             }
             /* A TLS record where a command should be: the client went to TLS (after STLS, or
              * TLS spoken on the cleartext port from the start). */
-            if (!line_has_partial(lb) && data[0] == 0x16) {
+            if (!line_has_partial(lb) && data[0] == PARSE_TLS_HANDSHAKE) {
                 p->is_client_tls = true;
                 if (p->phase != POP3_TLS_WAIT && p->phase != POP3_TLS && !p->has_server_line &&
                     p->s->n_creds == 0) {
-                    p->s->tls = FINDING_TLS_IMPLICIT;
-                    p->s->starttls = FINDING_STARTTLS_NA;
+                    finding_set_implicit_tls(p->s);
                     p->phase = POP3_TLS;
                 }
                 return PARSE_OK;
@@ -404,11 +401,6 @@ static void pop3_end(void *vp)
     if (p->sasl.is_active) {
         sasl_abort(&p->sasl);
     }
-    /* A POP3 client sends commands only, never message text, so even a login the capture
-     * shows no answer to was one (flow keeps it in a session begun before the capture). */
-    for (size_t i = 0; i < s->n_creds; i++) {
-        s->creds[i]->is_answered = true;
-    }
     /* The list is the CAPA response (RFC 2449); without CAPA the capture cannot tell. */
     finding_settle_starttls(s, p->is_stls_refused, p->has_capa, p->has_capa && p->has_capa_stls);
 }
@@ -427,6 +419,7 @@ static void pop3_free(void *vp)
 const struct parser_ops pop3_parser_ops = {
     .name = "pop3",
     .state_size = sizeof(struct pop3),
+    .has_client_text = false,
     .new_parser = pop3_new,
     .feed = pop3_feed,
     .gap = pop3_gap,

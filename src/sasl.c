@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "finding.h"
+#include "line.h"
 #include "proto.h"
 
 /* A decoded message: a base64 line is at most LINE_MAX_LEN bytes, three bytes per four. */
@@ -99,29 +100,6 @@ bool sasl_b64_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap, si
     return true;
 }
 
-static uint8_t ascii_upper(uint8_t c)
-{
-    if (c >= 'a' && c <= 'z') {
-        return (uint8_t)(c - 'a' + 'A');
-    }
-    return c;
-}
-
-/* ASCII case-insensitive: does p[0..len) start with the upper-case literal lit? */
-static bool has_prefix(const uint8_t *p, size_t len, const char *lit)
-{
-    size_t n = strlen(lit); /* our literal, never wire bytes */
-    if (len < n) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (ascii_upper(p[i]) != (uint8_t)lit[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static bool is_hex(uint8_t c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -147,9 +125,9 @@ static bool saslname_decode(const uint8_t *in, size_t len, uint8_t *out, size_t 
             if (len - i < 3) {
                 return false;
             }
-            if (in[i + 1] == '2' && ascii_upper(in[i + 2]) == 'C') {
+            if (in[i + 1] == '2' && line_upper(in[i + 2]) == 'C') {
                 c = ',';
-            } else if (in[i + 1] == '3' && ascii_upper(in[i + 2]) == 'D') {
+            } else if (in[i + 1] == '3' && line_upper(in[i + 2]) == 'D') {
                 c = '=';
             } else {
                 return false;
@@ -345,7 +323,7 @@ static bool digest_username(const uint8_t *m, size_t n, uint8_t *out, size_t cap
         while (i < n && is_lws(m[i])) {
             i++;
         }
-        bool is_user = key_len == 8 && has_prefix(m + key, key_len, "USERNAME");
+        bool is_user = key_len == 8 && line_has_prefix(m + key, key_len, "USERNAME");
         size_t o = 0;
         if (i < n && m[i] == '"') {
             bool is_closed = false;
@@ -421,9 +399,9 @@ static bool find_bearer(const uint8_t *p, size_t n, const uint8_t **tok, size_t 
     while (i < n) {
         const uint8_t *sep = memchr(p + i, SASL_KVSEP, n - i);
         size_t end = sep != NULL ? (size_t)(sep - p) : n;
-        if (has_prefix(p + i, end - i, "AUTH=")) {
+        if (line_has_prefix(p + i, end - i, "AUTH=")) {
             size_t v = i + 5;
-            if (has_prefix(p + v, end - v, "BEARER ")) {
+            if (line_has_prefix(p + v, end - v, "BEARER ")) {
                 v += 7;
                 while (v < end && p[v] == ' ') {
                     v++;
@@ -451,7 +429,7 @@ static void read_xoauth2(struct sasl *x, const uint8_t *m, size_t n)
     while (i < n) {
         const uint8_t *sep = memchr(m + i, SASL_KVSEP, n - i);
         size_t end = sep != NULL ? (size_t)(sep - m) : n;
-        if (user == NULL && has_prefix(m + i, end - i, "USER=")) {
+        if (user == NULL && line_has_prefix(m + i, end - i, "USER=")) {
             user = m + i + 5;
             user_len = end - i - 5;
         }
@@ -689,7 +667,7 @@ void sasl_start(struct sasl *x, struct session *s, struct parse_stats *st, const
 
     size_t n = mech_len < sizeof x->name - 1 ? mech_len : sizeof x->name - 1;
     for (size_t i = 0; i < n; i++) {
-        x->name[i] = (char)ascii_upper(mech[i]);
+        x->name[i] = (char)line_upper(mech[i]);
     }
     x->name[n] = '\0';
     if (n == mech_len) {

@@ -42,10 +42,6 @@
 #include "tlssniff.h"
 #include "tunables.h"
 
-/* The content type of a TLS handshake record (RFC 8446 section 5.1): a ClientHello's first
- * byte, where a cleartext client would send a command letter. */
-#define SMTP_TLS_HANDSHAKE 0x16
-
 /* Mechanisms a positive EHLO reply listed on its AUTH line (RFC 4954 section 3), one bit each.
  * The session record has no field for them yet; they are kept in the parser state. */
 #define SMTP_AUTH_PLAIN       0x01u
@@ -105,20 +101,18 @@ struct smtp {
     struct tlssniff_leg tls; /* after STARTTLS, or from the start on implicit TLS */
 };
 
-static void *smtp_new(struct session *s, struct parse_stats *st, unsigned flags)
+static void *smtp_new(const struct parse_ctx *ctx)
 {
     struct smtp *p = xcalloc(1, sizeof *p);
-    p->s = s;
-    p->st = st;
+    p->s = ctx->s;
+    p->st = ctx->st;
     line_init(&p->lb[0]);
     line_init(&p->lb[1]);
-    if ((flags & PARSE_F_IMPLICIT_TLS) != 0) {
-        s->tls = FINDING_TLS_IMPLICIT;
-        s->starttls = FINDING_STARTTLS_NA;
+    if ((ctx->flags & PARSE_F_IMPLICIT_TLS) != 0) {
         p->phase = SMTP_TLS;
         p->is_client_tls = true;
     }
-    p->is_unsynced = (flags & PARSE_F_MIDSTREAM) != 0;
+    p->is_unsynced = (ctx->flags & PARSE_F_MIDSTREAM) != 0;
     return p;
 }
 
@@ -151,28 +145,9 @@ static const enum smtp_cmd *peek(const struct smtp *p)
     return p->q_len > 0 ? &p->q[p->q_head] : NULL;
 }
 
-/* ASCII case-insensitive: does p[0..len) start with the upper-case literal lit? */
-static bool has_prefix(const uint8_t *p, size_t len, const char *lit)
-{
-    size_t n = strlen(lit); /* our literal, never wire bytes */
-    if (len < n) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = p[i];
-        if (c >= 'a' && c <= 'z') {
-            c = (uint8_t)(c - 'a' + 'A');
-        }
-        if (c != (uint8_t)lit[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static bool is_token(const uint8_t *p, size_t len, const char *lit)
 {
-    return len == strlen(lit) && has_prefix(p, len, lit);
+    return len == strlen(lit) && line_has_prefix(p, len, lit);
 }
 
 /* RFC 3030 section 2: "BDAT" SP chunk-size [SP end-marker], chunk-size = 1*DIGIT. A size past
@@ -342,7 +317,7 @@ static unsigned auth_bit(const uint8_t *t, size_t n)
             return names[i].bit;
         }
     }
-    return has_prefix(t, n, "SCRAM-") ? SMTP_AUTH_SCRAM : SMTP_AUTH_OTHER;
+    return line_has_prefix(t, n, "SCRAM-") ? SMTP_AUTH_SCRAM : SMTP_AUTH_OTHER;
 }
 
 /* The text of a reply line past the first (RFC 5321 section 4.1.1.1: the first line of an EHLO
@@ -355,7 +330,7 @@ static void ehlo_keyword(struct smtp *p, const uint8_t *t, size_t n)
         p->reply_has_starttls = true;
         return;
     }
-    if (!has_prefix(t, n, "AUTH") || (n > 4 && t[4] != ' ' && t[4] != '=')) {
+    if (!line_has_prefix(t, n, "AUTH") || (n > 4 && t[4] != ' ' && t[4] != '=')) {
         return;
     }
     size_t off = n > 4 ? 5 : 4;
@@ -452,7 +427,7 @@ static void reply(struct smtp *p, unsigned code, const uint8_t *text, size_t tex
         break;
     case SMTP_CMD_STARTTLS:
         if (cls == 2) {
-            p->s->tls = FINDING_TLS_STARTTLS;
+            finding_set_upgraded(p->s);
             p->phase = SMTP_TLS;
         } else {
             p->is_starttls_refused = true;
@@ -509,12 +484,11 @@ static void client_tls(struct smtp *p)
     }
     if (p->is_starttls_unanswered) {
         /* STARTTLS was sent and its reply lost: a client speaks TLS only after a 220. */
-        p->s->tls = FINDING_TLS_STARTTLS;
+        finding_set_upgraded(p->s);
         p->phase = SMTP_TLS;
     } else if (!p->has_server_line && p->s->n_creds == 0) {
         /* TLS from the first byte on a cleartext port: implicit TLS. */
-        p->s->tls = FINDING_TLS_IMPLICIT;
-        p->s->starttls = FINDING_STARTTLS_NA;
+        finding_set_implicit_tls(p->s);
         p->phase = SMTP_TLS;
     }
 }
@@ -543,7 +517,7 @@ static enum parse_status smtp_feed(void *vp, enum parse_dir dir, const uint8_t *
                 continue;
             }
             if (!line_has_partial(lb) && !p->in_body && p->phase != SMTP_SASL &&
-                data[0] == SMTP_TLS_HANDSHAKE) {
+                data[0] == PARSE_TLS_HANDSHAKE) {
                 client_tls(p);
                 continue;
             }
@@ -647,6 +621,7 @@ static void smtp_free(void *vp)
 const struct parser_ops smtp_parser_ops = {
     .name = "smtp",
     .state_size = sizeof(struct smtp),
+    .has_client_text = true,
     .new_parser = smtp_new,
     .feed = smtp_feed,
     .gap = smtp_gap,

@@ -8,13 +8,13 @@
  * and "username/password" are followed; GSSAPI and private methods wrap the stream in their
  * own framing, which cannot be read. Once the proxy accepts a CONNECT to a mail port, the
  * protocol's own parser is made, exactly as classification by port would make it (implicit
- * TLS included), and everything after the handshake goes to it. */
+ * TLS included): the lookup it was created with (the registry's) names it, so this file names
+ * no other parser. Everything after the handshake goes to it. */
 #include "socks.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "classify.h"
 #include "finding.h"
 #include "ps.h"
 #include "tunables.h"
@@ -28,7 +28,8 @@
 #define SOCKS_ATYP_IPV4    1u
 #define SOCKS_ATYP_DOMAIN  3u
 #define SOCKS_ATYP_IPV6    4u
-#define SOCKS_MAX_METHODS  14u /* a greeting that fits the 16 bytes classification looks at */
+/* A greeting (version, count, methods) that fits the stream start classification reads. */
+#define SOCKS_MAX_METHODS (CLASSIFY_PREFIX_LEN - 2u)
 
 enum socks_step {
     SOCKS_C_GREETING = 0, /* client: version, methods */
@@ -52,6 +53,7 @@ struct socks {
     size_t user_len, pass_len;
     bool has_user_pass;
     uint16_t dst_port;
+    parse_lookup_fn *lookup;
     const struct parser_ops *inner_ops;
     void *inner;
 };
@@ -70,12 +72,12 @@ bool socks_is_greeting(const uint8_t *p, size_t len)
     return true;
 }
 
-static void *socks_new(struct session *s, struct parse_stats *st, unsigned flags)
+static void *socks_new(const struct parse_ctx *ctx)
 {
-    (void)flags;
     struct socks *p = xcalloc(1, sizeof *p);
-    p->s = s;
-    p->st = st;
+    p->s = ctx->s;
+    p->st = ctx->st;
+    p->lookup = ctx->lookup;
     p->step = SOCKS_C_GREETING;
     return p;
 }
@@ -195,19 +197,16 @@ static enum parse_dir step_dir(enum socks_step step)
  * tunnel is not mail. */
 static bool open_tunnel(struct socks *p)
 {
-    struct classify_result cr;
-    if (!classify_port(0, p->dst_port, &cr)) {
+    const char *name = NULL;
+    bool is_tls = false;
+    const struct parser_ops *ops =
+        p->lookup != NULL ? p->lookup(p->dst_port, &name, &is_tls) : NULL;
+    if (ops == NULL) {
         p->st->socks_not_mail++;
         return false;
     }
     p->st->socks_tunnels++;
-    p->s->protocol = cr.protocol;
-    unsigned flags = 0;
-    if (cr.is_implicit_tls) {
-        p->s->tls = FINDING_TLS_IMPLICIT;
-        p->s->starttls = FINDING_STARTTLS_NA;
-        flags |= PARSE_F_IMPLICIT_TLS;
-    }
+    p->s->protocol = name;
     if (p->has_user_pass) {
         struct credential *c = finding_add_credential(p->s, "SOCKS5");
         if (c != NULL) {
@@ -217,8 +216,9 @@ static bool open_tunnel(struct socks *p)
         }
     }
     /* The tunnel's parser was charged for with this one (state_size). */
-    p->inner_ops = cr.ops;
-    p->inner = cr.ops->new_parser(p->s, p->st, flags);
+    struct parse_ctx ctx = { p->s, p->st, is_tls ? PARSE_F_IMPLICIT_TLS : 0u, NULL };
+    p->inner_ops = ops;
+    p->inner = parse_open(ops, &ctx);
     p->step = SOCKS_TUNNEL;
     return true;
 }
@@ -329,6 +329,13 @@ static void socks_end(void *vp)
     }
 }
 
+static const struct parser_ops *socks_inner(void *vp, void **inner)
+{
+    struct socks *p = vp;
+    *inner = p->inner;
+    return p->inner != NULL ? p->inner_ops : NULL;
+}
+
 static void socks_free(void *vp)
 {
     struct socks *p = vp;
@@ -345,9 +352,11 @@ static void socks_free(void *vp)
 const struct parser_ops socks_parser_ops = {
     .name = "socks5",
     .state_size = sizeof(struct socks) + SOCKS_INNER_MAX_STATE,
+    .has_client_text = true, /* until the tunnel opens; then the inner protocol's */
     .new_parser = socks_new,
     .feed = socks_feed,
     .gap = socks_gap,
     .end = socks_end,
     .free_parser = socks_free,
+    .inner = socks_inner,
 };

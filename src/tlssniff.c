@@ -57,6 +57,12 @@ struct tlssniff {
     bool has_hrr;   /* a HelloRetryRequest was passed over */
 };
 
+bool tlssniff_is_record(const uint8_t *p, size_t len)
+{
+    /* change_cipher_spec, alert, handshake, application_data; SSL 3.0 to TLS 1.3 records. */
+    return len >= 3 && p[0] >= 20 && p[0] <= 23 && p[1] == 3 && p[2] <= 4;
+}
+
 struct tlssniff *tlssniff_new(void)
 {
     return xcalloc(1, sizeof(struct tlssniff));

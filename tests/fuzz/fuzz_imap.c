@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct fuzz_parser fp = { &imap_parser_ops, FINDING_PROTO_IMAP, 143 };
+    static const struct fuzz_parser fp = { &imap_parser_ops, "imap", 143 };
     fuzz_parser_one(&fp, data, size);
     return 0;
 }

@@ -25,6 +25,7 @@
 #include "finding.h"
 #include "fuzz_util.h"
 #include "proto.h"
+#include "registry.h"
 #include "sink_json.h"
 
 #define FUZZ_F_SERVER       0x01u
@@ -76,7 +77,8 @@ static void run_session(const struct fuzz_parser *fp, const uint8_t *data, size_
     if (size >= 1 && (data[0] & FUZZ_F_MIDSTREAM) != 0) {
         flags |= PARSE_F_MIDSTREAM;
     }
-    void *p = ops->new_parser(out->s, &out->st, flags);
+    struct parse_ctx ctx = { out->s, &out->st, flags, registry_parser_for_port };
+    void *p = parse_open(ops, &ctx);
     FUZZ_CHECK(p != NULL);
 
     size_t off = 0;
@@ -109,7 +111,7 @@ static void run_session(const struct fuzz_parser *fp, const uint8_t *data, size_
             }
         }
     }
-    ops->end(p);
+    parse_end(ops, p, out->s, flags, &out->st);
     ops->free_parser(p);
 }
 

@@ -12,7 +12,7 @@ struct parser_ops;
 /* The parser under test and what its session record says about the server. */
 struct fuzz_parser {
     const struct parser_ops *ops;
-    enum finding_proto protocol;
+    const char *protocol; /* the registry's name; NULL for a wrapper */
     uint16_t server_port;
 };
 

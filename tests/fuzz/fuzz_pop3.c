@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct fuzz_parser fp = { &pop3_parser_ops, FINDING_PROTO_POP3, 110 };
+    static const struct fuzz_parser fp = { &pop3_parser_ops, "pop3", 110 };
     fuzz_parser_one(&fp, data, size);
     return 0;
 }

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct fuzz_parser fp = { &smtp_parser_ops, FINDING_PROTO_SMTP, 25 };
+    static const struct fuzz_parser fp = { &smtp_parser_ops, "smtp", 25 };
     fuzz_parser_one(&fp, data, size);
     return 0;
 }

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct fuzz_parser fp = { &socks_parser_ops, FINDING_PROTO_UNKNOWN, 1080 };
+    static const struct fuzz_parser fp = { &socks_parser_ops, NULL, 1080 };
     fuzz_parser_one(&fp, data, size);
     return 0;
 }

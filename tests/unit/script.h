@@ -23,6 +23,7 @@
 
 #include "finding.h"
 #include "proto.h"
+#include "registry.h"
 #include "test.h"
 
 #define C           "\xfe" /* a client chunk follows */
@@ -155,7 +156,8 @@ static inline struct session *script_feed(const struct parser_ops *ops, const ch
     size_t n = script_split(script, script_len, ch, SCRIPT_MAX_CHUNKS);
     struct session *s = finding_new();
     memset(st, 0, sizeof *st);
-    void *p = ops->new_parser(s, st, flags);
+    struct parse_ctx ctx = { s, st, flags, registry_parser_for_port };
+    void *p = parse_open(ops, &ctx);
     *is_dead = false;
     for (size_t i = 0; i < n && !*is_dead; i++) {
         if (ch[i].is_gap) {
@@ -239,7 +241,8 @@ static inline void script_fx_open(struct script_fx *f, const struct parser_ops *
     f->ops = ops;
     f->s = finding_new();
     memset(&f->st, 0, sizeof f->st);
-    f->p = ops->new_parser(f->s, &f->st, flags);
+    struct parse_ctx ctx = { f->s, &f->st, flags, registry_parser_for_port };
+    f->p = parse_open(ops, &ctx);
 }
 
 /* Feeds len bytes of direction dir (borrowed); unless the parser returns PARSE_ERROR, checks

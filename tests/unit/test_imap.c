@@ -712,7 +712,8 @@ static void free_paths(void)
     struct session *s = finding_new();
     struct parse_stats st;
     memset(&st, 0, sizeof st);
-    void *p = imap_parser_ops.new_parser(s, &st, 0);
+    struct parse_ctx ctx = { s, &st, 0, NULL };
+    void *p = parse_open(&imap_parser_ops, &ctx);
     size_t consumed;
     const char *t = "a1 LOGIN {5}\r\nali";
     imap_parser_ops.feed(p, PARSE_DIR_CLIENT, (const uint8_t *)t, strlen(t), &consumed);

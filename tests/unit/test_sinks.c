@@ -92,7 +92,7 @@ static struct session *hostile_session(const uint8_t key[FINDING_KEY_LEN])
     memcpy(s->server_ip, sip, 16);
     s->client_port = 40000;
     s->server_port = 110;
-    s->protocol = FINDING_PROTO_POP3;
+    s->protocol = "pop3";
     s->tls = FINDING_TLS_NONE;
     s->starttls = FINDING_STARTTLS_OFFERED_NOT_USED;
     s->end_reason = FINDING_END_FIN;
@@ -132,7 +132,7 @@ static struct session *tls_session(void)
     s->client_port = 50000;
     s->server_port = 110;
     s->vlan = 7;
-    s->protocol = FINDING_PROTO_POP3;
+    s->protocol = "pop3";
     s->tls = FINDING_TLS_STARTTLS;
     s->tls_version = 0x0301;
     s->starttls = FINDING_STARTTLS_UNKNOWN;

@@ -15,8 +15,15 @@
 #include "imap.h"
 #include "pop3.h"
 #include "proto.h"
+#include "registry.h"
 #include "smtp.h"
 #include "test.h"
+
+/* Both NULL, or the same text. */
+static bool str_eq(const char *a, const char *b)
+{
+    return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
 #include "tunables.h"
 
 #define MAX_SEGS 16
@@ -36,7 +43,7 @@ struct tcase {
     const char *name;
     struct seg segs[MAX_SEGS];
     bool want_dead;
-    enum finding_proto want_proto;
+    const char *want_proto;
     enum finding_tls want_tls;
     const char *want_creds; /* "MECH user secret result; ..." */
 };
@@ -93,7 +100,8 @@ static void run(const struct tcase *tc, enum mode mode)
     struct session *s = finding_new();
     struct parse_stats st;
     memset(&st, 0, sizeof st);
-    void *p = socks_parser_ops.new_parser(s, &st, 0);
+    struct parse_ctx ctx = { s, &st, 0, registry_parser_for_port };
+    void *p = parse_open(&socks_parser_ops, &ctx);
     bool is_dead = false;
     size_t n = 0;
     while (n < MAX_SEGS && tc->segs[n].bytes != NULL) {
@@ -119,13 +127,13 @@ static void run(const struct tcase *tc, enum mode mode)
     socks_parser_ops.end(p);
     char got[512];
     creds_text(s, got, sizeof got);
-    if (is_dead != tc->want_dead || s->protocol != tc->want_proto || s->tls != tc->want_tls ||
-        strcmp(got, tc->want_creds) != 0) {
+    if (is_dead != tc->want_dead || !str_eq(s->protocol, tc->want_proto) ||
+        s->tls != tc->want_tls || strcmp(got, tc->want_creds) != 0) {
         printf("  mode %d: dead %d proto %s tls %s creds \"%s\"\n", (int)mode, is_dead,
                finding_proto_name(s->protocol), finding_tls_name(s->tls), got);
     }
     CHECK_EQ_U(is_dead, tc->want_dead);
-    CHECK_EQ_U(s->protocol, tc->want_proto);
+    CHECK(str_eq(s->protocol, tc->want_proto));
     CHECK_EQ_U(s->tls, tc->want_tls);
     CHECK(strcmp(got, tc->want_creds) == 0);
     CHECK_EQ_U(st.socks_tunnels + st.socks_not_mail, tc->want_dead ? st.socks_not_mail : 1u);
@@ -147,7 +155,7 @@ static const struct tcase cases[] = {
         SEG('S', "250-mail\r\n250 AUTH PLAIN\r\n"), SEG('C', "AUTH PLAIN " PLAIN_ALICE "\r\n"),
         SEG('S', "235 ok\r\n") },
       false,
-      FINDING_PROTO_SMTP,
+      "smtp",
       FINDING_TLS_NONE,
       "PLAIN alice s3cret success" },
     { "username/password, domain CONNECT to 110, POP3 USER/PASS",
@@ -158,7 +166,7 @@ static const struct tcase cases[] = {
         SEG('S', REPLY_OK "+OK ready\r\n"), SEG('C', "USER alice\r\n"), SEG('S', "+OK\r\n"),
         SEG('C', "PASS s3cret\r\n"), SEG('S', "+OK in\r\n") },
       false,
-      FINDING_PROTO_POP3,
+      "pop3",
       FINDING_TLS_NONE,
       "SOCKS5 bob pw:x success; USER/PASS alice s3cret success" },
     { "pipelined: greeting and request at once, IPv6 CONNECT to 993 (implicit TLS)",
@@ -167,7 +175,7 @@ static const struct tcase cases[] = {
                               "\x00\x00\x00\x01\x03\xe1"),
         SEG('S', METHOD_NOAUTH REPLY_OK "\x16\x03\x03\x00\x02hi") },
       false,
-      FINDING_PROTO_IMAP,
+      "imap",
       FINDING_TLS_IMPLICIT,
       "" },
     { "CONNECT to 443 is not mail",
@@ -175,14 +183,14 @@ static const struct tcase cases[] = {
         SEG('C', "\x05\x01\x00\x01\xc0\x00\x02\x0a\x01\xbb"), SEG('S', REPLY_OK),
         SEG('C', "GET / HTTP/1.1\r\n") },
       true,
-      FINDING_PROTO_UNKNOWN,
+      NULL,
       FINDING_TLS_NONE,
       "" },
     { "the proxy refuses the CONNECT",
       { SEG('C', GREET_NOAUTH), SEG('S', METHOD_NOAUTH), SEG('C', CONNECT_V4_25),
         SEG('S', "\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00") },
       true,
-      FINDING_PROTO_UNKNOWN,
+      NULL,
       FINDING_TLS_NONE,
       "" },
     { "the proxy refuses the password: no tunnel, no credential",
@@ -191,7 +199,7 @@ static const struct tcase cases[] = {
                  "bob\x02pw"),
         SEG('S', "\x01\x01") },
       true,
-      FINDING_PROTO_UNKNOWN,
+      NULL,
       FINDING_TLS_NONE,
       "" },
     { "GSSAPI is not followed",
@@ -199,28 +207,28 @@ static const struct tcase cases[] = {
         SEG('C', "\x01\x01\x00\x04"
                  "abcd") },
       true,
-      FINDING_PROTO_UNKNOWN,
+      NULL,
       FINDING_TLS_NONE,
       "" },
     { "BIND is not a tunnel to follow",
       { SEG('C', GREET_NOAUTH), SEG('S', METHOD_NOAUTH),
         SEG('C', "\x05\x02\x00\x01\xc0\x00\x02\x0a\x00\x19") },
       true,
-      FINDING_PROTO_UNKNOWN,
+      NULL,
       FINDING_TLS_NONE,
       "" },
     { "a gap in the handshake ends it",
       { SEG('C', GREET_NOAUTH), SEG('S', METHOD_NOAUTH), SEG('G', ""), SEG('C', CONNECT_V4_25),
         SEG('S', REPLY_OK) },
       true,
-      FINDING_PROTO_UNKNOWN,
+      NULL,
       FINDING_TLS_NONE,
       "" },
     { "an unknown address type is not SOCKS5",
       { SEG('C', GREET_NOAUTH), SEG('S', METHOD_NOAUTH),
         SEG('C', "\x05\x01\x00\x09\xc0\x00\x02\x0a\x00\x19") },
       true,
-      FINDING_PROTO_UNKNOWN,
+      NULL,
       FINDING_TLS_NONE,
       "" },
 };
@@ -241,7 +249,8 @@ static void test_queue_limit(void)
     struct session *s = finding_new();
     struct parse_stats st;
     memset(&st, 0, sizeof st);
-    void *p = socks_parser_ops.new_parser(s, &st, 0);
+    struct parse_ctx ctx = { s, &st, 0, registry_parser_for_port };
+    void *p = parse_open(&socks_parser_ops, &ctx);
     static uint8_t junk[4096];
     memset(junk, 'x', sizeof junk);
     memcpy(junk, GREET_NOAUTH CONNECT_V4_25, 13);
@@ -249,7 +258,7 @@ static void test_queue_limit(void)
     CHECK_EQ_U(socks_parser_ops.feed(p, PARSE_DIR_CLIENT, junk, sizeof junk, &consumed),
                PARSE_ERROR);
     CHECK_EQ_U(st.socks_not_mail, 1);
-    CHECK_EQ_U(s->protocol, FINDING_PROTO_UNKNOWN);
+    CHECK_EQ_U(s->protocol, NULL);
     socks_parser_ops.end(p);
     socks_parser_ops.free_parser(p);
     finding_free(s);

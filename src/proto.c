@@ -1,0 +1,54 @@
+/* proto.c - what every parser shares: how it is made and how its session is ended.
+ *
+ * parse_open marks an implicit-TLS session in the record before the parser sees a byte, so no
+ * parser repeats it. parse_end applies the one rule for sessions begun before the capture: a
+ * parser that came in on the client's message text (a DATA body or an APPEND literal whose
+ * start it did not see) may have read a login-like line there as a command. A real login gets
+ * an answer (a challenge or a verdict), so one the server never took part in is not reported.
+ * Protocols whose clients send commands only (POP3) keep every login; a wrapper is judged by
+ * the protocol it carries. */
+#include "proto.h"
+
+#include "finding.h"
+
+void *parse_open(const struct parser_ops *ops, const struct parse_ctx *ctx)
+{
+    if ((ctx->flags & PARSE_F_IMPLICIT_TLS) != 0) {
+        finding_set_implicit_tls(ctx->s);
+    }
+    return ops->new_parser(ctx);
+}
+
+/* The parser that reads the session's own protocol: through wrappers to the innermost. */
+static const struct parser_ops *innermost(const struct parser_ops *ops, void *p)
+{
+    /* Bounded: a wrapper's inner parser is never a wrapper (registry_parser_for_port). */
+    for (size_t depth = 0; ops->inner != NULL && depth < 4; depth++) {
+        void *inner = NULL;
+        const struct parser_ops *in = ops->inner(p, &inner);
+        if (in == NULL) {
+            break;
+        }
+        ops = in;
+        p = inner;
+    }
+    return ops;
+}
+
+void parse_end(const struct parser_ops *ops, void *p, struct session *s, unsigned flags,
+               struct parse_stats *st)
+{
+    if (p != NULL) {
+        ops->end(p);
+    }
+    if ((flags & PARSE_F_MIDSTREAM) == 0 || (p != NULL && !innermost(ops, p)->has_client_text)) {
+        return;
+    }
+    for (size_t i = s->n_creds; i > 0; i--) {
+        struct credential *c = s->creds[i - 1];
+        if (c->result == FINDING_RESULT_UNKNOWN && !c->is_answered) {
+            finding_drop_credential(s, c);
+            st->midstream_unanswered++;
+        }
+    }
+}

@@ -1,0 +1,195 @@
+/* registry.c - the table of protocols: ports, greetings, nDPI names and parsers.
+ *
+ * The IANA ports: SMTP 25 (RFC 5321), submission 587 (RFC 6409) and the common alternative
+ * 2525, SMTP over TLS 465 (RFC 8314); POP3 110 (RFC 1939) and 995; IMAP 143 (RFC 9051) and
+ * 993. Greetings: POP3 "+OK" (RFC 1939 section 4), IMAP "* OK", "* PREAUTH" or "* BYE" (RFC
+ * 9051 section 7.1), SMTP "220" (RFC 5321 section 4.2), which FTP shares (RFC 959), so an SMTP
+ * client's first word (EHLO or HELO) must confirm it. SOCKS5 (RFC 1928) has no port of its own
+ * here: its client speaks first, and the greeting says it. */
+#include "registry.h"
+
+#include "imap.h"
+#include "line.h"
+#include "pop3.h"
+#include "proto.h"
+#include "smtp.h"
+#include "socks.h"
+
+static const uint16_t smtp_ports[] = { 25, 587, 2525, 0 };
+static const uint16_t smtp_tls_ports[] = { 465, 0 };
+static const char *const smtp_greetings[] = { "220 ", "220-", NULL };
+static const char *const smtp_client_words[] = { "EHLO", "HELO", NULL };
+static const char *const smtp_ndpi[] = { "SMTP", "SMTPS", NULL };
+
+static const uint16_t pop3_ports[] = { 110, 0 };
+static const uint16_t pop3_tls_ports[] = { 995, 0 };
+static const char *const pop3_greetings[] = { "+OK", NULL };
+static const char *const pop3_ndpi[] = { "POP3", "POPS", NULL };
+
+static const uint16_t imap_ports[] = { 143, 0 };
+static const uint16_t imap_tls_ports[] = { 993, 0 };
+static const char *const imap_greetings[] = { "* OK", "* PREAUTH", "* BYE", NULL };
+static const char *const imap_ndpi[] = { "IMAP", "IMAPS", NULL };
+
+static const uint16_t no_ports[] = { 0 };
+static const char *const no_names[] = { NULL };
+
+/* Table order is the order in which greetings are tried and the lower port wins, not a
+ * priority: no two rows share a port or a greeting that needs no confirmation. */
+static const struct registry_proto protos[] = {
+    { .name = "smtp",
+      .ports = smtp_ports,
+      .tls_ports = smtp_tls_ports,
+      .greetings = smtp_greetings,
+      .client_words = smtp_client_words,
+      .ndpi_names = smtp_ndpi,
+      .ops = &smtp_parser_ops },
+    { .name = "pop3",
+      .ports = pop3_ports,
+      .tls_ports = pop3_tls_ports,
+      .greetings = pop3_greetings,
+      .ndpi_names = pop3_ndpi,
+      .ops = &pop3_parser_ops },
+    { .name = "imap",
+      .ports = imap_ports,
+      .tls_ports = imap_tls_ports,
+      .greetings = imap_greetings,
+      .ndpi_names = imap_ndpi,
+      .ops = &imap_parser_ops },
+    { .name = "socks5",
+      .ports = no_ports,
+      .tls_ports = no_ports,
+      .client_opens = socks_is_greeting,
+      .ndpi_names = no_names,
+      .ops = &socks_parser_ops,
+      .is_wrapper = true },
+};
+
+#define REGISTRY_N (sizeof protos / sizeof protos[0])
+_Static_assert(REGISTRY_N <= REGISTRY_MAX_PROTOS, "candidate masks hold every row");
+
+size_t registry_count(void)
+{
+    return REGISTRY_N;
+}
+
+const struct registry_proto *registry_at(size_t i)
+{
+    return i < REGISTRY_N ? &protos[i] : NULL;
+}
+
+size_t registry_index(const struct registry_proto *r)
+{
+    return (size_t)(r - protos);
+}
+
+static bool has_port(const uint16_t *ports, uint16_t port)
+{
+    for (size_t i = 0; ports[i] != 0; i++) {
+        if (ports[i] == port) {
+            return true;
+        }
+    }
+    return false;
+}
+
+const struct registry_proto *registry_by_port(uint16_t port, bool *is_tls)
+{
+    if (port == 0) {
+        return NULL;
+    }
+    for (size_t i = 0; i < REGISTRY_N; i++) {
+        if (has_port(protos[i].ports, port)) {
+            *is_tls = false;
+            return &protos[i];
+        }
+        if (has_port(protos[i].tls_ports, port)) {
+            *is_tls = true;
+            return &protos[i];
+        }
+    }
+    return NULL;
+}
+
+const struct parser_ops *registry_parser_for_port(uint16_t port, const char **name, bool *is_tls)
+{
+    const struct registry_proto *r = registry_by_port(port, is_tls);
+    if (r == NULL || r->is_wrapper) {
+        return NULL;
+    }
+    *name = r->name;
+    return r->ops;
+}
+
+/* How p compares with the words of list (NULL-terminated): the best of YES, SHORT, NO. */
+static enum registry_match match_any(const char *const *list, const uint8_t *p, size_t len)
+{
+    enum registry_match m = REGISTRY_NO;
+    for (size_t i = 0; list[i] != NULL; i++) {
+        switch (line_prefix(p, len, list[i])) {
+        case LINE_PREFIX_YES:
+            return REGISTRY_YES;
+        case LINE_PREFIX_SHORT:
+            m = REGISTRY_SHORT;
+            break;
+        case LINE_PREFIX_NO:
+            break;
+        }
+    }
+    return m;
+}
+
+enum registry_match registry_greeting(const uint8_t *p, size_t len, uint32_t *rows)
+{
+    bool is_short = false;
+    *rows = 0;
+    for (size_t i = 0; i < REGISTRY_N; i++) {
+        if (protos[i].greetings == NULL) {
+            continue;
+        }
+        enum registry_match m = match_any(protos[i].greetings, p, len);
+        if (m == REGISTRY_YES) {
+            *rows |= 1u << i;
+        }
+        is_short = is_short || m == REGISTRY_SHORT;
+    }
+    /* A greeting that one row's prefix still might match waits, so that a shorter prefix of
+     * another row cannot decide for it. */
+    if (is_short) {
+        return REGISTRY_SHORT;
+    }
+    return *rows != 0 ? REGISTRY_YES : REGISTRY_NO;
+}
+
+enum registry_match registry_confirm(uint32_t rows, const uint8_t *p, size_t len,
+                                     const struct registry_proto **out)
+{
+    bool is_short = false;
+    *out = NULL;
+    for (size_t i = 0; i < REGISTRY_N; i++) {
+        if ((rows & (1u << i)) == 0) {
+            continue;
+        }
+        if (protos[i].client_words == NULL) {
+            *out = &protos[i];
+            return REGISTRY_YES;
+        }
+        enum registry_match m = match_any(protos[i].client_words, p, len);
+        if (m == REGISTRY_YES) {
+            *out = &protos[i];
+            return REGISTRY_YES;
+        }
+        is_short = is_short || m == REGISTRY_SHORT;
+    }
+    return is_short ? REGISTRY_SHORT : REGISTRY_NO;
+}
+
+const struct registry_proto *registry_client_opens(const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i < REGISTRY_N; i++) {
+        if (protos[i].client_opens != NULL && protos[i].client_opens(p, len)) {
+            return &protos[i];
+        }
+    }
+    return NULL;
+}
