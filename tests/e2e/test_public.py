@@ -19,18 +19,9 @@ OUR_PORTS = {110, 995, 143, 993, 25, 587, 2525, 465}
 
 
 # Where plainsight deliberately differs from MANIFEST.json, with the reason; each is named in
-# the issue notes. Values replace the manifest's for that session.
-HELO_ONLY = ("The client sent HELO, never EHLO: no extension list was asked for, so the capture "
-             "cannot tell whether the server offers STARTTLS (null), where the manifest says "
-             "not offered.")
-DIFFERENT = {
-    ("suricata-smtp-broken-tcp.pcap", "10.15.6.146:30709"): ({"starttls": None}, HELO_ONLY),
-    ("bruteshark-smtp-cram-md5.pcap", "127.0.0.1:38899"): ({"starttls": None}, HELO_ONLY),
-    ("bruteshark-smtp-auth-plain.pcap", "127.0.0.1:64128"): (
-        {"starttls": None, "username": "username"},
-        HELO_ONLY + " And SASL PLAIN carries authzid 'username' with an empty authcid: "
-        "plainsight reports the identity whose password it is, the authzid, not ''."),
-}
+# the issue notes. Values replace the manifest's for that session. None today: the manifest
+# now gives null for HELO-only sessions and the PLAIN authzid as the user.
+DIFFERENT = {}
 # Sessions plainsight reports beyond the manifest, with the reason.
 EXTRA = {
     ("pcapplusplus-smtp-fragments.pcap", "10.10.1.4:1470"):
