@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tunables.h"
+
 struct session;
 
 enum parse_status {
@@ -48,7 +50,31 @@ struct parse_stats {
     uint64_t socks_not_mail;       /* SOCKS5 connections elsewhere, refused or not followed */
     uint64_t smtp_bare_lf_dot;     /* DATA body lines "." with a bare LF before or after it:
                                       content, not the end of the body (RFC 5321 4.1.1.4) */
+    /* Not a counter: bytes the run's TLS sniffers hold now (tlssniff_leg), charged by flow
+     * against the memory cap. */
+    size_t tls_mem;
 };
+
+/* Commands awaiting their answers, oldest first (pipelining): the indexes of a ring of
+ * PARSE_MAX_PENDING slots whose storage the parser keeps, since what a slot holds differs from
+ * protocol to protocol. Zeroed to start. */
+struct parse_ring {
+    size_t head, len;
+};
+
+/* The slot for a new entry, or PARSE_MAX_PENDING when every slot is taken (counted in
+ * st->pending_overflow: the entry's answer will pair with nothing, so its outcome stays
+ * unknown). */
+size_t parse_ring_push(struct parse_ring *r, struct parse_stats *st);
+
+/* The oldest entry's slot, or PARSE_MAX_PENDING when there is none. */
+size_t parse_ring_peek(const struct parse_ring *r);
+
+/* Removes the oldest entry and returns its slot, or PARSE_MAX_PENDING when there is none. */
+size_t parse_ring_pop(struct parse_ring *r);
+
+/* Forgets every entry (after a gap: no answer may pair with a command it did not answer). */
+void parse_ring_clear(struct parse_ring *r);
 
 /* Flags a parser is created with. */
 #define PARSE_F_IMPLICIT_TLS 0x1u /* the port speaks TLS from the first byte */
@@ -93,7 +119,8 @@ typedef const struct parser_ops *parse_inner_fn(void *p, void **inner);
 struct parser_ops {
     const char *name;
     size_t state_size; /* bytes new_parser allocates at most (nested parsers included), for
-                          the memory cap; a TLS sniffer's buffer comes out of its headroom */
+                          the memory cap; a TLS sniffer's is charged while it lives
+                          (parse_stats.tls_mem) */
     /* The client's stream may carry message text besides commands (SMTP DATA and BDAT, IMAP
      * APPEND literals). A parser that came in mid-session may have read a login-like line of
      * such text as a command, so parse_end keeps only the logins the server took part in.

@@ -40,7 +40,9 @@ void tlssniff_gap(struct tlssniff *t);
 
 /* The TLS leg of a mail session, as every parser keeps it: a sniffer made on the server's
  * first TLS byte, its verdict written into the session (tls_version; is_parse_done, since
- * nothing more can be learnt), tls_not_found counted when there is none. Zeroed to start. */
+ * nothing more can be learnt), tls_not_found counted when there is none. While a sniffer
+ * lives, its buffer's cost is added to st->tls_mem, which flow charges against the memory cap.
+ * Zeroed to start. */
 struct tlssniff_leg {
     struct tlssniff *t; /* owned; NULL before the first byte and after the verdict */
     bool is_over;       /* the verdict is in */
@@ -53,7 +55,7 @@ void tlssniff_leg_feed(struct tlssniff_leg *l, struct session *s, struct parse_s
 /* Server bytes were lost: the record framing is gone and no version can be read any more. */
 void tlssniff_leg_lost(struct tlssniff_leg *l, struct session *s, struct parse_stats *st);
 
-/* Frees the sniffer, if any. */
-void tlssniff_leg_free(struct tlssniff_leg *l);
+/* Frees the sniffer, if any, releasing its charge in st. */
+void tlssniff_leg_free(struct tlssniff_leg *l, struct parse_stats *st);
 
 #endif

@@ -167,6 +167,13 @@ static void move_to(struct flow_table *ft, struct flow *f, enum flow_list_id id)
     list_append(list_of(ft, id), f);
 }
 
+/* Bytes charged now: entries, sessions, parsers, undecided flows, reassembly queues and TLS
+ * sniffers. */
+static size_t used(const struct flow_table *ft)
+{
+    return ft->mem_flows + ft->rc.mem_used + ft->ps.tls_mem;
+}
+
 static void update_mem(struct flow_table *ft)
 {
     /* Reassembly queues get what the entries, sessions and parsers leave of the budget, and
@@ -174,10 +181,11 @@ static void update_mem(struct flow_table *ft)
      * a real session's reordered segment must still be held rather than become a gap. The
      * next flow made evicts cheap flows until the two fit the budget again, and the budget
      * itself keeps a sixteenth of the cap back, so the cap holds. */
-    size_t left = ft->budget > ft->mem_flows ? ft->budget - ft->mem_flows : 0;
+    size_t held = ft->mem_flows + ft->ps.tls_mem;
+    size_t left = ft->budget > held ? ft->budget - held : 0;
     size_t floor = ft->budget / 16;
     ft->rc.mem_cap = left > floor ? left : floor;
-    ft->st.mem_used = ft->mem_flows + ft->rc.mem_used;
+    ft->st.mem_used = used(ft);
     if (ft->st.mem_used > ft->st.mem_used_max) {
         ft->st.mem_used_max = ft->st.mem_used;
     }
@@ -457,8 +465,7 @@ static void make_room(struct flow_table *ft, size_t charge, const struct flow *k
     }
     ft->is_evicting = true;
     size_t floor = keep != NULL ? 1 : 0;
-    while ((ft->n_flows >= ft->cfg.max_flows + floor ||
-            ft->mem_flows + ft->rc.mem_used + charge > ft->budget) &&
+    while ((ft->n_flows >= ft->cfg.max_flows + floor || used(ft) + charge > ft->budget) &&
            ft->n_flows > floor && evict_one(ft, keep)) {
     }
     ft->is_evicting = false;
@@ -691,7 +698,7 @@ static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict 
 static bool charge(struct flow_table *ft, const struct flow *f, size_t bytes)
 {
     make_room(ft, bytes, f);
-    if (ft->mem_flows + ft->rc.mem_used + bytes > ft->budget) {
+    if (used(ft) + bytes > ft->budget) {
         return false;
     }
     ft->mem_flows += bytes;

@@ -102,7 +102,6 @@ struct imap {
     bool has_cap_preauth; /* a capability list seen in the not-authenticated state */
     bool has_cap_unknown; /* one seen before that state was known */
     bool has_cap_starttls;
-    bool has_cap_logindisabled; /* RFC 9051 section 6.2.3: no LOGIN before TLS */
     bool is_starttls_refused;
 
     /* The client command being read; it stays open while its line goes on after a literal. */
@@ -533,8 +532,6 @@ static void capability_list(struct imap *p, const uint8_t *list, size_t len, boo
     while (line_token(list, len, &off, &t, &t_len)) {
         if (line_is_word(t, t_len, "STARTTLS")) {
             p->has_cap_starttls = true;
-        } else if (line_is_word(t, t_len, "LOGINDISABLED")) {
-            p->has_cap_logindisabled = true;
         }
     }
     if (p->auth == IMAP_AUTH_NOT && is_state_known) {
@@ -890,7 +887,7 @@ static void imap_free(void *vp)
     if (p == NULL) {
         return;
     }
-    tlssniff_leg_free(&p->tls);
+    tlssniff_leg_free(&p->tls, p->st);
     /* Clears everything, the SASL challenge and LOGIN arguments included. */
     line_state_free(p, sizeof *p, p->lb);
 }

@@ -53,7 +53,7 @@ struct pop3 {
     struct parse_stats *st;
     struct line_buf lb[2];
     struct pop3_pending q[PARSE_MAX_PENDING];
-    size_t q_head, q_len;
+    struct parse_ring ring; /* the indexes of q */
     enum pop3_phase phase;
     bool is_client_tls;   /* the client's bytes are TLS now */
     bool has_server_line; /* the first server line (the greeting) was seen */
@@ -87,30 +87,28 @@ static void *pop3_new(const struct parse_ctx *ctx)
 
 static void push(struct pop3 *p, enum pop3_cmd cmd, struct credential *cred)
 {
-    if (p->q_len == PARSE_MAX_PENDING) {
-        p->st->pending_overflow++;
+    size_t slot = parse_ring_push(&p->ring, p->st);
+    if (slot == PARSE_MAX_PENDING) {
         return; /* its answer will pair with nothing: outcome stays unknown */
     }
-    struct pop3_pending *e = &p->q[(p->q_head + p->q_len) % PARSE_MAX_PENDING];
-    e->cmd = cmd;
-    e->cred = cred;
-    p->q_len++;
+    p->q[slot].cmd = cmd;
+    p->q[slot].cred = cred;
 }
 
 static bool pop(struct pop3 *p, struct pop3_pending *out)
 {
-    if (p->q_len == 0) {
+    size_t slot = parse_ring_pop(&p->ring);
+    if (slot == PARSE_MAX_PENDING) {
         return false;
     }
-    *out = p->q[p->q_head];
-    p->q_head = (p->q_head + 1) % PARSE_MAX_PENDING;
-    p->q_len--;
+    *out = p->q[slot];
     return true;
 }
 
 static const struct pop3_pending *peek(const struct pop3 *p)
 {
-    return p->q_len > 0 ? &p->q[p->q_head] : NULL;
+    size_t slot = parse_ring_peek(&p->ring);
+    return slot < PARSE_MAX_PENDING ? &p->q[slot] : NULL;
 }
 
 /* Offset just past the command word and the one space after it (RFC 1939 arguments are
@@ -384,7 +382,7 @@ static void pop3_gap(void *vp, enum parse_dir dir, uint64_t len)
     line_resync(&p->lb[dir]);
     /* What the lost bytes said is unknown: no answer may be paired with a command it did not
      * answer. Pending outcomes stay unknown. */
-    p->q_len = 0;
+    parse_ring_clear(&p->ring);
     p->in_multiline = false;
     p->in_capa = false;
     if (p->phase == POP3_SASL) {
@@ -411,7 +409,7 @@ static void pop3_free(void *vp)
     if (p == NULL) {
         return;
     }
-    tlssniff_leg_free(&p->tls);
+    tlssniff_leg_free(&p->tls, p->st);
     /* Clears everything, the SASL challenge and LOGIN arguments included. */
     line_state_free(p, sizeof *p, p->lb);
 }

@@ -11,6 +11,37 @@
 
 #include "finding.h"
 
+size_t parse_ring_push(struct parse_ring *r, struct parse_stats *st)
+{
+    if (r->len == PARSE_MAX_PENDING) {
+        st->pending_overflow++;
+        return PARSE_MAX_PENDING;
+    }
+    r->len++;
+    return (r->head + r->len - 1) % PARSE_MAX_PENDING;
+}
+
+size_t parse_ring_peek(const struct parse_ring *r)
+{
+    return r->len > 0 ? r->head : PARSE_MAX_PENDING;
+}
+
+size_t parse_ring_pop(struct parse_ring *r)
+{
+    if (r->len == 0) {
+        return PARSE_MAX_PENDING;
+    }
+    size_t slot = r->head;
+    r->head = (r->head + 1) % PARSE_MAX_PENDING;
+    r->len--;
+    return slot;
+}
+
+void parse_ring_clear(struct parse_ring *r)
+{
+    r->len = 0;
+}
+
 void *parse_open(const struct parser_ops *ops, const struct parse_ctx *ctx)
 {
     if ((ctx->flags & PARSE_F_IMPLICIT_TLS) != 0) {

@@ -42,17 +42,6 @@
 #include "tlssniff.h"
 #include "tunables.h"
 
-/* Mechanisms a positive EHLO reply listed on its AUTH line (RFC 4954 section 3), one bit each.
- * The session record has no field for them yet; they are kept in the parser state. */
-#define SMTP_AUTH_PLAIN       0x01u
-#define SMTP_AUTH_LOGIN       0x02u
-#define SMTP_AUTH_CRAM_MD5    0x04u
-#define SMTP_AUTH_DIGEST_MD5  0x08u
-#define SMTP_AUTH_XOAUTH2     0x10u
-#define SMTP_AUTH_OAUTHBEARER 0x20u
-#define SMTP_AUTH_SCRAM       0x40u
-#define SMTP_AUTH_OTHER       0x80u
-
 /* What a pending command's reply settles. */
 enum smtp_cmd {
     SMTP_CMD_OTHER = 0, /* nothing we record (MAIL, RCPT, BDAT, HELO, unknown ...) */
@@ -75,7 +64,7 @@ struct smtp {
     struct parse_stats *st;
     struct line_buf lb[2];
     enum smtp_cmd q[PARSE_MAX_PENDING];
-    size_t q_head, q_len;
+    struct parse_ring ring; /* the indexes of q */
     enum smtp_phase phase;
     bool is_client_tls;   /* the client's bytes are TLS now */
     bool in_body;         /* client lines are a DATA body until a lone "." */
@@ -86,11 +75,9 @@ struct smtp {
     /* The reply being read: its lines so far and the extensions they listed. */
     size_t reply_lines;
     bool reply_has_starttls;
-    unsigned reply_auth;
     /* What the session showed. */
     bool has_ehlo_ok;       /* EHLO answered 2xx: the extensions are known */
     bool has_ehlo_starttls; /* ... and STARTTLS was among them */
-    unsigned auth_offered;  /* SMTP_AUTH_* bits of a positive EHLO reply */
     bool is_ehlo_rejected;  /* EHLO answered 5xx */
     bool has_helo;          /* the client sent HELO */
     bool is_unsynced;       /* begun mid-session, no server reply yet: client lines may be a
@@ -120,34 +107,28 @@ static void *smtp_new(const struct parse_ctx *ctx)
  * its reply will be paired with nothing we can trust, and the caller does not rely on it). */
 static bool push(struct smtp *p, enum smtp_cmd cmd)
 {
-    if (p->q_len == PARSE_MAX_PENDING) {
-        p->st->pending_overflow++;
+    size_t slot = parse_ring_push(&p->ring, p->st);
+    if (slot == PARSE_MAX_PENDING) {
         return false;
     }
-    p->q[(p->q_head + p->q_len) % PARSE_MAX_PENDING] = cmd;
-    p->q_len++;
+    p->q[slot] = cmd;
     return true;
 }
 
 static bool pop(struct smtp *p, enum smtp_cmd *out)
 {
-    if (p->q_len == 0) {
+    size_t slot = parse_ring_pop(&p->ring);
+    if (slot == PARSE_MAX_PENDING) {
         return false;
     }
-    *out = p->q[p->q_head];
-    p->q_head = (p->q_head + 1) % PARSE_MAX_PENDING;
-    p->q_len--;
+    *out = p->q[slot];
     return true;
 }
 
 static const enum smtp_cmd *peek(const struct smtp *p)
 {
-    return p->q_len > 0 ? &p->q[p->q_head] : NULL;
-}
-
-static bool is_token(const uint8_t *p, size_t len, const char *lit)
-{
-    return len == strlen(lit) && line_has_prefix(p, len, lit);
+    size_t slot = parse_ring_peek(&p->ring);
+    return slot < PARSE_MAX_PENDING ? &p->q[slot] : NULL;
 }
 
 /* RFC 3030 section 2: "BDAT" SP chunk-size [SP end-marker], chunk-size = 1*DIGIT. A size past
@@ -253,7 +234,7 @@ static void body_was_text(struct smtp *p)
         finding_drop_credential(p->s, p->s->creds[p->s->n_creds - 1]);
         p->st->auth_desync++;
     }
-    p->q_len = 0;
+    parse_ring_clear(&p->ring);
     p->phase = SMTP_CLEAR;
     p->bdat_left = 0;
     push(p, SMTP_CMD_BODY_END);
@@ -301,43 +282,13 @@ static void client_line(struct smtp *p, const uint8_t *line, size_t len)
     command(p, line, len, is_injected);
 }
 
-/* One mechanism name of an EHLO AUTH line. */
-static unsigned auth_bit(const uint8_t *t, size_t n)
-{
-    static const struct {
-        const char *name;
-        unsigned bit;
-    } names[] = {
-        { "PLAIN", SMTP_AUTH_PLAIN },       { "LOGIN", SMTP_AUTH_LOGIN },
-        { "CRAM-MD5", SMTP_AUTH_CRAM_MD5 }, { "DIGEST-MD5", SMTP_AUTH_DIGEST_MD5 },
-        { "XOAUTH2", SMTP_AUTH_XOAUTH2 },   { "OAUTHBEARER", SMTP_AUTH_OAUTHBEARER },
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (is_token(t, n, names[i].name)) {
-            return names[i].bit;
-        }
-    }
-    return line_has_prefix(t, n, "SCRAM-") ? SMTP_AUTH_SCRAM : SMTP_AUTH_OTHER;
-}
-
 /* The text of a reply line past the first (RFC 5321 section 4.1.1.1: the first line of an EHLO
- * reply is the server's domain, each later one an ehlo-keyword with its parameters). The AUTH
- * line lists mechanisms after a space, or after "=" in the form of pre-RFC 2554 drafts that
- * old clients still need ("AUTH=PLAIN LOGIN"). */
+ * reply is the server's domain, each later one an ehlo-keyword with its parameters). Only
+ * STARTTLS matters here: the mechanisms an AUTH line lists have no field in the record. */
 static void ehlo_keyword(struct smtp *p, const uint8_t *t, size_t n)
 {
     if (line_is_word(t, n, "STARTTLS")) {
         p->reply_has_starttls = true;
-        return;
-    }
-    if (!line_has_prefix(t, n, "AUTH") || (n > 4 && t[4] != ' ' && t[4] != '=')) {
-        return;
-    }
-    size_t off = n > 4 ? 5 : 4;
-    const uint8_t *mech;
-    size_t mech_len;
-    while (line_token(t, n, &off, &mech, &mech_len)) {
-        p->reply_auth |= auth_bit(mech, mech_len);
     }
 }
 
@@ -398,7 +349,6 @@ static void reply(struct smtp *p, unsigned code, const uint8_t *text, size_t tex
         if (cls == 2) {
             p->has_ehlo_ok = true;
             p->has_ehlo_starttls = p->has_ehlo_starttls || p->reply_has_starttls;
-            p->auth_offered |= p->reply_auth;
         } else if (cls == 5) {
             p->is_ehlo_rejected = true;
         }
@@ -446,7 +396,6 @@ static void reply_reset(struct smtp *p)
 {
     p->reply_lines = 0;
     p->reply_has_starttls = false;
-    p->reply_auth = 0;
 }
 
 /* Returns false when the stream is not SMTP. */
@@ -580,7 +529,7 @@ static void smtp_gap(void *vp, enum parse_dir dir, uint64_t len)
     line_resync(&p->lb[dir]);
     /* What the lost bytes said is unknown: no reply may be paired with a command it did not
      * answer. Pending outcomes stay unknown. */
-    p->q_len = 0;
+    parse_ring_clear(&p->ring);
     if (p->phase == SMTP_SASL) {
         if (!sasl_gap(&p->sasl, dir == PARSE_DIR_SERVER)) {
             p->phase = SMTP_CLEAR;
@@ -613,7 +562,7 @@ static void smtp_free(void *vp)
     if (p == NULL) {
         return;
     }
-    tlssniff_leg_free(&p->tls);
+    tlssniff_leg_free(&p->tls, p->st);
     /* Clears everything, the SASL challenge and LOGIN arguments included. */
     line_state_free(p, sizeof *p, p->lb);
 }

@@ -277,12 +277,27 @@ void tlssniff_gap(struct tlssniff *t)
     }
 }
 
-static void leg_over(struct tlssniff_leg *l, struct session *s)
+/* What a sniffer costs the heap at most: itself and its handshake buffer. */
+static size_t leg_charge(void)
+{
+    return PS_HEAP_COST(sizeof(struct tlssniff)) + PS_HEAP_COST(TLSSNIFF_MAX_BYTES);
+}
+
+/* Frees the leg's sniffer, if any, and releases its charge. */
+static void leg_release(struct tlssniff_leg *l, struct parse_stats *st)
+{
+    if (l->t != NULL) {
+        tlssniff_free(l->t);
+        l->t = NULL;
+        st->tls_mem -= leg_charge();
+    }
+}
+
+static void leg_over(struct tlssniff_leg *l, struct session *s, struct parse_stats *st)
 {
     l->is_over = true;
     s->is_parse_done = true;
-    tlssniff_free(l->t);
-    l->t = NULL;
+    leg_release(l, st);
 }
 
 void tlssniff_leg_feed(struct tlssniff_leg *l, struct session *s, struct parse_stats *st,
@@ -293,6 +308,7 @@ void tlssniff_leg_feed(struct tlssniff_leg *l, struct session *s, struct parse_s
     }
     if (l->t == NULL) {
         l->t = tlssniff_new();
+        st->tls_mem += leg_charge();
     }
     uint16_t v = 0;
     enum tlssniff_status ts = tlssniff_feed(l->t, data, len, &v);
@@ -304,7 +320,7 @@ void tlssniff_leg_feed(struct tlssniff_leg *l, struct session *s, struct parse_s
         st->tls_not_found++;
     }
     if (ts != TLSSNIFF_MORE) {
-        leg_over(l, s);
+        leg_over(l, s, st);
     }
 }
 
@@ -312,12 +328,11 @@ void tlssniff_leg_lost(struct tlssniff_leg *l, struct session *s, struct parse_s
 {
     if (!l->is_over) {
         st->tls_not_found++;
-        leg_over(l, s);
+        leg_over(l, s, st);
     }
 }
 
-void tlssniff_leg_free(struct tlssniff_leg *l)
+void tlssniff_leg_free(struct tlssniff_leg *l, struct parse_stats *st)
 {
-    tlssniff_free(l->t);
-    l->t = NULL;
+    leg_release(l, st);
 }

@@ -757,7 +757,17 @@ static void test_implicit_tls(void)
     c.cnext += (uint32_t)sizeof hello;
     c.ts_usec += 1000;
     say(ft, &c, true, F_PA, "USER alice\r\nPASS s3cret\r\n"); /* inside TLS: not a login */
+    /* The server's first record starts the sniffer: its buffer is charged while it waits for
+     * the rest of the ServerHello, and released when the session ends. */
+    static const uint8_t part[] = { 0x16, 0x03, 0x03, 0x00, 0x40, 0x02 };
+    size_t mem_before = flow_get_stats(ft)->mem_used;
+    seg(ft, &c, false, F_PA, c.snext, c.cnext, part, sizeof part, c.ts_usec);
+    c.snext += (uint32_t)sizeof part;
+    c.ts_usec += 1000;
+    CHECK(flow_get_parse_stats(ft)->tls_mem > TLSSNIFF_MAX_BYTES);
+    CHECK(flow_get_stats(ft)->mem_used >= mem_before + TLSSNIFF_MAX_BYTES);
     teardown(ft, &c);
+    CHECK_EQ_U(flow_get_parse_stats(ft)->tls_mem, 0);
     CHECK_EQ_U(k.n, 1);
     CHECK_EQ_U(k.got[0].tls, FINDING_TLS_IMPLICIT);
     CHECK_EQ_U(k.got[0].n_creds, 0);
