@@ -1,11 +1,12 @@
 # plainsight - build, test, bench, fuzz, install. GNU make; every output under build/.
 #
-#   make            release build: build/rel/plainsight
-#   make run        analyse the bundled capture and print the findings
+#   make            release build: build/rel/plainsight (checks the build dependencies and
+#                   prints the apt-get command for any that are missing; installs nothing)
+#   make run        install missing dependencies, build, analyse the bundled captures
 #   make check      install missing dependencies, then every test under ASan+UBSan
 #   make bench      throughput against the bare libpcap read loop
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (checks, never installs, the dependencies)
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -46,17 +47,24 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 HEADERS  := $(wildcard include/*.h)
 
-.PHONY: all run check test deps deps-test bench fuzz install uninstall format format-check \
-        check-headers clean units units-san
+.PHONY: all run check test deps deps-check deps-test bench fuzz install uninstall format \
+        format-check check-headers deps-selftest clean units units-san
 .DEFAULT_GOAL := all
 
-all: deps $(B)/plainsight
+all: $(B)/plainsight
+
+# Dependencies (scripts/deps.sh). Building and installing only check: every object waits for
+# deps-check, which prints the apt-get command for what is missing and fails. "make run" and
+# "make check", the README's set-up commands, install what is missing (deps, deps-test) before
+# they build.
+deps-check:
+	@CC="$(CC)" sh scripts/deps.sh check build
 
 deps:
-	@sh scripts/deps.sh
+	@CC="$(CC)" sh scripts/deps.sh install run
 
 deps-test:
-	@sh scripts/deps.sh test
+	@CC="$(CC)" sh scripts/deps.sh install test
 
 $(B)/plainsight: $(B)/obj/main.o $(B)/libplainsight.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) -lm
@@ -65,7 +73,7 @@ $(B)/libplainsight.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/obj/%.o: src/%.c
+$(B)/obj/%.o: src/%.c | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
@@ -81,7 +89,7 @@ $(B)/gen/schema_sql.c: sql/schema.sql
 	  echo '0x00 };'; \
 	  echo 'const size_t schema_sql_len = sizeof(schema_sql) - 1;'; } > $@
 
-$(B)/obj/schema_sql.o: $(B)/gen/schema_sql.c
+$(B)/obj/schema_sql.o: $(B)/gen/schema_sql.c | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Wmissing-prototypes,$(CFLAGS_ALL)) -c -o $@ $<
 
@@ -98,7 +106,8 @@ units: $(UNIT_BIN)
 # The bundled captures (real servers and clients, captures/): analysed as one run into
 # build/run.db, findings on the console, then an audit query. RUN_CAPTURE picks others.
 RUN_CAPTURE ?= $(wildcard captures/*.pcap)
-run: all
+run: deps
+	@$(MAKE) --no-print-directory all
 	@rm -f build/run.db build/run.db-wal build/run.db-shm
 	$(B)/plainsight $(addprefix -r ,$(RUN_CAPTURE)) -w build/run.db
 	@echo
@@ -114,6 +123,10 @@ units-san:
 	@$(MAKE) --no-print-directory SAN=1 units
 
 test: check
+
+# scripts/deps.sh against stand-in pkg-config and apt-get: building checks, never installs.
+deps-selftest:
+	@sh scripts/test-deps.sh
 
 check-headers:
 	@mkdir -p build/hdr

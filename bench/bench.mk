@@ -27,11 +27,11 @@ BENCH_TINY   := $(BENCH_DIR)/tiny-s$(BENCH_SEED).pcap
 
 .PHONY: bench bench-data bench-flood bench-tools bench-rel
 
-$(BENCH_DIR)/gen: bench/gen.c
+$(BENCH_DIR)/gen: bench/gen.c | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
-$(BENCH_DIR)/floor: bench/floor.c
+$(BENCH_DIR)/floor: bench/floor.c | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libpcap)) -o $@ $< \
 	  $(shell pkg-config --libs libpcap)

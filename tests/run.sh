@@ -52,6 +52,8 @@ static() { # static NAME TARGET
 
 static check-headers check-headers
 static format-check format-check
+# Plain make and make install check the dependencies and never install them.
+static deps-selftest deps-selftest
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

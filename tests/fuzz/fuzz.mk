@@ -47,7 +47,9 @@ FUZZ_RUN_LIST  = $(foreach n,$(FUZZ_ONLY),fuzz_$(n):$(FUZZ_MAXLEN_$(n)))
 
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: deps-test fuzz-build
+# The dependencies are installed before anything is built, not beside it under make -j.
+fuzz: deps-test
+	@$(MAKE) --no-print-directory fuzz-build
 	@FUZZ_B=$(FUZZ_B) sh $(FUZZ_DIR)/run-fuzz.sh fuzz $(FUZZ_SECONDS) 0 $(FUZZ_RUN_LIST)
 
 fuzz-smoke: fuzz-build
