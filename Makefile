@@ -14,6 +14,9 @@ DESTDIR  ?=
 PKGS     := libpcap libndpi sqlite3 nettle
 FUZZ_SECONDS ?= 60
 
+# A target whose recipe fails leaves no output behind that a later make would take as done.
+.DELETE_ON_ERROR:
+
 # pkg-config runs lazily (=) so "make deps" works before the libraries are there. -I becomes
 # -isystem: Debian's nDPI headers do not pass -Wpedantic.
 PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
@@ -22,6 +25,11 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wformat=2 -Wpointer-arith -Wvla -Wcast-align -Wconversion
 BASE_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARN) -Iinclude -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
+
+# Release: fortified, stack protector, PIE, and the GOT read-only after start-up (full RELRO:
+# relro with every symbol bound at load time).
+REL_CFLAGS  := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -DNDEBUG
+REL_LDFLAGS := -pie -Wl,-z,relro -Wl,-z,now
 
 ifeq ($(SAN),1)
   B := build/san
@@ -34,8 +42,8 @@ else ifeq ($(DEBUG),1)
   FLAV_LDFLAGS :=
 else
   B := build/rel
-  FLAV_CFLAGS := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -DNDEBUG
-  FLAV_LDFLAGS := -pie
+  FLAV_CFLAGS := $(REL_CFLAGS)
+  FLAV_LDFLAGS := $(REL_LDFLAGS)
 endif
 
 CFLAGS_ALL  = $(BASE_CFLAGS) $(FLAV_CFLAGS) $(CFLAGS)
