@@ -3,12 +3,15 @@
 #   make            release build: build/rel/plainsight (checks the build dependencies and
 #                   prints the apt-get command for any that are missing; installs nothing)
 #   make run        install missing dependencies, build, analyse the bundled captures
-#   make check      install missing dependencies, then every test under ASan+UBSan
+#   make check      install missing dependencies, then every test under ASan+UBSan, the
+#                   release build under gcc and clang and the bench tools
 #   make bench      throughput against the bare libpcap read loop
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make install    PREFIX=/usr/local DESTDIR= (checks, never installs, the dependencies)
+#   make CLANG=1    the release build with clang (CLANG_CC), into build/clang
 
 CC       ?= cc
+CLANG_CC ?= clang
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 PKGS     := libpcap libndpi sqlite3 nettle
@@ -40,6 +43,12 @@ else ifeq ($(DEBUG),1)
   B := build/dbg
   FLAV_CFLAGS := -O0 -g3
   FLAV_LDFLAGS :=
+else ifeq ($(CLANG),1)
+  # The release flavour under clang, beside the gcc one: "make check" builds both.
+  override CC := $(CLANG_CC)
+  B := build/clang
+  FLAV_CFLAGS := $(REL_CFLAGS)
+  FLAV_LDFLAGS := $(REL_LDFLAGS)
 else
   B := build/rel
   FLAV_CFLAGS := $(REL_CFLAGS)
@@ -56,7 +65,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 HEADERS  := $(wildcard include/*.h)
 
 .PHONY: all run check test deps deps-check deps-test bench fuzz install uninstall format \
-        format-check check-headers deps-selftest clean units units-san
+        format-check check-headers deps-selftest release-gcc release-clang clean units units-san
 .DEFAULT_GOAL := all
 
 all: $(B)/plainsight
@@ -120,6 +129,7 @@ run: deps
 	@sqlite3 -header -column build/run.db < sql/audit/exposed-accounts.sql
 
 # Every test against the ASan+UBSan build; the last line is "N passed, N failed, N skipped".
+# tests/run.sh also runs the static checks below and the release builds, each as one test.
 check: deps-test
 	@$(MAKE) --no-print-directory SAN=1 build/san/plainsight units-san
 	@sh tests/run.sh build/san
@@ -128,6 +138,13 @@ units-san:
 	@$(MAKE) --no-print-directory SAN=1 units
 
 test: check
+
+# The release flavour under both compilers, warnings as errors; "make check" runs both.
+release-gcc:
+	@$(MAKE) --no-print-directory SAN= DEBUG= CLANG= CC=gcc build/rel/plainsight
+
+release-clang:
+	@$(MAKE) --no-print-directory SAN= DEBUG= CLANG=1 build/clang/plainsight
 
 # scripts/deps.sh against stand-in pkg-config and apt-get: building checks, never installs.
 deps-selftest:

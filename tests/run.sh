@@ -54,6 +54,11 @@ static check-headers check-headers
 static format-check format-check
 # Plain make and make install check the dependencies and never install them.
 static deps-selftest deps-selftest
+# The release flavour under gcc and under clang, warnings as errors, and the benchmark tools
+# (built, not run).
+static release-gcc release-gcc
+static release-clang release-clang
+static bench-build bench-tools
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
