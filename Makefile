@@ -4,7 +4,7 @@
 #                   prints the apt-get command for any that are missing; installs nothing)
 #   make run        install missing dependencies, build, analyse the bundled captures
 #   make check      install missing dependencies, then every test under ASan+UBSan, the
-#                   release build under gcc and clang and the bench tools
+#                   release build under gcc and clang, the bench tools and the include graph
 #   make bench      throughput against the bare libpcap read loop
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make install    PREFIX=/usr/local DESTDIR= (checks, never installs, the dependencies)
@@ -65,7 +65,8 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 HEADERS  := $(wildcard include/*.h)
 
 .PHONY: all run check test deps deps-check deps-test bench fuzz install uninstall format \
-        format-check check-headers deps-selftest release-gcc release-clang clean units units-san
+        format-check check-headers check-includes check-includes-selftest deps-selftest \
+        release-gcc release-clang clean units units-san
 .DEFAULT_GOAL := all
 
 all: $(B)/plainsight
@@ -145,6 +146,13 @@ release-gcc:
 
 release-clang:
 	@$(MAKE) --no-print-directory SAN= DEBUG= CLANG=1 build/clang/plainsight
+
+# The module include graph (scripts/check-includes.py): no cycle, no forbidden edge.
+check-includes:
+	@python3 scripts/check-includes.py
+
+check-includes-selftest:
+	@python3 scripts/check-includes.py --self-test
 
 # scripts/deps.sh against stand-in pkg-config and apt-get: building checks, never installs.
 deps-selftest:
