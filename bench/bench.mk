@@ -7,7 +7,10 @@
 #
 # Knobs: BENCH_SIZE (1G), BENCH_SEED (1), BENCH_RUNS (3), BENCH_TSHARK_SIZE (64M),
 # BENCH_TSHARK_TIMEOUT (600 s), BENCH_FLOOD (1000000), BENCH_MEMCAP (64M).
-# The release binary is always build/rel/plainsight, whatever SAN or DEBUG say.
+# The release binary is always build/rel/plainsight, whatever SAN, DEBUG or CLANG say.
+#
+#   make bench-tools    the release binary, gen and floor, without generating or running
+#                       anything (run by "make check" as its bench-build test)
 
 BENCH_DIR            := build/bench
 BENCH_SIZE           ?= 1G
@@ -27,11 +30,11 @@ BENCH_TINY   := $(BENCH_DIR)/tiny-s$(BENCH_SEED).pcap
 
 .PHONY: bench bench-data bench-flood bench-tools bench-rel
 
-$(BENCH_DIR)/gen: bench/gen.c
+$(BENCH_DIR)/gen: bench/gen.c | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
-$(BENCH_DIR)/floor: bench/floor.c
+$(BENCH_DIR)/floor: bench/floor.c | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libpcap)) -o $@ $< \
 	  $(shell pkg-config --libs libpcap)
@@ -55,7 +58,7 @@ $(BENCH_TINY): | $(BENCH_DIR)/gen
 	mv $@.tmp $@
 
 bench-rel:
-	@$(MAKE) --no-print-directory SAN= DEBUG= $(BENCH_BIN)
+	@$(MAKE) --no-print-directory SAN= DEBUG= CLANG= $(BENCH_BIN)
 
 bench-tools: bench-rel $(BENCH_DIR)/gen $(BENCH_DIR)/floor
 

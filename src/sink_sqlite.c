@@ -21,9 +21,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
-
-extern const char schema_sql[];
-extern const size_t schema_sql_len;
+#include "schema_sql.h"
 
 struct sink_sqlite {
     sqlite3 *db;

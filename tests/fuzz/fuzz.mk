@@ -10,7 +10,7 @@
 # The library is built a fourth time, with clang, ASan, UBSan and libFuzzer's coverage
 # instrumentation (asserts on), from the same sources and warnings as the other flavours, always
 # with clang (FUZZ_CC) whatever CC is. From the Makefile: BASE_CFLAGS, PKG_LIBS, LIB_SRC,
-# FUZZ_SECONDS and the deps-test target.
+# FUZZ_SECONDS, the deps-test target and the rule that makes gen/schema_sql.c and .h.
 
 FUZZ_CC       ?= clang
 FUZZ_B        := build/fuzz
@@ -47,7 +47,9 @@ FUZZ_RUN_LIST  = $(foreach n,$(FUZZ_ONLY),fuzz_$(n):$(FUZZ_MAXLEN_$(n)))
 
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: deps-test fuzz-build
+# The dependencies are installed before anything is built, not beside it under make -j.
+fuzz: deps-test
+	@$(MAKE) --no-print-directory fuzz-build
 	@FUZZ_B=$(FUZZ_B) sh $(FUZZ_DIR)/run-fuzz.sh fuzz $(FUZZ_SECONDS) 0 $(FUZZ_RUN_LIST)
 
 fuzz-smoke: fuzz-build
@@ -66,21 +68,12 @@ $(FUZZ_B)/obj/lib/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_LIB_WARN) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-# The schema as a C array, made as the Makefile makes $(B)/gen/schema_sql.c.
-$(FUZZ_B)/gen/schema_sql.c: sql/schema.sql
-	@mkdir -p $(dir $@)
-	@{ echo '/* generated from sql/schema.sql - do not edit */'; \
-	  echo '#include <stddef.h>'; \
-	  echo 'extern const char schema_sql[];'; \
-	  echo 'extern const size_t schema_sql_len;'; \
-	  echo 'const char schema_sql[] = {'; \
-	  od -An -v -tx1 $< | sed -e 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
-	  echo '0x00 };'; \
-	  echo 'const size_t schema_sql_len = sizeof(schema_sql) - 1;'; } > $@
+# The schema: $(FUZZ_B)/gen/schema_sql.c and .h come from the Makefile's one rule.
+$(FUZZ_B)/obj/lib/sink_sqlite.o: $(FUZZ_B)/gen/schema_sql.h
 
-$(FUZZ_B)/obj/lib/schema_sql.o: $(FUZZ_B)/gen/schema_sql.c
+$(FUZZ_B)/obj/lib/schema_sql.o: $(FUZZ_B)/gen/schema_sql.c $(FUZZ_B)/gen/schema_sql.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(filter-out -Wmissing-prototypes,$(FUZZ_CFLAGS)) -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_B)/libplainsight.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@
