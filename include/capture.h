@@ -37,32 +37,40 @@ struct capture_live_opts {
     int snaplen;      /* bytes kept per packet (-s); 0 for the libpcap maximum */
     int buffer_bytes; /* kernel buffer (-B), 0 for libpcap's default */
     int is_promisc;   /* promiscuous mode (off with -p) */
-    int timeout_ms;   /* read timeout: how often capture_next returns CAPTURE_TIMEOUT */
+    int timeout_ms;   /* read timeout: how often capture_next returns CAPTURE_TIMEOUT (0 for
+                         CAPTURE_POLL_MSEC) */
 };
 
-/* Drop counters of a live source, from pcap_stats. */
-struct capture_live_stats {
-    uint64_t received;   /* packets the kernel handed to the filter */
-    uint64_t dropped;    /* packets dropped for lack of buffer space (the kernel's drops) */
-    uint64_t if_dropped; /* packets the interface or its driver dropped */
+/* The capture counters of a run, one X(field, doc) each: struct capture_stats is made from
+ * this list, and so are the run record's "capture.<field>" counters (counters.h). */
+#define CAPTURE_STATS(X)                                                                           \
+    X(damaged_files, "capture files that ended in damage (counted by the run loop)")               \
+    X(kernel_received, "live: packets the kernel handed to the filter (pcap_stats)")               \
+    X(kernel_dropped, "live: packets dropped for lack of buffer space (the kernel's drops)")       \
+    X(interface_dropped, "live: packets the interface or its driver dropped")
+#define CAPTURE_STATS_FIELD(name, doc) uint64_t name;
+struct capture_stats {
+    CAPTURE_STATS(CAPTURE_STATS_FIELD)
 };
 
 /* Opens a capture file ("-" for standard input) and applies the BPF expression bpf (NULL or ""
- * for none). On failure returns PS_ERR_IO (cannot open/read), PS_ERR_FORMAT (not a capture
- * file) or PS_ERR_ARG (bad BPF), with a one-line reason in err[0..errcap). On success *out is
- * owned (close with capture_close). */
+ * for none). On failure returns PS_ERR_IO (the file system would not open it), PS_ERR_FORMAT
+ * (it opened, but libpcap reads no capture from it) or PS_ERR_FILTER (bad BPF), with a
+ * one-line reason in err[0..errcap). On success *out is owned (close with capture_close). */
 enum ps_err capture_open_file(const char *path, const char *bpf, struct capture **out, char *err,
                               size_t errcap);
 
 /* Opens interface name for live capture in immediate mode (a packet is handed over as soon
  * as it arrives, so findings are not held back by the kernel buffer), with opts and the BPF
- * expression bpf. Returns PS_ERR_IO (no such interface, no permission: the reason names the
- * interface) or PS_ERR_ARG (bad filter or option). *out is owned (close with capture_close). */
+ * expression bpf. Returns PS_ERR_IO (no such interface, no permission, interface down: the
+ * reason names the interface), PS_ERR_FILTER (bad filter) or PS_ERR_ARG (any other refusal of
+ * the settings by libpcap). *out is owned (close with capture_close). */
 enum ps_err capture_open_live(const char *name, const struct capture_live_opts *opts,
                               const char *bpf, struct capture **out, char *err, size_t errcap);
 
-/* Reads the live source's drop counters; returns PS_ERR_IO for a file source or on failure. */
-enum ps_err capture_live_stats(struct capture *c, struct capture_live_stats *out);
+/* Reads the live source's kernel counters into the kernel_* and interface_dropped fields of
+ * *out (damaged_files is left alone); returns PS_ERR_IO for a file source or on failure. */
+enum ps_err capture_live_stats(struct capture *c, struct capture_stats *out);
 
 /* Prints the interfaces libpcap can capture on, one per line ("1.eth0 (description)"), as
  * tcpdump -D does. Returns PS_ERR_IO with the reason in err when the list cannot be had. */

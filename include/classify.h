@@ -40,22 +40,25 @@ enum classify_verdict {
     CLASSIFY_NOT_MAIL, /* another protocol, or no verdict in time */
 };
 
+/* The classifier's counters; each is a run counter "classify.<name>" (counters.h). */
+#define CLASSIFY_STATS(X)                                                                          \
+    X(ndpi_flows, "flows nDPI looked at")                                                          \
+    X(ndpi_packets, "packets handed to nDPI")                                                      \
+    X(ndpi_mail, "flows nDPI named a registry protocol")                                           \
+    X(ndpi_not_mail, "flows nDPI named something else")                                            \
+    X(ndpi_started, "1 once nDPI's module is set up (a lazy classifier may never)")                \
+    X(ndpi_failed, "1 when setting nDPI up failed: flows it would judge are not mail")             \
+    X(gave_up, "undecided flows with no verdict in time (held all they may, "                      \
+               "CLASSIFY_MAX_DATA_PACKETS, their end)")                                            \
+    X(by_content, "flows named mail by their greeting")                                            \
+    X(client_first, "flows whose client spoke first and opened no wrapper: not mail")              \
+    X(socks, "flows opening with a SOCKS5 greeting: read as a possible tunnel to mail")            \
+    X(tls_midstream, "flows seen mid-stream whose first payload is a TLS record: not "             \
+                     "cleartext mail, nDPI not asked")
+
+#define CLASSIFY_STATS_FIELD(name, doc) uint64_t name;
 struct classify_stats {
-    uint64_t flows;         /* flows nDPI looked at */
-    uint64_t packets;       /* packets handed to nDPI */
-    uint64_t mail;          /* flows nDPI named POP3, IMAP or SMTP */
-    uint64_t not_mail;      /* flows nDPI named something else */
-    uint64_t unsupported;   /* mail flows of a protocol with no parser in this build */
-    uint64_t ndpi_started;  /* 1 once nDPI's module is set up (a lazy classifier may never) */
-    uint64_t ndpi_failed;   /* 1 when setting it up failed: flows it would judge are not mail */
-    uint64_t gave_up;       /* undecided flows with no verdict in time (held all they may,
-                               CLASSIFY_MAX_DATA_PACKETS, their end or the capture's) */
-    uint64_t by_content;    /* flows named mail by their greeting */
-    uint64_t client_first;  /* flows whose client spoke first: not mail */
-    uint64_t socks;         /* flows opening with a SOCKS5 greeting: read as a possible tunnel
-                               to a mail server */
-    uint64_t tls_midstream; /* flows seen mid-stream whose first payload is a TLS record: not
-                               cleartext mail, nDPI not asked */
+    CLASSIFY_STATS(CLASSIFY_STATS_FIELD)
 };
 
 /* Asks the flow's owner for bytes more of memory (for held packets, nDPI's state); false when

@@ -54,22 +54,27 @@ struct pkt {
                                capture's snap length cut the packet */
 };
 
-/* What decode skipped, and why. Each field counts packets. */
+/* What decode skipped, and why, one X(field, doc) per counter of packets: the fields of struct
+ * decode_stats and the run record's "decode.<field>" counters (counters.h) are made from it. */
+#define DECODE_STATS(X)                                                                            \
+    X(tcp, "TCP segments decoded (DECODE_OK)")                                                     \
+    X(not_ip, "ARP, LLDP, other ethertypes, non-IP loopback families")                             \
+    X(not_tcp, "IP packets carrying UDP, ICMP, ...")                                               \
+    X(unknown_link, "link type decode does not know")                                              \
+    X(bad_link, "link header shorter than its type needs")                                         \
+    X(vlan_too_deep, "more than DECODE_MAX_VLAN_TAGS tags")                                        \
+    X(bad_ipv4, "short header, version mismatch, IHL < 5, total length < IHL")                     \
+    X(bad_ipv6, "short header, broken or too many extension headers")                              \
+    X(ip_fragments, "IPv4 or IPv6 fragments (not reassembled; see README limits)")                 \
+    X(bad_tcp, "short TCP header, data offset < 5 or past the segment")                            \
+    X(truncated, "segments whose payload the snap length cut (still decoded)")                     \
+    X(ipv4_len_zero, "IPv4 total length 0 (a sending host's TSO segment): the captured bytes "     \
+                     "taken as the packet (still decoded)")
+#define DECODE_STATS_FIELD(name, doc) uint64_t name;
 struct decode_stats {
-    uint64_t packets;       /* packets handed to decode_packet */
-    uint64_t tcp;           /* TCP segments decoded (DECODE_OK) */
-    uint64_t not_ip;        /* ARP, LLDP, other ethertypes, non-IP loopback families */
-    uint64_t not_tcp;       /* IP packets carrying UDP, ICMP, ... */
-    uint64_t unknown_link;  /* link type decode does not know */
-    uint64_t bad_link;      /* link header shorter than its type needs */
-    uint64_t vlan_too_deep; /* more than DECODE_MAX_VLAN_TAGS tags */
-    uint64_t bad_ipv4;      /* short header, version mismatch, IHL < 5, total length < IHL */
-    uint64_t bad_ipv6;      /* short header, broken or too many extension headers */
-    uint64_t ip_fragments;  /* IPv4 or IPv6 fragments (not reassembled; see README limits) */
-    uint64_t bad_tcp;       /* short TCP header, data offset < 5 or past the segment */
-    uint64_t truncated;     /* segments whose payload the snap length cut (still decoded) */
-    uint64_t ipv4_len_zero; /* IPv4 total length 0 (a sending host's TSO segment): the
-                               captured bytes taken as the packet (still decoded) */
+    uint64_t packets; /* packets handed to decode_packet; not a run counter (the run record's
+                         own packets column counts them) */
+    DECODE_STATS(DECODE_STATS_FIELD)
 };
 
 /* Decodes one packet of link type link from data[0..caplen). wirelen is the original length

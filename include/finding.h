@@ -3,10 +3,11 @@
  * flow opens the record (endpoints, times, the protocol's name from the registry); parsers add
  * credentials and set the TLS state through these functions, and count what they see
  * (injected_commands; tls_version and is_parse_done through tlssniff); flow emits the record
- * when the session ends, and sinks read it. Secrets are copied into buffers owned by the record and
- * wiped with explicit_bzero when it is freed. The keyed fingerprint (HMAC-SHA-256 under a
- * per-database key) lets an auditor see password reuse without the password. Whether a secret
- * leaves the process is the sinks' decision, made from the reveal flag they were opened with. */
+ * when the session ends, and sinks read it. Secrets are copied into buffers owned by the record
+ * and wiped with explicit_bzero when it is freed. The keyed fingerprint (HMAC-SHA-256 under the
+ * run's struct finding_key, the database's key when the run writes one) lets an auditor see
+ * password reuse without the password. Whether a secret leaves the process is the sinks'
+ * decision, made from the reveal flag they were opened with. */
 #ifndef PLAINSIGHT_FINDING_H
 #define PLAINSIGHT_FINDING_H
 
@@ -47,7 +48,9 @@ enum finding_end {
     FINDING_END_EVICTED,
 };
 
-/* The fingerprint key: 32 random bytes kept in the database. */
+/* The fingerprint key: 32 random bytes. The wiring owns it for the run: an output that keeps
+ * one (the SQLite database, in its meta table) fills it at open, and a run with no such output
+ * makes a random one. */
 #define FINDING_KEY_LEN 32
 /* Fingerprint: first 16 bytes of HMAC-SHA-256(key, secret), as 32 lower-case hex digits. */
 #define FINDING_FP_HEX 32
@@ -138,7 +141,24 @@ void finding_set_upgraded(struct session *s);
  * not. The rule is the same for SMTP, POP3 and IMAP; only what counts as the list differs. */
 void finding_settle_starttls(struct session *s, bool is_refused, bool has_list, bool is_offered);
 
-/* Computes each credential's fingerprint under key. Called once, before the sinks. */
+/* The run's fingerprint key: is_set once bytes hold a key, loaded or made. */
+struct finding_key {
+    uint8_t bytes[FINDING_KEY_LEN];
+    bool is_set;
+};
+
+/* Fills k with FINDING_KEY_LEN random bytes (getrandom) and sets is_set. Returns PS_ERR_IO,
+ * with errno set, when the system gives none (then k is unchanged). */
+enum ps_err finding_key_random(struct finding_key *k);
+
+/* Copies FINDING_KEY_LEN bytes (borrowed) into k and sets is_set. */
+void finding_key_set(struct finding_key *k, const uint8_t bytes[FINDING_KEY_LEN]);
+
+/* Wipes the key (explicit_bzero); is_set becomes false. */
+void finding_key_wipe(struct finding_key *k);
+
+/* Computes each credential's fingerprint under key (k->bytes of the run's struct finding_key).
+ * Called once, before the sinks. */
 void finding_finalize(struct session *s, const uint8_t key[FINDING_KEY_LEN]);
 
 /* True when the session exposed something: a credential or challenge-response seen in the

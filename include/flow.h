@@ -30,23 +30,26 @@ struct flow_config {
     struct classify *cls; /* borrowed; NULL: the table makes its own, for the ports alone */
 };
 
+/* The table's counters; each is a run counter "flow.<name>" (counters.h). */
+#define FLOW_STATS(X)                                                                              \
+    X(created, "flows given an entry")                                                             \
+    X(active, "flows with an entry now (not closed)")                                              \
+    X(active_max, "high-water mark of active")                                                     \
+    X(ended_fin, "flows ended by FIN from both sides (or a new SYN on the port pair)")             \
+    X(ended_rst, "flows ended by RST")                                                             \
+    X(ended_idle, "flows ended by the idle timeout")                                               \
+    X(evicted, "flows ended early by the flow or memory cap")                                      \
+    X(not_mail_segments, "segments of flows that are not mail (skipped early)")                    \
+    X(late_packets, "segments of a closed flow, absorbed")                                         \
+    X(sessions_emitted, "sessions handed to the emit callback")                                    \
+    X(sessions_empty, "mail-port flows with no payload, or not the protocol: not emitted")         \
+    X(classified_mail, "flows on other ports classify named mail: their held packets replayed")    \
+    X(mem_used, "bytes charged now: flow state, reassembly queues, TLS sniffers")                  \
+    X(mem_used_max, "high-water mark of mem_used")
+
+#define FLOW_STATS_FIELD(name, doc) uint64_t name;
 struct flow_stats {
-    uint64_t flows_created;
-    uint64_t flows_active;     /* now */
-    uint64_t flows_active_max; /* high-water mark */
-    uint64_t flows_ended_fin;
-    uint64_t flows_ended_rst;
-    uint64_t flows_ended_idle;
-    uint64_t flows_evicted; /* ended early by the flow or memory cap */
-    uint64_t not_mail;      /* segments of flows that are not mail (skipped early) */
-    uint64_t late_packets;  /* segments of a closed flow, absorbed */
-    uint64_t sessions_emitted;
-    uint64_t classified_mail; /* flows on other ports that classify named mail: their held
-                                 packets were replayed to the parser */
-    uint64_t sessions_empty;  /* mail-port flows with no payload, or not the protocol: not
-                                 emitted */
-    size_t mem_used;          /* bytes now: flow state plus reassembly queues */
-    size_t mem_used_max;
+    FLOW_STATS(FLOW_STATS_FIELD)
 };
 
 /* Returns a new table (free with flow_table_free). emit and ctx are borrowed. */

@@ -26,30 +26,34 @@ enum parse_dir {
     PARSE_DIR_SERVER = 1, /* bytes the server sent */
 };
 
-/* Counters shared by every parser of a run; each module bumps its own fields. */
+/* Counters shared by every parser of a run, each bumped by the module it names; each is a run
+ * counter "parse.<name>" (counters.h). */
+#define PARSE_STATS(X)                                                                             \
+    X(lines, "complete lines parsed")                                                              \
+    X(overlong_lines, "lines past LINE_MAX_LEN, discarded to their LF")                            \
+    X(gaps, "gaps a parser resynchronised after")                                                  \
+    X(unknown_commands, "client lines that are no command of the protocol")                        \
+    X(pending_overflow, "commands past PARSE_MAX_PENDING awaiting a response")                     \
+    X(sasl_bad_base64, "SASL lines that are not valid base64: not reported")                       \
+    X(sasl_malformed, "decoded SASL messages without the mechanism's form")                        \
+    X(sasl_cancelled, "exchanges the client cancelled with \"*\"")                                 \
+    X(sasl_unsupported, "mechanisms whose messages we cannot read")                                \
+    X(creds_dropped, "credentials past FINDING_MAX_CREDS in a session")                            \
+    X(starttls_injection, "cleartext commands pipelined after STARTTLS/STLS")                      \
+    X(smtp_bare_lf_dot, "DATA body lines \".\" with a bare LF before or after it: content, not "   \
+                        "the end of the body (RFC 5321 4.1.1.4)")                                  \
+    X(auth_desync, "credentials dropped: read from a message body that a capture begun "           \
+                   "mid-session took for commands")                                                \
+    X(midstream_unanswered, "credentials dropped at the end of a session begun before the "        \
+                            "capture: never answered, they may have been message text")            \
+    X(socks_tunnels, "SOCKS5 connections to a mail port, unwrapped")                               \
+    X(socks_not_mail, "SOCKS5 connections elsewhere, refused or not followed")                     \
+    X(tls_not_found, "TLS expected but no ServerHello could be read")                              \
+    X(not_protocol, "streams given up as not this protocol")
+
+#define PARSE_STATS_FIELD(name, doc) uint64_t name;
 struct parse_stats {
-    uint64_t lines;                /* complete lines parsed */
-    uint64_t overlong_lines;       /* lines past LINE_MAX_LEN, discarded to their LF */
-    uint64_t gaps;                 /* gaps a parser resynchronised after */
-    uint64_t unknown_commands;     /* client lines that are no command of the protocol */
-    uint64_t pending_overflow;     /* commands past PARSE_MAX_PENDING awaiting a response */
-    uint64_t sasl_bad_base64;      /* SASL lines that are not valid base64: not reported */
-    uint64_t sasl_malformed;       /* decoded SASL messages without the mechanism's form */
-    uint64_t sasl_cancelled;       /* exchanges the client cancelled with "*" */
-    uint64_t sasl_unsupported;     /* mechanisms whose messages we cannot read */
-    uint64_t creds_dropped;        /* credentials past FINDING_MAX_CREDS in a session */
-    uint64_t starttls_injection;   /* cleartext commands pipelined after STARTTLS/STLS */
-    uint64_t tls_not_found;        /* TLS expected but no ServerHello could be read */
-    uint64_t not_protocol;         /* streams given up as not this protocol */
-    uint64_t auth_desync;          /* credentials dropped: read from a message body that a
-                                      capture begun mid-session took for commands */
-    uint64_t midstream_unanswered; /* credentials dropped at the end of a session begun
-                                      before the capture: never answered, they may have been
-                                      message text read as commands */
-    uint64_t socks_tunnels;        /* SOCKS5 connections to a mail port, unwrapped */
-    uint64_t socks_not_mail;       /* SOCKS5 connections elsewhere, refused or not followed */
-    uint64_t smtp_bare_lf_dot;     /* DATA body lines "." with a bare LF before or after it:
-                                      content, not the end of the body (RFC 5321 4.1.1.4) */
+    PARSE_STATS(PARSE_STATS_FIELD)
     /* Not a counter: bytes the run's TLS sniffers hold now (tlssniff_leg), charged by flow
      * against the memory cap. */
     size_t tls_mem;

@@ -1,4 +1,4 @@
-/* ps.h - project-wide types: error codes, allocation helpers, version. */
+/* ps.h - project-wide types: error codes, time units, allocation helpers, version. */
 #ifndef PLAINSIGHT_PS_H
 #define PLAINSIGHT_PS_H
 
@@ -14,9 +14,14 @@ enum ps_err {
     PS_ERR_IO = -1,     /* a file or device could not be opened, read or written */
     PS_ERR_FORMAT = -2, /* an input is not what it claims (not a capture file, corrupt) */
     PS_ERR_DB = -3,     /* SQLite refused (locked, read-only, full, corrupt) */
-    PS_ERR_ARG = -4,    /* a caller's argument is invalid (bad BPF expression, bad option) */
+    PS_ERR_ARG = -4,    /* a caller's argument is invalid (bad option) */
     PS_ERR_SCHEMA = -5, /* the database has a schema this build does not know */
+    PS_ERR_FILTER = -6, /* a BPF filter expression does not compile or cannot be installed */
 };
+
+/* Time units: every time in plainsight is microseconds since the epoch (ts_usec). */
+#define PS_USEC_PER_SEC  1000000u
+#define PS_USEC_PER_MSEC 1000u
 
 /* A named counter, for the run record: name is a static string, value a running total. */
 struct ps_counter {

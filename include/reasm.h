@@ -45,18 +45,22 @@ struct reasm {
     uint32_t ooo_segs;     /* segments held in ooo */
 };
 
-/* Counters over all flows. */
+/* Counters over all flows, one X(field, doc) each: the fields of struct reasm_stats and the run
+ * record's "reasm.<field>" counters (counters.h) are made from it. */
+#define REASM_STATS(X)                                                                             \
+    X(segments, "data segments handed to reasm_segment")                                           \
+    X(bytes_delivered, "bytes given to on_data")                                                   \
+    X(retrans_segs, "segments entirely already delivered or queued")                               \
+    X(retrans_bytes, "bytes of those segments")                                                    \
+    X(overlap_bytes, "bytes of partly new segments dropped because a copy was there")              \
+    X(ooo_queued, "segments held out of order")                                                    \
+    X(ooo_limit, "times a queue limit (per direction or memcap) forced a gap")                     \
+    X(gaps, "gaps declared")                                                                       \
+    X(gap_bytes, "bytes missing in those gaps")                                                    \
+    X(after_fin_bytes, "bytes past the FIN, dropped")
+#define REASM_STATS_FIELD(name, doc) uint64_t name;
 struct reasm_stats {
-    uint64_t segments;        /* data segments handed to reasm_segment */
-    uint64_t bytes_delivered; /* bytes given to on_data */
-    uint64_t retrans_segs;    /* segments entirely already delivered or queued */
-    uint64_t retrans_bytes;
-    uint64_t overlap_bytes;   /* bytes of partly new segments dropped because a copy was there */
-    uint64_t ooo_queued;      /* segments held out of order */
-    uint64_t ooo_limit;       /* times a queue limit (per direction or memcap) forced a gap */
-    uint64_t gaps;            /* gaps declared */
-    uint64_t gap_bytes;       /* bytes missing in those gaps */
-    uint64_t after_fin_bytes; /* bytes past the FIN, dropped */
+    REASM_STATS(REASM_STATS_FIELD)
 };
 
 /* Shared by all flows of one run: memory accounting and counters. */

@@ -10,8 +10,13 @@
 
 #include "finding.h"
 #include "ps.h"
+#include "sink_ops.h"
 
 struct sink_json;
+
+/* The sink behind sink.h: opened when --json is given; a write failure stops an offline run
+ * only, ticks flush, SIGHUP reopens the file. */
+extern const struct sink_ops sink_json_ops;
 
 /* Opens path for appending (created mode 0600), or standard output when path is NULL or "-".
  * When is_reveal, secrets, challenges and responses are written; otherwise they are null.

@@ -12,21 +12,25 @@
 
 #include "finding.h"
 #include "ps.h"
+#include "sink_ops.h"
 
 struct sink_sqlite;
 
 /* The schema version this build writes. */
 #define SINK_SQLITE_SCHEMA_VERSION 1
 
+/* The sink behind sink.h: opened when the configuration names a database (-w), every failure
+ * stops the run, and it is not written again once the run has failed. */
+extern const struct sink_ops sink_sqlite_ops;
+
 /* Opens (creating if needed, mode 0600) the database at path and applies the schema. When
  * is_reveal, credentials keep their cleartext secret, challenge and response; otherwise those
- * columns stay NULL. On failure returns PS_ERR_DB or PS_ERR_SCHEMA with a one-line reason
- * naming the file in err. *out is owned (close with sink_sqlite_close). */
-enum ps_err sink_sqlite_open(const char *path, bool is_reveal, struct sink_sqlite **out, char *err,
-                             size_t errcap);
-
-/* The database's fingerprint key (created with random bytes on first open). */
-const uint8_t *sink_sqlite_key(const struct sink_sqlite *db);
+ * columns stay NULL. key (borrowed) receives the fingerprint key kept in the meta table; a
+ * database without one (a new file) stores *key there, made at random first if it is not set.
+ * On failure returns PS_ERR_DB or PS_ERR_SCHEMA with a one-line reason naming the file in err.
+ * *out is owned (close with sink_sqlite_close). */
+enum ps_err sink_sqlite_open(const char *path, bool is_reveal, struct finding_key *key,
+                             struct sink_sqlite **out, char *err, size_t errcap);
 
 /* Starts the run: inserts its row. */
 enum ps_err sink_sqlite_run_begin(struct sink_sqlite *db, const struct run_record *run);

@@ -16,6 +16,13 @@
  * the stop checks run between calls, so this bounds how late they come (4096 packets are a
  * few milliseconds of reading). */
 #define CAPTURE_DISPATCH_MAX 4096
+/* capture: longest wait for a live packet before capture_next returns CAPTURE_TIMEOUT,
+ * milliseconds, when the caller names none: the caller's clock ticks at least this often. */
+#define CAPTURE_POLL_MSEC 250
+/* capture: largest snap length -s accepts, bytes (tcpdump's default and libpcap's maximum). */
+#define CAPTURE_MAX_SNAPLEN 262144
+/* capture: largest kernel buffer -B accepts, KiB (2 GiB: libpcap takes the size as an int). */
+#define CAPTURE_MAX_BUFFER_KIB (2u * 1024 * 1024)
 
 /* decode: 802.1Q/802.1ad tags peeled before giving up (QinQ is 2; 4 covers stacked carriers). */
 #define DECODE_MAX_VLAN_TAGS 4
@@ -30,6 +37,10 @@
 #define FLOW_MEMCAP_BYTES ((size_t)512 * 1024 * 1024)
 /* flow: a mail flow with no packet for this long is ended and written, seconds. */
 #define FLOW_IDLE_SEC 300
+/* flow: longest --idle accepted, seconds (a week: longer is a typo, not a session). */
+#define FLOW_MAX_IDLE_SEC (86400u * 7)
+/* flow: smallest --memcap accepted, bytes: below it a handful of flows would fill it. */
+#define FLOW_MIN_MEMCAP_BYTES ((size_t)1 << 20)
 /* flow: after FIN from both sides or RST, late packets of the flow are absorbed this long
  * (retransmissions, the final ACK) instead of starting a phantom session, seconds. */
 #define FLOW_CLOSED_LINGER_SEC 30
@@ -94,5 +105,19 @@
  * commits on live capture, microseconds. */
 #define SINK_SQLITE_BATCH       1000
 #define SINK_SQLITE_COMMIT_USEC 1000000
+/* sink_sqlite: how long a write waits for an auditor's lock on the database before it fails,
+ * milliseconds. */
+#define SINK_SQLITE_BUSY_MSEC 5000
+
+/* cli: capture files one run reads at most (-r given more often is a usage error). */
+#define CLI_MAX_FILES 1024
+
+/* run: live, how often the clock ticks when no packet comes (idle expiry, commits, flushes),
+ * milliseconds; also the capture's poll timeout. */
+#define RUN_TICK_MSEC 250
+/* run: live, seconds between statistics lines and updates of the run's row. */
+#define RUN_STATS_SEC 60
+/* run: files, packets between commits, so a long read keeps its findings on disk as it goes. */
+#define RUN_COMMIT_PACKETS 65536u
 
 #endif

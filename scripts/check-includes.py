@@ -33,7 +33,7 @@ PARSERS = ["smtp", "pop3", "imap", "socks", "managesieve", "ftp", "xmpp", "ldap"
 REGISTRY = ["registry"]
 
 # Output modules, and the registry that may one day sit in front of them.
-SINKS = ["sink_*"]
+SINKS = ["sink_*"]  # sink_ops, the interface every sink implements, is one of them
 SINK_REGISTRY = ["sink"]
 
 # (name, includers, except these includers, included modules, why)

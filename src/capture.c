@@ -1,8 +1,10 @@
 /* capture.c - packets from libpcap: capture files (pcap, pcapng, standard input) and live
  * interfaces.
  *
- * The only file that includes pcap.h. pcap_open_offline reads both formats and "-" for
- * standard input; the BPF filter is compiled against the source's link type. A file damaged
+ * The only file that includes pcap.h. The file is opened with fopen (or is standard input for
+ * "-") and handed to pcap_fopen_offline, which reads both formats, so a failure to open and a
+ * failure to read a capture get their own error codes without reading libpcap's text; the BPF
+ * filter is compiled against the source's link type (a bad one is PS_ERR_FILTER). A file damaged
  * past some point (truncated last record, broken pcapng block) yields the packets before it
  * and then CAPTURE_DAMAGED with libpcap's text, so nothing read is thrown away.
  *
@@ -13,6 +15,7 @@
  * quiet link. */
 #include "capture.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -67,20 +70,22 @@ enum ps_err capture_open_file(const char *path, const char *bpf, struct capture 
 {
     char ebuf[PCAP_ERRBUF_SIZE] = "";
     *out = NULL;
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+    /* The file is opened here, not by pcap_open_offline, so that the error code says which
+     * step failed: the file system's (errno) or libpcap's reading of it. The message is the one
+     * libpcap would give. */
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
+    if (fp == NULL) {
+        snprintf(err, errcap, "%s: %s", path, strerror(errno));
+        return PS_ERR_IO;
+    }
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
     if (p == NULL) {
-        /* libpcap says "unknown file format" for what is not a capture; anything else is the
-         * file system's complaint. */
-        bool is_format = strstr(ebuf, "format") != NULL || strstr(ebuf, "truncated") != NULL ||
-                         strstr(ebuf, "version") != NULL || strstr(ebuf, "block") != NULL ||
-                         strstr(ebuf, "bad") != NULL || strstr(ebuf, "snaplen") != NULL;
-        /* libpcap names the file in some messages and not in others. */
-        if (strncmp(ebuf, path, strlen(path)) == 0) {
-            snprintf(err, errcap, "%s", ebuf);
-        } else {
-            snprintf(err, errcap, "%s: %s", path, ebuf[0] != '\0' ? ebuf : "cannot open");
+        if (!is_stdin) {
+            fclose(fp);
         }
-        return is_format ? PS_ERR_FORMAT : PS_ERR_IO;
+        snprintf(err, errcap, "%s: %s", path, ebuf[0] != '\0' ? ebuf : "cannot open");
+        return PS_ERR_FORMAT;
     }
     enum ps_err e = set_filter(p, bpf, path, err, errcap);
     if (e != PS_OK) {
@@ -89,10 +94,7 @@ enum ps_err capture_open_file(const char *path, const char *bpf, struct capture 
     }
     /* Only this thread reads the file: stdio need not lock the stream around each of the
      * two freads libpcap makes per packet. */
-    FILE *fp = pcap_file(p);
-    if (fp != NULL) {
-        __fsetlocking(fp, FSETLOCKING_BYCALLER);
-    }
+    __fsetlocking(fp, FSETLOCKING_BYCALLER);
     struct capture *c = xcalloc(1, sizeof *c);
     c->p = p;
     c->link = map_link(pcap_datalink(p));
@@ -110,13 +112,13 @@ static enum ps_err set_filter(pcap_t *p, const char *bpf, const char *what, char
     struct bpf_program prog;
     if (pcap_compile(p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
         snprintf(err, errcap, "invalid filter expression \"%s\": %s", bpf, pcap_geterr(p));
-        return PS_ERR_ARG;
+        return PS_ERR_FILTER;
     }
     int rc = pcap_setfilter(p, &prog);
     pcap_freecode(&prog);
     if (rc != 0) {
         snprintf(err, errcap, "%s: cannot set filter: %s", what, pcap_geterr(p));
-        return PS_ERR_ARG;
+        return PS_ERR_FILTER;
     }
     return PS_OK;
 }
@@ -133,7 +135,8 @@ enum ps_err capture_open_live(const char *name, const struct capture_live_opts *
     }
     pcap_set_snaplen(p, opts->snaplen > 0 ? opts->snaplen : CAPTURE_DEFAULT_SNAPLEN);
     pcap_set_promisc(p, opts->is_promisc);
-    pcap_set_timeout(p, opts->timeout_ms > 0 ? opts->timeout_ms : 250);
+    int timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : CAPTURE_POLL_MSEC;
+    pcap_set_timeout(p, timeout_ms);
     pcap_set_immediate_mode(p, 1);
     pcap_set_buffer_size(p, opts->buffer_bytes > 0 ? opts->buffer_bytes
                                                    : CAPTURE_DEFAULT_BUFFER_BYTES);
@@ -166,14 +169,14 @@ enum ps_err capture_open_live(const char *name, const struct capture_live_opts *
     struct capture *c = xcalloc(1, sizeof *c);
     c->p = p;
     c->fd = fd;
-    c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 250;
+    c->timeout_ms = timeout_ms;
     c->is_live = true;
     c->link = map_link(pcap_datalink(p));
     *out = c;
     return PS_OK;
 }
 
-enum ps_err capture_live_stats(struct capture *c, struct capture_live_stats *out)
+enum ps_err capture_live_stats(struct capture *c, struct capture_stats *out)
 {
     struct pcap_stat ps;
     if (!c->is_live || pcap_stats(c->p, &ps) != 0) {
@@ -184,9 +187,9 @@ enum ps_err capture_live_stats(struct capture *c, struct capture_live_stats *out
     c->drop64 += (uint32_t)(ps.ps_drop - c->last.ps_drop);
     c->ifdrop64 += (uint32_t)(ps.ps_ifdrop - c->last.ps_ifdrop);
     c->last = ps;
-    out->received = c->recv64;
-    out->dropped = c->drop64;
-    out->if_dropped = c->ifdrop64;
+    out->kernel_received = c->recv64;
+    out->kernel_dropped = c->drop64;
+    out->interface_dropped = c->ifdrop64;
     return PS_OK;
 }
 
@@ -218,7 +221,7 @@ static void fill_pkt(const struct pcap_pkthdr *h, const u_char *data, struct cap
     out->wirelen = h->len;
     uint64_t sec = h->ts.tv_sec < 0 ? 0 : (uint64_t)h->ts.tv_sec;
     uint64_t usec = h->ts.tv_usec < 0 ? 0 : (uint64_t)h->ts.tv_usec;
-    out->ts_usec = sec * 1000000u + usec;
+    out->ts_usec = sec * PS_USEC_PER_SEC + usec;
 }
 
 enum capture_status capture_next(struct capture *c, struct capture_pkt *out)

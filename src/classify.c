@@ -428,7 +428,7 @@ static enum classify_verdict ndpi_verdict(struct classify *c, ndpi_protocol prot
             if (c->ndpi_ids[k].id == ids[i]) {
                 /* The parsers see for themselves when a client starts with a TLS record. */
                 result_for(out, c->ndpi_ids[k].proto, false);
-                c->st.mail++;
+                c->st.ndpi_mail++;
                 return CLASSIFY_MAIL;
             }
         }
@@ -437,7 +437,7 @@ static enum classify_verdict ndpi_verdict(struct classify *c, ndpi_protocol prot
         proto.master_protocol == NDPI_PROTOCOL_UNKNOWN) {
         return CLASSIFY_MORE;
     }
-    c->st.not_mail++;
+    c->st.ndpi_not_mail++;
     return CLASSIFY_NOT_MAIL;
 }
 
@@ -447,7 +447,7 @@ static enum classify_verdict ndpi_packet(struct classify *c, struct classify_flo
     if (p->l3 == NULL || p->l3_len == 0) {
         return CLASSIFY_MORE;
     }
-    c->st.packets++;
+    c->st.ndpi_packets++;
     /* nDPI takes an unsigned short length: an IP packet is at most 65535 bytes anyway. */
     unsigned short len = p->l3_len > 0xffffu ? 0xffffu : (unsigned short)p->l3_len;
     ndpi_protocol proto =
@@ -469,7 +469,7 @@ static enum classify_verdict by_ndpi(struct classify *c, struct classify_flow *c
         return CLASSIFY_NOT_MAIL;
     }
     cf->nf = xcalloc(1, ndpi_detection_get_sizeof_ndpi_flow_struct());
-    c->st.flows++;
+    c->st.ndpi_flows++;
     enum classify_verdict v = CLASSIFY_MORE;
     struct pkt h;
     size_t at = 0;

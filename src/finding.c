@@ -1,9 +1,10 @@
 /* finding.c - the session record, its credentials, and the keyed fingerprint of secrets.
  *
  * Secrets live only here: copied in by the parsers, wiped with explicit_bzero when the record
- * is freed. The fingerprint is HMAC-SHA-256 (RFC 2104, FIPS 180-4) of the secret under a key
- * kept in the database, cut to 128 bits: equal passwords give equal fingerprints within one
- * database, and the fingerprint cannot be checked against a password list without the key.
+ * is freed. The fingerprint is HMAC-SHA-256 (RFC 2104, FIPS 180-4) of the secret under the
+ * run's key (struct finding_key: the one kept in the database, or random for a run without
+ * one), cut to 128 bits: equal passwords give equal fingerprints within one database, and the
+ * fingerprint cannot be checked against a password list without the key.
  * HMAC comes from nettle rather than code of our own. */
 #include "finding.h"
 
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include <nettle/hmac.h>
@@ -148,6 +150,28 @@ void finding_settle_starttls(struct session *s, bool is_refused, bool has_list, 
     } else {
         s->starttls = FINDING_STARTTLS_UNKNOWN;
     }
+}
+
+enum ps_err finding_key_random(struct finding_key *k)
+{
+    uint8_t bytes[FINDING_KEY_LEN];
+    if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes) {
+        return PS_ERR_IO;
+    }
+    finding_key_set(k, bytes);
+    explicit_bzero(bytes, sizeof bytes);
+    return PS_OK;
+}
+
+void finding_key_set(struct finding_key *k, const uint8_t bytes[FINDING_KEY_LEN])
+{
+    memcpy(k->bytes, bytes, FINDING_KEY_LEN);
+    k->is_set = true;
+}
+
+void finding_key_wipe(struct finding_key *k)
+{
+    explicit_bzero(k, sizeof *k);
 }
 
 void finding_finalize(struct session *s, const uint8_t key[FINDING_KEY_LEN])
@@ -293,7 +317,7 @@ bool finding_tls_version_is_weak(uint16_t v)
 
 char *finding_format_time(uint64_t ts_usec, char *buf, size_t cap)
 {
-    time_t sec = (time_t)(ts_usec / 1000000u);
+    time_t sec = (time_t)(ts_usec / PS_USEC_PER_SEC);
     struct tm tm;
     if (gmtime_r(&sec, &tm) == NULL) {
         snprintf(buf, cap, "invalid");
@@ -301,7 +325,7 @@ char *finding_format_time(uint64_t ts_usec, char *buf, size_t cap)
     }
     char day[24];
     strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, cap, "%s.%06uZ", day, (unsigned)(ts_usec % 1000000u));
+    snprintf(buf, cap, "%s.%06uZ", day, (unsigned)(ts_usec % PS_USEC_PER_SEC));
     return buf;
 }
 

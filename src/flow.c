@@ -406,7 +406,7 @@ static void close_flow(struct flow_table *ft, struct flow *f, enum finding_end w
     if (f->state != FLOW_CLOSED) {
         move_to(ft, f, FLOW_LIST_CLOSED);
         f->state = FLOW_CLOSED;
-        ft->st.flows_active--;
+        ft->st.active--;
     }
 }
 
@@ -423,7 +423,7 @@ static void destroy_flow(struct flow_table *ft, struct flow *f, enum finding_end
         *pp = f->hnext;
     }
     if (f->state != FLOW_CLOSED) {
-        ft->st.flows_active--;
+        ft->st.active--;
     }
     list_remove(list_of(ft, f->list), f);
     free(f);
@@ -446,7 +446,7 @@ static bool evict_one(struct flow_table *ft, const struct flow *keep)
             continue;
         }
         if (f->state != FLOW_CLOSED) {
-            ft->st.flows_evicted++;
+            ft->st.evicted++;
         }
         destroy_flow(ft, f, FINDING_END_EVICTED);
         return true;
@@ -512,10 +512,10 @@ static struct flow *new_entry(struct flow_table *ft, const struct flow_key *k, u
     list_append(&ft->cheap, f);
     ft->n_flows++;
     ft->mem_flows += FLOW_ENTRY_CHARGE;
-    ft->st.flows_created++;
-    ft->st.flows_active++;
-    if (ft->st.flows_active > ft->st.flows_active_max) {
-        ft->st.flows_active_max = ft->st.flows_active;
+    ft->st.created++;
+    ft->st.active++;
+    if (ft->st.active > ft->st.active_max) {
+        ft->st.active_max = ft->st.active;
     }
     update_mem(ft);
     return f;
@@ -584,7 +584,7 @@ static void expire(struct flow_table *ft, uint64_t now)
             decide(ft, f, classify_flow_giveup(ft->cls, f->u, &cr), &cr, NULL);
         }
         if (f->state == FLOW_ACTIVE) {
-            ft->st.flows_ended_idle++;
+            ft->st.ended_idle++;
             close_flow(ft, f, FINDING_END_IDLE);
         } else {
             destroy_flow(ft, f, FINDING_END_IDLE);
@@ -641,14 +641,14 @@ static void mail_packet(struct flow_table *ft, struct flow *f, const struct pkt 
     }
 
     if ((p->tcp_flags & DECODE_TCP_RST) != 0) {
-        ft->st.flows_ended_rst++;
+        ft->st.ended_rst++;
         close_flow(ft, f, FINDING_END_RST);
         return;
     }
     if (is_fin) {
         m->fin_mask |= (uint8_t)(1u << dir);
         if (m->fin_mask == 3) {
-            ft->st.flows_ended_fin++;
+            ft->st.ended_fin++;
             close_flow(ft, f, FINDING_END_FIN);
         }
     }
@@ -742,7 +742,7 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
     /* Ports only: a packet off the mail ports can belong to no entry; skip the lookup. */
     if (!ft->is_ndpi && !classify_is_mail_port(ft->cls, p->sport) &&
         !classify_is_mail_port(ft->cls, p->dport)) {
-        ft->st.not_mail++;
+        ft->st.not_mail_segments++;
         return;
     }
     struct flow_key k;
@@ -760,7 +760,7 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
         f = NULL;
     } else if (f != NULL && f->state == FLOW_ACTIVE && is_syn_only && f->m->has_client_syn &&
                p->seq != f->m->client_isn) {
-        ft->st.flows_ended_fin++;
+        ft->st.ended_fin++;
         destroy_flow(ft, f, FINDING_END_FIN); /* a new connection on the same port pair */
         f = NULL;
     }
@@ -781,7 +781,7 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
             f->u = classify_flow_new();
             ft->mem_flows += base;
         } else {
-            ft->st.not_mail++;
+            ft->st.not_mail_segments++;
             return;
         }
     }
@@ -800,14 +800,14 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
         undecided_packet(ft, f, p);
         break;
     case FLOW_NOT_MAIL:
-        ft->st.not_mail++;
+        ft->st.not_mail_segments++;
         /* Its end frees the entry sooner than the idle timeout would (after the linger). */
         if ((p->tcp_flags & (DECODE_TCP_FIN | DECODE_TCP_RST)) != 0) {
             close_flow(ft, f, FINDING_END_FIN);
         }
         break;
     case FLOW_CLOSED:
-        ft->st.not_mail++;
+        ft->st.not_mail_segments++;
         break;
     }
 }

@@ -1,12 +1,34 @@
 /* sink_console.c - one readable line per exposed session.
  *
  * The line says when, which protocol, who talked to whom, the TLS posture, and each
- * credential as mechanism, user, the secret's length (or the secret with --reveal-secrets)
- * and the outcome. Every wire byte goes through log_escape, so a user name cannot carry a
- * terminal escape sequence to the operator's screen. */
+ * credential as mechanism, user, the secret's length (or, with --reveal-secrets, the whole
+ * secret) and the outcome. Every wire byte goes through log_escape, so a user name cannot carry
+ * a terminal escape sequence to the operator's screen.
+ *
+ * Behind sink.h as sink_console_ops: on standard output, or on standard error when the JSON
+ * lines take standard output; none with -q. Ticks flush it. Its writes are not checked: the
+ * console is for a person watching, and a closed terminal must not stop the recording. */
 #include "sink_console.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "log.h"
+
+/* Bytes escaped per log_escape call: each becomes at most 4 characters, so a chunk always fits
+ * the buffer whole and log_escape never cuts it; any length is written chunk by chunk. */
+#define CONSOLE_CHUNK 128
+
+/* Writes p[0..len) escaped (as log_escape does) to out, whatever its length. */
+static void put_escaped(FILE *out, const uint8_t *p, size_t len)
+{
+    char buf[4 * CONSOLE_CHUNK + 8];
+    for (size_t off = 0; off < len; off += CONSOLE_CHUNK) {
+        size_t n = len - off < CONSOLE_CHUNK ? len - off : CONSOLE_CHUNK;
+        fputs(log_escape(buf, sizeof buf, p + off, n), out);
+    }
+    explicit_bzero(buf, sizeof buf); /* it may have held a secret */
+}
 
 void sink_console_session(FILE *out, const struct session *s, bool is_reveal)
 {
@@ -30,18 +52,18 @@ void sink_console_session(FILE *out, const struct session *s, bool is_reveal)
             stls != NULL ? stls : "unknown");
     for (size_t i = 0; i < s->n_creds; i++) {
         const struct credential *c = s->creds[i];
-        char user[4 * FINDING_MAX_USER + 8];
+        fprintf(out, " | %s user=\"", c->mechanism);
         if (c->has_username) {
-            log_escape(user, sizeof user, c->username, c->username_len);
+            put_escaped(out, c->username, c->username_len);
         } else {
-            snprintf(user, sizeof user, "?");
+            fputc('?', out);
         }
-        fprintf(out, " | %s user=\"%s\"", c->mechanism, user);
+        fputc('"', out);
         if (c->secret != NULL) {
             if (is_reveal) {
-                char secret[512];
-                log_escape(secret, sizeof secret, c->secret, c->secret_len);
-                fprintf(out, " secret=\"%s\"", secret);
+                fputs(" secret=\"", out);
+                put_escaped(out, c->secret, c->secret_len);
+                fputc('"', out);
             } else {
                 fprintf(out, " secret=<%zu bytes>", c->secret_len);
             }
@@ -53,3 +75,69 @@ void sink_console_session(FILE *out, const struct session *s, bool is_reveal)
     }
     fputc('\n', out);
 }
+
+/* ---- the sink interface (sink.h) ---- */
+
+struct console {
+    FILE *out; /* borrowed: stdout or stderr */
+    bool is_reveal;
+};
+
+static enum ps_err ops_open(const struct sink_config *cfg, struct finding_key *key, void **out,
+                            char *err, size_t errcap)
+{
+    (void)key;
+    (void)err;
+    (void)errcap;
+    *out = NULL;
+    if (cfg->is_quiet) {
+        return PS_OK;
+    }
+    bool is_json_stdout =
+        cfg->has_json && (cfg->json_path == NULL || strcmp(cfg->json_path, "-") == 0);
+    struct console *c = xcalloc(1, sizeof *c);
+    c->out = is_json_stdout ? stderr : stdout;
+    c->is_reveal = cfg->is_reveal;
+    *out = c;
+    return PS_OK;
+}
+
+static enum ps_err ops_session(void *st, const struct session *s, char *err, size_t errcap)
+{
+    (void)err;
+    (void)errcap;
+    const struct console *c = st;
+    sink_console_session(c->out, s, c->is_reveal);
+    return PS_OK;
+}
+
+static enum ps_err ops_tick(void *st, uint64_t now_usec, bool is_force, char *err, size_t errcap)
+{
+    (void)now_usec;
+    (void)is_force;
+    (void)err;
+    (void)errcap;
+    const struct console *c = st;
+    fflush(c->out);
+    return PS_OK;
+}
+
+static void ops_close(void *st)
+{
+    struct console *c = st;
+    fflush(c->out);
+    free(c);
+}
+
+const struct sink_ops sink_console_ops = {
+    .name = "console",
+    .flags = 0,
+    .open = ops_open,
+    .run_begin = NULL,
+    .session = ops_session,
+    .tick = ops_tick,
+    .run_update = NULL,
+    .reopen = NULL,
+    .files = NULL,
+    .close = ops_close,
+};

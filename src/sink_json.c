@@ -3,7 +3,11 @@
  * Field names are the SQLite column names, so a query and a log search read alike. Wire bytes
  * (user names, secrets) are escaped: valid UTF-8 passes through, control characters become
  * \uXXXX, and each byte of an invalid UTF-8 sequence becomes \u00XX, so every line is valid
- * JSON whatever the network sent. */
+ * JSON whatever the network sent.
+ *
+ * Behind sink.h as sink_json_ops: a failed write stops an offline run (the JSON would be
+ * incomplete) but not a live one, which goes on writing the database; SIGHUP reopens the file,
+ * and a reopen that works brings the JSON back. */
 #include "sink_json.h"
 
 #include <errno.h>
@@ -13,8 +17,9 @@
 #include <unistd.h>
 
 struct sink_json {
-    FILE *f; /* NULL after a failed reopen */
-    char *path;
+    FILE *f;    /* NULL after a failed reopen */
+    char *path; /* the file (owned); NULL for standard output */
+    char *name; /* for messages (owned): the path as given ("-" too), or "stdout" */
     bool is_stdout;
     bool is_reveal;
 };
@@ -32,6 +37,14 @@ static FILE *open_append(const char *path, char *err, size_t errcap)
     return f;
 }
 
+static char *copy_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *c = xmalloc(n);
+    memcpy(c, s, n);
+    return c;
+}
+
 enum ps_err sink_json_open(const char *path, bool is_reveal, struct sink_json **out, char *err,
                            size_t errcap)
 {
@@ -47,10 +60,9 @@ enum ps_err sink_json_open(const char *path, bool is_reveal, struct sink_json **
             free(j);
             return PS_ERR_IO;
         }
-        size_t n = strlen(path) + 1;
-        j->path = xmalloc(n);
-        memcpy(j->path, path, n);
+        j->path = copy_str(path);
     }
+    j->name = copy_str(path != NULL ? path : "stdout");
     *out = j;
     return PS_OK;
 }
@@ -249,5 +261,76 @@ void sink_json_close(struct sink_json *j)
         fclose(j->f);
     }
     free(j->path);
+    free(j->name);
     free(j);
 }
+
+/* ---- the sink interface (sink.h) ---- */
+
+static enum ps_err ops_open(const struct sink_config *cfg, struct finding_key *key, void **out,
+                            char *err, size_t errcap)
+{
+    (void)key;
+    *out = NULL;
+    if (!cfg->has_json) {
+        return PS_OK;
+    }
+    struct sink_json *j = NULL;
+    enum ps_err e = sink_json_open(cfg->json_path, cfg->is_reveal, &j, err, errcap);
+    *out = j;
+    return e;
+}
+
+static enum ps_err ops_session(void *st, const struct session *s, char *err, size_t errcap)
+{
+    struct sink_json *j = st;
+    if (sink_json_session(j, s) != PS_OK) {
+        snprintf(err, errcap, "%s: cannot write JSON", j->name);
+        return PS_ERR_IO;
+    }
+    return PS_OK;
+}
+
+/* Flushes the lines so a log shipper sees them within a tick. A failure of an ordinary tick is
+ * not reported: the stream keeps its error and the next line's write reports it. The forced
+ * tick at the end of the run reports it, since nothing comes after. */
+static enum ps_err ops_tick(void *st, uint64_t now_usec, bool is_force, char *err, size_t errcap)
+{
+    (void)now_usec;
+    if (sink_json_flush(st) != PS_OK && is_force) {
+        snprintf(err, errcap, "cannot write JSON output");
+        return PS_ERR_IO;
+    }
+    return PS_OK;
+}
+
+static enum ps_err ops_reopen(void *st, char *err, size_t errcap)
+{
+    return sink_json_reopen(st, err, errcap);
+}
+
+static void ops_files(void *st, sink_file_fn *fn, void *ctx)
+{
+    const struct sink_json *j = st;
+    if (j->path != NULL) {
+        fn(ctx, j->path, false);
+    }
+}
+
+static void ops_close(void *st)
+{
+    sink_json_close(st);
+}
+
+const struct sink_ops sink_json_ops = {
+    .name = "json",
+    .flags = SINK_F_STOPS_OFFLINE,
+    .open = ops_open,
+    .run_begin = NULL,
+    .session = ops_session,
+    .tick = ops_tick,
+    .run_update = NULL,
+    .reopen = ops_reopen,
+    .files = ops_files,
+    .close = ops_close,
+};

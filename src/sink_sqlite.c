@@ -6,7 +6,12 @@
  * through prepared statements inside a transaction that is committed every SINK_SQLITE_BATCH
  * sessions or SINK_SQLITE_COMMIT_USEC, so a crash loses at most that much. WAL mode lets
  * auditors read while a live capture writes. The file is created mode 0600 before SQLite opens
- * it: it holds what the network leaked. */
+ * it: it holds what the network leaked. The meta table keeps the fingerprint key, so the same
+ * database gives the same password the same fingerprint run after run: open loads it into the
+ * run's struct finding_key, or stores that key in a new database.
+ *
+ * Behind sink.h as sink_sqlite_ops: every failure stops the run (the database is the record
+ * auditors rely on), and once the run has failed the database is left alone. */
 #include "sink_sqlite.h"
 
 #include <errno.h>
@@ -14,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,7 +35,6 @@ struct sink_sqlite {
     size_t pending;
     uint64_t last_commit_usec;
     int64_t run_id;
-    uint8_t key[FINDING_KEY_LEN];
     sqlite3_stmt *ins_session;
     sqlite3_stmt *ins_cred;
     sqlite3_stmt *upd_run;
@@ -83,7 +86,10 @@ static enum ps_err create_private(const char *path, char *err, size_t errcap)
     return PS_ERR_DB;
 }
 
-static enum ps_err load_key(struct sink_sqlite *db, char *err, size_t errcap)
+/* Loads the fingerprint key from the meta table into *key, or, when the database has none yet
+ * (a new file), stores *key there, making it first if it is not set. */
+static enum ps_err load_key(struct sink_sqlite *db, struct finding_key *key, char *err,
+                            size_t errcap)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->db, "SELECT value FROM meta WHERE key = 'fingerprint_key'", -1,
@@ -94,21 +100,21 @@ static enum ps_err load_key(struct sink_sqlite *db, char *err, size_t errcap)
     }
     bool found = false;
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == FINDING_KEY_LEN) {
-        memcpy(db->key, sqlite3_column_blob(st, 0), FINDING_KEY_LEN);
+        finding_key_set(key, sqlite3_column_blob(st, 0));
         found = true;
     }
     sqlite3_finalize(st);
     if (found) {
         return PS_OK;
     }
-    if (getrandom(db->key, sizeof db->key, 0) != (ssize_t)sizeof db->key) {
+    if (!key->is_set && finding_key_random(key) != PS_OK) {
         set_err(err, errcap, db->path, "cannot make fingerprint key", strerror(errno));
         return PS_ERR_DB;
     }
     rc = sqlite3_prepare_v2(db->db, "INSERT INTO meta (key, value) VALUES ('fingerprint_key', ?1)",
                             -1, &st, NULL);
     if (rc == SQLITE_OK) {
-        sqlite3_bind_blob(st, 1, db->key, FINDING_KEY_LEN, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 1, key->bytes, FINDING_KEY_LEN, SQLITE_STATIC);
         rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
     }
     sqlite3_finalize(st);
@@ -119,7 +125,8 @@ static enum ps_err load_key(struct sink_sqlite *db, char *err, size_t errcap)
     return PS_OK;
 }
 
-static enum ps_err apply_schema(struct sink_sqlite *db, char *err, size_t errcap)
+static enum ps_err apply_schema(struct sink_sqlite *db, struct finding_key *key, char *err,
+                                size_t errcap)
 {
     sqlite3_stmt *st = NULL;
     int version = 0;
@@ -157,7 +164,7 @@ static enum ps_err apply_schema(struct sink_sqlite *db, char *err, size_t errcap
         e = PS_ERR_DB;
     }
     if (e == PS_OK) {
-        e = load_key(db, err, errcap);
+        e = load_key(db, key, err, errcap);
     }
     if (e != PS_OK) {
         exec(db, "ROLLBACK");
@@ -170,8 +177,8 @@ static enum ps_err apply_schema(struct sink_sqlite *db, char *err, size_t errcap
     return PS_OK;
 }
 
-enum ps_err sink_sqlite_open(const char *path, bool is_reveal, struct sink_sqlite **out, char *err,
-                             size_t errcap)
+enum ps_err sink_sqlite_open(const char *path, bool is_reveal, struct finding_key *key,
+                             struct sink_sqlite **out, char *err, size_t errcap)
 {
     *out = NULL;
     enum ps_err e = create_private(path, err, errcap);
@@ -200,7 +207,7 @@ enum ps_err sink_sqlite_open(const char *path, bool is_reveal, struct sink_sqlit
         return PS_ERR_DB;
     }
     sqlite3_extended_result_codes(db->db, 1);
-    sqlite3_busy_timeout(db->db, 5000);
+    sqlite3_busy_timeout(db->db, SINK_SQLITE_BUSY_MSEC);
 
     /* journal_mode answers with a row; "wal" unless the file system cannot do it. */
     if (exec(db, "PRAGMA journal_mode = WAL") != SQLITE_OK ||
@@ -210,7 +217,7 @@ enum ps_err sink_sqlite_open(const char *path, bool is_reveal, struct sink_sqlit
         sink_sqlite_close(db);
         return PS_ERR_DB;
     }
-    e = apply_schema(db, err, errcap);
+    e = apply_schema(db, key, err, errcap);
     if (e != PS_OK) {
         sink_sqlite_close(db);
         return e;
@@ -229,11 +236,6 @@ enum ps_err sink_sqlite_open(const char *path, bool is_reveal, struct sink_sqlit
     }
     *out = db;
     return PS_OK;
-}
-
-const uint8_t *sink_sqlite_key(const struct sink_sqlite *db)
-{
-    return db->key;
 }
 
 const char *sink_sqlite_error(const struct sink_sqlite *db)
@@ -459,7 +461,91 @@ void sink_sqlite_close(struct sink_sqlite *db)
     if (db->db != NULL) {
         sqlite3_close(db->db);
     }
-    explicit_bzero(db->key, sizeof db->key);
     free(db->path);
     free(db);
 }
+
+/* ---- the sink interface (sink.h) ---- */
+
+static enum ps_err ops_open(const struct sink_config *cfg, struct finding_key *key, void **out,
+                            char *err, size_t errcap)
+{
+    *out = NULL;
+    if (cfg->db_path == NULL) {
+        return PS_OK;
+    }
+    struct sink_sqlite *db = NULL;
+    enum ps_err e = sink_sqlite_open(cfg->db_path, cfg->is_reveal, key, &db, err, errcap);
+    *out = db;
+    return e;
+}
+
+/* The message for a failed write: the file, what failed, SQLite's text. */
+static enum ps_err write_failed(const struct sink_sqlite *db, const char *what, char *err,
+                                size_t errcap)
+{
+    set_err(err, errcap, db->path, what, sink_sqlite_error(db));
+    return PS_ERR_DB;
+}
+
+static enum ps_err ops_run_begin(void *st, const struct run_record *run, char *err, size_t errcap)
+{
+    struct sink_sqlite *db = st;
+    return sink_sqlite_run_begin(db, run) == PS_OK
+               ? PS_OK
+               : write_failed(db, "cannot record the run", err, errcap);
+}
+
+static enum ps_err ops_session(void *st, const struct session *s, char *err, size_t errcap)
+{
+    struct sink_sqlite *db = st;
+    return sink_sqlite_session(db, s) == PS_OK
+               ? PS_OK
+               : write_failed(db, "cannot write session", err, errcap);
+}
+
+static enum ps_err ops_tick(void *st, uint64_t now_usec, bool is_force, char *err, size_t errcap)
+{
+    struct sink_sqlite *db = st;
+    return sink_sqlite_commit(db, now_usec, is_force) == PS_OK
+               ? PS_OK
+               : write_failed(db, "cannot commit", err, errcap);
+}
+
+static enum ps_err ops_run_update(void *st, const struct run_record *run, char *err, size_t errcap)
+{
+    struct sink_sqlite *db = st;
+    return sink_sqlite_run_update(db, run) == PS_OK
+               ? PS_OK
+               : write_failed(db, "cannot record the run", err, errcap);
+}
+
+/* The database and its WAL and shared-memory files (these two may not exist yet). */
+static void ops_files(void *st, sink_file_fn *fn, void *ctx)
+{
+    const struct sink_sqlite *db = st;
+    static const char *const suffixes[] = { "", "-wal", "-shm" };
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s%s", db->path, suffixes[i]);
+        fn(ctx, path, true);
+    }
+}
+
+static void ops_close(void *st)
+{
+    sink_sqlite_close(st);
+}
+
+const struct sink_ops sink_sqlite_ops = {
+    .name = "sqlite",
+    .flags = SINK_F_STOPS | SINK_F_SKIP_FAILED,
+    .open = ops_open,
+    .run_begin = ops_run_begin,
+    .session = ops_session,
+    .tick = ops_tick,
+    .run_update = ops_run_update,
+    .reopen = NULL,
+    .files = ops_files,
+    .close = ops_close,
+};

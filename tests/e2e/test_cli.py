@@ -63,7 +63,24 @@ def main():
     t.check(rc == 2 and "x.db" in err, "unwritable database: exit %d, %r" % (rc, err))
 
     rc, out, err = run(b, ["-r", one, "-w", os.path.join(tmp, "bpf.db"), "tcp", "port", "("])
-    t.check(rc != 0 and "filter" in err, "invalid BPF: exit %d, %r" % (rc, err))
+    t.check(rc == 2 and "filter" in err, "invalid BPF: exit %d, %r" % (rc, err))
+
+    # Limits of the options, at the bound and one past it.
+    for args, ok in ((["-s", "262144"], True), (["-s", "262145"], False),
+                     (["--idle", "604800"], True), (["--idle", "604801"], False),
+                     (["--memcap", "1M"], True), (["--memcap", "1023K"], False)):
+        rc, out, err = run(b, args + ["-q", "-r", one, "-w", os.path.join(tmp, "lim.db")])
+        t.check(rc == (0 if ok else 1), "%s: exit %d, %r" % (" ".join(args), rc, err))
+
+    # JSON that cannot be written fails the run: exit 2, no summary. One session fits the
+    # stream's buffer, so the failure shows at the final flush.
+    if os.path.exists("/dev/full"):
+        db = os.path.join(tmp, "full.db")
+        rc, out, err = run(b, ["-r", one, "-w", db, "--json=/dev/full"])
+        t.check(rc == 2 and "cannot write JSON output" in err and "written to" not in err,
+                "JSON on a full disk: exit %d, %r" % (rc, err))
+    else:
+        t.skip("JSON on a full disk: no /dev/full")
 
     # A BPF filter that excludes everything: no session, exit 0.
     rc, out, err, db = analyse(b, [one], ["udp"], tmp=os.path.join(tmp, "udp"))
@@ -140,6 +157,9 @@ def main():
 
     # With --reveal-secrets they are there.
     rc, out, err, db = analyse(b, caps, ["--reveal-secrets"], tmp=os.path.join(tmp, "rev"))
+    plain = [p for p in passwords if all(0x20 <= ord(ch) < 0x7f and ch not in '"\\' for ch in p)]
+    t.check(plain and all(p in out for p in plain),
+            "--reveal-secrets: every password whole on the console")
     found = {c["secret"] for s in sessions(db) for c in s["credentials"] if c["secret"]}
     t.check(passwords <= found, "--reveal-secrets keeps every password: missing %r" %
             (passwords - found))

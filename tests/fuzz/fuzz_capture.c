@@ -154,9 +154,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     flow_flush_all(ft);
     const struct flow_stats *fs = flow_get_stats(ft);
-    FUZZ_CHECK(fs->flows_active == 0);
+    FUZZ_CHECK(fs->active == 0);
     FUZZ_CHECK(fs->sessions_emitted == ec.sessions);
-    FUZZ_CHECK(fs->mem_used <= FUZZ_MEMCAP_BYTES || fs->flows_created == 0);
+    FUZZ_CHECK(fs->mem_used <= FUZZ_MEMCAP_BYTES || fs->created == 0);
     (void)flow_get_reasm_stats(ft);
     (void)flow_get_parse_stats(ft);
     flow_table_free(ft);

@@ -102,7 +102,7 @@ struct sink {
 static void on_emit(void *ctx, struct session *s)
 {
     struct sink *k = ctx;
-    if (k->ft != NULL && k->max_flows > 0 && flow_get_stats(k->ft)->flows_active > k->max_flows) {
+    if (k->ft != NULL && k->max_flows > 0 && flow_get_stats(k->ft)->active > k->max_flows) {
         k->bad_in_emit++;
     }
     if (s->bytes_client + s->bytes_server == 0) {
@@ -167,12 +167,11 @@ static struct flow_table *table_new(struct sink *k, size_t max_flows, size_t mem
 static void check_consistent(const struct flow_table *ft, const struct sink *k, uint64_t flushed)
 {
     const struct flow_stats *st = flow_get_stats(ft);
-    CHECK_EQ_U(st->flows_created - st->flows_active, st->flows_ended_fin + st->flows_ended_rst +
-                                                         st->flows_ended_idle + st->flows_evicted +
-                                                         flushed);
-    CHECK_EQ_U(st->sessions_emitted + st->sessions_empty, st->flows_created - st->flows_active);
+    CHECK_EQ_U(st->created - st->active,
+               st->ended_fin + st->ended_rst + st->ended_idle + st->evicted + flushed);
+    CHECK_EQ_U(st->sessions_emitted + st->sessions_empty, st->created - st->active);
     CHECK_EQ_U(st->sessions_emitted, k->n);
-    CHECK(st->flows_active <= st->flows_active_max);
+    CHECK(st->active <= st->active_max);
     CHECK(st->mem_used <= st->mem_used_max);
     CHECK_EQ_U(k->bad_in_emit, 0);
 }
@@ -384,15 +383,15 @@ static void test_full_connection(void)
     CHECK_EQ_U(k.got[0].gaps, 0);
     CHECK_EQ_U(k.got[0].ts_start_usec, T0);
     CHECK_EQ_U(k.got[0].ts_end_usec, T0 + 9 * 1000);
-    CHECK_EQ_U(st->flows_created, 1);
-    CHECK_EQ_U(st->flows_active, 0);
-    CHECK_EQ_U(st->flows_active_max, 1);
-    CHECK_EQ_U(st->flows_ended_fin, 1);
-    CHECK_EQ_U(st->flows_ended_rst, 0);
-    CHECK_EQ_U(st->flows_ended_idle, 0);
-    CHECK_EQ_U(st->flows_evicted, 0);
+    CHECK_EQ_U(st->created, 1);
+    CHECK_EQ_U(st->active, 0);
+    CHECK_EQ_U(st->active_max, 1);
+    CHECK_EQ_U(st->ended_fin, 1);
+    CHECK_EQ_U(st->ended_rst, 0);
+    CHECK_EQ_U(st->ended_idle, 0);
+    CHECK_EQ_U(st->evicted, 0);
     CHECK_EQ_U(st->late_packets, 1);
-    CHECK_EQ_U(st->not_mail, 0);
+    CHECK_EQ_U(st->not_mail_segments, 0);
     CHECK_EQ_U(st->sessions_emitted, 1);
     CHECK_EQ_U(st->sessions_empty, 0);
     CHECK_EQ_U(flow_get_reasm_stats(ft)->gaps, 0);
@@ -410,7 +409,7 @@ static void test_midstream_server_first(void)
     struct conn c;
     conn_init(&c, 11, 40001, 110, 77777, 88888);
     login(ft, &c);
-    CHECK_EQ_U(flow_get_stats(ft)->flows_active, 1);
+    CHECK_EQ_U(flow_get_stats(ft)->active, 1);
     flow_flush_all(ft);
     CHECK_EQ_U(k.n, 1);
     check_sides(&k.got[0], &c);
@@ -510,9 +509,9 @@ static void test_rst(void)
     say(ft, &c, true, F_A, NULL);
     const struct flow_stats *st = flow_get_stats(ft);
     CHECK_EQ_U(st->late_packets, 3);
-    CHECK_EQ_U(st->flows_created, 1);
-    CHECK_EQ_U(st->flows_ended_rst, 1);
-    CHECK_EQ_U(st->flows_active, 0);
+    CHECK_EQ_U(st->created, 1);
+    CHECK_EQ_U(st->ended_rst, 1);
+    CHECK_EQ_U(st->active, 0);
     flow_flush_all(ft);
     CHECK_EQ_U(k.n, 1);
     check_consistent(ft, &k, 0);
@@ -530,8 +529,8 @@ static void test_stray_rst(void)
     say(ft, &c, false, F_R, NULL);
     say(ft, &c, true, F_RA, NULL);
     const struct flow_stats *st = flow_get_stats(ft);
-    CHECK_EQ_U(st->flows_created, 0);
-    CHECK_EQ_U(st->flows_active, 0);
+    CHECK_EQ_U(st->created, 0);
+    CHECK_EQ_U(st->active, 0);
     check_consistent(ft, &k, 0);
     flow_table_free(ft);
     CHECK_EQ_U(k.n, 0);
@@ -554,7 +553,7 @@ static void test_late_then_new_syn(void)
     seg(ft, &c, false, F_FA, c.snext - 1, c.cnext, NULL, 0, c.ts_usec + 1000);
     c.ts_usec += 2000;
     CHECK_EQ_U(flow_get_stats(ft)->late_packets, 2);
-    CHECK_EQ_U(flow_get_stats(ft)->flows_created, 1);
+    CHECK_EQ_U(flow_get_stats(ft)->created, 1);
     CHECK_EQ_U(k.n, 1);
 
     /* The same port pair, a new connection. */
@@ -569,8 +568,8 @@ static void test_late_then_new_syn(void)
     teardown(ft, &c);
     const struct flow_stats *st = flow_get_stats(ft);
     CHECK_EQ_U(k.n, 2);
-    CHECK_EQ_U(st->flows_created, 2);
-    CHECK_EQ_U(st->flows_ended_fin, 2);
+    CHECK_EQ_U(st->created, 2);
+    CHECK_EQ_U(st->ended_fin, 2);
     CHECK_EQ_U(k.got[1].end_reason, FINDING_END_FIN);
     CHECK_EQ_U(k.got[1].n_creds, 1);
     CHECK_MEM(k.got[1].user, k.got[1].user_len, "bob");
@@ -608,7 +607,7 @@ static void test_new_syn_on_open_flow(void)
     CHECK_EQ_U(k.got[1].end_reason, FINDING_END_CAPTURE);
     CHECK_EQ_U(k.got[1].n_creds, 0);
     CHECK_EQ_U(k.got[1].bytes_client, strlen("USER carol\r\n"));
-    CHECK_EQ_U(flow_get_stats(ft)->flows_created, 2);
+    CHECK_EQ_U(flow_get_stats(ft)->created, 2);
     check_consistent(ft, &k, 1);
     flow_table_free(ft);
 }
@@ -626,7 +625,7 @@ static void test_no_payload(void)
     CHECK_EQ_U(k.n, 0);
     CHECK_EQ_U(st->sessions_empty, 1);
     CHECK_EQ_U(st->sessions_emitted, 0);
-    CHECK_EQ_U(st->flows_ended_fin, 1);
+    CHECK_EQ_U(st->ended_fin, 1);
     CHECK_EQ_U(st->late_packets, 1);
     /* And one that is still open at the end. */
     struct conn d;
@@ -651,9 +650,9 @@ static void test_not_mail(void)
     login(ft, &c); /* POP3 words on a web port: still not mail by port */
     teardown(ft, &c);
     const struct flow_stats *st = flow_get_stats(ft);
-    CHECK_EQ_U(st->not_mail, 10);
-    CHECK_EQ_U(st->flows_created, 0);
-    CHECK_EQ_U(st->flows_active, 0);
+    CHECK_EQ_U(st->not_mail_segments, 10);
+    CHECK_EQ_U(st->created, 0);
+    CHECK_EQ_U(st->active, 0);
     CHECK_EQ_U(st->late_packets, 0);
     CHECK_EQ_U(st->mem_used, mem0);
     flow_flush_all(ft);
@@ -715,7 +714,7 @@ static void test_ipv6(void)
     d.cnext = 1;
     d.snext = 1;
     login(ft, &d);
-    CHECK_EQ_U(flow_get_stats(ft)->flows_created, 2);
+    CHECK_EQ_U(flow_get_stats(ft)->created, 2);
     CHECK_EQ_U(flow_get_stats(ft)->late_packets, 0);
     flow_flush_all(ft);
     CHECK_EQ_U(k.n, 2);
@@ -832,14 +831,14 @@ static void test_idle_flow_expire(void)
     /* Exactly idle_sec after the last packet is not yet idle; one microsecond more is. */
     flow_expire(ft, last + (uint64_t)FLOW_IDLE_SEC * USEC);
     CHECK_EQ_U(k.n, 0);
-    CHECK_EQ_U(flow_get_stats(ft)->flows_active, 1);
+    CHECK_EQ_U(flow_get_stats(ft)->active, 1);
     flow_expire(ft, last + (uint64_t)FLOW_IDLE_SEC * USEC + 1);
     CHECK_EQ_U(k.n, 1);
     CHECK_EQ_U(k.got[0].end_reason, FINDING_END_IDLE);
     CHECK_EQ_U(k.got[0].bytes_client, 12);
     const struct flow_stats *st = flow_get_stats(ft);
-    CHECK_EQ_U(st->flows_ended_idle, 1);
-    CHECK_EQ_U(st->flows_active, 0);
+    CHECK_EQ_U(st->ended_idle, 1);
+    CHECK_EQ_U(st->active, 0);
     /* A clock that goes back changes nothing. */
     flow_expire(ft, T0);
     CHECK_EQ_U(k.n, 1);
@@ -866,8 +865,8 @@ static void test_idle_packet_time(void)
     CHECK_EQ_U(k.n, 1);
     CHECK_EQ_U(k.got[0].end_reason, FINDING_END_IDLE);
     CHECK_EQ_U(k.got[0].client_port, 40016);
-    CHECK_EQ_U(flow_get_stats(ft)->flows_ended_idle, 1);
-    CHECK_EQ_U(flow_get_stats(ft)->flows_active, 1);
+    CHECK_EQ_U(flow_get_stats(ft)->ended_idle, 1);
+    CHECK_EQ_U(flow_get_stats(ft)->active, 1);
     /* A non-mail packet moves time on as well. */
     struct conn web;
     conn_init(&web, 27, 40018, 8080, 1, 1);
@@ -876,12 +875,12 @@ static void test_idle_packet_time(void)
     CHECK_EQ_U(k.n, 2);
     CHECK_EQ_U(k.got[1].end_reason, FINDING_END_IDLE);
     CHECK_EQ_U(k.got[1].client_port, 40017);
-    CHECK_EQ_U(flow_get_stats(ft)->flows_ended_idle, 2);
-    CHECK_EQ_U(flow_get_stats(ft)->not_mail, 1);
+    CHECK_EQ_U(flow_get_stats(ft)->ended_idle, 2);
+    CHECK_EQ_U(flow_get_stats(ft)->not_mail_segments, 1);
     /* a's port pair after the linger time: a new flow, not a late packet. */
     a.ts_usec = web.ts_usec + (uint64_t)FLOW_CLOSED_LINGER_SEC * USEC + 2 * USEC;
     say(ft, &a, true, F_PA, "PASS late\r\n");
-    CHECK_EQ_U(flow_get_stats(ft)->flows_created, 3);
+    CHECK_EQ_U(flow_get_stats(ft)->created, 3);
     CHECK_EQ_U(flow_get_stats(ft)->late_packets, 0);
     check_consistent(ft, &k, 0);
     flow_table_free(ft);
@@ -901,12 +900,12 @@ static void test_max_flows(void)
         conn_init(&c[i], (uint8_t)(30 + i), (uint16_t)(41000 + i), 110, 1000, 5000);
         c[i].ts_usec = T0 + (uint64_t)i * 1000;
         say(ft, &c[i], true, F_PA, "USER alice\r\n");
-        CHECK(st->flows_active <= 3);
+        CHECK(st->active <= 3);
     }
-    CHECK_EQ_U(st->flows_created, 5);
-    CHECK_EQ_U(st->flows_evicted, 2);
-    CHECK_EQ_U(st->flows_active, 3);
-    CHECK_EQ_U(st->flows_active_max, 3);
+    CHECK_EQ_U(st->created, 5);
+    CHECK_EQ_U(st->evicted, 2);
+    CHECK_EQ_U(st->active, 3);
+    CHECK_EQ_U(st->active_max, 3);
     CHECK_EQ_U(k.n, 2);
     /* Least recently seen first. */
     CHECK_EQ_U(k.got[0].client_port, 41000);
@@ -944,7 +943,7 @@ static void test_max_flows_lru(void)
     CHECK_EQ_U(k.n, 1);
     CHECK_EQ_U(k.got[0].client_port, 42001);
     CHECK_EQ_U(k.got[0].end_reason, FINDING_END_EVICTED);
-    CHECK_EQ_U(flow_get_stats(ft)->flows_evicted, 1);
+    CHECK_EQ_U(flow_get_stats(ft)->evicted, 1);
     check_consistent(ft, &k, 0);
     flow_table_free(ft);
     CHECK_EQ_U(k.n, 4);
@@ -968,8 +967,8 @@ static void test_max_flows_tombstone_first(void)
     CHECK_EQ_U(k.n, 1);
     say(ft, &c, true, F_PA, "USER carol\r\n");
     const struct flow_stats *st = flow_get_stats(ft);
-    CHECK_EQ_U(st->flows_evicted, 0);
-    CHECK_EQ_U(st->flows_active, 2);
+    CHECK_EQ_U(st->evicted, 0);
+    CHECK_EQ_U(st->active, 2);
     CHECK_EQ_U(k.n, 1);
     check_consistent(ft, &k, 0);
     flow_table_free(ft);
@@ -1028,19 +1027,19 @@ static void test_memcap(void)
             over++;
         }
         send_ooo(ft, &c[i], 20, 1000, cap, &over);
-        CHECK(st->flows_active <= 3);
+        CHECK(st->active <= 3);
     }
     CHECK_EQ_U(over, 0);
     CHECK(st->mem_used_max <= cap);
-    CHECK(st->flows_evicted >= 5);
-    CHECK_EQ_U(st->flows_created, 8);
-    CHECK_EQ_U(k.n, st->flows_evicted);
+    CHECK(st->evicted >= 5);
+    CHECK_EQ_U(st->created, 8);
+    CHECK_EQ_U(k.n, st->evicted);
     for (size_t i = 0; i < k.n && i < KEEP; i++) {
         CHECK_EQ_U(k.got[i].end_reason, FINDING_END_EVICTED);
     }
     check_consistent(ft, &k, 0);
 
-    uint64_t active = st->flows_active;
+    uint64_t active = st->active;
     flow_flush_all(ft);
     check_consistent(ft, &k, active);
     /* What is left: the table and the tombstones, which go after the linger time. */
@@ -1059,9 +1058,9 @@ static void test_memcap_tiny(void)
     for (int i = 0; i < 3; i++) {
         conn_init(&c[i], (uint8_t)(80 + i), (uint16_t)(46000 + i), 110, 1000, 5000);
         say(ft, &c[i], true, F_PA, "USER alice\r\n");
-        CHECK(flow_get_stats(ft)->flows_active <= 1);
+        CHECK(flow_get_stats(ft)->active <= 1);
     }
-    CHECK_EQ_U(flow_get_stats(ft)->flows_evicted, 2);
+    CHECK_EQ_U(flow_get_stats(ft)->evicted, 2);
     check_consistent(ft, &k, 0);
     flow_table_free(ft);
     CHECK_EQ_U(k.n, 3);
@@ -1219,13 +1218,12 @@ static void stress_run(struct classify *cls, uint32_t n_packets, uint64_t seed)
         if (st->mem_used > cap) {
             over_cap++;
         }
-        if (st->flows_active > STRESS_FLOWS) {
+        if (st->active > STRESS_FLOWS) {
             over_flows++;
         }
-        uint64_t ended = st->flows_created - st->flows_active;
+        uint64_t ended = st->created - st->active;
         if (st->sessions_emitted != k.n || st->sessions_emitted + st->sessions_empty > ended ||
-            (!is_ndpi && (ended != st->flows_ended_fin + st->flows_ended_rst +
-                                       st->flows_ended_idle + st->flows_evicted ||
+            (!is_ndpi && (ended != st->ended_fin + st->ended_rst + st->ended_idle + st->evicted ||
                           st->sessions_emitted + st->sessions_empty != ended))) {
             inconsistent++;
         }
@@ -1233,17 +1231,17 @@ static void stress_run(struct classify *cls, uint32_t n_packets, uint64_t seed)
     CHECK_EQ_U(over_cap, 0);
     CHECK_EQ_U(over_flows, 0);
     CHECK_EQ_U(inconsistent, 0);
-    CHECK(st->flows_created > 1000);
-    CHECK(st->flows_evicted > 0);
-    CHECK(st->flows_ended_rst > 0);
+    CHECK(st->created > 1000);
+    CHECK(st->evicted > 0);
+    CHECK(st->ended_rst > 0);
     CHECK(st->late_packets > 0);
     CHECK(st->sessions_emitted > 0);
     CHECK(flow_get_reasm_stats(ft)->ooo_queued > 0);
-    CHECK(st->flows_active_max <= STRESS_FLOWS);
-    CHECK(is_ndpi || st->not_mail > 0);
-    uint64_t active = st->flows_active;
+    CHECK(st->active_max <= STRESS_FLOWS);
+    CHECK(is_ndpi || st->not_mail_segments > 0);
+    uint64_t active = st->active;
     flow_flush_all(ft);
-    CHECK_EQ_U(st->flows_active, 0);
+    CHECK_EQ_U(st->active, 0);
     if (!is_ndpi) {
         check_consistent(ft, &k, active);
     }
@@ -1320,10 +1318,10 @@ static void test_ndpi_pop3_other_port(void)
     CHECK_EQ_U(k.got[0].ts_start_usec, T0);
     CHECK_EQ_U(k.got[0].bytes_client, strlen("USER alice\r\nPASS s3cret\r\n"));
     const struct flow_stats *st = flow_get_stats(ft);
-    CHECK_EQ_U(st->flows_created, 1);
-    CHECK_EQ_U(st->flows_ended_fin, 1);
+    CHECK_EQ_U(st->created, 1);
+    CHECK_EQ_U(st->ended_fin, 1);
     CHECK_EQ_U(st->sessions_emitted, 1);
-    CHECK_EQ_U(st->not_mail, 0);
+    CHECK_EQ_U(st->not_mail_segments, 0);
     CHECK_EQ_U(classify_get_stats(cls)->gave_up, 0);
     flow_table_free(ft);
     CHECK_EQ_U(k.n, 1);
@@ -1345,8 +1343,8 @@ static void test_midstream_tls_skips_ndpi(void)
     say(ft, &c, false, F_PA, record);
     const struct flow_stats *st = flow_get_stats(ft);
     CHECK_EQ_U(classify_get_stats(cls)->tls_midstream, 1);
-    CHECK_EQ_U(st->flows_created, 1);
-    CHECK(st->not_mail >= 1);
+    CHECK_EQ_U(st->created, 1);
+    CHECK(st->not_mail_segments >= 1);
     CHECK_EQ_U(classify_get_stats(cls)->ndpi_started, 0);
     conn_init(&c, 112, 48012, 8443, 1000, 5000);
     say(ft, &c, true, F_PA, "\x15 not a record");
@@ -1438,14 +1436,14 @@ static void test_ndpi_lazy(void)
     teardown(ft, &c);
     CHECK_EQ_U(k.n, 2);
     CHECK_EQ_U(classify_get_stats(cls)->ndpi_started, 0);
-    CHECK_EQ_U(classify_get_stats(cls)->flows, 0);
+    CHECK_EQ_U(classify_get_stats(cls)->ndpi_flows, 0);
 
     conn_init(&c, 109, 48009, 8110, 1000, 5000);
     login(ft, &c); /* no handshake: only nDPI can judge */
     teardown(ft, &c);
     CHECK_EQ_U(classify_get_stats(cls)->ndpi_started, 1);
     CHECK_EQ_U(classify_get_stats(cls)->ndpi_failed, 0);
-    CHECK_EQ_U(classify_get_stats(cls)->mail, 1);
+    CHECK_EQ_U(classify_get_stats(cls)->ndpi_mail, 1);
     CHECK_EQ_U(k.n, 3);
     check_alice(&k.got[2], FINDING_RESULT_SUCCESS);
     flow_table_free(ft);
@@ -1475,7 +1473,7 @@ static void test_ndpi_rst_while_undecided(void)
     CHECK_EQ_U(k.got[0].end_reason, FINDING_END_RST);
     check_sides(&k.got[0], &c);
     check_alice(&k.got[0], FINDING_RESULT_UNKNOWN);
-    CHECK_EQ_U(flow_get_stats(ft)->flows_ended_rst, 1);
+    CHECK_EQ_U(flow_get_stats(ft)->ended_rst, 1);
     say(ft, &c, false, F_PA, "+OK logged in\r\n");
     CHECK_EQ_U(flow_get_stats(ft)->late_packets, 1);
     flow_table_free(ft);
@@ -1502,7 +1500,7 @@ static void test_client_first_not_mail(void)
     const struct flow_stats *st = flow_get_stats(ft);
     CHECK_EQ_U(st->classified_mail, 0);
     CHECK_EQ_U(classify_get_stats(cls)->client_first, 1);
-    CHECK_EQ_U(classify_get_stats(cls)->flows, 0);
+    CHECK_EQ_U(classify_get_stats(cls)->ndpi_flows, 0);
     CHECK_EQ_U(st->sessions_emitted, 0);
     flow_table_free(ft);
     CHECK_EQ_U(k.n, 0);
@@ -1526,13 +1524,13 @@ static void test_ndpi_http_not_mail(void)
     teardown(ft, &c);
     const struct flow_stats *st = flow_get_stats(ft);
     CHECK_EQ_U(st->classified_mail, 0);
-    CHECK_EQ_U(st->flows_created, 1);
-    CHECK(st->not_mail >= 2); /* at least the FINs, after the verdict */
+    CHECK_EQ_U(st->created, 1);
+    CHECK(st->not_mail_segments >= 2); /* at least the FINs, after the verdict */
     CHECK_EQ_U(st->sessions_emitted, 0);
-    CHECK_EQ_U(classify_get_stats(cls)->mail, 0);
-    CHECK_EQ_U(classify_get_stats(cls)->not_mail, 1);
+    CHECK_EQ_U(classify_get_stats(cls)->ndpi_mail, 0);
+    CHECK_EQ_U(classify_get_stats(cls)->ndpi_not_mail, 1);
     flow_flush_all(ft);
-    CHECK_EQ_U(st->flows_active, 0);
+    CHECK_EQ_U(st->active, 0);
     CHECK_EQ_U(st->sessions_empty, 0);
     flow_table_free(ft);
     CHECK_EQ_U(k.n, 0);
@@ -1608,8 +1606,8 @@ static void test_ports_only_classifier(void)
     handshake(ft, &c);
     login(ft, &c);
     teardown(ft, &c);
-    CHECK_EQ_U(flow_get_stats(ft)->not_mail, 10);
-    CHECK_EQ_U(flow_get_stats(ft)->flows_created, 0);
+    CHECK_EQ_U(flow_get_stats(ft)->not_mail_segments, 10);
+    CHECK_EQ_U(flow_get_stats(ft)->created, 0);
     flow_table_free(ft);
     CHECK_EQ_U(k.n, 0);
     classify_free(cls);
@@ -1643,7 +1641,7 @@ static void test_ndpi_memcap_undecided(void)
     fill_noise(noise, sizeof noise, 1);
     seg(ft, &c, true, F_PA, c.cnext, c.snext, noise, sizeof noise, c.ts_usec);
     size_t one = flow_get_stats(ft)->mem_used - floor;
-    CHECK_EQ_U(flow_get_stats(ft)->flows_active, 1);
+    CHECK_EQ_U(flow_get_stats(ft)->active, 1);
     flow_table_free(ft);
 
     size_t cap = floor + 4 * one;
@@ -1668,7 +1666,7 @@ static void test_ndpi_memcap_undecided(void)
     CHECK_EQ_U(st->classified_mail, 0);
     flow_flush_all(ft);
     flow_expire(ft, c.ts_usec + (uint64_t)FLOW_CLOSED_LINGER_SEC * USEC + USEC);
-    CHECK_EQ_U(st->flows_active, 0);
+    CHECK_EQ_U(st->active, 0);
     CHECK_EQ_U(st->mem_used, floor);
     flow_table_free(ft);
     CHECK_EQ_U(k.n, 0);
@@ -1715,7 +1713,7 @@ static void test_ndpi_memcap_mail(void)
     }
     CHECK_EQ_U(over, 0);
     CHECK(st->mem_used_max <= cap);
-    CHECK(st->flows_active <= 6);
+    CHECK(st->active <= 6);
     flow_table_free(ft);
     CHECK(k.n > 0);
     classify_free(cls);
@@ -1756,7 +1754,7 @@ static void test_flood_spares_sessions(void)
     c.cnext = start + 13;
     say(ft, &c, false, F_PA, "+OK logged in\r\n");
     teardown(ft, &c);
-    CHECK(flow_get_stats(ft)->flows_evicted > 1000);
+    CHECK(flow_get_stats(ft)->evicted > 1000);
     CHECK_EQ_U(flow_get_reasm_stats(ft)->gaps, 0);
     CHECK_EQ_U(k.n, 1);
     if (k.n == 1) {

@@ -1,4 +1,4 @@
-/* test_sinks.c - unit tests for sink_json, sink_console and sink_sqlite with hostile sessions. */
+/* test_sinks.c - unit tests for sink_json, sink_console, sink_sqlite and the sink set (sink.h). */
 /*
  * Sessions are built by hand with user names and secrets no client should send: quotes,
  * backslashes, NUL bytes, invalid UTF-8 (a lone 0xff, truncated sequences, overlong forms,
@@ -7,8 +7,11 @@
  * with RFC 3629 UTF-8) and carry the exact escaped bytes; each console line must be plain
  * printable ASCII; the database must hold the bytes exactly as sent. Files go to a fresh
  * directory under TMPDIR (or /tmp) that is removed at the end, so modes can be checked on
- * files the sinks create themselves.
+ * files the sinks create themselves. The sink set is tested with the real sinks on real files:
+ * fan-out, the order of the outputs, and the failure policy (a JSON file on /dev/full, a
+ * database row written before its run) with the failing sink's name and message.
  */
+#include "sink.h"
 #include "sink_console.h"
 #include "sink_json.h"
 #include "sink_sqlite.h"
@@ -805,6 +808,35 @@ static void test_console_reveal(void)
     finding_free(s);
 }
 
+/* With --reveal-secrets a secret is shown whole however long, each byte escaped. */
+static void test_console_reveal_long(void)
+{
+    uint8_t secret[FINDING_MAX_SECRET];
+    for (size_t i = 0; i < sizeof secret; i++) {
+        secret[i] = i % 7 == 0 ? 0x1b : (uint8_t)('a' + i % 26);
+    }
+    struct session *s = hostile_session(test_key);
+    finding_set_secret(s->creds[2], secret, sizeof secret);
+    CHECK(!s->creds[2]->is_truncated);
+    size_t len = 0;
+    uint8_t *buf = console_line(s, true, &len);
+    if (buf != NULL) {
+        const char *start = strstr((const char *)buf, "PLAIN user=\"?\" secret=\"");
+        CHECK(start != NULL);
+        if (start != NULL) {
+            const char *p = start + strlen("PLAIN user=\"?\" secret=\"");
+            size_t escapes = (sizeof secret + 6) / 7;
+            size_t want = sizeof secret + 3 * escapes; /* \x1b is 4 characters for 1 byte */
+            CHECK(strlen(p) == want + strlen("\" unknown\n"));
+            CHECK(strncmp(p + want, "\" unknown\n", 10) == 0);
+            CHECK(strncmp(p, "\\x1bbcdefg\\x1bijklmn", 20) == 0);
+        }
+        CHECK(!has_bytes(buf, len, "..."));
+        free(buf);
+    }
+    finding_free(s);
+}
+
 static void test_console_other_sessions(void)
 {
     /* Not exposed (TLS, no credential): no line at all. */
@@ -896,18 +928,20 @@ static bool write_db(const char *path, bool is_reveal, uint8_t key_out[FINDING_K
 {
     char err[512];
     struct sink_sqlite *db = NULL;
+    struct finding_key key = { .is_set = false };
     mode_t old = umask(0);
-    enum ps_err e = sink_sqlite_open(path, is_reveal, &db, err, sizeof err);
+    enum ps_err e = sink_sqlite_open(path, is_reveal, &key, &db, err, sizeof err);
     umask(old);
     CHECK_EQ_U(e, PS_OK);
     if (e != PS_OK) {
         fprintf(stderr, "%s\n", err);
         return false;
     }
-    memcpy(key_out, sink_sqlite_key(db), FINDING_KEY_LEN);
+    CHECK(key.is_set);
+    memcpy(key_out, key.bytes, FINDING_KEY_LEN);
     struct run_record run = run_record_for("running");
     CHECK_EQ_U(sink_sqlite_run_begin(db, &run), PS_OK);
-    struct session *s = hostile_session(sink_sqlite_key(db));
+    struct session *s = hostile_session(key.bytes);
     struct session *t = tls_session();
     memcpy(fp_out, s->creds[0]->fingerprint, FINDING_FP_HEX + 1);
     CHECK_EQ_U(sink_sqlite_session(db, s), PS_OK);
@@ -1077,31 +1111,31 @@ static void test_sqlite_roundtrip(void)
     }
 }
 
+/* Opens path with a fresh key, returns the key the database gave (or stored). */
+static bool key_of(const char *path, uint8_t out[FINDING_KEY_LEN])
+{
+    char err[512];
+    struct finding_key key = { .is_set = false };
+    struct sink_sqlite *db = NULL;
+    CHECK_EQ_U(sink_sqlite_open(path, false, &key, &db, err, sizeof err), PS_OK);
+    if (db == NULL) {
+        return false;
+    }
+    CHECK(key.is_set);
+    memcpy(out, key.bytes, FINDING_KEY_LEN);
+    sink_sqlite_close(db);
+    return true;
+}
+
 static void test_sqlite_key_persists(void)
 {
-    char a[600], b[600], err[512];
+    char a[600], b[600];
     tmp_path(a, sizeof a, "key-a.db");
     tmp_path(b, sizeof b, "key-b.db");
     uint8_t ka[FINDING_KEY_LEN], ka2[FINDING_KEY_LEN], kb[FINDING_KEY_LEN];
-    struct sink_sqlite *db = NULL;
-    CHECK_EQ_U(sink_sqlite_open(a, false, &db, err, sizeof err), PS_OK);
-    if (db == NULL) {
+    if (!key_of(a, ka) || !key_of(a, ka2) || !key_of(b, kb)) {
         return;
     }
-    memcpy(ka, sink_sqlite_key(db), FINDING_KEY_LEN);
-    sink_sqlite_close(db);
-    CHECK_EQ_U(sink_sqlite_open(a, false, &db, err, sizeof err), PS_OK);
-    if (db == NULL) {
-        return;
-    }
-    memcpy(ka2, sink_sqlite_key(db), FINDING_KEY_LEN);
-    sink_sqlite_close(db);
-    CHECK_EQ_U(sink_sqlite_open(b, false, &db, err, sizeof err), PS_OK);
-    if (db == NULL) {
-        return;
-    }
-    memcpy(kb, sink_sqlite_key(db), FINDING_KEY_LEN);
-    sink_sqlite_close(db);
     static const uint8_t zero[FINDING_KEY_LEN];
     CHECK(memcmp(ka, ka2, FINDING_KEY_LEN) == 0);
     CHECK(memcmp(ka, kb, FINDING_KEY_LEN) != 0);
@@ -1128,7 +1162,8 @@ static void test_sqlite_newer_schema(void)
     sqlite3_close(h);
     struct sink_sqlite *db = NULL;
     err[0] = '\0';
-    CHECK_EQ_U(sink_sqlite_open(path, false, &db, err, sizeof err), PS_ERR_SCHEMA);
+    struct finding_key key = { .is_set = false };
+    CHECK_EQ_U(sink_sqlite_open(path, false, &key, &db, err, sizeof err), PS_ERR_SCHEMA);
     CHECK(db == NULL);
     CHECK(strstr(err, "newer") != NULL);
     CHECK(strstr(err, path) != NULL);
@@ -1149,8 +1184,9 @@ static void test_sqlite_bad_paths(void)
     char path[600], err[512];
     tmp_path(path, sizeof path, "no-such-dir/x.db");
     struct sink_sqlite *db = NULL;
+    struct finding_key key = { .is_set = false };
     err[0] = '\0';
-    CHECK_EQ_U(sink_sqlite_open(path, false, &db, err, sizeof err), PS_ERR_DB);
+    CHECK_EQ_U(sink_sqlite_open(path, false, &key, &db, err, sizeof err), PS_ERR_DB);
     CHECK(db == NULL);
     CHECK(strstr(err, path) != NULL);
 
@@ -1165,7 +1201,7 @@ static void test_sqlite_bad_paths(void)
         fclose(f);
     }
     err[0] = '\0';
-    CHECK_EQ_U(sink_sqlite_open(path, false, &db, err, sizeof err), PS_ERR_DB);
+    CHECK_EQ_U(sink_sqlite_open(path, false, &key, &db, err, sizeof err), PS_ERR_DB);
     CHECK(db == NULL);
     CHECK(strstr(err, path) != NULL);
     sink_sqlite_close(NULL);
@@ -1177,7 +1213,8 @@ static void test_sqlite_batching(void)
     char path[600], err[512];
     tmp_path(path, sizeof path, "batch.db");
     struct sink_sqlite *db = NULL;
-    CHECK_EQ_U(sink_sqlite_open(path, false, &db, err, sizeof err), PS_OK);
+    struct finding_key key = { .is_set = false };
+    CHECK_EQ_U(sink_sqlite_open(path, false, &key, &db, err, sizeof err), PS_OK);
     if (db == NULL) {
         return;
     }
@@ -1209,13 +1246,14 @@ static void test_sqlite_epoch_zero(void)
     char path[600], err[512];
     tmp_path(path, sizeof path, "epoch.db");
     struct sink_sqlite *db = NULL;
-    CHECK_EQ_U(sink_sqlite_open(path, false, &db, err, sizeof err), PS_OK);
+    struct finding_key key = { .is_set = false };
+    CHECK_EQ_U(sink_sqlite_open(path, false, &key, &db, err, sizeof err), PS_OK);
     if (db == NULL) {
         return;
     }
     struct run_record run = run_record_for("running");
     CHECK_EQ_U(sink_sqlite_run_begin(db, &run), PS_OK);
-    struct session *s = hostile_session(sink_sqlite_key(db));
+    struct session *s = hostile_session(key.bytes);
     s->ts_start_usec = 0;
     s->ts_end_usec = 0;
     enum ps_err e = sink_sqlite_session(db, s);
@@ -1236,6 +1274,241 @@ static void test_sqlite_epoch_zero(void)
     sqlite3_close(h);
 }
 
+/* ---- the sink set ---- */
+
+static struct sink_config set_config(const char *db, const char *json, bool is_live)
+{
+    struct sink_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.db_path = db;
+    cfg.has_json = json != NULL;
+    cfg.json_path = json;
+    cfg.is_quiet = true;
+    cfg.is_live = is_live;
+    return cfg;
+}
+
+static int db_count(const char *path, const char *sql)
+{
+    sqlite3 *h = NULL;
+    int n = -1;
+    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st = query(h, sql);
+        if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+            n = sqlite3_column_int(st, 0);
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    return n;
+}
+
+static size_t json_file_lines(const char *path)
+{
+    size_t len = 0;
+    uint8_t *buf = read_path(path, &len);
+    size_t n = buf != NULL ? json_lines_valid(buf, len) : 0;
+    free(buf);
+    return n;
+}
+
+struct seen_files {
+    char paths[8][700];
+    bool is_optional[8];
+    size_t n;
+};
+
+static void note_file(void *ctx, const char *path, bool is_optional)
+{
+    struct seen_files *f = ctx;
+    if (f->n < 8) {
+        snprintf(f->paths[f->n], sizeof f->paths[f->n], "%s", path);
+        f->is_optional[f->n] = is_optional;
+    }
+    f->n++;
+}
+
+static void test_set_registry(void)
+{
+    CHECK_EQ_U(sink_registry_count(), 3);
+    CHECK(strcmp(sink_registry_get(0)->name, "sqlite") == 0);
+    CHECK(strcmp(sink_registry_get(1)->name, "json") == 0);
+    CHECK(strcmp(sink_registry_get(2)->name, "console") == 0);
+    CHECK(sink_registry_get(3) == NULL);
+    for (size_t i = 0; i < sink_registry_count(); i++) {
+        const struct sink_ops *o = sink_registry_get(i);
+        CHECK(o->open != NULL && o->session != NULL && o->close != NULL);
+    }
+}
+
+/* Every call reaches every open output; the database supplies the key; the files are named. */
+static void test_set_fan_out(void)
+{
+    char db[600], json[600], err[512];
+    tmp_path(db, sizeof db, "set.db");
+    tmp_path(json, sizeof json, "set.json");
+    struct sink_config cfg = set_config(db, json, false);
+    cfg.is_quiet = false; /* the console too: the sessions below are not exposed, so it is mute */
+    struct finding_key key = { .is_set = false };
+    struct sink_set *set = NULL;
+    CHECK_EQ_U(sink_set_open(&cfg, &key, &set, err, sizeof err), PS_OK);
+    if (set == NULL) {
+        return;
+    }
+    CHECK_EQ_U(sink_set_count(set), 3);
+    CHECK(key.is_set);
+    struct run_record run = run_record_for("running");
+    CHECK_EQ_U(sink_set_run_begin(set, &run), PS_OK);
+    struct session *t = tls_session();
+    CHECK_EQ_U(sink_set_session(set, t), PS_OK);
+    CHECK_EQ_U(sink_set_session(set, t), PS_OK);
+    CHECK_EQ_U(sink_set_tick(set, 1700000300000000u, false), PS_OK);
+    run = run_record_for("ok");
+    CHECK_EQ_U(sink_set_run_update(set, &run), PS_OK);
+    CHECK_EQ_U(sink_set_tick(set, 1700000300000001u, true), PS_OK);
+    CHECK(!sink_set_has_failed(set));
+    CHECK(sink_set_failure(set, NULL) == NULL);
+    struct seen_files f;
+    memset(&f, 0, sizeof f);
+    sink_set_files(set, note_file, &f);
+    CHECK_EQ_U(f.n, 4);
+    CHECK(strcmp(f.paths[0], db) == 0 && f.is_optional[0]);
+    CHECK(strstr(f.paths[1], "-wal") != NULL && strstr(f.paths[2], "-shm") != NULL);
+    CHECK(strcmp(f.paths[3], json) == 0 && !f.is_optional[3]);
+    /* Written before the close: the forced tick committed and flushed. */
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM sessions"), 2);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM runs WHERE status = 'ok'"), 1);
+    CHECK_EQ_U(json_file_lines(json), 2);
+    sink_set_close(set);
+
+    /* The same database gives the same key again. */
+    struct finding_key again = { .is_set = false };
+    CHECK_EQ_U(sink_set_open(&cfg, &again, &set, err, sizeof err), PS_OK);
+    CHECK(again.is_set && memcmp(again.bytes, key.bytes, FINDING_KEY_LEN) == 0);
+    sink_set_close(set);
+    finding_free(t);
+}
+
+/* A key made before the outputs open (a key file, later) is the one a new database keeps. */
+static void test_set_key_given(void)
+{
+    char db[600], err[512];
+    tmp_path(db, sizeof db, "given.db");
+    struct sink_config cfg = set_config(db, NULL, false);
+    struct finding_key key = { .is_set = false };
+    finding_key_set(&key, test_key);
+    struct sink_set *set = NULL;
+    CHECK_EQ_U(sink_set_open(&cfg, &key, &set, err, sizeof err), PS_OK);
+    CHECK_EQ_U(sink_set_count(set), 1);
+    sink_set_close(set);
+    uint8_t stored[FINDING_KEY_LEN];
+    CHECK(key_of(db, stored));
+    CHECK(memcmp(stored, test_key, FINDING_KEY_LEN) == 0);
+    finding_key_wipe(&key);
+    CHECK(!key.is_set);
+}
+
+/* The database opens first: a bad -w fails before any JSON file is made. */
+static void test_set_open_fails(void)
+{
+    char db[600], json[600], err[512];
+    tmp_path(db, sizeof db, "no-such-dir/set.db");
+    tmp_path(json, sizeof json, "never.json");
+    struct sink_config cfg = set_config(db, json, false);
+    struct finding_key key = { .is_set = false };
+    struct sink_set *set = NULL;
+    err[0] = '\0';
+    CHECK_EQ_U(sink_set_open(&cfg, &key, &set, err, sizeof err), PS_ERR_DB);
+    CHECK(set == NULL);
+    CHECK(strstr(err, db) != NULL);
+    CHECK(access(json, F_OK) != 0);
+    sink_set_close(NULL);
+}
+
+/* JSON on a full disk: offline, the run fails and the database is left alone from then on;
+ * live, the database goes on; the last, forced tick fails either way. */
+static void json_full_disk(bool is_live)
+{
+    char db[600], err[512];
+    tmp_path(db, sizeof db, is_live ? "full-live.db" : "full-offline.db");
+    struct sink_config cfg = set_config(db, "/dev/full", is_live);
+    struct finding_key key = { .is_set = false };
+    struct sink_set *set = NULL;
+    CHECK_EQ_U(sink_set_open(&cfg, &key, &set, err, sizeof err), PS_OK);
+    if (set == NULL) {
+        return;
+    }
+    struct run_record run = run_record_for("running");
+    CHECK_EQ_U(sink_set_run_begin(set, &run), PS_OK);
+    struct session *t = tls_session();
+    CHECK_EQ_U(sink_set_session(set, t), PS_OK);     /* buffered */
+    CHECK_EQ_U(sink_set_tick(set, 1, false), PS_OK); /* the flush fails, unreported */
+    enum ps_err e = sink_set_session(set, t);        /* ... until the next write */
+    CHECK_EQ_U(e, is_live ? PS_OK : PS_ERR_IO);
+    CHECK(sink_set_has_failed(set) == !is_live);
+    CHECK_EQ_U(sink_set_session(set, t), is_live ? PS_OK : PS_ERR_IO);
+    const char *name = NULL;
+    const char *why = sink_set_failure(set, &name);
+    if (!is_live) {
+        CHECK(why != NULL && strcmp(why, "/dev/full: cannot write JSON") == 0);
+        CHECK(name != NULL && strcmp(name, "json") == 0);
+    }
+    CHECK_EQ_U(sink_set_tick(set, 2, true), PS_ERR_IO);
+    CHECK(sink_set_has_failed(set));
+    why = sink_set_failure(set, &name);
+    CHECK(why != NULL &&
+          strcmp(why, is_live ? "cannot write JSON output" : "/dev/full: cannot write JSON") == 0);
+    sink_set_close(set);
+    /* Offline the database took the session the JSON failed on (it is written first) and no
+     * more; live, all three. */
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM sessions"), is_live ? 3 : 2);
+    finding_free(t);
+}
+
+static void test_set_json_fails_offline(void)
+{
+    json_full_disk(false);
+}
+
+static void test_set_json_fails_live(void)
+{
+    json_full_disk(true);
+}
+
+/* A database failure stops any run, names the database, and the database is not called again;
+ * the other outputs still are. */
+static void test_set_db_fails(void)
+{
+    char db[600], json[600], err[512];
+    tmp_path(db, sizeof db, "fail.db");
+    tmp_path(json, sizeof json, "fail.json");
+    struct sink_config cfg = set_config(db, json, true);
+    struct finding_key key = { .is_set = false };
+    struct sink_set *set = NULL;
+    CHECK_EQ_U(sink_set_open(&cfg, &key, &set, err, sizeof err), PS_OK);
+    if (set == NULL) {
+        return;
+    }
+    /* The run's row is updated before it was begun: SQLite has no row to update. */
+    struct run_record run = run_record_for("ok");
+    CHECK_EQ_U(sink_set_run_update(set, &run), PS_ERR_DB);
+    CHECK(sink_set_has_failed(set));
+    const char *name = NULL;
+    const char *why = sink_set_failure(set, &name);
+    CHECK(name != NULL && strcmp(name, "sqlite") == 0);
+    CHECK(why != NULL && strncmp(why, db, strlen(db)) == 0 &&
+          strstr(why, ": cannot record the run: ") != NULL);
+    struct session *t = tls_session();
+    CHECK_EQ_U(sink_set_session(set, t), PS_OK); /* JSON only: the database is left alone */
+    CHECK_EQ_U(sink_set_run_begin(set, &run), PS_OK);
+    CHECK_EQ_U(sink_set_tick(set, 3, true), PS_OK);
+    sink_set_close(set);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM sessions"), 0);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM runs"), 0);
+    CHECK_EQ_U(json_file_lines(json), 1);
+    finding_free(t);
+}
+
 int main(void)
 {
     if (!tmp_setup()) {
@@ -1251,6 +1524,7 @@ int main(void)
     RUN(test_json_reopen);
     RUN(test_console_hide_secrets);
     RUN(test_console_reveal);
+    RUN(test_console_reveal_long);
     RUN(test_console_other_sessions);
     RUN(test_console_quote_forgery);
     test_sqlite_roundtrip();
@@ -1259,6 +1533,13 @@ int main(void)
     RUN(test_sqlite_bad_paths);
     RUN(test_sqlite_batching);
     RUN(test_sqlite_epoch_zero);
+    RUN(test_set_registry);
+    RUN(test_set_fan_out);
+    RUN(test_set_key_given);
+    RUN(test_set_open_fails);
+    RUN(test_set_json_fails_offline);
+    RUN(test_set_json_fails_live);
+    RUN(test_set_db_fails);
     test_case_failed = 0;
     tmp_cleanup();
     CASE_DONE("temporary files removed");

@@ -1,0 +1,49 @@
+/* cli.h - the command line: options into a struct cli_opts, the usage text, the checks.
+ *
+ * Every option is one row of a table in cli.c; its limits come from tunables.h. A usage error
+ * is reported here ("plainsight: error: ..." and a pointer to --help); main turns the answer
+ * into the exit status. Output options fill the struct sink_config the outputs open with, so a
+ * new output's option is a row here and a field there, and main does not change. */
+#ifndef PLAINSIGHT_CLI_H
+#define PLAINSIGHT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture.h"
+#include "sink.h"
+#include "tunables.h"
+
+/* What the command line asks for. */
+enum cli_action {
+    CLI_RUN = 0,    /* read files or an interface: the options are in struct cli_opts */
+    CLI_LIST,       /* -D: list the interfaces */
+    CLI_EXIT_OK,    /* --help or --version was printed */
+    CLI_EXIT_USAGE, /* a usage error was reported */
+};
+
+/* The options. Strings borrow argv, except bpf. */
+struct cli_opts {
+    const char *files[CLI_MAX_FILES]; /* -r, in order */
+    size_t n_files;
+    const char *iface; /* -i */
+    bool is_ports_only;
+    bool is_list;
+    size_t memcap;        /* --memcap, bytes */
+    uint32_t idle_sec;    /* --idle */
+    uint64_t max_packets; /* -c; 0 for no limit */
+    struct capture_live_opts live;
+    const char *user;       /* -Z */
+    char *bpf;              /* the remaining arguments joined by spaces (owned); NULL for none */
+    struct sink_config out; /* -w, --json, --reveal-secrets, -q; is_live set for -i */
+};
+
+/* Parses argv into *o (zeroed by the caller), printing --help/--version and usage errors.
+ * Free with cli_free. */
+enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o);
+
+/* Frees what cli_parse allocated (the filter). */
+void cli_free(struct cli_opts *o);
+
+#endif

@@ -1,0 +1,67 @@
+/* run.h - one run: the packet loops, the clock, the run record and its statistics.
+ *
+ * A run reads its capture files in turn, or one live interface, through decode and one flow
+ * table; each finished session gets its fingerprints under the run's key and goes to the open
+ * sinks. The run record (counters, times, status) is written at the start, every RUN_STATS_SEC
+ * on live capture, and at the end. Signals only set flags that the loops check between
+ * packets or batches: SIGINT/SIGTERM end the run (open sessions are still written), SIGHUP
+ * reopens the outputs. A fatal sink failure ends the run as a signal does, but as "failed". */
+#ifndef PLAINSIGHT_RUN_H
+#define PLAINSIGHT_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ps.h"
+
+struct capture;
+struct finding_key;
+struct sink_set;
+struct run;
+
+/* How a run ended; main turns it into the exit status. */
+enum run_status {
+    RUN_OK = 0,  /* done (also after SIGINT/SIGTERM or -c packets) */
+    RUN_FAILED,  /* an input could not be opened or read, or an output failed */
+    RUN_DAMAGED, /* an input was damaged part-way: what came before it was written */
+};
+
+/* What a run reads and how. Strings and objects borrowed for the life of the run. */
+struct run_config {
+    const char *const *files; /* capture files, read in turn ("-" is standard input) */
+    size_t n_files;
+    struct capture *live; /* the open live source, or NULL to read files */
+    const char *iface;    /* its name, for messages and the run's source */
+    const char *bpf;      /* filter for the files, NULL for none (live: already installed) */
+    const char *db_path;  /* the database, for messages */
+    uint64_t max_packets; /* live: stop after this many packets (-c); 0 for no limit */
+    size_t memcap_bytes;  /* flow state and reassembly (--memcap) */
+    uint32_t idle_sec;    /* session idle timeout (--idle) */
+    bool is_ports_only;   /* classify by port alone (--ports-only): no nDPI */
+    bool is_quiet;        /* -q: the statistics line only when something was dropped */
+};
+
+/* Sets the handlers: SIGINT and SIGTERM end the run, SIGHUP reopens outputs; SIGPIPE is
+ * ignored (a closed JSON pipe is a write error, not death). */
+void run_signals_install(void);
+
+/* Starts a run: records it with the sinks (run_begin), then sets up classification and the flow
+ * table. On failure logs why and returns NULL (the record may have been begun). Returns owned
+ * (free with run_free). cfg, out and key are borrowed and must outlive the run. */
+struct run *run_start(const struct run_config *cfg, struct sink_set *out,
+                      const struct finding_key *key);
+
+/* Reads the live interface until a signal, -c packets or a failure, or else every file in
+ * turn. */
+enum run_status run_read(struct run *r);
+
+/* Ends the run after run_read returned st: writes every open session, settles the run's status
+ * and row, the final statistics line (live), flushes every output, and logs the summary.
+ * Returns the run's final status (RUN_FAILED when an output failed). */
+enum run_status run_finish(struct run *r, enum run_status st);
+
+/* Frees the flow table and classifier. NULL does nothing. */
+void run_free(struct run *r);
+
+#endif

@@ -1,0 +1,380 @@
+/* run.c - one run: the packet loops, the clock, the run record and its statistics.
+ *
+ * Offline, each capture file is read in turn through one flow table (a session may span
+ * files), in batches of CAPTURE_DISPATCH_MAX packets; the outputs get a tick every
+ * RUN_COMMIT_PACKETS packets, so a long read keeps its findings on disk as it goes. Live, one
+ * interface is read until SIGINT/SIGTERM or -c packets, on a clock that ticks at least every
+ * RUN_TICK_MSEC even on a quiet link: idle sessions are ended, the outputs ticked (the database
+ * commits at least once a second while sessions arrive), and every RUN_STATS_SEC a statistics
+ * line goes to stderr and the run's row is brought up to date. Time in the flow table is packet
+ * time; the clock here is the wall clock. */
+#include "run.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "capture.h"
+#include "classify.h"
+#include "counters.h"
+#include "decode.h"
+#include "finding.h"
+#include "flow.h"
+#include "log.h"
+#include "sink.h"
+#include "tunables.h"
+
+struct run {
+    const struct run_config *cfg;
+    struct sink_set *out;
+    const struct finding_key *key;
+    struct run_record rec;
+    char *source; /* rec.source, owned */
+    struct decode_stats ds;
+    struct capture_stats cs;
+    struct flow_table *ft;
+    struct classify *cls;
+    struct ps_counter counters[COUNTERS_MAX];
+};
+
+static volatile sig_atomic_t run_stop;
+static volatile sig_atomic_t run_hup;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP) {
+        run_hup = 1;
+    } else {
+        run_stop = 1;
+    }
+}
+
+void run_signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* A signal asked to stop, or an output failed for good. */
+static bool is_stopped(const struct run *r)
+{
+    return run_stop || sink_set_has_failed(r->out);
+}
+
+static uint64_t wall_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * PS_USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t rss_bytes(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (uint64_t)ru.ru_maxrss * 1024u;
+}
+
+/* The session is finished: fingerprints under the run's key, counted, to every output. A fatal
+ * output failure shows in is_stopped. */
+static void emit(void *ctx, struct session *s)
+{
+    struct run *r = ctx;
+    finding_finalize(s, r->key->bytes);
+    r->rec.sessions++;
+    if (finding_is_exposed(s)) {
+        r->rec.exposed++;
+    }
+    sink_set_session(r->out, s);
+}
+
+/* The run's source: the interface, or the files separated by spaces. Returns owned. */
+static char *join_sources(const struct run_config *cfg)
+{
+    const char *one = cfg->iface;
+    size_t n = one != NULL ? strlen(one) + 1 : 1;
+    for (size_t i = 0; one == NULL && i < cfg->n_files; i++) {
+        n += strlen(cfg->files[i]) + 1;
+    }
+    char *s = xmalloc(n);
+    s[0] = '\0';
+    if (one != NULL) {
+        memcpy(s, one, n);
+        return s;
+    }
+    for (size_t i = 0; i < cfg->n_files; i++) {
+        if (i > 0) {
+            strcat(s, " ");
+        }
+        strcat(s, cfg->files[i]);
+    }
+    return s;
+}
+
+struct run *run_start(const struct run_config *cfg, struct sink_set *out,
+                      const struct finding_key *key)
+{
+    struct run *r = xcalloc(1, sizeof *r);
+    r->cfg = cfg;
+    r->out = out;
+    r->key = key;
+    r->source = join_sources(cfg);
+    r->rec.source = r->source;
+    r->rec.mode = cfg->live != NULL ? "live" : "offline";
+    r->rec.status = "running";
+    r->rec.started_usec = wall_usec();
+    if (sink_set_run_begin(out, &r->rec) != PS_OK) {
+        run_free(r);
+        return NULL;
+    }
+    /* Files: nDPI starts with the first flow that needs it. Live: at once, so the first flows
+     * seen mid-stream do not wait on its start-up while the kernel buffer fills. */
+    if (cfg->is_ports_only) {
+        r->cls = classify_new(false);
+    } else {
+        r->cls = cfg->live != NULL ? classify_new(true) : classify_new_lazy();
+    }
+    if (r->cls == NULL) {
+        log_err("cannot set up nDPI; --ports-only runs without it");
+        run_free(r);
+        return NULL;
+    }
+    struct flow_config fc = { FLOW_MAX_FLOWS, cfg->memcap_bytes, cfg->idle_sec, r->cls };
+    r->ft = flow_table_new(&fc, emit, r);
+    return r;
+}
+
+void run_free(struct run *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    flow_table_free(r->ft);
+    classify_free(r->cls);
+    free(r->source);
+    free(r);
+}
+
+/* Every module's counters into the run record (and the live source's kernel counters into
+ * r->cs, for the statistics line). */
+static void collect_counters(struct run *r)
+{
+    if (r->cfg->live != NULL) {
+        capture_live_stats(r->cfg->live, &r->cs);
+    }
+    struct counters_src src = {
+        .capture = &r->cs,
+        .decode = &r->ds,
+        .flow = flow_get_stats(r->ft),
+        .classify = classify_get_stats(r->cls),
+        .reasm = flow_get_reasm_stats(r->ft),
+        .parse = flow_get_parse_stats(r->ft),
+    };
+    r->rec.counters = r->counters;
+    r->rec.n_counters = counters_collect(&src, r->counters, COUNTERS_MAX);
+}
+
+/* The run's row brought up to date, and on live capture the statistics line on stderr (with
+ * -q only when something was dropped). */
+static void report_stats(struct run *r, bool is_final)
+{
+    collect_counters(r);
+    r->rec.ended_usec = wall_usec();
+    sink_set_run_update(r->out, &r->rec);
+    if (r->cfg->live == NULL) {
+        return;
+    }
+    const struct flow_stats *f = flow_get_stats(r->ft);
+    if (!r->cfg->is_quiet || r->cs.kernel_dropped > 0 || r->cs.interface_dropped > 0) {
+        fprintf(stderr,
+                "plainsight: %s: %llu packets (%llu bytes), kernel drops %llu, interface drops "
+                "%llu, flows %llu active %llu evicted, sessions %llu (%llu exposed), memory "
+                "%llu KiB (peak RSS %llu KiB)\n",
+                is_final ? "final" : "stats", (unsigned long long)r->rec.packets,
+                (unsigned long long)r->rec.bytes, (unsigned long long)r->cs.kernel_dropped,
+                (unsigned long long)r->cs.interface_dropped, (unsigned long long)f->active,
+                (unsigned long long)f->evicted, (unsigned long long)r->rec.sessions,
+                (unsigned long long)r->rec.exposed, (unsigned long long)(f->mem_used / 1024u),
+                (unsigned long long)(rss_bytes() / 1024u));
+    }
+}
+
+/* One captured packet into the pipeline. */
+static void take_packet(struct run *r, enum decode_link link, const struct capture_pkt *cp)
+{
+    r->rec.packets++;
+    r->rec.bytes += cp->caplen;
+    if (r->rec.first_pkt_usec == 0 || cp->ts_usec < r->rec.first_pkt_usec) {
+        r->rec.first_pkt_usec = cp->ts_usec;
+    }
+    if (cp->ts_usec > r->rec.last_pkt_usec) {
+        r->rec.last_pkt_usec = cp->ts_usec;
+    }
+    struct pkt p;
+    if (decode_packet(link, cp->data, cp->caplen, cp->wirelen, cp->ts_usec, &p, &r->ds) ==
+        DECODE_OK) {
+        flow_packet(r->ft, &p);
+    }
+}
+
+/* What capture_dispatch hands each packet of a file to. */
+struct read_ctx {
+    struct run *r;
+    enum decode_link link;
+};
+
+static void take_one(void *user, const struct capture_pkt *cp)
+{
+    const struct read_ctx *rc = user;
+    take_packet(rc->r, rc->link, cp);
+}
+
+static void warn_link(const struct capture *cap, const char *name)
+{
+    if (capture_link(cap) == DECODE_LINK_UNKNOWN) {
+        log_warn("%s: link type %s is not supported; its packets are counted and skipped", name,
+                 capture_link_name(cap));
+    }
+}
+
+/* Reads one file through decode into the flow table. Returns RUN_OK, RUN_FAILED (cannot open:
+ * nothing read) or RUN_DAMAGED (read up to the damage). */
+static enum run_status read_file(struct run *r, const char *path)
+{
+    char err[512];
+    struct capture *cap = NULL;
+    if (capture_open_file(path, r->cfg->bpf, &cap, err, sizeof err) != PS_OK) {
+        log_err("%s", err);
+        return RUN_FAILED;
+    }
+    warn_link(cap, path);
+    enum run_status st = RUN_OK;
+    uint64_t n = 0;
+    uint64_t next_tick = RUN_COMMIT_PACKETS;
+    enum capture_status cs = CAPTURE_PACKET;
+    struct read_ctx rc = { r, capture_link(cap) };
+    while (!is_stopped(r) && cs == CAPTURE_PACKET) {
+        size_t got = 0;
+        cs = capture_dispatch(cap, CAPTURE_DISPATCH_MAX, take_one, &rc, &got);
+        n += got;
+        if (n >= next_tick) {
+            sink_set_tick(r->out, wall_usec(), false);
+            next_tick = n + RUN_COMMIT_PACKETS;
+        }
+    }
+    if (!is_stopped(r) && cs == CAPTURE_DAMAGED) {
+        log_err("%s: damaged after packet %llu: %s (the packets before it were analysed)", path,
+                (unsigned long long)n, capture_error(cap));
+        st = RUN_DAMAGED;
+    }
+    capture_close(cap);
+    return st;
+}
+
+static enum run_status read_files(struct run *r)
+{
+    enum run_status st = RUN_OK;
+    for (size_t i = 0; i < r->cfg->n_files && !is_stopped(r); i++) {
+        enum run_status one = read_file(r, r->cfg->files[i]);
+        if (one == RUN_DAMAGED) {
+            r->cs.damaged_files++;
+            if (st == RUN_OK) {
+                st = one;
+            }
+        } else if (one == RUN_FAILED) {
+            return one;
+        }
+    }
+    return st;
+}
+
+/* Reads the live interface until a signal, -c packets, or a failure. */
+static enum run_status read_live(struct run *r)
+{
+    struct capture *live = r->cfg->live;
+    warn_link(live, r->cfg->iface);
+    enum decode_link link = capture_link(live);
+    uint64_t tick_usec = (uint64_t)RUN_TICK_MSEC * PS_USEC_PER_MSEC;
+    uint64_t stats_usec = (uint64_t)RUN_STATS_SEC * PS_USEC_PER_SEC;
+    uint64_t now = wall_usec();
+    uint64_t next_tick = now + tick_usec;
+    uint64_t next_stats = now + stats_usec;
+    while (!is_stopped(r)) {
+        if (run_hup) {
+            run_hup = 0;
+            sink_set_reopen(r->out);
+        }
+        struct capture_pkt cp;
+        enum capture_status cs = capture_next(live, &cp);
+        if (cs == CAPTURE_PACKET) {
+            take_packet(r, link, &cp);
+            if (r->cfg->max_packets != 0 && r->rec.packets >= r->cfg->max_packets) {
+                break;
+            }
+        } else if (cs != CAPTURE_TIMEOUT) {
+            log_err("%s: capture failed: %s", r->cfg->iface, capture_error(live));
+            return RUN_FAILED;
+        }
+        now = wall_usec();
+        if (now >= next_tick) {
+            flow_expire(r->ft, now);
+            sink_set_tick(r->out, now, false);
+            next_tick = now + tick_usec;
+        }
+        if (now >= next_stats) {
+            report_stats(r, false);
+            next_stats = now + stats_usec;
+        }
+    }
+    return RUN_OK;
+}
+
+enum run_status run_read(struct run *r)
+{
+    if (r->cfg->live == NULL) {
+        return read_files(r);
+    }
+    if (!r->cfg->is_quiet) {
+        log_info("listening on %s (%s), writing to %s", r->cfg->iface,
+                 capture_link_name(r->cfg->live), r->cfg->db_path);
+    }
+    return read_live(r);
+}
+
+enum run_status run_finish(struct run *r, enum run_status st)
+{
+    /* Every open session is written, also on SIGINT/SIGTERM. */
+    flow_flush_all(r->ft);
+    bool has_failed = sink_set_has_failed(r->out);
+    r->rec.status = is_stopped(r) && !has_failed ? "interrupted"
+                    : st == RUN_FAILED           ? "failed"
+                    : st == RUN_DAMAGED          ? "damaged"
+                                                 : "ok";
+    report_stats(r, true);
+    if (sink_set_has_failed(r->out)) {
+        st = RUN_FAILED;
+    }
+    /* The last tick forces every output out; the console's lines come before the summary. */
+    if (sink_set_tick(r->out, wall_usec(), true) != PS_OK) {
+        st = RUN_FAILED;
+    }
+    if (st != RUN_FAILED) {
+        log_info("%llu packets, %llu mail sessions, %llu exposed; written to %s",
+                 (unsigned long long)r->rec.packets, (unsigned long long)r->rec.sessions,
+                 (unsigned long long)r->rec.exposed, r->cfg->db_path);
+    }
+    const struct flow_stats *fs = flow_get_stats(r->ft);
+    if (fs->evicted > 0) {
+        log_warn("%llu flows evicted by the memory or flow limit (raise --memcap)",
+                 (unsigned long long)fs->evicted);
+    }
+    return st;
+}
