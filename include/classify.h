@@ -48,8 +48,9 @@ enum classify_verdict {
     X(ndpi_not_mail, "flows nDPI named something else")                                            \
     X(ndpi_started, "1 once nDPI's module is set up (a lazy classifier may never)")                \
     X(ndpi_failed, "1 when setting nDPI up failed: flows it would judge are not mail")             \
-    X(gave_up, "undecided flows with no verdict in time (held all they may, "                      \
-               "CLASSIFY_MAX_DATA_PACKETS, their end)")                                            \
+    X(gave_up, "undecided flows given up while their packets came: held all they may, "            \
+               "CLASSIFY_MAX_DATA_PACKETS, or FIN or RST (not those still undecided at idle "      \
+               "or at the end of the capture)")                                                    \
     X(by_content, "flows named mail by their greeting")                                            \
     X(client_first, "flows whose client spoke first and opened no wrapper: not mail")              \
     X(socks, "flows opening with a SOCKS5 greeting: read as a possible tunnel to mail")            \

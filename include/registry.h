@@ -13,13 +13,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "line.h"
+
 struct parser_ops;
 
 /* Rows a registry may hold: the greeting candidates travel as a bit mask of row indexes. */
 #define REGISTRY_MAX_PROTOS 32
 
-/* Is a wrapper's client opening there? p: the client's first len bytes. */
-typedef bool registry_opens_fn(const uint8_t *p, size_t len);
+/* Is a wrapper's client opening there? p: the client's first len bytes. LINE_PREFIX_SHORT
+ * while they are a proper prefix of one (line.h). */
+typedef enum line_prefix registry_opens_fn(const uint8_t *p, size_t len);
 
 struct registry_proto {
     const char *name;          /* "smtp", "pop3", "imap"; "socks5" for the SOCKS5 wrapper */
@@ -71,7 +74,9 @@ enum registry_match registry_greeting(const uint8_t *p, size_t len, uint32_t *ro
 enum registry_match registry_confirm(uint32_t rows, const uint8_t *p, size_t len,
                                      const struct registry_proto **out);
 
-/* The wrapper whose client opening p (the client's first len bytes) is, or NULL. */
-const struct registry_proto *registry_client_opens(const uint8_t *p, size_t len);
+/* Whether p (the client's first len bytes) opens a wrapper: REGISTRY_YES with *out set,
+ * REGISTRY_SHORT while more bytes may make it one, REGISTRY_NO. */
+enum registry_match registry_client_opens(const uint8_t *p, size_t len,
+                                          const struct registry_proto **out);
 
 #endif

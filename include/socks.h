@@ -14,13 +14,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "line.h"
 #include "proto.h"
 
 /* The SOCKS5 wrapper's operations (static; never freed). */
 extern const struct parser_ops socks_parser_ops;
 
-/* True when p (the first len bytes a client sent) begin with a whole SOCKS5 greeting
- * (version 5, a method count of 1 to 14, no method 0xff); a pipelined request may follow. */
-bool socks_is_greeting(const uint8_t *p, size_t len);
+/* Whether p (the first len bytes a client sent) begin with a whole SOCKS5 greeting (version 5,
+ * a method count of 1 to 14, no method 0xff; a pipelined request may follow): LINE_PREFIX_YES,
+ * LINE_PREFIX_SHORT while they are the start of one, LINE_PREFIX_NO. */
+enum line_prefix socks_greeting(const uint8_t *p, size_t len);
 
 #endif

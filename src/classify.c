@@ -305,20 +305,32 @@ static bool hold(struct classify_flow *cf, const struct pkt *p, bool is_from_a,
     return true;
 }
 
+/* Where the stream the end from_a sent starts: after its SYN, or, when the SYN was missed (the
+ * capture saw the other end's), at the first byte of its first held segment. */
+static uint32_t stream_start(const struct classify_flow *cf, bool from_a)
+{
+    if (from_a ? cf->has_isn_a : cf->has_isn_b) {
+        return (from_a ? cf->isn_a : cf->isn_b) + 1;
+    }
+    struct pkt h;
+    bool h_from_a = false;
+    size_t at = 0;
+    while (held_next(cf, &at, &h, &h_from_a)) {
+        if (h.payload_len > 0 && h_from_a == from_a) {
+            return h.seq;
+        }
+    }
+    return 0; /* no segment of that end is held: nothing is read from it */
+}
+
 /* The first bytes of the stream the end from_a sent, put in order from the held packets (a
  * greeting split into segments that arrive out of order still reads as one). Writes up to
  * CLASSIFY_PREFIX_LEN bytes into out and returns how many lie contiguous from the stream's
- * start; when that end's SYN was not seen, the payload of p stands in for the start. */
-static size_t stream_prefix(const struct classify_flow *cf, const struct pkt *p, bool from_a,
+ * start. */
+static size_t stream_prefix(const struct classify_flow *cf, bool from_a,
                             uint8_t out[CLASSIFY_PREFIX_LEN])
 {
-    bool has_isn = from_a ? cf->has_isn_a : cf->has_isn_b;
-    if (!has_isn) {
-        size_t n = p->payload_len < CLASSIFY_PREFIX_LEN ? p->payload_len : CLASSIFY_PREFIX_LEN;
-        memcpy(out, p->payload, n);
-        return n;
-    }
-    uint32_t start = (from_a ? cf->isn_a : cf->isn_b) + 1;
+    uint32_t start = stream_start(cf, from_a);
     bool have[CLASSIFY_PREFIX_LEN] = { false };
     struct pkt h;
     bool h_from_a = false;
@@ -371,8 +383,7 @@ static enum classify_verdict by_client_word(struct classify *c, struct classify_
  * speak first, with a greeting of a known form; a client that speaks first may open a
  * wrapper. Returns the verdict, or CLASSIFY_MORE to wait, and sets cf->is_ndpi when they
  * cannot tell (the capture started mid-stream). */
-static enum classify_verdict by_content(struct classify *c, struct classify_flow *cf,
-                                        const struct pkt *p, bool from_a,
+static enum classify_verdict by_content(struct classify *c, struct classify_flow *cf, bool from_a,
                                         struct classify_result *out)
 {
     if (!cf->has_sides) {
@@ -380,7 +391,7 @@ static enum classify_verdict by_content(struct classify *c, struct classify_flow
         return CLASSIFY_MORE;
     }
     uint8_t prefix[CLASSIFY_PREFIX_LEN];
-    size_t n = stream_prefix(cf, p, from_a, prefix);
+    size_t n = stream_prefix(cf, from_a, prefix);
     if (cf->is_confirm_wait) {
         if (from_a == cf->is_server_a) {
             return CLASSIFY_MORE; /* more greeting lines */
@@ -390,11 +401,16 @@ static enum classify_verdict by_content(struct classify *c, struct classify_flow
     if (from_a == cf->is_client_a) {
         /* The client spoke first: the registry's servers always speak first, but a wrapper's
          * client (SOCKS5) does, and its tunnel may lead to a mail server. */
-        const struct registry_proto *w = registry_client_opens(prefix, n);
-        if (w != NULL) {
+        const struct registry_proto *w = NULL;
+        switch (registry_client_opens(prefix, n, &w)) {
+        case REGISTRY_SHORT:
+            return CLASSIFY_MORE; /* a greeting cut short: wait for the rest */
+        case REGISTRY_YES:
             c->st.socks++;
             result_for(out, w, false);
             return CLASSIFY_MAIL;
+        case REGISTRY_NO:
+            break;
         }
         c->st.client_first++;
         return CLASSIFY_NOT_MAIL;
@@ -552,7 +568,13 @@ enum classify_verdict classify_flow_packet(struct classify *c, struct classify_f
     if ((p->tcp_flags & DECODE_TCP_SYN) != 0) {
         note_syn(cf, p, is_from_a);
     }
+    bool is_end = (p->tcp_flags & (DECODE_TCP_FIN | DECODE_TCP_RST)) != 0;
     if (p->payload_len == 0) {
+        if (is_end) {
+            /* The flow ends before a verdict: nothing more will tell. */
+            c->st.gave_up++;
+            return giveup(c, cf, out);
+        }
         return CLASSIFY_MORE; /* the handshake is held, and replayed to nDPI or the parser */
     }
     cf->data_packets++;
@@ -562,11 +584,10 @@ enum classify_verdict classify_flow_packet(struct classify *c, struct classify_f
         c->st.tls_midstream++;
         return CLASSIFY_NOT_MAIL;
     }
-    enum classify_verdict v = cf->is_ndpi ? CLASSIFY_MORE : by_content(c, cf, p, is_from_a, out);
+    enum classify_verdict v = cf->is_ndpi ? CLASSIFY_MORE : by_content(c, cf, is_from_a, out);
     if (cf->is_ndpi) {
         v = by_ndpi(c, cf, p, charge, ctx, out);
     }
-    bool is_end = (p->tcp_flags & (DECODE_TCP_FIN | DECODE_TCP_RST)) != 0;
     if (v == CLASSIFY_MORE &&
         ((cf->is_ndpi && cf->data_packets >= CLASSIFY_MAX_DATA_PACKETS) || is_end)) {
         c->st.gave_up++;

@@ -59,7 +59,7 @@ static const struct registry_proto protos[] = {
     { .name = "socks5",
       .ports = no_ports,
       .tls_ports = no_ports,
-      .client_opens = socks_is_greeting,
+      .client_opens = socks_greeting,
       .ndpi_names = no_names,
       .ops = &socks_parser_ops,
       .is_wrapper = true },
@@ -184,12 +184,25 @@ enum registry_match registry_confirm(uint32_t rows, const uint8_t *p, size_t len
     return is_short ? REGISTRY_SHORT : REGISTRY_NO;
 }
 
-const struct registry_proto *registry_client_opens(const uint8_t *p, size_t len)
+enum registry_match registry_client_opens(const uint8_t *p, size_t len,
+                                          const struct registry_proto **out)
 {
+    bool is_short = false;
+    *out = NULL;
     for (size_t i = 0; i < REGISTRY_N; i++) {
-        if (protos[i].client_opens != NULL && protos[i].client_opens(p, len)) {
-            return &protos[i];
+        if (protos[i].client_opens == NULL) {
+            continue;
+        }
+        switch (protos[i].client_opens(p, len)) {
+        case LINE_PREFIX_YES:
+            *out = &protos[i];
+            return REGISTRY_YES;
+        case LINE_PREFIX_SHORT:
+            is_short = true;
+            break;
+        case LINE_PREFIX_NO:
+            break;
         }
     }
-    return NULL;
+    return is_short ? REGISTRY_SHORT : REGISTRY_NO;
 }

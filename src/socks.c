@@ -58,18 +58,21 @@ struct socks {
     void *inner;
 };
 
-bool socks_is_greeting(const uint8_t *p, size_t len)
+enum line_prefix socks_greeting(const uint8_t *p, size_t len)
 {
-    if (len < 3 || p[0] != SOCKS_VERSION || p[1] == 0 || p[1] > SOCKS_MAX_METHODS ||
-        len < 2u + p[1]) {
-        return false;
+    if (len >= 1 && p[0] != SOCKS_VERSION) {
+        return LINE_PREFIX_NO;
     }
-    for (size_t i = 2; i < 2u + p[1]; i++) {
+    if (len >= 2 && (p[1] == 0 || p[1] > SOCKS_MAX_METHODS)) {
+        return LINE_PREFIX_NO;
+    }
+    size_t end = len >= 2 ? 2u + p[1] : 2u;
+    for (size_t i = 2; i < end && i < len; i++) {
         if (p[i] == SOCKS_NO_METHOD) {
-            return false;
+            return LINE_PREFIX_NO;
         }
     }
-    return true;
+    return len < end ? LINE_PREFIX_SHORT : LINE_PREFIX_YES;
 }
 
 static void *socks_new(const struct parse_ctx *ctx)

@@ -417,25 +417,27 @@ struct opens_case {
     const char *name;
     const char *bytes;
     size_t len;
+    enum registry_match match;
     const char *row; /* NULL: no wrapper */
 };
 
-#define OPENS(n, s, r)                                                                             \
+#define OPENS(n, s, m, r)                                                                          \
     {                                                                                              \
-        n, s, sizeof(s) - 1, r                                                                     \
+        n, s, sizeof(s) - 1, m, r                                                                  \
     }
 
 static const struct opens_case opens_cases[] = {
-    OPENS("SOCKS5, no authentication", "\x05\x01\x00", "socks5"),
-    OPENS("SOCKS5, two methods", "\x05\x02\x00\x02", "socks5"),
+    OPENS("SOCKS5, no authentication", "\x05\x01\x00", REGISTRY_YES, "socks5"),
+    OPENS("SOCKS5, two methods", "\x05\x02\x00\x02", REGISTRY_YES, "socks5"),
     OPENS("SOCKS5 and a pipelined request", "\x05\x01\x00\x05\x01\x00\x01\x0a\x00\x00\x01\x00\x19",
-          "socks5"),
-    OPENS("SOCKS5 cut short", "\x05\x02\x00", NULL),
-    OPENS("SOCKS4", "\x04\x01\x00\x19\x0a\x00\x00\x01\x00", NULL),
-    OPENS("SOCKS5, no methods", "\x05\x00", NULL),
-    OPENS("HTTP", "GET / HTTP/1.1\r\n", NULL),
-    OPENS("EHLO", "EHLO x\r\n", NULL),
-    OPENS("nothing", "", NULL),
+          REGISTRY_YES, "socks5"),
+    OPENS("SOCKS5 cut short", "\x05\x02\x00", REGISTRY_SHORT, NULL),
+    OPENS("SOCKS5 version byte alone", "\x05", REGISTRY_SHORT, NULL),
+    OPENS("SOCKS4", "\x04\x01\x00\x19\x0a\x00\x00\x01\x00", REGISTRY_NO, NULL),
+    OPENS("SOCKS5, no methods", "\x05\x00", REGISTRY_NO, NULL),
+    OPENS("HTTP", "GET / HTTP/1.1\r\n", REGISTRY_NO, NULL),
+    OPENS("EHLO", "EHLO x\r\n", REGISTRY_NO, NULL),
+    OPENS("nothing yet", "", REGISTRY_SHORT, NULL),
 };
 
 static void test_opens_table(void)
@@ -443,7 +445,9 @@ static void test_opens_table(void)
     test_case_failed = 0;
     for (size_t i = 0; i < sizeof opens_cases / sizeof opens_cases[0]; i++) {
         const struct opens_case *oc = &opens_cases[i];
-        const struct registry_proto *r = registry_client_opens((const uint8_t *)oc->bytes, oc->len);
+        const struct registry_proto *r = NULL;
+        enum registry_match m = registry_client_opens((const uint8_t *)oc->bytes, oc->len, &r);
+        CHECK_EQ_U(m, oc->match);
         CHECK(str_eq(r != NULL ? r->name : NULL, oc->row));
         if (r != NULL) {
             CHECK(r->is_wrapper);

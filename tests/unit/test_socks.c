@@ -275,13 +275,33 @@ static void test_state_size(void)
 
 static void test_is_greeting(void)
 {
-    CHECK(socks_is_greeting((const uint8_t *)"\x05\x01\x00", 3));
-    CHECK(socks_is_greeting((const uint8_t *)"\x05\x02\x00\x02\x05\x01", 6));
-    CHECK(!socks_is_greeting((const uint8_t *)"\x05\x02\x00", 3));     /* cut short */
-    CHECK(!socks_is_greeting((const uint8_t *)"\x05\x01\xff", 3));     /* no method */
-    CHECK(!socks_is_greeting((const uint8_t *)"\x04\x01\x00\x19", 4)); /* SOCKS4 */
-    CHECK(!socks_is_greeting((const uint8_t *)"\x05\x00", 2));
-    CHECK(!socks_is_greeting((const uint8_t *)"EHLO x\r\n", 8));
+    static const struct {
+        const char *p;
+        size_t len;
+        enum line_prefix want;
+    } greetings[] = {
+        { "\x05\x01\x00", 3, LINE_PREFIX_YES },
+        { "\x05\x02\x00\x02\x05\x01", 6, LINE_PREFIX_YES }, /* a request pipelined */
+        { "\x05\x0e\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d", 16,
+          LINE_PREFIX_YES }, /* SOCKS_MAX_METHODS: fills the prefix classify reads */
+        { "", 0, LINE_PREFIX_SHORT },
+        { "\x05", 1, LINE_PREFIX_SHORT },
+        { "\x05\x02", 2, LINE_PREFIX_SHORT },
+        { "\x05\x02\x00", 3, LINE_PREFIX_SHORT },  /* cut short */
+        { "\x05\x0f\x00", 3, LINE_PREFIX_NO },     /* one method past the limit */
+        { "\x05\x01\xff", 3, LINE_PREFIX_NO },     /* no method */
+        { "\x05\x02\xff", 3, LINE_PREFIX_NO },     /* no method, before the rest came */
+        { "\x04\x01\x00\x19", 4, LINE_PREFIX_NO }, /* SOCKS4 */
+        { "\x05\x00", 2, LINE_PREFIX_NO },
+        { "EHLO x\r\n", 8, LINE_PREFIX_NO },
+    };
+    for (size_t i = 0; i < sizeof greetings / sizeof greetings[0]; i++) {
+        enum line_prefix got = socks_greeting((const uint8_t *)greetings[i].p, greetings[i].len);
+        if (got != greetings[i].want) {
+            printf("  greeting %zu: got %d, want %d\n", i, (int)got, (int)greetings[i].want);
+        }
+        CHECK_EQ_U(got, greetings[i].want);
+    }
 }
 
 int main(void)
