@@ -35,6 +35,9 @@
  * written against 4.2, the version Debian 12 ships. */
 _Static_assert(NDPI_MAJOR == 4 && NDPI_MINOR == 2, "classify.c is written for nDPI 4.2");
 
+_Static_assert(CLASSIFY_MAX_DATA_PACKETS <= CLASSIFY_MAX_PACKETS,
+               "nDPI gives its final word before the flow holds all it may");
+
 /* port_row: 0 for no protocol, else the registry row + 1, with this bit for implicit TLS. */
 #define CLASSIFY_PORT_TLS 0x80u
 _Static_assert(REGISTRY_MAX_PROTOS < CLASSIFY_PORT_TLS, "a row index fits beside the TLS bit");
@@ -360,19 +363,21 @@ static size_t stream_prefix(const struct classify_flow *cf, bool from_a,
 
 /* ---- the verdicts ---- */
 
+/* What a registry match short of YES means for the flow: SHORT waits, NO is not mail. */
+static enum classify_verdict short_of_yes(enum registry_match m)
+{
+    return m == REGISTRY_SHORT ? CLASSIFY_MORE : CLASSIFY_NOT_MAIL;
+}
+
 /* The client's first word after a greeting that two protocols share. */
 static enum classify_verdict by_client_word(struct classify *c, struct classify_flow *cf,
                                             const uint8_t *prefix, size_t n,
                                             struct classify_result *out)
 {
     const struct registry_proto *r = NULL;
-    switch (registry_confirm(cf->candidates, prefix, n, &r)) {
-    case REGISTRY_SHORT:
-        return CLASSIFY_MORE;
-    case REGISTRY_NO:
-        return CLASSIFY_NOT_MAIL;
-    case REGISTRY_YES:
-        break;
+    enum registry_match m = registry_confirm(cf->candidates, prefix, n, &r);
+    if (m != REGISTRY_YES) {
+        return short_of_yes(m);
     }
     c->st.by_content++;
     result_for(out, r, false);
@@ -416,13 +421,9 @@ static enum classify_verdict by_content(struct classify *c, struct classify_flow
         return CLASSIFY_NOT_MAIL;
     }
     uint32_t rows = 0;
-    switch (registry_greeting(prefix, n, &rows)) {
-    case REGISTRY_SHORT:
-        return CLASSIFY_MORE;
-    case REGISTRY_NO:
-        return CLASSIFY_NOT_MAIL;
-    case REGISTRY_YES:
-        break;
+    enum registry_match m = registry_greeting(prefix, n, &rows);
+    if (m != REGISTRY_YES) {
+        return short_of_yes(m);
     }
     cf->has_server = true;
     cf->is_server_a = from_a;

@@ -31,6 +31,11 @@
 #include "registry.h"
 #include "tunables.h"
 
+_Static_assert((FLOW_MIN_BUCKETS & (FLOW_MIN_BUCKETS - 1)) == 0,
+               "the bucket array is indexed by masking the hash");
+_Static_assert(FLOW_MIN_MEMCAP_BYTES / 16 >= 65535,
+               "the reassembly floor of the smallest cap holds a full-size segment");
+
 /* Bytes charged for a mail flow's parser state, as its parser declares it. */
 #define FLOW_PARSER_CHARGE(ops) PS_HEAP_COST((ops)->state_size)
 /* Bytes charged for a mail flow beyond its entry, before its parser exists. The parser is

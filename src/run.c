@@ -27,6 +27,10 @@
 #include "sink.h"
 #include "tunables.h"
 
+_Static_assert(RUN_TICK_MSEC * 4 <= 1000, "the live clock ticks at least four times a second");
+_Static_assert(SINK_SQLITE_COMMIT_USEC <= PS_USEC_PER_SEC,
+               "a live run commits its findings at least once a second");
+
 struct run {
     const struct run_config *cfg;
     struct sink_set *out;

@@ -17,6 +17,12 @@
 #include "finding.h"
 #include "line.h"
 #include "proto.h"
+#include "tunables.h"
+
+/* A PLAIN message of the longest user names and secret we keep, in base64, fits one line: a
+ * longer one is dropped as overlong, never cut. */
+_Static_assert(LINE_MAX_LEN >= (2 * FINDING_MAX_USER + FINDING_MAX_SECRET + 2 + 2) / 3 * 4,
+               "a SASL response with the longest kept fields fits a line");
 
 /* A decoded message: a base64 line is at most LINE_MAX_LEN bytes, three bytes per four. */
 #define SASL_MAX_DECODED (LINE_MAX_LEN / 4 * 3)

@@ -31,6 +31,11 @@
 /* A greeting (version, count, methods) that fits the stream start classification reads. */
 #define SOCKS_MAX_METHODS (CLASSIFY_PREFIX_LEN - 2u)
 
+/* A client may send its greeting (255 methods at most), its RFC 1929 credentials (two fields
+ * of 255 bytes) and its request (a 255-byte domain) before the proxy answers any. */
+_Static_assert(SOCKS_MAX_HANDSHAKE >= (2 + 255) + (3 + 255 + 255) + (4 + 1 + 255 + 2),
+               "a client's whole side of the handshake fits its queue");
+
 enum socks_step {
     SOCKS_C_GREETING = 0, /* client: version, methods */
     SOCKS_S_METHOD,       /* proxy: the method chosen */
