@@ -1,9 +1,12 @@
 /* flow.c - the bidirectional flow table: TCP segments to mail sessions.
  *
  * Flows are found by a seeded hash of the 5-tuple with both ends in a canonical order, so
- * both directions land on one entry and crafted tuples cannot pile into one chain. Only
- * mail flows get an entry (classify decides on the first packet); everything else is counted
- * and dropped here, the earliest point that knows the ports.
+ * both directions land on one entry and crafted tuples cannot pile into one chain. A flow on
+ * a registry port is a mail flow from its first packet (classify_port). Any other flow is
+ * undecided: classify holds its first packets and judges it (content, wrappers, nDPI); on a
+ * verdict of mail the held packets are replayed here, otherwise the entry becomes a cheap
+ * tombstone whose packets are counted and dropped. In --ports-only mode a packet on no
+ * registry port is dropped before the lookup.
  *
  * A mail flow carries its session record, the parser, and one struct reasm per direction.
  * Ordered bytes flow reasm -> parser; gaps are passed on so the parser resynchronises.
@@ -13,7 +16,8 @@
  * session. Active and closed flows sit on two lists ordered by last packet time, so expiry
  * and eviction take the oldest in constant time.
  *
- * Memory: every entry, its session, parser and reassembly queue are counted against the cap;
+ * Memory: every entry, its session, parser, undecided state, reassembly queue and TLS sniffer
+ * are counted against the cap;
  * a new flow that would pass it (or the flow count limit) evicts the oldest closed, then the
  * oldest active flow, whose session is emitted with end reason "evicted". */
 #include "flow.h"
