@@ -84,10 +84,6 @@ void parse_ring_clear(struct parse_ring *r);
 #define PARSE_F_IMPLICIT_TLS 0x1u /* the port speaks TLS from the first byte */
 #define PARSE_F_MIDSTREAM    0x2u /* the capture began after the session did (no SYN seen) */
 
-/* The first byte of a TLS handshake record (RFC 8446 section 5.1, content type 22): a client
- * that sends it where a command should start has begun TLS. */
-#define PARSE_TLS_HANDSHAKE 0x16u
-
 struct parser_ops;
 
 /* The parser of the protocol served on port, for a wrapper that learns where its tunnel leads:

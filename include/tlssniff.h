@@ -22,6 +22,13 @@ enum tlssniff_status {
     TLSSNIFF_NOT_TLS,  /* not a TLS stream, or no ServerHello within the limit: stop feeding */
 };
 
+/* TLS record content types (RFC 8446 section 5.1). A client that sends a handshake record's
+ * first byte where a command should start has begun TLS. */
+#define TLSSNIFF_CT_CHANGE_CIPHER_SPEC 20u
+#define TLSSNIFF_CT_ALERT              21u
+#define TLSSNIFF_CT_HANDSHAKE          22u
+#define TLSSNIFF_CT_APPLICATION_DATA   23u
+
 /* True when p begins with a TLS record header (RFC 8446 section 5.1: content type 20 to 23,
  * legacy version 3.0 to 3.4): no cleartext mail stream has such bytes where a segment starts. */
 bool tlssniff_is_record(const uint8_t *p, size_t len);

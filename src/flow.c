@@ -573,8 +573,8 @@ static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict 
 
 static void expire(struct flow_table *ft, uint64_t now)
 {
-    uint64_t idle = (uint64_t)ft->cfg.idle_sec * 1000000u;
-    uint64_t linger = (uint64_t)FLOW_CLOSED_LINGER_SEC * 1000000u;
+    uint64_t idle = (uint64_t)ft->cfg.idle_sec * PS_USEC_PER_SEC;
+    uint64_t linger = (uint64_t)FLOW_CLOSED_LINGER_SEC * PS_USEC_PER_SEC;
     while (ft->closed.head != NULL && ft->closed.head->last_usec + linger < now) {
         destroy_flow(ft, ft->closed.head, FINDING_END_IDLE);
     }

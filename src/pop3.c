@@ -341,7 +341,7 @@ static enum parse_status pop3_feed(void *vp, enum parse_dir dir, const uint8_t *
             }
             /* A TLS record where a command should be: the client went to TLS (after STLS, or
              * TLS spoken on the cleartext port from the start). */
-            if (!line_has_partial(lb) && data[0] == PARSE_TLS_HANDSHAKE) {
+            if (!line_has_partial(lb) && data[0] == TLSSNIFF_CT_HANDSHAKE) {
                 p->is_client_tls = true;
                 if (p->phase != POP3_TLS_WAIT && p->phase != POP3_TLS && !p->has_server_line &&
                     p->s->n_creds == 0) {

@@ -466,7 +466,7 @@ static enum parse_status smtp_feed(void *vp, enum parse_dir dir, const uint8_t *
                 continue;
             }
             if (!line_has_partial(lb) && !p->in_body && p->phase != SMTP_SASL &&
-                data[0] == PARSE_TLS_HANDSHAKE) {
+                data[0] == TLSSNIFF_CT_HANDSHAKE) {
                 client_tls(p);
                 continue;
             }

@@ -29,10 +29,6 @@
 #define TLSSNIFF_REC_HDR                5              /* type, version (2), length (2) */
 #define TLSSNIFF_MAX_RECORD             (16384 + 2048) /* RFC 5246 6.2.3: TLSCiphertext bound */
 #define TLSSNIFF_HS_HDR                 4              /* msg_type, length (3) */
-#define TLSSNIFF_CT_CHANGE_CIPHER_SPEC  20
-#define TLSSNIFF_CT_ALERT               21
-#define TLSSNIFF_CT_HANDSHAKE           22
-#define TLSSNIFF_CT_APPLICATION_DATA    23
 #define TLSSNIFF_HS_SERVER_HELLO        2
 #define TLSSNIFF_EXT_SUPPORTED_VERSIONS 43
 #define TLSSNIFF_RANDOM_LEN             32
@@ -59,8 +55,9 @@ struct tlssniff {
 
 bool tlssniff_is_record(const uint8_t *p, size_t len)
 {
-    /* change_cipher_spec, alert, handshake, application_data; SSL 3.0 to TLS 1.3 records. */
-    return len >= 3 && p[0] >= 20 && p[0] <= 23 && p[1] == 3 && p[2] <= 4;
+    /* SSL 3.0 to TLS 1.3 records. */
+    return len >= 3 && p[0] >= TLSSNIFF_CT_CHANGE_CIPHER_SPEC &&
+           p[0] <= TLSSNIFF_CT_APPLICATION_DATA && p[1] == 3 && p[2] <= 4;
 }
 
 struct tlssniff *tlssniff_new(void)
