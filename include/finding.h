@@ -48,10 +48,13 @@ enum finding_end {
     FINDING_END_EVICTED,
 };
 
-/* The fingerprint key: 32 random bytes. The wiring owns it for the run: an output that keeps
- * one (the SQLite database, in its meta table) fills it at open, and a run with no such output
- * makes a random one. */
+/* The fingerprint key: 32 random bytes, kept in a key file outside the database (keyfile.h).
+ * The wiring owns it for the run. */
 #define FINDING_KEY_LEN 32
+/* A key's id: the first 16 bytes of SHA-256 over a fixed label and the key, as 32 lower-case
+ * hex digits. The database records it, so a run can tell which key wrote it; it cannot be
+ * turned back into the key. */
+#define FINDING_KEY_ID_HEX 32
 /* Fingerprint: first 16 bytes of HMAC-SHA-256(key, secret), as 32 lower-case hex digits. */
 #define FINDING_FP_HEX 32
 
@@ -156,6 +159,9 @@ void finding_key_set(struct finding_key *k, const uint8_t bytes[FINDING_KEY_LEN]
 
 /* Wipes the key (explicit_bzero); is_set becomes false. */
 void finding_key_wipe(struct finding_key *k);
+
+/* Writes k's id (FINDING_KEY_ID_HEX digits and a NUL) into out. */
+void finding_key_id(const struct finding_key *k, char out[FINDING_KEY_ID_HEX + 1]);
 
 /* Computes each credential's fingerprint under key (k->bytes of the run's struct finding_key).
  * Called once, before the sinks. */

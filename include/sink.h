@@ -35,13 +35,19 @@ struct sink_set;
 /* Opens every registered sink cfg asks for, in registry order, with key (borrowed; see
  * sink_open_fn). On failure closes what it opened and returns the error with the failing
  * sink's message in err. *out is owned (close with sink_set_close). */
-enum ps_err sink_set_open(const struct sink_config *cfg, struct finding_key *key,
+enum ps_err sink_set_open(const struct sink_config *cfg, const struct finding_key *key,
                           struct sink_set **out, char *err, size_t errcap);
+
+/* Asks each registered output cfg names what it already says of the fingerprint key
+ * (sink_peek_key_fn), before any is opened; *ks (zeroed by the caller) holds the first that
+ * says something. */
+enum ps_err sink_peek_key(const struct sink_config *cfg, struct sink_key_state *ks, char *err,
+                          size_t errcap);
 
 /* Like sink_set_open, for the given ops tables (borrowed, n of them) instead of the registry:
  * for tests and tools that want some outputs only. */
 enum ps_err sink_set_open_ops(const struct sink_ops *const *ops, size_t n,
-                              const struct sink_config *cfg, struct finding_key *key,
+                              const struct sink_config *cfg, const struct finding_key *key,
                               struct sink_set **out, char *err, size_t errcap);
 
 /* The fan-out: each calls the op of every open sink (in order; skipped where the sink has

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "finding.h"
 #include "ps.h"
 
-struct finding_key;
 struct run_record;
 struct session;
 
@@ -28,6 +28,18 @@ struct sink_config {
     bool is_reveal;        /* --reveal-secrets: cleartext secrets in every output */
     bool is_quiet;         /* -q: no console lines */
     bool is_live;          /* a live run: a JSON failure does not stop it (SIGHUP may mend it) */
+    const char *key_path;  /* the fingerprint key's file, for messages */
+    bool is_drop_old_key;  /* --drop-old-key: a key an earlier release kept in the database is
+                              deleted even when it is not the key file's */
+};
+
+/* What an existing output says of the fingerprint key before the run opens it (peek_key). */
+struct sink_key_state {
+    bool has_old_key;           /* an earlier release stored the key itself in the output */
+    struct finding_key old_key; /* that key: the wiring moves it into the key file */
+    bool has_key_id;            /* the output names the key it was written with */
+    char key_id[FINDING_KEY_ID_HEX + 1];
+    const char *name; /* the output that said so (a static string), for messages */
 };
 
 /* Flags of a sink, in its ops table. */
@@ -39,11 +51,16 @@ struct sink_config {
  * message on failure. Optional ops may be NULL. */
 
 /* Opens the sink when cfg asks for it: PS_OK with *out set (owned, close with the close op),
- * PS_OK with *out NULL when cfg does not ask for this output, or an error. key (borrowed) is
- * the run's fingerprint key: a sink that keeps one loads it into *key, or stores *key when it
- * has none (making it first if no earlier sink did). */
-typedef enum ps_err sink_open_fn(const struct sink_config *cfg, struct finding_key *key, void **out,
-                                 char *err, size_t errcap);
+ * PS_OK with *out NULL when cfg does not ask for this output, or an error. key (borrowed, set)
+ * is the run's fingerprint key: an output that records which key wrote it checks and records
+ * the key's id, never the key. */
+typedef enum ps_err sink_open_fn(const struct sink_config *cfg, const struct finding_key *key,
+                                 void **out, char *err, size_t errcap);
+/* Looks at the output cfg names, if it exists, without changing it, and fills *ks (zeroed by
+ * the caller) with what it says of the fingerprint key. Optional: outputs that keep nothing
+ * of the key have none. */
+typedef enum ps_err sink_peek_key_fn(const struct sink_config *cfg, struct sink_key_state *ks,
+                                     char *err, size_t errcap);
 /* The run starts (run borrowed). Optional. */
 typedef enum ps_err sink_run_fn(void *st, const struct run_record *run, char *err, size_t errcap);
 /* One finished session (borrowed, fingerprints made). Required. */
@@ -66,6 +83,7 @@ struct sink_ops {
     const char *name; /* "sqlite", "json", "console": for sink_set_failure */
     unsigned flags;   /* SINK_F_* */
     sink_open_fn *open;
+    sink_peek_key_fn *peek_key;
     sink_run_fn *run_begin;
     sink_session_fn *session;
     sink_tick_fn *tick;

@@ -17,20 +17,34 @@
 struct sink_sqlite;
 
 /* The schema version this build writes. */
-#define SINK_SQLITE_SCHEMA_VERSION 1
+/* 2: the fingerprint key left the meta table for a key file (meta keeps its id). */
+#define SINK_SQLITE_SCHEMA_VERSION 2
 
 /* The sink behind sink.h: opened when the configuration names a database (-w), every failure
  * stops the run, and it is not written again once the run has failed. */
 extern const struct sink_ops sink_sqlite_ops;
 
+/* The fingerprint key a database is opened with; all borrowed. */
+struct sink_sqlite_key {
+    const struct finding_key *key; /* the run's key (set): its id is recorded in meta */
+    const char *key_path;          /* its file, for messages; may be NULL */
+    bool is_drop_old_key;          /* delete an earlier release's key even when it differs */
+};
+
 /* Opens (creating if needed, mode 0600) the database at path and applies the schema. When
  * is_reveal, credentials keep their cleartext secret, challenge and response; otherwise those
- * columns stay NULL. key (borrowed) receives the fingerprint key kept in the meta table; a
- * database without one (a new file) stores *key there, made at random first if it is not set.
- * On failure returns PS_ERR_DB or PS_ERR_SCHEMA with a one-line reason naming the file in err.
- * *out is owned (close with sink_sqlite_close). */
-enum ps_err sink_sqlite_open(const char *path, bool is_reveal, struct finding_key *key,
+ * columns stay NULL. The database records k's key id; it is refused when it names another key,
+ * or holds an earlier release's key other than k's (unless is_drop_old_key); such a key, once
+ * it is k's or dropped, is removed. On failure returns PS_ERR_DB or PS_ERR_SCHEMA with a
+ * one-line reason naming the file in err. *out is owned (close with sink_sqlite_close). */
+enum ps_err sink_sqlite_open(const char *path, bool is_reveal, const struct sink_sqlite_key *k,
                              struct sink_sqlite **out, char *err, size_t errcap);
+
+/* Reads what the database at path (if it exists) says of its key into *ks, changing nothing:
+ * an earlier release's key, or the id of the key it was written with. Always PS_OK: a file
+ * that is no usable database says nothing here, and its open says why. */
+enum ps_err sink_sqlite_peek_key(const char *path, struct sink_key_state *ks, char *err,
+                                 size_t errcap);
 
 /* Starts the run: inserts its row. */
 enum ps_err sink_sqlite_run_begin(struct sink_sqlite *db, const struct run_record *run);

@@ -1,11 +1,12 @@
--- plainsight database schema, version 1 (PRAGMA user_version).
+-- plainsight database schema, version 2 (PRAGMA user_version).
 --
 -- The one definition of the database: plainsight applies this text at start-up. Times are
 -- ISO 8601 UTC text ("2024-05-01T12:00:00.123456Z"), so they sort and compare as text.
 -- Secrets: credentials.secret, challenge and response are NULL unless plainsight ran with
 -- --reveal-secrets; secret_len and secret_fingerprint are always kept. The fingerprint is
--- HMAC-SHA-256 under the key in the meta table, cut to 128 bits: equal within one database
--- for equal secrets.
+-- HMAC-SHA-256 under the key in the sensor's key file (never in the database), cut to 128
+-- bits: equal for equal secrets under one key. meta.fingerprint_key_id names that key by a
+-- hash of it. Version 1 kept the key itself in meta; plainsight moves it out on open.
 
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,

@@ -15,6 +15,7 @@
 
 #include "capture.h"
 #include "classify.h"
+#include "keyfile.h"
 #include "log.h"
 #include "priv.h"
 #include "sink.h"
@@ -54,6 +55,11 @@ static void usage(FILE *f)
             "      --reveal-secrets   keep cleartext passwords and challenge-response data in the\n"
             "                         outputs (default: only length and keyed fingerprint)\n"
             "  -q, --quiet            no console lines and no summary; errors still shown\n"
+            "      --key-file FILE    the fingerprint key (made mode 0600 when missing; default:\n"
+            "                         the database's name with .key for .db); sensors that share\n"
+            "                         it give one password one fingerprint\n"
+            "      --drop-old-key     delete a fingerprint key an earlier release kept in the\n"
+            "                         database even when it is not the key file's\n"
             "\n"
             "Limits:\n"
             "      --memcap BYTES     memory for flows and reassembly (default %zu MiB); K, M, G\n"
@@ -209,6 +215,22 @@ static enum cli_action opt_reveal_secrets(struct cli_opts *o, const char *arg)
     return CLI_RUN;
 }
 
+static enum cli_action opt_key_file(struct cli_opts *o, const char *arg)
+{
+    if (arg[0] == '\0') {
+        return usage_error("--key-file: the file name is empty");
+    }
+    o->out.key_path = arg;
+    return CLI_RUN;
+}
+
+static enum cli_action opt_drop_old_key(struct cli_opts *o, const char *arg)
+{
+    (void)arg;
+    o->out.is_drop_old_key = true;
+    return CLI_RUN;
+}
+
 static enum cli_action opt_quiet(struct cli_opts *o, const char *arg)
 {
     (void)arg;
@@ -281,6 +303,8 @@ static const struct cli_opt cli_opts_table[] = {
     { "json", optional_argument, 0, opt_json },
     { "reveal-secrets", no_argument, 0, opt_reveal_secrets },
     { "quiet", no_argument, 'q', opt_quiet },
+    { "key-file", required_argument, 0, opt_key_file },
+    { "drop-old-key", no_argument, 0, opt_drop_old_key },
     { "memcap", required_argument, 0, opt_memcap },
     { "idle", required_argument, 0, opt_idle },
     { "ports-only", no_argument, 0, opt_ports_only },
@@ -378,6 +402,10 @@ enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
     }
     join_filter(o, argc, argv);
     o->out.is_live = o->iface != NULL;
+    if (o->out.key_path == NULL) {
+        o->key_path_owned = keyfile_default_path(o->out.db_path);
+        o->out.key_path = o->key_path_owned;
+    }
     return CLI_RUN;
 }
 
@@ -385,4 +413,6 @@ void cli_free(struct cli_opts *o)
 {
     free(o->bpf);
     o->bpf = NULL;
+    free(o->key_path_owned);
+    o->key_path_owned = NULL;
 }

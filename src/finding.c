@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include <nettle/hmac.h>
+#include <nettle/sha2.h>
 
 struct session *finding_new(void)
 {
@@ -174,10 +175,34 @@ void finding_key_wipe(struct finding_key *k)
     explicit_bzero(k, sizeof *k);
 }
 
-void finding_finalize(struct session *s, const uint8_t key[FINDING_KEY_LEN])
+/* Lower-case hex of n bytes into out (2n digits and a NUL). */
+static void to_hex(const uint8_t *p, size_t n, char *out)
 {
     static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[p[i] >> 4];
+        out[2 * i + 1] = hex[p[i] & 0xf];
+    }
+    out[2 * n] = '\0';
+}
 
+void finding_key_id(const struct finding_key *k, char out[FINDING_KEY_ID_HEX + 1])
+{
+    /* A label keeps the id from ever equalling any other hash of the key. */
+    static const char label[] = "plainsight fingerprint key id";
+    struct sha256_ctx ctx;
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    sha256_init(&ctx);
+    sha256_update(&ctx, sizeof label - 1, (const uint8_t *)label);
+    sha256_update(&ctx, FINDING_KEY_LEN, k->bytes);
+    sha256_digest(&ctx, sizeof digest, digest);
+    _Static_assert(FINDING_KEY_ID_HEX / 2 <= SHA256_DIGEST_SIZE, "the id is a prefix of the hash");
+    to_hex(digest, FINDING_KEY_ID_HEX / 2, out);
+    explicit_bzero(&ctx, sizeof ctx);
+}
+
+void finding_finalize(struct session *s, const uint8_t key[FINDING_KEY_LEN])
+{
     for (size_t i = 0; i < s->n_creds; i++) {
         struct credential *c = s->creds[i];
         if (c->secret == NULL) {
@@ -189,11 +214,7 @@ void finding_finalize(struct session *s, const uint8_t key[FINDING_KEY_LEN])
         hmac_sha256_set_key(&ctx, FINDING_KEY_LEN, key);
         hmac_sha256_update(&ctx, c->secret_len, c->secret);
         hmac_sha256_digest(&ctx, sizeof digest, digest);
-        for (size_t k = 0; k < FINDING_FP_HEX / 2; k++) {
-            c->fingerprint[2 * k] = hex[digest[k] >> 4];
-            c->fingerprint[2 * k + 1] = hex[digest[k] & 0xf];
-        }
-        c->fingerprint[FINDING_FP_HEX] = '\0';
+        to_hex(digest, FINDING_FP_HEX / 2, c->fingerprint);
         explicit_bzero(&ctx, sizeof ctx);
         explicit_bzero(digest, sizeof digest);
     }

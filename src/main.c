@@ -16,6 +16,7 @@
 #include "capture.h"
 #include "cli.h"
 #include "finding.h"
+#include "keyfile.h"
 #include "log.h"
 #include "priv.h"
 #include "ps.h"
@@ -69,21 +70,79 @@ static int open_live(const struct cli_opts *o, struct capture **live)
     return e == PS_ERR_ARG ? MAIN_EXIT_USAGE : MAIN_EXIT_FAIL;
 }
 
+/* The run's fingerprint key, from the key file; when the file is missing, the key an earlier
+ * release kept in the database (moved out), or a new one; the file is made (0600) before any
+ * output is opened, so nothing is ever written with a key that is not on disk. A database
+ * written with a key whose file is missing is an error, never a reason for a new key. */
+static bool prepare_key(const struct sink_config *cfg, struct finding_key *key)
+{
+    char err[512];
+    bool is_missing = false;
+    bool is_loose = false;
+    if (keyfile_load(cfg->key_path, key, &is_missing, &is_loose, err, sizeof err) != PS_OK) {
+        log_err("%s", err);
+        return false;
+    }
+    if (is_loose) {
+        log_warn("%s: other users may read the fingerprint key file (chmod 600 it)", cfg->key_path);
+    }
+    if (!is_missing) {
+        return true;
+    }
+    struct sink_key_state ks;
+    memset(&ks, 0, sizeof ks);
+    sink_peek_key(cfg, &ks, err, sizeof err);
+    if (ks.has_key_id) {
+        log_err("%s: the fingerprint key file is missing, and the %s was written with the key "
+                "%s; give its key file with --key-file",
+                cfg->key_path, ks.name, ks.key_id);
+        return false;
+    }
+    bool is_moved = ks.has_old_key && !cfg->is_drop_old_key;
+    if (is_moved) {
+        *key = ks.old_key;
+    } else if (finding_key_random(key) != PS_OK) {
+        log_err("cannot make a fingerprint key: %s", strerror(errno));
+        return false;
+    }
+    finding_key_wipe(&ks.old_key);
+    if (keyfile_create(cfg->key_path, key, err, sizeof err) != PS_OK) {
+        /* Beside the database, as by default, the two fail together: say so for both. */
+        if (cfg->db_path != NULL) {
+            log_err("%s: cannot be written: %s", cfg->db_path, err);
+        } else {
+            log_err("%s", err);
+        }
+        return false;
+    }
+    /* A new key for a new database is made without a word, as the database itself is. */
+    if (is_moved) {
+        log_info("%s: the fingerprint key the %s kept is moved into this file", cfg->key_path,
+                 ks.name);
+    } else if (ks.has_old_key) {
+        log_warn("%s: the fingerprint key an earlier release kept in the %s is dropped: its "
+                 "fingerprints will not compare with new ones",
+                 cfg->key_path, ks.name);
+    }
+    return true;
+}
+
 /* Opens the outputs, drops root on live capture, and runs. Returns the exit status. */
 static int wire_and_run(const struct cli_opts *o, struct capture *live)
 {
     char err[512];
     struct finding_key key = { .is_set = false };
     struct sink_set *out = NULL;
+    if (!prepare_key(&o->out, &key)) {
+        return MAIN_EXIT_FAIL;
+    }
     if (sink_set_open(&o->out, &key, &out, err, sizeof err) != PS_OK) {
         log_err("%s", err);
+        finding_key_wipe(&key);
         return MAIN_EXIT_FAIL;
     }
     int rc = MAIN_EXIT_FAIL;
-    /* No output keeps a key: fingerprints are comparable within this run only. */
-    if (!key.is_set && finding_key_random(&key) != PS_OK) {
-        log_err("cannot make fingerprint key: %s", strerror(errno));
-    } else if (live == NULL || priv_drop(o->user, out)) {
+    if (live == NULL || priv_drop(o->user, out, o->out.key_path)) {
         run_signals_install();
         struct run_config rc_cfg = {
             .files = o->files,

@@ -30,7 +30,7 @@ static void hand_over(void *ctx, const char *path, bool is_optional)
     }
 }
 
-bool priv_drop(const char *user, const struct sink_set *outputs)
+bool priv_drop(const char *user, const struct sink_set *outputs, const char *key_path)
 {
     if (geteuid() != 0) {
         return true;
@@ -52,6 +52,9 @@ bool priv_drop(const char *user, const struct sink_set *outputs)
     }
     struct owner o = { pw->pw_uid, pw->pw_gid };
     sink_set_files(outputs, hand_over, &o);
+    if (key_path != NULL) {
+        hand_over(&o, key_path, false); /* the key file belongs to the sensor's user too */
+    }
     if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
         log_err("cannot drop privileges to %s: %s", name, strerror(errno));
         return false;

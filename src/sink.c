@@ -58,7 +58,7 @@ const struct sink_ops *sink_registry_get(size_t i)
 }
 
 enum ps_err sink_set_open_ops(const struct sink_ops *const *ops, size_t n,
-                              const struct sink_config *cfg, struct finding_key *key,
+                              const struct sink_config *cfg, const struct finding_key *key,
                               struct sink_set **out, char *err, size_t errcap)
 {
     *out = NULL;
@@ -82,10 +82,25 @@ enum ps_err sink_set_open_ops(const struct sink_ops *const *ops, size_t n,
     return PS_OK;
 }
 
-enum ps_err sink_set_open(const struct sink_config *cfg, struct finding_key *key,
+enum ps_err sink_set_open(const struct sink_config *cfg, const struct finding_key *key,
                           struct sink_set **out, char *err, size_t errcap)
 {
     return sink_set_open_ops(sink_registry, SINK_REGISTRY_N, cfg, key, out, err, errcap);
+}
+
+enum ps_err sink_peek_key(const struct sink_config *cfg, struct sink_key_state *ks, char *err,
+                          size_t errcap)
+{
+    for (size_t i = 0; i < SINK_REGISTRY_N; i++) {
+        if (sink_registry[i]->peek_key == NULL) {
+            continue;
+        }
+        enum ps_err e = sink_registry[i]->peek_key(cfg, ks, err, errcap);
+        if (e != PS_OK || ks->has_old_key || ks->has_key_id) {
+            return e;
+        }
+    }
+    return PS_OK;
 }
 
 /* Logs a sink's failure and applies the policy; returns e when it is fatal, else PS_OK. */

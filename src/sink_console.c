@@ -83,8 +83,8 @@ struct console {
     bool is_reveal;
 };
 
-static enum ps_err ops_open(const struct sink_config *cfg, struct finding_key *key, void **out,
-                            char *err, size_t errcap)
+static enum ps_err ops_open(const struct sink_config *cfg, const struct finding_key *key,
+                            void **out, char *err, size_t errcap)
 {
     (void)key;
     (void)err;

@@ -267,8 +267,8 @@ void sink_json_close(struct sink_json *j)
 
 /* ---- the sink interface (sink.h) ---- */
 
-static enum ps_err ops_open(const struct sink_config *cfg, struct finding_key *key, void **out,
-                            char *err, size_t errcap)
+static enum ps_err ops_open(const struct sink_config *cfg, const struct finding_key *key,
+                            void **out, char *err, size_t errcap)
 {
     (void)key;
     *out = NULL;

@@ -6,14 +6,17 @@
  * through prepared statements inside a transaction that is committed every SINK_SQLITE_BATCH
  * sessions or SINK_SQLITE_COMMIT_USEC, so a crash loses at most that much. WAL mode lets
  * auditors read while a live capture writes. The file is created mode 0600 before SQLite opens
- * it: it holds what the network leaked. The meta table keeps the fingerprint key, so the same
- * database gives the same password the same fingerprint run after run: open loads it into the
- * run's struct finding_key, or stores that key in a new database.
+ * it: it holds what the network leaked. The fingerprint key is not in it (keyfile.h): meta
+ * records only the key's id, and a database written with another key is refused, so that one
+ * database never mixes fingerprints of two keys. A key an earlier release kept in meta
+ * (schema version 1) is removed with secure_delete once the wiring has moved it to the key
+ * file, and the WAL is emptied after, so no copy of its bytes is left in the files.
  *
  * Behind sink.h as sink_sqlite_ops: every failure stops the run (the database is the record
  * auditors rely on), and once the run has failed the database is left alone. */
 #include "sink_sqlite.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -86,47 +89,117 @@ static enum ps_err create_private(const char *path, char *err, size_t errcap)
     return PS_ERR_DB;
 }
 
-/* Loads the fingerprint key from the meta table into *key, or, when the database has none yet
- * (a new file), stores *key there, making it first if it is not set. */
-static enum ps_err load_key(struct sink_sqlite *db, struct finding_key *key, char *err,
-                            size_t errcap)
+/* Reads meta's value for name into out (cap bytes at most; *len its length). False when the row
+ * is missing or its value is longer. */
+static bool meta_get(sqlite3 *conn, const char *name, void *out, size_t cap, size_t *len)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db->db, "SELECT value FROM meta WHERE key = 'fingerprint_key'", -1,
-                                &st, NULL);
-    if (rc != SQLITE_OK) {
-        set_err(err, errcap, db->path, "cannot read meta", sqlite3_errmsg(db->db));
-        return PS_ERR_DB;
-    }
     bool found = false;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == FINDING_KEY_LEN) {
-        finding_key_set(key, sqlite3_column_blob(st, 0));
-        found = true;
+    if (sqlite3_prepare_v2(conn, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            int n = sqlite3_column_bytes(st, 0);
+            const void *v = sqlite3_column_blob(st, 0);
+            if (n >= 0 && (size_t)n <= cap && (v != NULL || n == 0)) {
+                memcpy(out, v, (size_t)n);
+                *len = (size_t)n;
+                found = true;
+            }
+        }
     }
     sqlite3_finalize(st);
-    if (found) {
-        return PS_OK;
+    return found;
+}
+
+/* What an earlier release left in meta: the key itself (schema version 1). */
+#define SINK_SQLITE_OLD_KEY "fingerprint_key"
+/* The id of the key the database is written with. */
+#define SINK_SQLITE_KEY_ID "fingerprint_key_id"
+
+/* Fills *ks from the database's meta table (conn open). */
+static void read_key_state(sqlite3 *conn, struct sink_key_state *ks)
+{
+    uint8_t old[FINDING_KEY_LEN];
+    size_t n = 0;
+    if (meta_get(conn, SINK_SQLITE_OLD_KEY, old, sizeof old, &n) && n == FINDING_KEY_LEN) {
+        finding_key_set(&ks->old_key, old);
+        ks->has_old_key = true;
     }
-    if (!key->is_set && finding_key_random(key) != PS_OK) {
-        set_err(err, errcap, db->path, "cannot make fingerprint key", strerror(errno));
-        return PS_ERR_DB;
+    explicit_bzero(old, sizeof old);
+    if (meta_get(conn, SINK_SQLITE_KEY_ID, ks->key_id, FINDING_KEY_ID_HEX, &n) &&
+        n == FINDING_KEY_ID_HEX) {
+        ks->key_id[FINDING_KEY_ID_HEX] = '\0';
+        ks->has_key_id = true;
     }
-    rc = sqlite3_prepare_v2(db->db, "INSERT INTO meta (key, value) VALUES ('fingerprint_key', ?1)",
-                            -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_blob(st, 1, key->bytes, FINDING_KEY_LEN, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    ks->name = "database";
+}
+
+/* Settles the fingerprint key inside the schema's transaction: the database is written with
+ * key (the key file's), so it records key's id, refuses when it names another key, and
+ * removes a key an earlier release stored in it (secure_delete overwrites its bytes; the
+ * caller truncates the WAL after the commit). *is_key_removed says whether it did. */
+static enum ps_err settle_key(struct sink_sqlite *db, const struct finding_key *key,
+                              const char *key_path, bool is_drop_old_key, bool *is_key_removed,
+                              char *err, size_t errcap)
+{
+    struct sink_key_state ks;
+    memset(&ks, 0, sizeof ks);
+    read_key_state(db->db, &ks);
+    char id[FINDING_KEY_ID_HEX + 1];
+    finding_key_id(key, id);
+    char why[256];
+    enum ps_err e = PS_OK;
+    if (ks.has_key_id && strcmp(ks.key_id, id) != 0) {
+        snprintf(why, sizeof why,
+                 "written with the fingerprint key %s, not the key of %s (%s); give its key "
+                 "file with --key-file",
+                 ks.key_id, key_path != NULL ? key_path : "this run", id);
+        set_err(err, errcap, db->path, "refused", why);
+        e = PS_ERR_DB;
+    } else if (ks.has_old_key && !is_drop_old_key &&
+               memcmp(ks.old_key.bytes, key->bytes, FINDING_KEY_LEN) != 0) {
+        snprintf(why, sizeof why,
+                 "holds a fingerprint key of an earlier release, not the key of %s; "
+                 "--drop-old-key deletes it (old and new fingerprints will not compare)",
+                 key_path != NULL ? key_path : "this run");
+        set_err(err, errcap, db->path, "refused", why);
+        e = PS_ERR_DB;
     }
-    sqlite3_finalize(st);
+    finding_key_wipe(&ks.old_key);
+    if (e != PS_OK) {
+        return e;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
+    *is_key_removed = false;
+    if (ks.has_old_key) {
+        rc = exec(db, "PRAGMA secure_delete = ON");
+        if (rc == SQLITE_OK) {
+            rc = exec(db, "DELETE FROM meta WHERE key = '" SINK_SQLITE_OLD_KEY "'");
+        }
+        *is_key_removed = rc == SQLITE_OK;
+    }
+    if (rc == SQLITE_OK && !ks.has_key_id) {
+        rc = sqlite3_prepare_v2(
+            db->db, "INSERT INTO meta (key, value) VALUES ('" SINK_SQLITE_KEY_ID "', ?1)", -1, &st,
+            NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, id, FINDING_KEY_ID_HEX, SQLITE_STATIC);
+            rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        }
+        sqlite3_finalize(st);
+    }
     if (rc != SQLITE_OK) {
-        set_err(err, errcap, db->path, "cannot store fingerprint key", sqlite3_errmsg(db->db));
+        set_err(err, errcap, db->path, "cannot record the fingerprint key's id",
+                sqlite3_errmsg(db->db));
         return PS_ERR_DB;
     }
     return PS_OK;
 }
 
-static enum ps_err apply_schema(struct sink_sqlite *db, struct finding_key *key, char *err,
-                                size_t errcap)
+static enum ps_err apply_schema(struct sink_sqlite *db, const struct sink_sqlite_key *k,
+                                bool *is_key_removed, char *err, size_t errcap)
 {
     sqlite3_stmt *st = NULL;
     int version = 0;
@@ -164,7 +237,7 @@ static enum ps_err apply_schema(struct sink_sqlite *db, struct finding_key *key,
         e = PS_ERR_DB;
     }
     if (e == PS_OK) {
-        e = load_key(db, key, err, errcap);
+        e = settle_key(db, k->key, k->key_path, k->is_drop_old_key, is_key_removed, err, errcap);
     }
     if (e != PS_OK) {
         exec(db, "ROLLBACK");
@@ -177,10 +250,11 @@ static enum ps_err apply_schema(struct sink_sqlite *db, struct finding_key *key,
     return PS_OK;
 }
 
-enum ps_err sink_sqlite_open(const char *path, bool is_reveal, struct finding_key *key,
+enum ps_err sink_sqlite_open(const char *path, bool is_reveal, const struct sink_sqlite_key *k,
                              struct sink_sqlite **out, char *err, size_t errcap)
 {
     *out = NULL;
+    assert(k->key->is_set);
     enum ps_err e = create_private(path, err, errcap);
     if (e != PS_OK) {
         return e;
@@ -217,10 +291,22 @@ enum ps_err sink_sqlite_open(const char *path, bool is_reveal, struct finding_ke
         sink_sqlite_close(db);
         return PS_ERR_DB;
     }
-    e = apply_schema(db, key, err, errcap);
+    bool is_key_removed = false;
+    e = apply_schema(db, k, &is_key_removed, err, errcap);
     if (e != PS_OK) {
         sink_sqlite_close(db);
         return e;
+    }
+    if (is_key_removed) {
+        /* The old key's page may still stand in earlier frames of the WAL: empty it. */
+        if (exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != SQLITE_OK) {
+            log_warn("%s: cannot empty the write-ahead log after removing the old fingerprint "
+                     "key: %s",
+                     path, sqlite3_errmsg(db->db));
+        }
+        log_info("%s: the fingerprint key an earlier release kept in the database is removed; "
+                 "the key is in %s only",
+                 path, k->key_path != NULL ? k->key_path : "this run's memory");
     }
     if (sqlite3_prepare_v3(db->db, sql_ins_session, -1, SQLITE_PREPARE_PERSISTENT, &db->ins_session,
                            NULL) != SQLITE_OK ||
@@ -467,17 +553,42 @@ void sink_sqlite_close(struct sink_sqlite *db)
 
 /* ---- the sink interface (sink.h) ---- */
 
-static enum ps_err ops_open(const struct sink_config *cfg, struct finding_key *key, void **out,
-                            char *err, size_t errcap)
+static enum ps_err ops_open(const struct sink_config *cfg, const struct finding_key *key,
+                            void **out, char *err, size_t errcap)
 {
     *out = NULL;
     if (cfg->db_path == NULL) {
         return PS_OK;
     }
     struct sink_sqlite *db = NULL;
-    enum ps_err e = sink_sqlite_open(cfg->db_path, cfg->is_reveal, key, &db, err, errcap);
+    struct sink_sqlite_key k = { key, cfg->key_path, cfg->is_drop_old_key };
+    enum ps_err e = sink_sqlite_open(cfg->db_path, cfg->is_reveal, &k, &db, err, errcap);
     *out = db;
     return e;
+}
+
+enum ps_err sink_sqlite_peek_key(const char *path, struct sink_key_state *ks, char *err,
+                                 size_t errcap)
+{
+    (void)err;
+    (void)errcap;
+    if (access(path, F_OK) != 0) {
+        return PS_OK; /* a new database: nothing to say */
+    }
+    sqlite3 *conn = NULL;
+    if (sqlite3_open_v2(path, &conn, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(conn, SINK_SQLITE_BUSY_MSEC);
+        /* Not a plainsight database, or not one at all: open says so, with its reasons. */
+        read_key_state(conn, ks);
+    }
+    sqlite3_close(conn);
+    return PS_OK;
+}
+
+static enum ps_err ops_peek_key(const struct sink_config *cfg, struct sink_key_state *ks, char *err,
+                                size_t errcap)
+{
+    return cfg->db_path == NULL ? PS_OK : sink_sqlite_peek_key(cfg->db_path, ks, err, errcap);
 }
 
 /* The message for a failed write: the file, what failed, SQLite's text. */
@@ -541,6 +652,7 @@ const struct sink_ops sink_sqlite_ops = {
     .name = "sqlite",
     .flags = SINK_F_STOPS | SINK_F_SKIP_FAILED,
     .open = ops_open,
+    .peek_key = ops_peek_key,
     .run_begin = ops_run_begin,
     .session = ops_session,
     .tick = ops_tick,

@@ -100,7 +100,7 @@ def main():
     t.check(mode == 0o600, "database mode %o, want 600" % mode)
     con = sqlite3.connect(db)
     t.check(con.execute("PRAGMA journal_mode").fetchone()[0] == "wal", "WAL mode")
-    t.check(con.execute("PRAGMA user_version").fetchone()[0] == 1, "schema version 1")
+    t.check(con.execute("PRAGMA user_version").fetchone()[0] == 2, "schema version 2")
     t.check(con.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "integrity")
     run_row = con.execute("SELECT status, packets, sessions FROM runs").fetchone()
     t.check(run_row[0] == "ok" and run_row[1] > 0 and run_row[2] > 0, "runs row %r" % (run_row,))
@@ -133,10 +133,14 @@ def main():
     blobs.append(jtext)
     leaked = [p for p in passwords for blob in blobs if p in blob]
     t.check(not leaked, "no secret leaks without --reveal-secrets: %r" % leaked)
-    # No other file is left behind (no temporary file could carry a secret).
+    # No other file is left behind (no temporary file could carry a secret) but the fingerprint
+    # key's, which is the database's own and readable by its owner only.
     left = set(os.listdir(os.path.dirname(db)))
-    t.check(left <= {"out.db", "out.db-wal", "out.db-shm"},
+    t.check(left <= {"out.db", "out.db-wal", "out.db-shm", "out.key"},
             "no file beside the database but its own: %r" % sorted(left))
+    kpath = os.path.join(os.path.dirname(db), "out.key")
+    t.check(os.path.exists(kpath) and (os.stat(kpath).st_mode & 0o777) == 0o600,
+            "the key file is mode 0600")
     jmode = stat.S_IMODE(os.stat(jpath).st_mode)
     t.check(jmode == 0o600, "JSON file mode %o, want 600" % jmode)
     lines = jtext.splitlines()

@@ -224,6 +224,10 @@ def run_tests(t, b, tmp, caps):
     t.check(wait_for_rows(db, 1, 5), "-Z nobody: the session is still written")
     rc = live.stop()
     t.check(rc == 0, "-Z nobody: exit 0 (%d) %s" % (rc, live.stderr()))
+    kpath = os.path.join(tmp, "drop.key")
+    kst = os.stat(kpath) if os.path.exists(kpath) else None
+    t.check(kst is not None and kst.st_uid == 65534 and (kst.st_mode & 0o777) == 0o600,
+            "-Z nobody: the key file is the user's, mode 0600 (%r)" % (kst,))
 
     # -c stops after N packets by itself.
     db = os.path.join(tmp, "count.db")

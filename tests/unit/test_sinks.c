@@ -929,8 +929,10 @@ static bool write_db(const char *path, bool is_reveal, uint8_t key_out[FINDING_K
     char err[512];
     struct sink_sqlite *db = NULL;
     struct finding_key key = { .is_set = false };
+    CHECK_EQ_U(finding_key_random(&key), PS_OK);
     mode_t old = umask(0);
-    enum ps_err e = sink_sqlite_open(path, is_reveal, &key, &db, err, sizeof err);
+    enum ps_err e = sink_sqlite_open(
+        path, is_reveal, &(struct sink_sqlite_key){ &key, NULL, false }, &db, err, sizeof err);
     umask(old);
     CHECK_EQ_U(e, PS_OK);
     if (e != PS_OK) {
@@ -998,7 +1000,8 @@ static void check_db(const char *path, bool is_reveal, const char *fp)
     sqlite3 *h = NULL;
     CHECK_EQ_U(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_stmt *st = query(h, "PRAGMA user_version");
-    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1);
+    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW &&
+          sqlite3_column_int(st, 0) == SINK_SQLITE_SCHEMA_VERSION);
     sqlite3_finalize(st);
     st = query(h, "PRAGMA journal_mode");
     CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW && col_is(st, 0, "wal"));
@@ -1111,45 +1114,168 @@ static void test_sqlite_roundtrip(void)
     }
 }
 
-/* Opens path with a fresh key, returns the key the database gave (or stored). */
-static bool key_of(const char *path, uint8_t out[FINDING_KEY_LEN])
+/* meta's text value for name in the database at path into out (cap bytes); false if none. */
+static bool meta_text(const char *path, const char *name, char *out, size_t cap)
 {
-    char err[512];
-    struct finding_key key = { .is_set = false };
+    sqlite3 *h = NULL;
+    bool found = false;
+    CHECK_EQ_U(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(h, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            snprintf(out, cap, "%.*s", sqlite3_column_bytes(st, 0),
+                     (const char *)sqlite3_column_blob(st, 0));
+            found = true;
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return found;
+}
+
+/* Opens (and closes) path with key k and the drop flag; returns open's answer. */
+static enum ps_err open_with(const char *path, const struct finding_key *k, bool is_drop, char *err,
+                             size_t errcap)
+{
     struct sink_sqlite *db = NULL;
-    CHECK_EQ_U(sink_sqlite_open(path, false, &key, &db, err, sizeof err), PS_OK);
-    if (db == NULL) {
+    struct sink_sqlite_key sk = { k, "the.key", is_drop };
+    enum ps_err e = sink_sqlite_open(path, false, &sk, &db, err, errcap);
+    sink_sqlite_close(db);
+    return e;
+}
+
+/* The database records the key's id, never the key; it refuses another key. */
+static void test_sqlite_key_id(void)
+{
+    char a[600], err[512], got[128];
+    tmp_path(a, sizeof a, "key-a.db");
+    struct finding_key k1 = { .is_set = false }, k2 = { .is_set = false };
+    CHECK_EQ_U(finding_key_random(&k1), PS_OK);
+    CHECK_EQ_U(finding_key_random(&k2), PS_OK);
+    char id1[FINDING_KEY_ID_HEX + 1], id2[FINDING_KEY_ID_HEX + 1];
+    finding_key_id(&k1, id1);
+    finding_key_id(&k2, id2);
+    CHECK(strlen(id1) == FINDING_KEY_ID_HEX && strcmp(id1, id2) != 0);
+    CHECK_EQ_U(open_with(a, &k1, false, err, sizeof err), PS_OK);
+    CHECK(meta_text(a, "fingerprint_key_id", got, sizeof got) && strcmp(got, id1) == 0);
+    CHECK(!meta_text(a, "fingerprint_key", got, sizeof got));
+    CHECK_EQ_U(open_with(a, &k1, false, err, sizeof err), PS_OK); /* the same key again */
+    err[0] = '\0';
+    CHECK_EQ_U(open_with(a, &k2, false, err, sizeof err), PS_ERR_DB);
+    CHECK(strstr(err, id1) != NULL && strstr(err, "--key-file") != NULL);
+    CHECK_EQ_U(open_with(a, &k2, true, err, sizeof err), PS_ERR_DB); /* dropping is for old keys */
+    CHECK(meta_text(a, "fingerprint_key_id", got, sizeof got) && strcmp(got, id1) == 0);
+    /* What peek sees, changing nothing. */
+    struct sink_key_state ks;
+    memset(&ks, 0, sizeof ks);
+    CHECK_EQ_U(sink_sqlite_peek_key(a, &ks, err, sizeof err), PS_OK);
+    CHECK(ks.has_key_id && !ks.has_old_key && strcmp(ks.key_id, id1) == 0);
+    memset(&ks, 0, sizeof ks);
+    tmp_path(a, sizeof a, "key-none.db");
+    CHECK_EQ_U(sink_sqlite_peek_key(a, &ks, err, sizeof err), PS_OK);
+    CHECK(!ks.has_key_id && !ks.has_old_key);
+    CHECK(access(a, F_OK) != 0); /* peek made no file */
+    finding_key_wipe(&k1);
+    finding_key_wipe(&k2);
+}
+
+/* Reads every byte of the file at path into *out (owned); false when it cannot. */
+static bool slurp(const char *path, uint8_t **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    *out = NULL;
+    *len = 0;
+    if (f == NULL) {
         return false;
     }
-    CHECK(key.is_set);
-    memcpy(out, key.bytes, FINDING_KEY_LEN);
-    sink_sqlite_close(db);
+    uint8_t buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        *out = xrealloc(*out, *len + n);
+        memcpy(*out + *len, buf, n);
+        *len += n;
+    }
+    fclose(f);
     return true;
 }
 
-static void test_sqlite_key_persists(void)
+/* True when the bytes of key stand anywhere in the file at path. */
+static bool file_holds(const char *path, const uint8_t key[FINDING_KEY_LEN])
 {
-    char a[600], b[600];
-    tmp_path(a, sizeof a, "key-a.db");
-    tmp_path(b, sizeof b, "key-b.db");
-    uint8_t ka[FINDING_KEY_LEN], ka2[FINDING_KEY_LEN], kb[FINDING_KEY_LEN];
-    if (!key_of(a, ka) || !key_of(a, ka2) || !key_of(b, kb)) {
-        return;
+    uint8_t *b = NULL;
+    size_t n = 0;
+    bool found = false;
+    if (slurp(path, &b, &n)) {
+        for (size_t i = 0; i + FINDING_KEY_LEN <= n && !found; i++) {
+            found = memcmp(b + i, key, FINDING_KEY_LEN) == 0;
+        }
     }
-    static const uint8_t zero[FINDING_KEY_LEN];
-    CHECK(memcmp(ka, ka2, FINDING_KEY_LEN) == 0);
-    CHECK(memcmp(ka, kb, FINDING_KEY_LEN) != 0);
-    CHECK(memcmp(ka, zero, FINDING_KEY_LEN) != 0);
+    free(b);
+    return found;
+}
 
-    /* The key is the one in the meta table. */
+/* A database of an earlier release (schema 1, the key in meta) at path, with key k. */
+static void make_old_db(const char *path, const struct finding_key *k)
+{
+    struct finding_key other = { .is_set = false };
+    CHECK_EQ_U(finding_key_random(&other), PS_OK);
+    char err[512];
+    CHECK_EQ_U(open_with(path, &other, false, err, sizeof err), PS_OK);
     sqlite3 *h = NULL;
-    CHECK_EQ_U(sqlite3_open_v2(a, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st = query(h, "SELECT value FROM meta WHERE key = 'fingerprint_key'");
-    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW);
-    CHECK(st != NULL && sqlite3_column_bytes(st, 0) == FINDING_KEY_LEN &&
-          memcmp(sqlite3_column_blob(st, 0), ka, FINDING_KEY_LEN) == 0);
+    CHECK_EQ_U(sqlite3_open(path, &h), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    CHECK_EQ_U(sqlite3_exec(h, "DELETE FROM meta; PRAGMA user_version = 1", NULL, NULL, NULL),
+               SQLITE_OK);
+    CHECK_EQ_U(
+        sqlite3_prepare_v2(h, "INSERT INTO meta VALUES ('fingerprint_key', ?1)", -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_blob(st, 1, k->bytes, FINDING_KEY_LEN, SQLITE_STATIC);
+    CHECK_EQ_U(sqlite3_step(st), SQLITE_DONE);
     sqlite3_finalize(st);
     sqlite3_close(h);
+    finding_key_wipe(&other);
+}
+
+/* An earlier release's key leaves the database, and no byte of it is left in its files. */
+static void test_sqlite_old_key(void)
+{
+    char a[600], wal[620], err[512], got[128];
+    tmp_path(a, sizeof a, "old.db");
+    snprintf(wal, sizeof wal, "%s-wal", a);
+    struct finding_key old = { .is_set = false }, other = { .is_set = false };
+    CHECK_EQ_U(finding_key_random(&old), PS_OK);
+    CHECK_EQ_U(finding_key_random(&other), PS_OK);
+    make_old_db(a, &old);
+    CHECK(file_holds(a, old.bytes) || file_holds(wal, old.bytes));
+    struct sink_key_state ks;
+    memset(&ks, 0, sizeof ks);
+    CHECK_EQ_U(sink_sqlite_peek_key(a, &ks, err, sizeof err), PS_OK);
+    CHECK(ks.has_old_key && memcmp(ks.old_key.bytes, old.bytes, FINDING_KEY_LEN) == 0);
+    finding_key_wipe(&ks.old_key);
+    /* Another key is refused while the old one is there, unless it is dropped. */
+    err[0] = '\0';
+    CHECK_EQ_U(open_with(a, &other, false, err, sizeof err), PS_ERR_DB);
+    CHECK(strstr(err, "--drop-old-key") != NULL);
+    CHECK(meta_text(a, "fingerprint_key", got, sizeof got));
+    /* Its own key (moved to the key file by the wiring) removes it. */
+    CHECK_EQ_U(open_with(a, &old, false, err, sizeof err), PS_OK);
+    CHECK(!meta_text(a, "fingerprint_key", got, sizeof got));
+    char id[FINDING_KEY_ID_HEX + 1];
+    finding_key_id(&old, id);
+    CHECK(meta_text(a, "fingerprint_key_id", got, sizeof got) && strcmp(got, id) == 0);
+    CHECK(!file_holds(a, old.bytes));
+    CHECK(!file_holds(wal, old.bytes));
+    /* Dropped: another database of the earlier release, opened with a new key. */
+    tmp_path(a, sizeof a, "old-dropped.db");
+    snprintf(wal, sizeof wal, "%s-wal", a);
+    make_old_db(a, &old);
+    CHECK_EQ_U(open_with(a, &other, true, err, sizeof err), PS_OK);
+    CHECK(!meta_text(a, "fingerprint_key", got, sizeof got));
+    CHECK(!file_holds(a, old.bytes) && !file_holds(wal, old.bytes));
+    finding_key_wipe(&old);
+    finding_key_wipe(&other);
 }
 
 static void test_sqlite_newer_schema(void)
@@ -1163,7 +1289,10 @@ static void test_sqlite_newer_schema(void)
     struct sink_sqlite *db = NULL;
     err[0] = '\0';
     struct finding_key key = { .is_set = false };
-    CHECK_EQ_U(sink_sqlite_open(path, false, &key, &db, err, sizeof err), PS_ERR_SCHEMA);
+    finding_key_set(&key, test_key);
+    CHECK_EQ_U(sink_sqlite_open(path, false, &(struct sink_sqlite_key){ &key, NULL, false }, &db,
+                                err, sizeof err),
+               PS_ERR_SCHEMA);
     CHECK(db == NULL);
     CHECK(strstr(err, "newer") != NULL);
     CHECK(strstr(err, path) != NULL);
@@ -1185,8 +1314,11 @@ static void test_sqlite_bad_paths(void)
     tmp_path(path, sizeof path, "no-such-dir/x.db");
     struct sink_sqlite *db = NULL;
     struct finding_key key = { .is_set = false };
+    finding_key_set(&key, test_key);
     err[0] = '\0';
-    CHECK_EQ_U(sink_sqlite_open(path, false, &key, &db, err, sizeof err), PS_ERR_DB);
+    CHECK_EQ_U(sink_sqlite_open(path, false, &(struct sink_sqlite_key){ &key, NULL, false }, &db,
+                                err, sizeof err),
+               PS_ERR_DB);
     CHECK(db == NULL);
     CHECK(strstr(err, path) != NULL);
 
@@ -1201,7 +1333,9 @@ static void test_sqlite_bad_paths(void)
         fclose(f);
     }
     err[0] = '\0';
-    CHECK_EQ_U(sink_sqlite_open(path, false, &key, &db, err, sizeof err), PS_ERR_DB);
+    CHECK_EQ_U(sink_sqlite_open(path, false, &(struct sink_sqlite_key){ &key, NULL, false }, &db,
+                                err, sizeof err),
+               PS_ERR_DB);
     CHECK(db == NULL);
     CHECK(strstr(err, path) != NULL);
     sink_sqlite_close(NULL);
@@ -1214,7 +1348,10 @@ static void test_sqlite_batching(void)
     tmp_path(path, sizeof path, "batch.db");
     struct sink_sqlite *db = NULL;
     struct finding_key key = { .is_set = false };
-    CHECK_EQ_U(sink_sqlite_open(path, false, &key, &db, err, sizeof err), PS_OK);
+    finding_key_set(&key, test_key);
+    CHECK_EQ_U(sink_sqlite_open(path, false, &(struct sink_sqlite_key){ &key, NULL, false }, &db,
+                                err, sizeof err),
+               PS_OK);
     if (db == NULL) {
         return;
     }
@@ -1247,7 +1384,10 @@ static void test_sqlite_epoch_zero(void)
     tmp_path(path, sizeof path, "epoch.db");
     struct sink_sqlite *db = NULL;
     struct finding_key key = { .is_set = false };
-    CHECK_EQ_U(sink_sqlite_open(path, false, &key, &db, err, sizeof err), PS_OK);
+    finding_key_set(&key, test_key);
+    CHECK_EQ_U(sink_sqlite_open(path, false, &(struct sink_sqlite_key){ &key, NULL, false }, &db,
+                                err, sizeof err),
+               PS_OK);
     if (db == NULL) {
         return;
     }
@@ -1341,7 +1481,7 @@ static void test_set_registry(void)
     }
 }
 
-/* Every call reaches every open output; the database supplies the key; the files are named. */
+/* Every call reaches every open output; the files are named. */
 static void test_set_fan_out(void)
 {
     char db[600], json[600], err[512];
@@ -1350,13 +1490,13 @@ static void test_set_fan_out(void)
     struct sink_config cfg = set_config(db, json, false);
     cfg.is_quiet = false; /* the console too: the sessions below are not exposed, so it is mute */
     struct finding_key key = { .is_set = false };
+    finding_key_set(&key, test_key);
     struct sink_set *set = NULL;
     CHECK_EQ_U(sink_set_open(&cfg, &key, &set, err, sizeof err), PS_OK);
     if (set == NULL) {
         return;
     }
     CHECK_EQ_U(sink_set_count(set), 3);
-    CHECK(key.is_set);
     struct run_record run = run_record_for("running");
     CHECK_EQ_U(sink_set_run_begin(set, &run), PS_OK);
     struct session *t = tls_session();
@@ -1381,15 +1521,18 @@ static void test_set_fan_out(void)
     CHECK_EQ_U(json_file_lines(json), 2);
     sink_set_close(set);
 
-    /* The same database gives the same key again. */
-    struct finding_key again = { .is_set = false };
-    CHECK_EQ_U(sink_set_open(&cfg, &again, &set, err, sizeof err), PS_OK);
-    CHECK(again.is_set && memcmp(again.bytes, key.bytes, FINDING_KEY_LEN) == 0);
+    /* The same database opens again with the same key, and is refused with another. */
+    CHECK_EQ_U(sink_set_open(&cfg, &key, &set, err, sizeof err), PS_OK);
     sink_set_close(set);
+    struct finding_key other = { .is_set = false };
+    CHECK_EQ_U(finding_key_random(&other), PS_OK);
+    set = NULL;
+    CHECK_EQ_U(sink_set_open(&cfg, &other, &set, err, sizeof err), PS_ERR_DB);
+    CHECK(set == NULL);
     finding_free(t);
 }
 
-/* A key made before the outputs open (a key file, later) is the one a new database keeps. */
+/* The key given (the key file's) is named in a new database by its id, and never stored. */
 static void test_set_key_given(void)
 {
     char db[600], err[512];
@@ -1401,9 +1544,11 @@ static void test_set_key_given(void)
     CHECK_EQ_U(sink_set_open(&cfg, &key, &set, err, sizeof err), PS_OK);
     CHECK_EQ_U(sink_set_count(set), 1);
     sink_set_close(set);
-    uint8_t stored[FINDING_KEY_LEN];
-    CHECK(key_of(db, stored));
-    CHECK(memcmp(stored, test_key, FINDING_KEY_LEN) == 0);
+    char id[FINDING_KEY_ID_HEX + 1], got[128];
+    finding_key_id(&key, id);
+    CHECK(meta_text(db, "fingerprint_key_id", got, sizeof got) && strcmp(got, id) == 0);
+    CHECK(!meta_text(db, "fingerprint_key", got, sizeof got));
+    CHECK(!file_holds(db, test_key));
     finding_key_wipe(&key);
     CHECK(!key.is_set);
 }
@@ -1416,6 +1561,7 @@ static void test_set_open_fails(void)
     tmp_path(json, sizeof json, "never.json");
     struct sink_config cfg = set_config(db, json, false);
     struct finding_key key = { .is_set = false };
+    finding_key_set(&key, test_key);
     struct sink_set *set = NULL;
     err[0] = '\0';
     CHECK_EQ_U(sink_set_open(&cfg, &key, &set, err, sizeof err), PS_ERR_DB);
@@ -1433,6 +1579,7 @@ static void json_full_disk(bool is_live)
     tmp_path(db, sizeof db, is_live ? "full-live.db" : "full-offline.db");
     struct sink_config cfg = set_config(db, "/dev/full", is_live);
     struct finding_key key = { .is_set = false };
+    finding_key_set(&key, test_key);
     struct sink_set *set = NULL;
     CHECK_EQ_U(sink_set_open(&cfg, &key, &set, err, sizeof err), PS_OK);
     if (set == NULL) {
@@ -1484,6 +1631,7 @@ static void test_set_db_fails(void)
     tmp_path(json, sizeof json, "fail.json");
     struct sink_config cfg = set_config(db, json, true);
     struct finding_key key = { .is_set = false };
+    finding_key_set(&key, test_key);
     struct sink_set *set = NULL;
     CHECK_EQ_U(sink_set_open(&cfg, &key, &set, err, sizeof err), PS_OK);
     if (set == NULL) {
@@ -1528,7 +1676,8 @@ int main(void)
     RUN(test_console_other_sessions);
     RUN(test_console_quote_forgery);
     test_sqlite_roundtrip();
-    RUN(test_sqlite_key_persists);
+    RUN(test_sqlite_key_id);
+    RUN(test_sqlite_old_key);
     RUN(test_sqlite_newer_schema);
     RUN(test_sqlite_bad_paths);
     RUN(test_sqlite_batching);
