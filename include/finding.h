@@ -46,7 +46,11 @@ enum finding_end {
     FINDING_END_RST,
     FINDING_END_IDLE,
     FINDING_END_EVICTED,
+    FINDING_END_OPEN, /* not ended yet: a live run's record written at a credential event */
 };
+
+/* A session's uid: "C" and 17 base62 digits, as Zeek writes its connection uids. */
+#define FINDING_UID_LEN 18
 
 /* The fingerprint key: 32 random bytes, kept in a key file outside the database (keyfile.h).
  * The wiring owns it for the run. */
@@ -74,6 +78,9 @@ struct credential {
                           lost), so it was a real login even while its result is unknown */
     enum finding_result result;
     char fingerprint[FINDING_FP_HEX + 1]; /* filled by finding_finalize when secret != NULL */
+    /* Credential events (live runs): the result last published, once one was. */
+    bool is_published;
+    enum finding_result published_result;
 };
 
 struct session {
@@ -95,6 +102,8 @@ struct session {
     uint64_t bytes_client, bytes_server; /* payload bytes delivered in order */
     uint64_t gaps, gap_bytes;            /* reassembly gaps in either direction */
     bool is_parse_done; /* set by a parser: nothing more to learn (TLS version known) */
+    bool is_published;  /* a credential event of it was written: its record replaces one */
+    char uid[FINDING_UID_LEN + 1]; /* finding_set_uid */
 };
 
 /* One run of plainsight: what it read and what it dropped. Strings and counters borrowed. */
@@ -131,6 +140,14 @@ void finding_set_username(struct credential *c, const uint8_t *p, size_t len);
 void finding_set_secret(struct credential *c, const uint8_t *p, size_t len);
 void finding_set_challenge(struct credential *c, const uint8_t *p, size_t len);
 void finding_set_response(struct credential *c, const uint8_t *p, size_t len);
+
+/* Sets s->uid from its first packet's time and its endpoints (set those first): the same
+ * session read twice gets the same uid, and two sessions differ in one of them. */
+void finding_set_uid(struct session *s);
+
+/* True when c holds what its login sent (a secret or a challenge-response's response) or its
+ * result is known: a credential event can say something. */
+bool finding_credential_is_ready(const struct credential *c);
 
 /* Marks s as TLS from its first byte (tls implicit, STARTTLS not applicable). */
 void finding_set_implicit_tls(struct session *s);

@@ -23,6 +23,10 @@ struct session;
 /* Receives a finished session (borrowed: valid during the call; flow frees it after). */
 typedef void flow_emit_fn(void *ctx, struct session *s);
 
+/* Receives a credential event: credential i of s (borrowed, valid during the call) is ready
+ * (finding_credential_is_ready), or its result changed since its last event. */
+typedef void flow_cred_fn(void *ctx, struct session *s, size_t i);
+
 struct flow_config {
     size_t max_flows;     /* FLOW_MAX_FLOWS */
     size_t memcap_bytes;  /* FLOW_MEMCAP_BYTES: flow state plus reassembly queues */
@@ -62,6 +66,14 @@ void flow_table_free(struct flow_table *ft);
 /* Processes one decoded TCP segment (borrowed). Also runs idle expiry when packet time has
  * moved on by FLOW_EXPIRE_INTERVAL_USEC. */
 void flow_packet(struct flow_table *ft, const struct pkt *p);
+
+/* Asks for credential events (fn, with the emit callback's ctx) as soon as a credential is
+ * ready and again when its result changes, so that a login on a session that stays open for
+ * hours is written at once (live capture). A credential that the rule for sessions begun before
+ * the capture may still drop waits for its answer or its session's end. NULL: none (offline
+ * runs write each session whole at its end). The session's own record still follows at its end,
+ * with is_published set. */
+void flow_set_cred_events(struct flow_table *ft, flow_cred_fn *fn);
 
 /* Ends flows idle since before now_usec - idle_sec (live capture calls this on a clock tick). */
 void flow_expire(struct flow_table *ft, uint64_t now_usec);

@@ -13,6 +13,7 @@
 
 #include "tunables.h"
 
+struct credential;
 struct session;
 
 enum parse_status {
@@ -138,6 +139,12 @@ struct parser_ops {
  * (finding_set_implicit_tls), then calls new_parser. Returns owned state (free with
  * ops->free_parser). */
 void *parse_open(const struct parser_ops *ops, const struct parse_ctx *ctx);
+
+/* True when credential c of the session the parser p of ops reads may yet be dropped by
+ * parse_end (a session begun before the capture, a client that sends message text, a login
+ * the server has not taken part in so far): not to be published before its session ends. */
+bool parse_is_provisional(const struct parser_ops *ops, void *p, unsigned flags,
+                          const struct credential *c);
 
 /* Ends the session the parser p of ops (with its creation flags) read: its end, then the rule
  * for sessions begun before the capture (has_client_text, of the innermost parser): a

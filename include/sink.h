@@ -55,6 +55,7 @@ enum ps_err sink_set_open_ops(const struct sink_ops *const *ops, size_t n,
  * first fatal failure of this call (PS_OK when there was none). */
 enum ps_err sink_set_run_begin(struct sink_set *set, const struct run_record *run);
 enum ps_err sink_set_session(struct sink_set *set, const struct session *s);
+enum ps_err sink_set_credential(struct sink_set *set, const struct session *s, size_t i);
 enum ps_err sink_set_tick(struct sink_set *set, uint64_t now_usec, bool is_force);
 enum ps_err sink_set_run_update(struct sink_set *set, const struct run_record *run);
 enum ps_err sink_set_reopen(struct sink_set *set);

@@ -24,7 +24,11 @@ extern const struct sink_ops sink_json_ops;
 enum ps_err sink_json_open(const char *path, bool is_reveal, struct sink_json **out, char *err,
                            size_t errcap);
 
-/* Writes one session (borrowed) as a line. */
+/* Writes a credential event: credential i of s (borrowed), as a line of event_type
+ * "credential" with the session's uid; the session's own line follows at its end. */
+enum ps_err sink_json_credential(struct sink_json *j, const struct session *s, size_t i);
+
+/* Writes one session (borrowed) as a line of event_type "session". */
 enum ps_err sink_json_session(struct sink_json *j, const struct session *s);
 
 /* Flushes buffered lines. */

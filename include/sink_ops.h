@@ -63,6 +63,11 @@ typedef enum ps_err sink_peek_key_fn(const struct sink_config *cfg, struct sink_
                                      char *err, size_t errcap);
 /* The run starts (run borrowed). Optional. */
 typedef enum ps_err sink_run_fn(void *st, const struct run_record *run, char *err, size_t errcap);
+/* A credential event of a session still open (live runs): credential i of s (borrowed,
+ * fingerprints made) is ready or has its result now. The session's own record follows at its
+ * end (is_published set), and replaces what the events wrote. Optional. */
+typedef enum ps_err sink_cred_fn(void *st, const struct session *s, size_t i, char *err,
+                                 size_t errcap);
 /* One finished session (borrowed, fingerprints made). Required. */
 typedef enum ps_err sink_session_fn(void *st, const struct session *s, char *err, size_t errcap);
 /* The clock: commit or flush what is due at now_usec (wall clock), or everything when
@@ -86,6 +91,7 @@ struct sink_ops {
     sink_peek_key_fn *peek_key;
     sink_run_fn *run_begin;
     sink_session_fn *session;
+    sink_cred_fn *credential;
     sink_tick_fn *tick;
     sink_run_fn *run_update; /* the run's row brought up to date (counters, end, status) */
     sink_reopen_fn *reopen;

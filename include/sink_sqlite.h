@@ -49,8 +49,15 @@ enum ps_err sink_sqlite_peek_key(const char *path, struct sink_key_state *ks, ch
 /* Starts the run: inserts its row. */
 enum ps_err sink_sqlite_run_begin(struct sink_sqlite *db, const struct run_record *run);
 
-/* Writes one finished session and its credentials (borrowed) in the current batch. */
+/* Writes one finished session and its credentials (borrowed) in the current batch. When a
+ * credential event wrote its row (s->is_published), that row and its credentials are replaced
+ * by the final ones. */
 enum ps_err sink_sqlite_session(struct sink_sqlite *db, const struct session *s);
+
+/* A credential event: writes s's row as it is so far (end reason "open"; made at the first
+ * event, found by uid after) and credential i (made, or brought up to date), and commits at the
+ * next tick whatever the batch. */
+enum ps_err sink_sqlite_credential(struct sink_sqlite *db, const struct session *s, size_t i);
 
 /* Commits the batch when SINK_SQLITE_BATCH sessions are pending or SINK_SQLITE_COMMIT_USEC
  * have passed since the last commit (now_usec: wall clock), or always when is_force. */

@@ -108,6 +108,10 @@
 /* sink_sqlite: how long a write waits for an auditor's lock on the database before it fails,
  * milliseconds. */
 #define SINK_SQLITE_BUSY_MSEC 5000
+/* sink_sqlite: a run an earlier release left 'running' (no pid recorded) whose row has not been
+ * brought up to date for this long is taken as interrupted, seconds. A live run updates its
+ * row every RUN_STATS_SEC. */
+#define SINK_SQLITE_STALE_RUN_SEC 3600
 
 /* cli: capture files one run reads at most (-r given more often is a usage error). */
 #define CLI_MAX_FILES 1024

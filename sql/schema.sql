@@ -27,7 +27,9 @@ CREATE TABLE IF NOT EXISTS runs (
     packets         INTEGER NOT NULL DEFAULT 0,
     bytes           INTEGER NOT NULL DEFAULT 0,
     sessions        INTEGER NOT NULL DEFAULT 0,
-    exposed         INTEGER NOT NULL DEFAULT 0
+    exposed         INTEGER NOT NULL DEFAULT 0,
+    pid             INTEGER,           -- the process and host that ran it: a run left
+    host            TEXT               -- 'running' by a process that is gone is 'interrupted'
 );
 
 -- Every counter of a run: what was decoded, what was dropped and why.
@@ -57,16 +59,20 @@ CREATE TABLE IF NOT EXISTS sessions (
                                           -- 'refused', 'n/a'; NULL when the capture cannot tell
     exposure        TEXT NOT NULL,        -- 'credentials', 'challenge-response', 'cleartext',
                                           -- 'none'
-    end_reason      TEXT NOT NULL,        -- 'fin', 'rst', 'idle', 'evicted', 'capture-end'
+    end_reason      TEXT NOT NULL,        -- 'fin', 'rst', 'idle', 'evicted', 'capture-end';
+                                          -- 'open' while a live run has not seen its end
     packets         INTEGER NOT NULL,
     bytes_client    INTEGER NOT NULL,
     bytes_server    INTEGER NOT NULL,
     gaps            INTEGER NOT NULL,     -- reassembly gaps: bytes the capture missed
     gap_bytes       INTEGER NOT NULL,
     injected_commands INTEGER NOT NULL,   -- cleartext commands pipelined after STARTTLS
-    credentials_dropped INTEGER NOT NULL  -- credentials past the per-session limit
+    credentials_dropped INTEGER NOT NULL, -- credentials past the per-session limit
+    uid             TEXT                  -- "C" and 17 base62 digits, from the first packet's
+                                          -- time and the endpoints; NULL before version 2
 );
 CREATE INDEX IF NOT EXISTS sessions_server ON sessions(server_ip, server_port);
+CREATE UNIQUE INDEX IF NOT EXISTS sessions_uid ON sessions(uid);
 CREATE INDEX IF NOT EXISTS sessions_start ON sessions(ts_start);
 
 -- One row per credential seen in a session, in the order seen.
@@ -84,7 +90,7 @@ CREATE TABLE IF NOT EXISTS credentials (
     result             TEXT NOT NULL,     -- 'success', 'failure', 'unknown'
     truncated          INTEGER NOT NULL   -- 1 when a field was longer than its limit
 );
-CREATE INDEX IF NOT EXISTS credentials_session ON credentials(session_id);
+CREATE UNIQUE INDEX IF NOT EXISTS credentials_session_seq ON credentials(session_id, seq);
 CREATE INDEX IF NOT EXISTS credentials_user ON credentials(username);
 
 -- Every credential with its session, the view most audits start from.

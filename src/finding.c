@@ -125,6 +125,49 @@ void finding_set_response(struct credential *c, const uint8_t *p, size_t len)
     set_owned(c, &c->response, &c->response_len, p, len, FINDING_MAX_CHALLENGE);
 }
 
+void finding_set_uid(struct session *s)
+{
+    static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    uint8_t in[8 + 1 + 16 + 2 + 16 + 2];
+    size_t n = 0;
+    for (int i = 7; i >= 0; i--) {
+        in[n++] = (uint8_t)(s->ts_start_usec >> (8 * i));
+    }
+    in[n++] = s->ip_version;
+    memcpy(in + n, s->client_ip, 16);
+    n += 16;
+    in[n++] = (uint8_t)(s->client_port >> 8);
+    in[n++] = (uint8_t)s->client_port;
+    memcpy(in + n, s->server_ip, 16);
+    n += 16;
+    in[n++] = (uint8_t)(s->server_port >> 8);
+    in[n++] = (uint8_t)s->server_port;
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    sha256_update(&ctx, n, in);
+    sha256_digest(&ctx, sizeof digest, digest);
+    /* 17 base62 digits from the first 13 bytes (104 bits; 62^17 > 2^101). */
+    uint8_t num[13];
+    memcpy(num, digest, sizeof num);
+    s->uid[0] = 'C';
+    for (size_t d = FINDING_UID_LEN - 1; d >= 1; d--) {
+        unsigned rem = 0;
+        for (size_t k = 0; k < sizeof num; k++) {
+            unsigned cur = rem << 8 | num[k];
+            num[k] = (uint8_t)(cur / 62);
+            rem = cur % 62;
+        }
+        s->uid[d] = b62[rem];
+    }
+    s->uid[FINDING_UID_LEN] = '\0';
+}
+
+bool finding_credential_is_ready(const struct credential *c)
+{
+    return c->secret != NULL || c->response != NULL || c->result != FINDING_RESULT_UNKNOWN;
+}
+
 void finding_set_implicit_tls(struct session *s)
 {
     s->tls = FINDING_TLS_IMPLICIT;
@@ -304,6 +347,8 @@ const char *finding_end_name(enum finding_end e)
         return "idle";
     case FINDING_END_EVICTED:
         return "evicted";
+    case FINDING_END_OPEN:
+        return "open";
     case FINDING_END_CAPTURE:
         break;
     }

@@ -102,6 +102,7 @@ struct flow_list {
 struct flow_table {
     struct flow_config cfg;
     flow_emit_fn *emit;
+    flow_cred_fn *on_cred; /* NULL: no credential events */
     void *emit_ctx;
     struct flow **buckets;
     size_t n_buckets; /* a power of two */
@@ -326,6 +327,30 @@ static void *parser_of(struct dir_ctx *d)
     return m->parser;
 }
 
+/* Credential events for what the parser just learnt: a credential now ready, or its result
+ * changed. */
+static void publish(struct flow_table *ft, struct mail *m)
+{
+    struct session *s = m->s;
+    for (size_t i = 0; i < s->n_creds; i++) {
+        struct credential *c = s->creds[i];
+        if (!finding_credential_is_ready(c) ||
+            (c->is_published && c->published_result == c->result) ||
+            parse_is_provisional(m->ops, m->parser, parse_flags(m), c)) {
+            continue;
+        }
+        c->is_published = true;
+        c->published_result = c->result;
+        s->is_published = true;
+        ft->on_cred(ft->emit_ctx, s, i);
+    }
+}
+
+void flow_set_cred_events(struct flow_table *ft, flow_cred_fn *fn)
+{
+    ft->on_cred = fn;
+}
+
 static void on_data(void *ctx, const uint8_t *data, size_t len)
 {
     struct dir_ctx *d = ctx;
@@ -343,6 +368,9 @@ static void on_data(void *ctx, const uint8_t *data, size_t len)
         m->is_parser_dead = true;
         d->ft->ps.not_protocol++;
     }
+    if (d->ft->on_cred != NULL && m->s->n_creds > 0) {
+        publish(d->ft, m);
+    }
 }
 
 static void on_gap(void *ctx, uint64_t len)
@@ -353,6 +381,9 @@ static void on_gap(void *ctx, uint64_t len)
     m->s->gap_bytes += len;
     if (!m->is_parser_dead && !m->s->is_parse_done) {
         m->ops->gap(parser_of(d), d->dir, len);
+        if (d->ft->on_cred != NULL && m->s->n_creds > 0) {
+            publish(d->ft, m);
+        }
     }
 }
 
@@ -559,6 +590,7 @@ static void attach_mail(struct flow_table *ft, struct flow *f, const struct pkt 
     s->server_port = src_is_client ? p->dport : p->sport;
     s->vlan = p->vlan;
     s->ts_start_usec = p->ts_usec;
+    finding_set_uid(s);
     /* A wrapper's session is of the protocol it carries, once it finds it. */
     s->protocol = cr->proto->is_wrapper ? NULL : cr->proto->name;
     m->parse_flags = cr->is_implicit_tls ? PARSE_F_IMPLICIT_TLS : 0u;

@@ -66,18 +66,35 @@ static const struct parser_ops *innermost(const struct parser_ops *ops, void *p)
     return ops;
 }
 
+/* The rule's reach: a session begun before the capture whose client sends message text. */
+static bool is_ruled(const struct parser_ops *ops, void *p, unsigned flags)
+{
+    return (flags & PARSE_F_MIDSTREAM) != 0 && (p == NULL || innermost(ops, p)->has_client_text);
+}
+
+static bool is_unanswered(const struct credential *c)
+{
+    return c->result == FINDING_RESULT_UNKNOWN && !c->is_answered;
+}
+
+bool parse_is_provisional(const struct parser_ops *ops, void *p, unsigned flags,
+                          const struct credential *c)
+{
+    return is_ruled(ops, p, flags) && is_unanswered(c);
+}
+
 void parse_end(const struct parser_ops *ops, void *p, struct session *s, unsigned flags,
                struct parse_stats *st)
 {
     if (p != NULL) {
         ops->end(p);
     }
-    if ((flags & PARSE_F_MIDSTREAM) == 0 || (p != NULL && !innermost(ops, p)->has_client_text)) {
+    if (!is_ruled(ops, p, flags)) {
         return;
     }
     for (size_t i = s->n_creds; i > 0; i--) {
         struct credential *c = s->creds[i - 1];
-        if (c->result == FINDING_RESULT_UNKNOWN && !c->is_answered) {
+        if (is_unanswered(c)) {
             finding_drop_credential(s, c);
             st->midstream_unanswered++;
         }

@@ -100,6 +100,15 @@ static void emit(void *ctx, struct session *s)
     sink_set_session(r->out, s);
 }
 
+/* A credential of a session still open is ready or has its result (live capture): written at
+ * once, committed at the next tick. */
+static void emit_credential(void *ctx, struct session *s, size_t i)
+{
+    struct run *r = ctx;
+    finding_finalize(s, r->key->bytes);
+    sink_set_credential(r->out, s, i);
+}
+
 /* The run's source: the interface, or the files separated by spaces. Returns owned. */
 static char *join_sources(const struct run_config *cfg)
 {
@@ -153,6 +162,11 @@ struct run *run_start(const struct run_config *cfg, struct sink_set *out,
     }
     struct flow_config fc = { FLOW_MAX_FLOWS, cfg->memcap_bytes, cfg->idle_sec, r->cls };
     r->ft = flow_table_new(&fc, emit, r);
+    /* Live, a login is written when it happens, not when its session ends hours later. Files
+     * are read at once: each session is written whole, with the same rows in the end. */
+    if (cfg->live != NULL) {
+        flow_set_cred_events(r->ft, emit_credential);
+    }
     return r;
 }
 

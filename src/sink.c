@@ -130,6 +130,7 @@ static bool is_skipped(const struct sink_set *set, const struct sink_open *o)
 enum sink_call {
     SINK_CALL_RUN_BEGIN,
     SINK_CALL_SESSION,
+    SINK_CALL_CREDENTIAL,
     SINK_CALL_TICK,
     SINK_CALL_RUN_UPDATE,
     SINK_CALL_REOPEN,
@@ -138,6 +139,7 @@ enum sink_call {
 struct sink_args {
     const struct run_record *run;
     const struct session *s;
+    size_t cred; /* SINK_CALL_CREDENTIAL: which credential of s */
     uint64_t now_usec;
     bool is_force;
 };
@@ -152,6 +154,8 @@ static enum ps_err call_one(const struct sink_open *o, enum sink_call call,
         return ops->run_begin != NULL ? ops->run_begin(o->st, a->run, err, errcap) : PS_OK;
     case SINK_CALL_SESSION:
         return ops->session(o->st, a->s, err, errcap);
+    case SINK_CALL_CREDENTIAL:
+        return ops->credential != NULL ? ops->credential(o->st, a->s, a->cred, err, errcap) : PS_OK;
     case SINK_CALL_TICK:
         return ops->tick != NULL ? ops->tick(o->st, a->now_usec, a->is_force, err, errcap) : PS_OK;
     case SINK_CALL_RUN_UPDATE:
@@ -193,6 +197,12 @@ enum ps_err sink_set_session(struct sink_set *set, const struct session *s)
 {
     struct sink_args a = { .s = s };
     return fan_out(set, SINK_CALL_SESSION, &a);
+}
+
+enum ps_err sink_set_credential(struct sink_set *set, const struct session *s, size_t i)
+{
+    struct sink_args a = { .s = s, .cred = i };
+    return fan_out(set, SINK_CALL_CREDENTIAL, &a);
 }
 
 enum ps_err sink_set_tick(struct sink_set *set, uint64_t now_usec, bool is_force)

@@ -190,15 +190,15 @@ enum ps_err sink_json_reopen(struct sink_json *j, char *err, size_t errcap)
     return j->f != NULL ? PS_OK : PS_ERR_IO;
 }
 
-enum ps_err sink_json_session(struct sink_json *j, const struct session *s)
+/* What every line starts with: the event, the session's uid, times, endpoints, protocol. */
+static void put_head(FILE *f, const char *event_type, const struct session *s)
 {
-    FILE *f = j->f;
-    if (f == NULL) {
-        return PS_ERR_IO;
-    }
-    char buf[64], vbuf[16];
-
-    fputs("{\"ts_start\":", f);
+    char buf[64];
+    fputs("{\"event_type\":", f);
+    put_cstr(f, event_type);
+    fputs(",\"uid\":", f);
+    put_cstr(f, s->uid[0] != '\0' ? s->uid : NULL); /* NULL: a record made by hand */
+    fputs(",\"ts_start\":", f);
     put_cstr(f, finding_format_time(s->ts_start_usec, buf, sizeof buf));
     fputs(",\"ts_end\":", f);
     put_cstr(f, finding_format_time(s->ts_end_usec, buf, sizeof buf));
@@ -214,6 +214,32 @@ enum ps_err sink_json_session(struct sink_json *j, const struct session *s)
     }
     fputs(",\"protocol\":", f);
     put_cstr(f, finding_proto_name(s->protocol));
+}
+
+enum ps_err sink_json_credential(struct sink_json *j, const struct session *s, size_t i)
+{
+    FILE *f = j->f;
+    if (f == NULL) {
+        return PS_ERR_IO;
+    }
+    put_head(f, "credential", s);
+    fputs(",\"tls\":", f);
+    put_cstr(f, finding_tls_name(s->tls));
+    fprintf(f, ",\"seq\":%zu,\"credential\":", i);
+    put_credential(f, s->creds[i], j->is_reveal);
+    fputs("}\n", f);
+    return ferror(f) ? PS_ERR_IO : PS_OK;
+}
+
+enum ps_err sink_json_session(struct sink_json *j, const struct session *s)
+{
+    FILE *f = j->f;
+    if (f == NULL) {
+        return PS_ERR_IO;
+    }
+    char vbuf[16];
+
+    put_head(f, "session", s);
     fputs(",\"tls\":", f);
     put_cstr(f, finding_tls_name(s->tls));
     fputs(",\"tls_version\":", f);
@@ -291,6 +317,17 @@ static enum ps_err ops_session(void *st, const struct session *s, char *err, siz
     return PS_OK;
 }
 
+static enum ps_err ops_credential(void *st, const struct session *s, size_t i, char *err,
+                                  size_t errcap)
+{
+    struct sink_json *j = st;
+    if (sink_json_credential(j, s, i) != PS_OK) {
+        snprintf(err, errcap, "%s: cannot write JSON", j->name);
+        return PS_ERR_IO;
+    }
+    return PS_OK;
+}
+
 /* Flushes the lines so a log shipper sees them within a tick. A failure of an ordinary tick is
  * not reported: the stream keeps its error and the next line's write reports it. The forced
  * tick at the end of the run reports it, since nothing comes after. */
@@ -328,6 +365,7 @@ const struct sink_ops sink_json_ops = {
     .open = ops_open,
     .run_begin = NULL,
     .session = ops_session,
+    .credential = ops_credential,
     .tick = ops_tick,
     .run_update = NULL,
     .reopen = ops_reopen,

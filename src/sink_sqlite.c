@@ -19,6 +19,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,13 @@ struct sink_sqlite {
     size_t pending;
     uint64_t last_commit_usec;
     int64_t run_id;
+    bool has_cred_events; /* a credential event waits in the transaction: commit at the tick */
+    uint64_t duplicates;  /* sessions whose uid the database had already: not written again */
     sqlite3_stmt *ins_session;
+    sqlite3_stmt *upd_session;
+    sqlite3_stmt *find_session;
+    sqlite3_stmt *upsert_cred;
+    sqlite3_stmt *del_creds;
     sqlite3_stmt *ins_cred;
     sqlite3_stmt *upd_run;
     sqlite3_stmt *ins_counter;
@@ -48,14 +55,37 @@ static const char sql_ins_session[] =
     "INSERT INTO sessions (run_id, ts_start, ts_end, client_ip, client_port, server_ip,"
     " server_port, vlan, protocol, tls, tls_version, tls_weak, starttls, exposure, end_reason,"
     " packets, bytes_client, bytes_server, gaps, gap_bytes, injected_commands,"
-    " credentials_dropped)"
+    " credentials_dropped, uid)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?19, ?20, ?21, ?22)";
+    " ?19, ?20, ?21, ?22, ?23)"
+    " ON CONFLICT (uid) DO NOTHING";
+
+/* The same columns into the row a credential event wrote (?1 is its id, not the run). */
+static const char sql_upd_session[] =
+    "UPDATE sessions SET ts_start = ?2, ts_end = ?3, client_ip = ?4, client_port = ?5,"
+    " server_ip = ?6, server_port = ?7, vlan = ?8, protocol = ?9, tls = ?10, tls_version = ?11,"
+    " tls_weak = ?12, starttls = ?13, exposure = ?14, end_reason = ?15, packets = ?16,"
+    " bytes_client = ?17, bytes_server = ?18, gaps = ?19, gap_bytes = ?20,"
+    " injected_commands = ?21, credentials_dropped = ?22, uid = ?23 WHERE id = ?1";
+
+static const char sql_find_session[] = "SELECT id FROM sessions WHERE uid = ?1";
+
+static const char sql_del_creds[] = "DELETE FROM credentials WHERE session_id = ?1";
 
 static const char sql_ins_cred[] =
     "INSERT INTO credentials (session_id, seq, mechanism, username, secret, secret_len,"
     " secret_fingerprint, challenge, response, result, truncated)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+/* A credential event: the row for (session, seq), made or brought up to date. */
+static const char sql_upsert_cred[] =
+    "INSERT INTO credentials (session_id, seq, mechanism, username, secret, secret_len,"
+    " secret_fingerprint, challenge, response, result, truncated)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    " ON CONFLICT (session_id, seq) DO UPDATE SET mechanism = excluded.mechanism,"
+    " username = excluded.username, secret = excluded.secret, secret_len = excluded.secret_len,"
+    " secret_fingerprint = excluded.secret_fingerprint, challenge = excluded.challenge,"
+    " response = excluded.response, result = excluded.result, truncated = excluded.truncated";
 
 static const char sql_upd_run[] =
     "UPDATE runs SET status = ?2, ended = ?3, first_packet = ?4, last_packet = ?5,"
@@ -198,6 +228,115 @@ static enum ps_err settle_key(struct sink_sqlite *db, const struct finding_key *
     return PS_OK;
 }
 
+/* Runs st to its end, then resets it for the next use. */
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The host name, for runs.host; false when the system gives none. */
+static bool this_host(char *buf, size_t cap)
+{
+    if (gethostname(buf, cap) != 0) {
+        return false;
+    }
+    buf[cap - 1] = '\0';
+    return true;
+}
+
+/* True when the query (our own text) with text parameters a and b returns a row. */
+static bool has_row(struct sink_sqlite *db, const char *sql, const char *a, const char *b)
+{
+    sqlite3_stmt *st = NULL;
+    bool found = false;
+    if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* Version 1 had no sessions.uid, runs.pid or runs.host: they are added before the schema's
+ * text (whose indexes name them) is applied. A table that does not exist yet is made whole by
+ * that text. */
+static int migrate(struct sink_sqlite *db)
+{
+    static const struct {
+        const char *table, *column, *sql;
+    } added[] = {
+        { "sessions", "uid", "ALTER TABLE sessions ADD COLUMN uid TEXT" },
+        { "runs", "pid", "ALTER TABLE runs ADD COLUMN pid INTEGER" },
+        { "runs", "host", "ALTER TABLE runs ADD COLUMN host TEXT" },
+    };
+    for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
+        bool is_table =
+            has_row(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    added[i].table, NULL);
+        bool is_column = has_row(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2",
+                                 added[i].table, added[i].column);
+        if (is_table && !is_column && exec(db, added[i].sql) != SQLITE_OK) {
+            return SQLITE_ERROR;
+        }
+    }
+    return SQLITE_OK;
+}
+
+/* Whether a run left 'running' was left by a process that is gone: one of this host whose pid
+ * no longer exists, or, written by an earlier release without pid, one whose row has not been
+ * brought up to date for SINK_SQLITE_STALE_RUN_SEC (a live run updates it every minute). */
+static bool is_run_gone(sqlite3_stmt *st, const char *host, const char *stale_before)
+{
+    if (sqlite3_column_type(st, 1) != SQLITE_NULL && sqlite3_column_type(st, 2) != SQLITE_NULL) {
+        pid_t pid = (pid_t)sqlite3_column_int64(st, 1);
+        const char *h = (const char *)sqlite3_column_text(st, 2);
+        return host != NULL && h != NULL && strcmp(h, host) == 0 && pid > 0 && kill(pid, 0) != 0 &&
+               errno == ESRCH;
+    }
+    const char *last = (const char *)sqlite3_column_text(st, 3);
+    return last != NULL && strcmp(last, stale_before) < 0;
+}
+
+/* Marks the runs a killed process left 'running' as 'interrupted' (keeping the counters they
+ * last committed), and says so. */
+static void recover_runs(struct sink_sqlite *db)
+{
+    char host_buf[256], stale[40];
+    const char *host = this_host(host_buf, sizeof host_buf) ? host_buf : NULL;
+    uint64_t now = (uint64_t)time(NULL) * PS_USEC_PER_SEC;
+    finding_format_time(now - (uint64_t)SINK_SQLITE_STALE_RUN_SEC * PS_USEC_PER_SEC, stale,
+                        sizeof stale);
+    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *upd = NULL;
+    if (sqlite3_prepare_v2(db->db,
+                           "SELECT id, pid, host, COALESCE(ended, started) FROM runs"
+                           " WHERE status = 'running'",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->db, "UPDATE runs SET status = 'interrupted' WHERE id = ?1", -1, &upd,
+                           NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (!is_run_gone(st, host, stale)) {
+            continue;
+        }
+        sqlite3_int64 id = sqlite3_column_int64(st, 0);
+        sqlite3_bind_int64(upd, 1, id);
+        if (step_done(upd) == SQLITE_OK) {
+            log_info("%s: run %lld was left running by a process that is gone: marked "
+                     "interrupted",
+                     db->path, (long long)id);
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(upd);
+}
+
 static enum ps_err apply_schema(struct sink_sqlite *db, const struct sink_sqlite_key *k,
                                 bool *is_key_removed, char *err, size_t errcap)
 {
@@ -221,7 +360,7 @@ static enum ps_err apply_schema(struct sink_sqlite *db, const struct sink_sqlite
         return PS_ERR_SCHEMA;
     }
     char *msg = NULL;
-    if (exec(db, "BEGIN IMMEDIATE") != SQLITE_OK ||
+    if (exec(db, "BEGIN IMMEDIATE") != SQLITE_OK || migrate(db) != SQLITE_OK ||
         sqlite3_exec(db->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
         set_err(err, errcap, db->path, "cannot apply schema",
                 msg != NULL ? msg : sqlite3_errmsg(db->db));
@@ -247,6 +386,7 @@ static enum ps_err apply_schema(struct sink_sqlite *db, const struct sink_sqlite
         set_err(err, errcap, db->path, "cannot commit schema", sqlite3_errmsg(db->db));
         return PS_ERR_DB;
     }
+    recover_runs(db);
     return PS_OK;
 }
 
@@ -315,6 +455,14 @@ enum ps_err sink_sqlite_open(const char *path, bool is_reveal, const struct sink
         sqlite3_prepare_v3(db->db, sql_upd_run, -1, SQLITE_PREPARE_PERSISTENT, &db->upd_run,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(db->db, sql_ins_counter, -1, SQLITE_PREPARE_PERSISTENT, &db->ins_counter,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(db->db, sql_upd_session, -1, SQLITE_PREPARE_PERSISTENT, &db->upd_session,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(db->db, sql_find_session, -1, SQLITE_PREPARE_PERSISTENT,
+                           &db->find_session, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(db->db, sql_upsert_cred, -1, SQLITE_PREPARE_PERSISTENT, &db->upsert_cred,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(db->db, sql_del_creds, -1, SQLITE_PREPARE_PERSISTENT, &db->del_creds,
                            NULL) != SQLITE_OK) {
         set_err(err, errcap, path, "cannot prepare statements", sqlite3_errmsg(db->db));
         sink_sqlite_close(db);
@@ -357,14 +505,6 @@ static void bind_bytes_text(sqlite3_stmt *st, int col, const uint8_t *p, size_t 
                         SQLITE_UTF8);
 }
 
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 static enum ps_err begin(struct sink_sqlite *db)
 {
     if (db->in_txn) {
@@ -381,8 +521,8 @@ enum ps_err sink_sqlite_run_begin(struct sink_sqlite *db, const struct run_recor
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->db,
-                           "INSERT INTO runs (version, mode, source, status, started)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5)",
+                           "INSERT INTO runs (version, mode, source, status, started, pid, host)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                            -1, &st, NULL) != SQLITE_OK) {
         return PS_ERR_DB;
     }
@@ -391,6 +531,13 @@ enum ps_err sink_sqlite_run_begin(struct sink_sqlite *db, const struct run_recor
     sqlite3_bind_text(st, 3, run->source, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 4, run->status, -1, SQLITE_TRANSIENT);
     bind_time(st, 5, run->started_usec, false);
+    char host[256];
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)getpid());
+    if (this_host(host, sizeof host)) {
+        sqlite3_bind_text(st, 7, host, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, 7);
+    }
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -400,10 +547,10 @@ enum ps_err sink_sqlite_run_begin(struct sink_sqlite *db, const struct run_recor
     return PS_OK;
 }
 
-static enum ps_err insert_credential(struct sink_sqlite *db, int64_t session_id, size_t seq,
-                                     const struct credential *c)
+/* Binds credential c as row seq of session_id to st (ins_cred or upsert_cred) and runs it. */
+static enum ps_err put_credential(struct sink_sqlite *db, sqlite3_stmt *st, int64_t session_id,
+                                  size_t seq, const struct credential *c)
 {
-    sqlite3_stmt *st = db->ins_cred;
     bool has_secret = c->secret != NULL;
     sqlite3_bind_int64(st, 1, session_id);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
@@ -424,17 +571,16 @@ static enum ps_err insert_credential(struct sink_sqlite *db, int64_t session_id,
     return step_done(st) == SQLITE_OK ? PS_OK : PS_ERR_DB;
 }
 
-enum ps_err sink_sqlite_session(struct sink_sqlite *db, const struct session *s)
+/* Binds the session's columns to st (ins_session or upd_session; first the run's id or the
+ * row's) and runs it; end as the end reason written. */
+static enum ps_err put_session(sqlite3_stmt *st, int64_t first, const struct session *s,
+                               enum finding_end end)
 {
-    if (begin(db) != PS_OK) {
-        return PS_ERR_DB;
-    }
-    sqlite3_stmt *st = db->ins_session;
     char ip[64], vbuf[16];
     const char *tv = finding_tls_version_name(s->tls_version, vbuf, sizeof vbuf);
     const char *stls = finding_starttls_name(s->starttls);
 
-    sqlite3_bind_int64(st, 1, db->run_id);
+    sqlite3_bind_int64(st, 1, first);
     bind_time(st, 2, s->ts_start_usec, false);
     bind_time(st, 3, s->ts_end_usec, false);
     sqlite3_bind_text(st, 4, finding_format_ip(s->ip_version, s->client_ip, ip, sizeof ip), -1,
@@ -462,7 +608,7 @@ enum ps_err sink_sqlite_session(struct sink_sqlite *db, const struct session *s)
         sqlite3_bind_null(st, 13);
     }
     sqlite3_bind_text(st, 14, finding_exposure(s), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 15, finding_end_name(s->end_reason), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 15, finding_end_name(end), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 16, (sqlite3_int64)s->packets);
     sqlite3_bind_int64(st, 17, (sqlite3_int64)s->bytes_client);
     sqlite3_bind_int64(st, 18, (sqlite3_int64)s->bytes_server);
@@ -470,16 +616,83 @@ enum ps_err sink_sqlite_session(struct sink_sqlite *db, const struct session *s)
     sqlite3_bind_int64(st, 20, (sqlite3_int64)s->gap_bytes);
     sqlite3_bind_int64(st, 21, (sqlite3_int64)s->injected_commands);
     sqlite3_bind_int64(st, 22, (sqlite3_int64)s->creds_dropped);
-    if (step_done(st) != SQLITE_OK) {
+    if (s->uid[0] != '\0') {
+        sqlite3_bind_text(st, 23, s->uid, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, 23); /* a record made by hand (tests, tools): no uid */
+    }
+    return step_done(st) == SQLITE_OK ? PS_OK : PS_ERR_DB;
+}
+
+/* The id of the row a credential event wrote for s, or -1. */
+static int64_t find_session(struct sink_sqlite *db, const struct session *s)
+{
+    sqlite3_stmt *st = db->find_session;
+    sqlite3_bind_text(st, 1, s->uid, -1, SQLITE_TRANSIENT);
+    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return id;
+}
+
+/* Writes s's row with end reason end: a new row, or, when a credential event wrote one, that
+ * row brought up to date. Sets *id to it. */
+static enum ps_err write_session(struct sink_sqlite *db, const struct session *s,
+                                 enum finding_end end, int64_t *id)
+{
+    *id = s->is_published ? find_session(db, s) : -1;
+    if (*id >= 0) {
+        return put_session(db->upd_session, *id, s, end);
+    }
+    if (put_session(db->ins_session, db->run_id, s, end) != PS_OK) {
         return PS_ERR_DB;
     }
-    int64_t sid = sqlite3_last_insert_rowid(db->db);
+    /* The same session read before (the same capture again, or a sensor's and a capture's
+     * view of one connection): its row is there already, and stays the only one. */
+    *id = sqlite3_changes(db->db) > 0 ? sqlite3_last_insert_rowid(db->db) : -1;
+    return PS_OK;
+}
+
+enum ps_err sink_sqlite_session(struct sink_sqlite *db, const struct session *s)
+{
+    int64_t sid = -1;
+    if (begin(db) != PS_OK || write_session(db, s, s->end_reason, &sid) != PS_OK) {
+        return PS_ERR_DB;
+    }
+    if (sid < 0) {
+        db->duplicates++;
+        return PS_OK;
+    }
+    if (s->is_published) {
+        /* The final list replaces what the events wrote (a credential may have gone since). */
+        sqlite3_bind_int64(db->del_creds, 1, sid);
+        if (step_done(db->del_creds) != SQLITE_OK) {
+            return PS_ERR_DB;
+        }
+    }
     for (size_t i = 0; i < s->n_creds; i++) {
-        if (insert_credential(db, sid, i, s->creds[i]) != PS_OK) {
+        if (put_credential(db, db->ins_cred, sid, i, s->creds[i]) != PS_OK) {
             return PS_ERR_DB;
         }
     }
     db->pending++;
+    return PS_OK;
+}
+
+enum ps_err sink_sqlite_credential(struct sink_sqlite *db, const struct session *s, size_t i)
+{
+    int64_t sid = -1;
+    if (i >= s->n_creds || begin(db) != PS_OK ||
+        write_session(db, s, FINDING_END_OPEN, &sid) != PS_OK) {
+        return PS_ERR_DB;
+    }
+    if (sid < 0) {
+        return PS_OK; /* a session the database had already */
+    }
+    if (put_credential(db, db->upsert_cred, sid, i, s->creds[i]) != PS_OK) {
+        return PS_ERR_DB;
+    }
+    db->has_cred_events = true;
     return PS_OK;
 }
 
@@ -489,7 +702,9 @@ enum ps_err sink_sqlite_commit(struct sink_sqlite *db, uint64_t now_usec, bool i
         db->last_commit_usec = now_usec;
         return PS_OK;
     }
-    if (!is_force && db->pending < SINK_SQLITE_BATCH &&
+    /* A credential event is committed at the next tick: a login on a session that stays open
+     * is on disk within a tick, whatever the batch. */
+    if (!is_force && !db->has_cred_events && db->pending < SINK_SQLITE_BATCH &&
         now_usec - db->last_commit_usec < SINK_SQLITE_COMMIT_USEC) {
         return PS_OK;
     }
@@ -498,6 +713,7 @@ enum ps_err sink_sqlite_commit(struct sink_sqlite *db, uint64_t now_usec, bool i
     }
     db->in_txn = false;
     db->pending = 0;
+    db->has_cred_events = false;
     db->last_commit_usec = now_usec;
     return PS_OK;
 }
@@ -540,10 +756,19 @@ void sink_sqlite_close(struct sink_sqlite *db)
     if (db->in_txn) {
         exec(db, "COMMIT");
     }
+    if (db->duplicates > 0) {
+        log_info("%s: %llu sessions were in the database already (read before): not written "
+                 "twice",
+                 db->path, (unsigned long long)db->duplicates);
+    }
     sqlite3_finalize(db->ins_session);
     sqlite3_finalize(db->ins_cred);
     sqlite3_finalize(db->upd_run);
     sqlite3_finalize(db->ins_counter);
+    sqlite3_finalize(db->upd_session);
+    sqlite3_finalize(db->find_session);
+    sqlite3_finalize(db->upsert_cred);
+    sqlite3_finalize(db->del_creds);
     if (db->db != NULL) {
         sqlite3_close(db->db);
     }
@@ -607,6 +832,15 @@ static enum ps_err ops_run_begin(void *st, const struct run_record *run, char *e
                : write_failed(db, "cannot record the run", err, errcap);
 }
 
+static enum ps_err ops_credential(void *st, const struct session *s, size_t i, char *err,
+                                  size_t errcap)
+{
+    struct sink_sqlite *db = st;
+    return sink_sqlite_credential(db, s, i) == PS_OK
+               ? PS_OK
+               : write_failed(db, "cannot write a credential", err, errcap);
+}
+
 static enum ps_err ops_session(void *st, const struct session *s, char *err, size_t errcap)
 {
     struct sink_sqlite *db = st;
@@ -655,6 +889,7 @@ const struct sink_ops sink_sqlite_ops = {
     .peek_key = ops_peek_key,
     .run_begin = ops_run_begin,
     .session = ops_session,
+    .credential = ops_credential,
     .tick = ops_tick,
     .run_update = ops_run_update,
     .reopen = NULL,

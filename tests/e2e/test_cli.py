@@ -182,11 +182,17 @@ def main():
     t.check(all(rows2[c["secret"]] != c["secret_fingerprint"] for c in rows),
             "fingerprints differ between databases (keyed per database)")
 
-    # Writing to an existing database adds a run and keeps its key.
+    # Writing to an existing database adds a run and keeps its key; the same capture read
+    # again adds no session twice (each session's uid is the same).
+    con = sqlite3.connect(db)
+    n_sessions = con.execute("SELECT count(*) FROM sessions").fetchone()[0]
+    con.close()
     rc, out, err = run(b, ["-r", one, "-w", db, "-q"])
     con = sqlite3.connect(db)
     t.check(rc == 0 and con.execute("SELECT count(*) FROM runs").fetchone()[0] == 2,
             "second run appends to an existing database")
+    t.check(con.execute("SELECT count(*) FROM sessions").fetchone()[0] == n_sessions,
+            "the same capture read twice: no session twice")
     # A newer schema is refused.
     con.execute("PRAGMA user_version = 99")
     con.commit()

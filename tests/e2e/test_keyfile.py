@@ -141,9 +141,11 @@ def main():
     t.check(keys_that_work(db, target) == [], "no stored value works as the fingerprint key")
 
     # The same key file: the same fingerprint, run after run and database after database.
-    rc, err = plainsight(t, b, db)
+    rc, out, err = run(b, ["-q", "-r", os.path.join(ROOT, "captures", "imap-dovecot-login-atoms.pcap"),
+                           "-w", db])
     fps = fingerprints(db)
-    t.check(rc == 0 and len(fps) == 2 and fps[0] == fps[1], "a second run: the same fingerprint")
+    t.check(rc == 0 and len(fps) >= 2 and fps.count(target) >= 2,
+            "a second run (another capture, the same password): the same fingerprint")
     db2 = os.path.join(tmp, "sensor2.db")
     rc, err = plainsight(t, b, db2, ["--key-file", kpath])
     t.check(rc == 0 and fingerprints(db2) == [target], "two databases, one --key-file: one fingerprint")
@@ -162,7 +164,7 @@ def main():
     with open(AUDIT) as f:
         rows = con.execute(f.read()).fetchall()
     con.close()
-    t.check(len(rows) == 1, "without its key file the database still audits (%r)" % rows)
+    t.check(len(rows) == 2, "without its key file the database still audits (%r)" % rows)
     os.rename(kpath + ".away", kpath)
 
     # Another key for this database: refused, naming the key it was written with.
@@ -186,7 +188,7 @@ def main():
     t.check(rc == 2 and "adir.key" in err, "a directory as key file: exit %d, %r" % (rc, err))
     # Readable by others: a warning, and the run goes on.
     os.chmod(kpath, 0o644)
-    rc, out, err = run(b, ["-r", CAPTURE, "-w", db])
+    rc, out, err = run(b, ["-q", "-r", CAPTURE, "-w", db])
     t.check(rc == 0 and "chmod 600" in err, "a loose key file is warned about (%r)" % err)
     os.chmod(kpath, 0o600)
 

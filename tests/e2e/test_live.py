@@ -15,6 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import tmpdir, ROOT, Tally, analyse, endpoint, sessions  # noqa: E402
+import pcapgen  # noqa: E402
 
 CAPTURES = os.path.join(ROOT, "captures")
 NS = "plainsight-test-%d" % os.getpid()
@@ -184,6 +185,65 @@ def run_tests(t, b, tmp, caps):
             "kill -9: the committed credential is there")
     con.close()
 
+    # A login on a session that stays open (an IMAP client idling for hours): in the database
+    # and the JSON within a second or two while plainsight runs, with its outcome; kill -9
+    # keeps it; the next run on the database marks the killed run interrupted.
+    openpcap = os.path.join(tmp, "open-login.pcap")
+    op = pcapgen.Session(client=("10.9.0.1", 41000), server=("10.9.0.2", 143))
+    op.server(b"* OK IMAP ready\r\n")
+    op.client(b"a1 LOGIN alice s3cret-open\r\n")
+    op.server(b"a1 OK Logged in\r\n")
+    op.client(b"a2 IDLE\r\n")
+    op.server(b"+ idling\r\n")
+    pcapgen.write(openpcap, [op])
+    db = os.path.join(tmp, "open.db")
+    jpath = os.path.join(tmp, "open.json")
+    live = Live(b, db, ["-Z", "root", "-q", "--json=" + jpath])
+    replay([openpcap])
+    t0 = time.time()
+    row = None
+    while time.time() - t0 < 3 and row is None:
+        try:
+            con = sqlite3.connect(db, timeout=1)
+            row = con.execute("SELECT c.username, c.result, s.end_reason, s.uid FROM credentials c"
+                              " JOIN sessions s ON s.id = c.session_id").fetchone()
+            con.close()
+        except sqlite3.Error:
+            pass
+        if row is None:
+            time.sleep(0.05)
+    took = time.time() - t0
+    t.check(row is not None and row[0] == "alice" and row[1] == "success" and row[2] == "open",
+            "open session: its login is in the database with its outcome (%r)" % (row,))
+    t.check(row is not None and took < 2.0,
+            "open session: the login is written within a second or so (%.2f s)" % took)
+    events = []
+    if os.path.exists(jpath):
+        with open(jpath) as f:
+            events = [json.loads(x) for x in f if x.strip()]
+    creds = [e for e in events if e.get("event_type") == "credential"]
+    t.check(creds and creds[-1]["credential"]["result"] == "success" and
+            row is not None and creds[-1]["uid"] == row[3],
+            "open session: a JSON credential event with the session's uid (%r)" % events)
+    t.check(not [e for e in events if e.get("event_type") == "session"],
+            "open session: no session line before its end")
+    live.stop(signal.SIGKILL)
+    con = sqlite3.connect(db)
+    t.check(con.execute("SELECT count(*) FROM credentials WHERE username = 'alice'"
+                        " AND result = 'success'").fetchone()[0] == 1,
+            "kill -9: the open session's login survives")
+    t.check(con.execute("SELECT status FROM runs").fetchone()[0] == "running",
+            "kill -9: the run is left running")
+    con.close()
+    p = subprocess.run([b, "-q", "-r", os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap"),
+                        "-w", db], capture_output=True, timeout=60)
+    rc, err = p.returncode, p.stderr.decode("utf-8", "replace")
+    con = sqlite3.connect(db)
+    statuses = [r[0] for r in con.execute("SELECT status FROM runs ORDER BY id")]
+    con.close()
+    t.check(rc == 0 and statuses == ["interrupted", "ok"],
+            "the next run marks the killed one interrupted (%d, %r, %r)" % (rc, statuses, err))
+
     # SIGHUP reopens the JSON file: lines before the rotation in the old file, after in the new.
     db = os.path.join(tmp, "hup.db")
     jpath = os.path.join(tmp, "sessions.json")
@@ -197,10 +257,17 @@ def run_tests(t, b, tmp, caps):
     replay([os.path.join(CAPTURES, "pop3-dovecot-auth-plain.pcap")])
     wait_for_rows(db, 2, 5)
     rc = live.stop()
-    old = open(jpath + ".1").read().splitlines() if os.path.exists(jpath + ".1") else []
-    new = open(jpath).read().splitlines() if os.path.exists(jpath) else []
+    def session_lines(path):
+        # Live, each login is also told by credential events; the sessions are the records.
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            lines = [json.loads(x) for x in f if x.strip()]
+        return [x for x in lines if x.get("event_type") == "session"]
+    old = session_lines(jpath + ".1")
+    new = session_lines(jpath)
     t.check(rc == 0 and len(old) == 1 and len(new) == 1 and
-            json.loads(new[0])["credentials"][0]["mechanism"] == "PLAIN",
+            new[0]["credentials"][0]["mechanism"] == "PLAIN",
             "SIGHUP: the new JSON file takes the later session (old %d, new %d lines)" %
             (len(old), len(new)))
 

@@ -99,6 +99,28 @@ struct sink {
     uint64_t bad_in_emit; /* emits that saw flows_active above max_flows or an empty session */
 };
 
+/* Credential events seen by a test. */
+struct events {
+    size_t n;
+    size_t seq[8];
+    enum finding_result result[8];
+    char uid[8][FINDING_UID_LEN + 1];
+    bool had_secret[8];
+};
+static struct events ev;
+
+static void on_cred(void *ctx, struct session *s, size_t i)
+{
+    (void)ctx;
+    if (ev.n < 8) {
+        ev.seq[ev.n] = i;
+        ev.result[ev.n] = s->creds[i]->result;
+        ev.had_secret[ev.n] = s->creds[i]->secret != NULL;
+        memcpy(ev.uid[ev.n], s->uid, sizeof ev.uid[ev.n]);
+    }
+    ev.n++;
+}
+
 static void on_emit(void *ctx, struct session *s)
 {
     struct sink *k = ctx;
@@ -1764,9 +1786,86 @@ static void test_flood_spares_sessions(void)
     flow_table_free(ft);
 }
 
+/* Live: a login is told as soon as its secret is there, again when the server answers, not
+ * at the session's end; a login the mid-session rule may still drop waits for its answer. */
+static void test_credential_events(void)
+{
+    struct sink k;
+    struct flow_table *ft = table_new(&k, FLOW_MAX_FLOWS, BIGCAP, FLOW_IDLE_SEC);
+    flow_set_cred_events(ft, on_cred);
+    memset(&ev, 0, sizeof ev);
+    struct conn c;
+    conn_init(&c, 10, 40000, 110, 1000, 5000);
+    handshake(ft, &c);
+    say(ft, &c, false, F_PA, "+OK POP3 ready\r\n");
+    say(ft, &c, true, F_PA, "USER alice\r\n");
+    CHECK_EQ_U(ev.n, 0); /* a user name alone is no login yet */
+    say(ft, &c, false, F_PA, "+OK\r\n");
+    say(ft, &c, true, F_PA, "PASS s3cret\r\n");
+    CHECK_EQ_U(ev.n, 1);
+    CHECK(ev.seq[0] == 0 && ev.result[0] == FINDING_RESULT_UNKNOWN && ev.had_secret[0]);
+    CHECK(ev.uid[0][0] == 'C' && strlen(ev.uid[0]) == FINDING_UID_LEN);
+    say(ft, &c, false, F_PA, "+OK logged in\r\n");
+    CHECK_EQ_U(ev.n, 2);
+    CHECK_EQ_U(ev.result[1], FINDING_RESULT_SUCCESS);
+    say(ft, &c, true, F_PA, "STAT\r\n");
+    say(ft, &c, false, F_PA, "+OK 0 0\r\n");
+    CHECK_EQ_U(ev.n, 2); /* nothing new to tell */
+    CHECK_EQ_U(k.n, 0);  /* the session is still open */
+    teardown(ft, &c);
+    CHECK_EQ_U(k.n, 1);
+    CHECK_EQ_U(ev.n, 2);
+
+    /* Begun before the capture, SMTP (the client sends message text): the login waits for
+     * the server's part, then is told. */
+    memset(&ev, 0, sizeof ev);
+    conn_init(&c, 114, 48014, 25, 1000, 5000);
+    say(ft, &c, true, F_PA, "AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n");
+    CHECK_EQ_U(ev.n, 0);
+    say(ft, &c, false, F_PA, "235 2.7.0 Authentication successful\r\n");
+    CHECK_EQ_U(ev.n, 1);
+    CHECK_EQ_U(ev.result[0], FINDING_RESULT_SUCCESS);
+    teardown(ft, &c);
+
+    /* No events unless asked: the session comes whole at its end. */
+    flow_set_cred_events(ft, NULL);
+    memset(&ev, 0, sizeof ev);
+    conn_init(&c, 11, 40001, 110, 1000, 5000);
+    handshake(ft, &c);
+    login(ft, &c);
+    teardown(ft, &c);
+    CHECK_EQ_U(ev.n, 0);
+    flow_table_free(ft);
+}
+
+/* The uid: the same for the same first packet and endpoints, another for another port. */
+static void test_uid(void)
+{
+    struct session *a = finding_new(), *b = finding_new();
+    a->ts_start_usec = b->ts_start_usec = T0;
+    a->ip_version = b->ip_version = 4;
+    a->client_port = b->client_port = 40000;
+    a->server_port = 110;
+    b->server_port = 110;
+    finding_set_uid(a);
+    finding_set_uid(b);
+    CHECK(strcmp(a->uid, b->uid) == 0);
+    b->client_port = 40001;
+    finding_set_uid(b);
+    CHECK(strcmp(a->uid, b->uid) != 0);
+    for (size_t i = 1; i < FINDING_UID_LEN; i++) {
+        char ch = a->uid[i];
+        CHECK((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z'));
+    }
+    finding_free(a);
+    finding_free(b);
+}
+
 int main(void)
 {
     RUN(test_full_connection);
+    RUN(test_credential_events);
+    RUN(test_uid);
     RUN(test_midstream_server_first);
     RUN(test_midstream_client_first);
     RUN(test_synack_first);

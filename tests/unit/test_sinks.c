@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -558,7 +559,8 @@ static void test_json_hide_secrets(void)
         CHECK(has_bytes(buf, len, "\"result\":\"unknown\""));
         /* Session fields of the first line. */
         static const char *const fields[] = {
-            "{\"ts_start\":\"2023-11-14T22:13:20.123456Z\"",
+            "{\"event_type\":\"session\",\"uid\":null,",
+            "\"ts_start\":\"2023-11-14T22:13:20.123456Z\"",
             "\"ts_end\":\"2023-11-14T22:13:21.000000Z\"",
             "\"client_ip\":\"192.0.2.10\"",
             "\"client_port\":40000",
@@ -1657,6 +1659,148 @@ static void test_set_db_fails(void)
     finding_free(t);
 }
 
+/* Credential events: the row is there at once (end reason "open"), brought up to date with the
+ * result, and the session's end replaces it; JSON says each event on a line of its own. */
+static void test_credential_events(void)
+{
+    char db[600], json[600], err[512];
+    tmp_path(db, sizeof db, "events.db");
+    tmp_path(json, sizeof json, "events.json");
+    struct sink_config cfg = set_config(db, json, false);
+    cfg.is_live = true;
+    struct finding_key key = { .is_set = false };
+    finding_key_set(&key, test_key);
+    struct sink_set *set = NULL;
+    CHECK_EQ_U(sink_set_open(&cfg, &key, &set, err, sizeof err), PS_OK);
+    if (set == NULL) {
+        return;
+    }
+    struct run_record run = run_record_for("running");
+    CHECK_EQ_U(sink_set_run_begin(set, &run), PS_OK);
+    struct session *s = hostile_session(test_key);
+    finding_set_uid(s);
+    CHECK(s->uid[0] == 'C' && strlen(s->uid) == FINDING_UID_LEN);
+    s->end_reason = FINDING_END_FIN;
+    enum finding_result final = s->creds[0]->result;
+    s->creds[0]->result = FINDING_RESULT_UNKNOWN;
+    finding_finalize(s, test_key);
+    s->is_published = true;
+    CHECK_EQ_U(sink_set_credential(set, s, 0), PS_OK);
+    CHECK_EQ_U(sink_set_tick(set, 1700000300000000u, false), PS_OK); /* committed at the tick */
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM sessions WHERE end_reason = 'open'"), 1);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM credentials WHERE result = 'unknown'"), 1);
+    s->creds[0]->result = final;
+    CHECK_EQ_U(sink_set_credential(set, s, 0), PS_OK);
+    CHECK_EQ_U(sink_set_tick(set, 1700000300000001u, false), PS_OK);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM credentials"), 1);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM credentials WHERE result = 'unknown'"), 0);
+    /* The end: one row for the session, its final credentials, none twice. */
+    CHECK_EQ_U(sink_set_session(set, s), PS_OK);
+    CHECK_EQ_U(sink_set_tick(set, 1700000300000002u, true), PS_OK);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM sessions"), 1);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM sessions WHERE end_reason = 'fin'"), 1);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM credentials"), (int)s->n_creds);
+    sink_set_close(set);
+    char *text = NULL;
+    size_t len = 0;
+    CHECK(slurp(json, (uint8_t **)&text, &len));
+    int events = 0, sessions = 0;
+    for (size_t at = 0; text != NULL && at < len;) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t n = nl != NULL ? (size_t)(nl - (text + at)) : len - at;
+        events += has_bytes((const uint8_t *)text + at, n, "\"event_type\":\"credential\"");
+        sessions += has_bytes((const uint8_t *)text + at, n, "\"event_type\":\"session\"");
+        CHECK(has_bytes((const uint8_t *)text + at, n, s->uid));
+        at += n + 1;
+    }
+    CHECK_EQ_U(events, 2);
+    CHECK_EQ_U(sessions, 1);
+    free(text);
+    finding_free(s);
+    finding_key_wipe(&key);
+}
+
+/* A database of version 1 gets the columns version 2 added; a run a killed process left
+ * 'running' is marked interrupted when the database is next opened, and only such a run. */
+static void test_sqlite_migrate_and_recover(void)
+{
+    char db[600], err[512];
+    tmp_path(db, sizeof db, "v1.db");
+    struct finding_key key = { .is_set = false };
+    finding_key_set(&key, test_key);
+    CHECK_EQ_U(open_with(db, &key, false, err, sizeof err), PS_OK);
+    sqlite3 *h = NULL;
+    CHECK_EQ_U(sqlite3_open(db, &h), SQLITE_OK);
+    CHECK_EQ_U(sqlite3_exec(h,
+                            "DROP INDEX sessions_uid; ALTER TABLE sessions DROP COLUMN uid;"
+                            " ALTER TABLE runs DROP COLUMN pid; ALTER TABLE runs DROP COLUMN host;"
+                            " PRAGMA user_version = 1;"
+                            " INSERT INTO runs (version, mode, source, status, started)"
+                            " VALUES ('0.1.0', 'live', 'eth1', 'running', '2020-01-01T00:00:00Z'),"
+                            " ('0.1.0', 'live', 'eth1', 'running', '2999-01-01T00:00:00Z')",
+                            NULL, NULL, NULL),
+               SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_EQ_U(open_with(db, &key, false, err, sizeof err), PS_OK);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM pragma_table_info('sessions')"
+                            " WHERE name = 'uid'"),
+               1);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM pragma_table_info('runs')"
+                            " WHERE name IN ('pid', 'host')"),
+               2);
+    CHECK_EQ_U(db_count(db, "PRAGMA user_version"), SINK_SQLITE_SCHEMA_VERSION);
+    /* Without a pid: stale (years old) is interrupted, a recent one is left alone. */
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM runs WHERE status = 'interrupted'"
+                            " AND started LIKE '2020%'"),
+               1);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM runs WHERE status = 'running'"
+                            " AND started LIKE '2999%'"),
+               1);
+    /* With a pid on this host: a process that is gone, and one that lives (this one). */
+    pid_t kid = fork();
+    if (kid == 0) {
+        _exit(0);
+    }
+    waitpid(kid, NULL, 0);
+    char host[256];
+    CHECK(gethostname(host, sizeof host) == 0);
+    host[sizeof host - 1] = '\0';
+    CHECK_EQ_U(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    CHECK_EQ_U(sqlite3_prepare_v2(h,
+                                  "INSERT INTO runs (version, mode, source, status, started, pid,"
+                                  " host) VALUES ('0.1.0', 'live', ?3, 'running',"
+                                  " '2999-01-01T00:00:00Z', ?1, ?2)",
+                                  -1, &st, NULL),
+               SQLITE_OK);
+    sqlite3_bind_int64(st, 1, kid);
+    sqlite3_bind_text(st, 2, host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, "gone", -1, SQLITE_STATIC);
+    CHECK_EQ_U(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, getpid());
+    sqlite3_bind_text(st, 3, "alive", -1, SQLITE_STATIC);
+    CHECK_EQ_U(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, kid);
+    sqlite3_bind_text(st, 2, "another-host.example", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, "elsewhere", -1, SQLITE_STATIC);
+    CHECK_EQ_U(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    CHECK_EQ_U(open_with(db, &key, false, err, sizeof err), PS_OK);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM runs WHERE source = 'gone'"
+                            " AND status = 'interrupted'"),
+               1);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM runs WHERE source = 'alive'"
+                            " AND status = 'running'"),
+               1);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM runs WHERE source = 'elsewhere'"
+                            " AND status = 'running'"),
+               1);
+    finding_key_wipe(&key);
+}
+
 int main(void)
 {
     if (!tmp_setup()) {
@@ -1682,6 +1826,8 @@ int main(void)
     RUN(test_sqlite_bad_paths);
     RUN(test_sqlite_batching);
     RUN(test_sqlite_epoch_zero);
+    RUN(test_credential_events);
+    RUN(test_sqlite_migrate_and_recover);
     RUN(test_set_registry);
     RUN(test_set_fan_out);
     RUN(test_set_key_given);
