@@ -116,9 +116,12 @@ write_passwd() {
 
 # ---------------------------------------------------------------- dovecot
 # dovecot_start PROTOCOLS LISTEN MECHANISMS [postfix]: writes $T/dovecot.conf and starts a
-# private dovecot. PROTOCOLS: "pop3", "imap" or both (POP3 on 110 and 995, IMAP on 143 and 993).
-# LISTEN: dovecot's listen list. With "postfix", an auth socket $T/run/auth-postfix for
-# postfix's smtpd (smtpd_sasl_type = dovecot). Maildirs are $T/mail/USER/Maildir.
+# private dovecot. PROTOCOLS: "pop3", "imap", "sieve" or several (POP3 on 110 and 995, IMAP on
+# 143 and 993, ManageSieve on 4190 with scripts in $T/mail/USER/sieve). LISTEN: dovecot's listen
+# list. With "postfix", an auth socket $T/run/auth-postfix for postfix's smtpd
+# (smtpd_sasl_type = dovecot). Maildirs are $T/mail/USER/Maildir. DOVECOT_SSL=no: no TLS at all
+# (no STARTTLS offered), for clients that always take it when offered. DOVECOT_EXTRA: lines
+# appended to the configuration.
 dovecot_start() {
     local protocols=$1 listen=$2 mechs=$3 for_postfix=${4:-} p
     mkdir -p "$T/run" "$T/state"
@@ -139,7 +142,7 @@ disable_plaintext_auth = no
 auth_mechanisms = $mechs
 auth_verbose = yes
 auth_failure_delay = 1 secs
-ssl = yes
+ssl = ${DOVECOT_SSL:-yes}
 ssl_cert = <$T/cert.pem
 ssl_key = <$T/key.pem
 ssl_min_protocol = TLSv1.2
@@ -184,6 +187,17 @@ service imap-login {
 }
 EOF
                     ;;
+                sieve) cat <<EOF
+service managesieve-login {
+  inet_listener sieve {
+    port = 4190
+  }
+}
+plugin {
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+}
+EOF
+                    ;;
                 *) die "dovecot_start: unknown protocol '$p'" ;;
             esac
         done
@@ -204,6 +218,7 @@ service anvil {
   chroot =
 }
 EOF
+        printf '%s\n' "${DOVECOT_EXTRA:-}"
     } >"$T/dovecot.conf"
     DOVECOT_HOSTNAME=$HOSTNAME_FAKE TZ=UTC dovecot -c "$T/dovecot.conf" || die "dovecot did not start"
     DOVECOT_STARTED=1

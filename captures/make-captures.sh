@@ -10,7 +10,9 @@
 # At the end it stops its dovecot and runs make-mail-captures.sh (same directory), which makes
 # the SMTP and IMAP captures (captures/smtp-*, captures/imap-*) with a private postfix and
 # dovecot, then make-socks-captures.sh, which makes the SOCKS5 captures (captures/socks5-*)
-# through microsocks; POP3_ONLY=1 skips both. Run either alone to remake only its captures.
+# through microsocks, then make-managesieve-captures.sh, which makes the ManageSieve captures
+# (captures/managesieve-*) with dovecot's managesieve; POP3_ONLY=1 skips them. Run any alone to
+# remake only its captures.
 # The server set-up, capture control, line-by-line client and truth files are in lib-mail.sh.
 #
 # Needs root (ports 110/995, tcpdump). Installs nothing: it says which commands are missing.
@@ -274,7 +276,7 @@ truth pop3 "curl with no options: CAPA (lists STLS, not used), AUTH CRAM-MD5 cha
 # ---------------------------------------------------------------- publish
 publish 40000
 
-# ---------------------------------------------------------------- SMTP, IMAP and SOCKS5
+# ---------------------------------------------------------------- SMTP, IMAP, SOCKS5, ManageSieve
 if [ -z "${POP3_ONLY:-}" ]; then
     mail_stop_servers   # make-socks-captures.sh needs 110 and 995 too
     wait_free 110 995
@@ -282,4 +284,6 @@ if [ -z "${POP3_ONLY:-}" ]; then
     OUT_DIR="$OUT_DIR" "$HERE/make-mail-captures.sh"
     log "== SOCKS5: make-socks-captures.sh"
     OUT_DIR="$OUT_DIR" "$HERE/make-socks-captures.sh"
+    log "== ManageSieve: make-managesieve-captures.sh"
+    OUT_DIR="$OUT_DIR" "$HERE/make-managesieve-captures.sh"
 fi

@@ -54,7 +54,8 @@
 /* classify: bytes held per undecided flow (IP packets). */
 #define CLASSIFY_MAX_BYTES 16384
 /* classify: bytes of each direction's stream start the greeting rules read: the longest
- * greeting prefix ("* PREAUTH") and a whole SOCKS5 greeting fit. */
+ * greeting prefix (ManageSieve's "\"IMPLEMENTATION\"", 16 bytes; test_registry checks that
+ * every greeting fits) and a whole SOCKS5 greeting fit. */
 #define CLASSIFY_PREFIX_LEN 16
 /* socks: bytes of one direction a SOCKS5 handshake may queue before its step comes. The
  * longest message is RFC 1929's (513 bytes); a client may send all of its own at once. */
@@ -97,6 +98,14 @@
  * ("a0001", "C3", "."); a command with a longer tag is still read, but not tracked (counted in
  * pending_overflow), so its outcome stays unknown. */
 #define IMAP_MAX_TAG 64
+
+/* managesieve: longest SASL string kept, bytes: the mechanism's initial response, a client
+ * response or a server challenge sent as a quoted string or a literal (RFC 5804 section 2.1),
+ * before base64 decoding. 6144 holds a PLAIN message with a user name and a secret at their
+ * limits (FINDING_MAX_USER + FINDING_MAX_SECRET + 2 bytes: 5808 base64 characters). One buffer
+ * per direction, small enough that the parser's state fits SOCKS_INNER_MAX_STATE. A longer
+ * string is skipped by its length and counted as an overlong line. */
+#define MANAGESIEVE_MAX_STRING 6144
 
 /* tlssniff: bytes of the server's first TLS records buffered to find the ServerHello. */
 #define TLSSNIFF_MAX_BYTES 16384

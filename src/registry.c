@@ -2,14 +2,18 @@
  *
  * The IANA ports: SMTP 25 (RFC 5321), submission 587 (RFC 6409) and the common alternative
  * 2525, SMTP over TLS 465 (RFC 8314); POP3 110 (RFC 1939) and 995; IMAP 143 (RFC 9051) and
- * 993. Greetings: POP3 "+OK" (RFC 1939 section 4), IMAP "* OK", "* PREAUTH" or "* BYE" (RFC
- * 9051 section 7.1), SMTP "220" (RFC 5321 section 4.2), which FTP shares (RFC 959), so an SMTP
- * client's first word (EHLO or HELO) must confirm it. SOCKS5 (RFC 1928) has no port of its own
- * here: its client speaks first, and the greeting says it. */
+ * 993; ManageSieve 4190 (RFC 5804), which has no implicit-TLS port. Greetings: POP3 "+OK" (RFC
+ * 1939 section 4), IMAP "* OK", "* PREAUTH" or "* BYE" (RFC 9051 section 7.1), SMTP "220" (RFC
+ * 5321 section 4.2), which FTP shares (RFC 959), so an SMTP client's first word (EHLO or HELO)
+ * must confirm it; ManageSieve's capability list (RFC 5804 section 1.7), whose first line is one
+ * of the quoted capability names below ("IMPLEMENTATION" in Dovecot and Cyrus). nDPI 4.2 does
+ * not know ManageSieve. SOCKS5 (RFC 1928) has no port of its own here: its client speaks first,
+ * and the greeting says it. */
 #include "registry.h"
 
 #include "imap.h"
 #include "line.h"
+#include "managesieve.h"
 #include "pop3.h"
 #include "proto.h"
 #include "smtp.h"
@@ -30,6 +34,11 @@ static const uint16_t imap_ports[] = { 143, 0 };
 static const uint16_t imap_tls_ports[] = { 993, 0 };
 static const char *const imap_greetings[] = { "* OK", "* PREAUTH", "* BYE", NULL };
 static const char *const imap_ndpi[] = { "IMAP", "IMAPS", NULL };
+
+static const uint16_t managesieve_ports[] = { 4190, 0 };
+static const char *const managesieve_greetings[] = { "\"IMPLEMENTATION\"", "\"SASL\"",
+                                                     "\"SIEVE\"",          "\"STARTTLS\"",
+                                                     "\"VERSION\"",        NULL };
 
 static const uint16_t no_ports[] = { 0 };
 static const char *const no_names[] = { NULL };
@@ -56,6 +65,12 @@ static const struct registry_proto protos[] = {
       .greetings = imap_greetings,
       .ndpi_names = imap_ndpi,
       .ops = &imap_parser_ops },
+    { .name = "managesieve",
+      .ports = managesieve_ports,
+      .tls_ports = no_ports,
+      .greetings = managesieve_greetings,
+      .ndpi_names = no_names,
+      .ops = &managesieve_parser_ops },
     { .name = "socks5",
       .ports = no_ports,
       .tls_ports = no_ports,

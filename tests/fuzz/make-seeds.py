@@ -22,6 +22,9 @@ holds, and are built by hand from the RFCs' examples where it does not:
   fuzz_imap      each IMAP capture's dialogue, and dialogues built by hand: LOGIN with atoms,
                  quoted strings and literals, AUTHENTICATE with and without SASL-IR, STARTTLS,
                  APPEND and FETCH literals
+  fuzz_managesieve  each ManageSieve capture's dialogue, and dialogues built by hand:
+                 AUTHENTICATE with quoted and literal strings, challenges as literals, "*",
+                 STARTTLS, PUTSCRIPT and GETSCRIPT literals holding command-like text
   fuzz_sasl      one exchange per mechanism (RFC examples) and base64 strings for the decoder
   fuzz_tlssniff  the server's TLS bytes from the STLS and POP3S captures, and hand-built
                  ServerHellos (TLS 1.2, TLS 1.3 with supported_versions, SSLv3, HRR)
@@ -45,8 +48,9 @@ SEEDS = os.path.join(ROOT, "tests", "fuzz", "seeds")
 LINK_ETHERNET, LINK_RAW, LINK_IPV4, LINK_IPV6, LINK_NULL, LINK_LOOP, LINK_SLL, LINK_SLL2 = range(1, 9)
 DLT_TO_LINK = {1: LINK_ETHERNET, 101: LINK_RAW, 0: LINK_NULL, 108: LINK_LOOP, 113: LINK_SLL,
                276: LINK_SLL2, 228: LINK_IPV4, 229: LINK_IPV6}
-# Server ports of the captures: SMTP, submission, 2525, SMTPS, POP3, POP3S, IMAP, IMAPS.
-MAIL_PORTS = (25, 587, 2525, 465, 110, 995, 143, 993)
+# Server ports of the captures: SMTP, submission, 2525, SMTPS, POP3, POP3S, IMAP, IMAPS,
+# ManageSieve.
+MAIL_PORTS = (25, 587, 2525, 465, 110, 995, 143, 993, 4190)
 IMPLICIT_TLS_PORTS = (465, 995, 993)
 
 
@@ -487,6 +491,50 @@ def imap_dialogues():
     return s
 
 
+def managesieve_dialogues():
+    """{name: ([("C"|"S", bytes)], implicit_tls)} of hand-made ManageSieve sessions."""
+    s = {}
+    b64 = base64.b64encode
+    greet = ("S", b'"IMPLEMENTATION" "Dovecot Pigeonhole"\r\n"SIEVE" "fileinto"\r\n'
+                  b'"SASL" "PLAIN LOGIN CRAM-MD5"\r\n"STARTTLS"\r\n"VERSION" "1.0"\r\n'
+                  b'OK "ready"\r\n')
+    plain = b64(b"\0alice\0s3cret")
+    s["plain-quoted"] = dialogue_of(greet, ("C", b'AUTHENTICATE "PLAIN" "' + plain + b'"\r\n'),
+                                   ("S", b'OK "Logged in."\r\n'), ("C", b"LOGOUT\r\n"),
+                                   ("S", b"OK\r\n"))
+    s["plain-literal"] = dialogue_of(greet, ("C", b'AUTHENTICATE "PLAIN" {%d+}\r\n' % len(plain) +
+                                            plain + b"\r\n"),
+                                    ("S", b'NO "Authentication failed."\r\n'))
+    s["login-steps"] = dialogue_of(greet, ("C", b'AUTHENTICATE "LOGIN"\r\n'),
+                                  ("S", b'{12}\r\nVXNlcm5hbWU6\r\n'),
+                                  ("C", b'"' + b64(b"alice") + b'"\r\n'),
+                                  ("S", b'"UGFzc3dvcmQ6"\r\n'),
+                                  ("C", b"{8+}\r\n" + b64(b"s3cret") + b"\r\n"),
+                                  ("S", b"OK\r\n"))
+    s["cram-cancel"] = dialogue_of(greet, ("C", b'AUTHENTICATE "CRAM-MD5"\r\n'),
+                                  ("S", b'"' + b64(b"<1896.697170952@example.net>") + b'"\r\n'),
+                                  ("C", b'"*"\r\n'), ("S", b'NO "aborted"\r\n'))
+    s["starttls"] = dialogue_of(greet, ("C", b"STARTTLS\r\n"), ("S", b"OK\r\n"),
+                               ("C", b"\x16\x03\x01\x00\x05hello"),
+                               ("S", server_hello(0x0303, sv=0x0304)))
+    script = b'require "fileinto";\r\nAUTHENTICATE "PLAIN" "AGV2aWwAcGFzcw=="\r\nOK\r\n'
+    s["putscript-getscript"] = dialogue_of(greet, ("C", b'AUTHENTICATE "PLAIN" "' + plain +
+                                                  b'"\r\n'), ("S", b"OK\r\n"),
+                                          ("C", b'PUTSCRIPT "t" {%d+}\r\n' % len(script) +
+                                           script + b'\r\nGETSCRIPT "t"\r\n'),
+                                          ("S", b"OK\r\n{%d}\r\n" % len(script) + script +
+                                           b"\r\nOK\r\n"))
+    return s
+
+
+def seeds_managesieve():
+    s = Seeds("fuzz_managesieve")
+    captured(s, "managesieve-")
+    for name, (lines, implicit) in sorted(managesieve_dialogues().items()):
+        s.put(name, dialogue(*lines, implicit_tls=implicit))
+    return s
+
+
 def seeds_smtp():
     s = Seeds("fuzz_smtp")
     captured(s, "smtp-")
@@ -641,7 +689,7 @@ def main():
         sys.exit("make-seeds.py: no captures/ directory at " + CAPTURES)
     total = 0
     for make in (seeds_capture, seeds_decode, seeds_reasm, seeds_pop3, seeds_smtp, seeds_imap,
-                 seeds_socks, seeds_sasl, seeds_tlssniff, seeds_line):
+                 seeds_managesieve, seeds_socks, seeds_sasl, seeds_tlssniff, seeds_line):
         s = make()
         n = len(os.listdir(s.dir))
         print("%s: %d seeds, %d bytes" % (os.path.relpath(s.dir, ROOT), n, s.total))

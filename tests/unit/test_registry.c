@@ -15,6 +15,7 @@
 #include "line.h"
 #include "proto.h"
 #include "test.h"
+#include "tunables.h"
 
 /* Both NULL, or the same text. */
 static bool str_eq(const char *a, const char *b)
@@ -193,7 +194,7 @@ static void test_every_port(void)
             n++;
         }
     }
-    CHECK(n >= 8); /* 25 587 2525 465 110 995 143 993 at the time of writing */
+    CHECK(n >= 9); /* 25 587 2525 465 110 995 143 993 4190 at the time of writing */
 }
 
 struct port_case {
@@ -204,11 +205,15 @@ struct port_case {
 };
 
 static const struct port_case port_cases[] = {
-    { 25, "smtp", false, true },   { 587, "smtp", false, true }, { 2525, "smtp", false, true },
-    { 465, "smtp", true, true },   { 110, "pop3", false, true }, { 995, "pop3", true, true },
-    { 143, "imap", false, true },  { 993, "imap", true, true },  { 0, NULL, false, false },
-    { 1080, NULL, false, false },  { 8110, NULL, false, false }, { 80, NULL, false, false },
-    { 65535, NULL, false, false }, { 24, NULL, false, false },   { 26, NULL, false, false },
+    { 25, "smtp", false, true },   { 587, "smtp", false, true },
+    { 2525, "smtp", false, true }, { 465, "smtp", true, true },
+    { 110, "pop3", false, true },  { 995, "pop3", true, true },
+    { 143, "imap", false, true },  { 993, "imap", true, true },
+    { 0, NULL, false, false },     { 4190, "managesieve", false, true },
+    { 2000, NULL, false, false },  { 1080, NULL, false, false },
+    { 8110, NULL, false, false },  { 80, NULL, false, false },
+    { 65535, NULL, false, false }, { 24, NULL, false, false },
+    { 26, NULL, false, false },
 };
 
 static void test_port_table(void)
@@ -280,6 +285,13 @@ static const struct greeting_case greeting_cases[] = {
     GREET("220 foo.com Simple Mail Transfer Service Ready\r\n", REGISTRY_YES, "smtp"),
     GREET("220-mail.example.net ESMTP\r\n220 ready\r\n", REGISTRY_YES, "smtp"),
     GREET("220 ", REGISTRY_YES, "smtp"),
+    GREET("\"IMPLEMENTATION\" \"Dovecot Pigeonhole\"\r\n", REGISTRY_YES, "managesieve"),
+    GREET("\"implementation\" \"Cyrus timsieved v3.6\"\r\n", REGISTRY_YES, "managesieve"),
+    GREET("\"SASL\" \"PLAIN LOGIN\"\r\n", REGISTRY_YES, "managesieve"),
+    GREET("\"StartTLS\"\r\n", REGISTRY_YES, "managesieve"),
+    GREET("\"IMPLEMENTATIO", REGISTRY_SHORT, NULL),
+    GREET("\"NOTIFY\" \"mailto\"\r\n", REGISTRY_NO, NULL),
+    GREET("\"IMPLEMENTATIONS\"", REGISTRY_NO, NULL),
     GREET("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", REGISTRY_NO, NULL),
     GREET("HTTP/1.1 200 OK\r\n", REGISTRY_NO, NULL),
     GREET("+ERR not now\r\n", REGISTRY_NO, NULL),
@@ -319,8 +331,9 @@ static void test_greeting_table(void)
     }
 }
 
-/* Every greeting of every row: whole (its row), and each proper prefix, the empty one
- * included (too short to tell), in the case written and in lower case. */
+/* Every greeting of every row: no longer than the stream prefix classify reads (a longer one
+ * would never match there), whole (its row), and each proper prefix, the empty one included
+ * (too short to tell), in the case written and in lower case. */
 static void test_greeting_prefixes(void)
 {
     test_case_failed = 0;
@@ -329,6 +342,7 @@ static void test_greeting_prefixes(void)
         for (size_t k = 0; r->greetings != NULL && r->greetings[k] != NULL; k++) {
             const char *g = r->greetings[k];
             size_t len = strlen(g);
+            CHECK(len > 0 && len <= CLASSIFY_PREFIX_LEN);
             uint8_t low[64];
             CHECK(len <= sizeof low);
             if (len > sizeof low) {
@@ -380,6 +394,7 @@ static const struct confirm_case confirm_cases[] = {
     /* A row that needs no confirmation is confirmed by anything, even nothing. */
     CONFIRM("pop3 needs no word", "pop3", "", REGISTRY_YES, "pop3"),
     CONFIRM("imap needs no word", "imap", "garbage", REGISTRY_YES, "imap"),
+    CONFIRM("managesieve needs no word", "managesieve", "", REGISTRY_YES, "managesieve"),
 };
 
 /* The candidate mask of the space-separated row names. */
