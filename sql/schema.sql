@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     server_ip       TEXT NOT NULL,
     server_port     INTEGER NOT NULL,
     vlan            INTEGER,              -- innermost 802.1Q id, NULL if untagged
-    protocol        TEXT NOT NULL,        -- 'smtp', 'pop3', 'imap'
+    protocol        TEXT NOT NULL,        -- the protocol's name: 'smtp', 'pop3', 'imap', ...
     tls             TEXT NOT NULL,        -- 'none', 'starttls', 'implicit'
     tls_version     TEXT,                 -- 'SSLv3', 'TLSv1.0' .. 'TLSv1.3', NULL if unseen
     tls_weak        INTEGER NOT NULL,     -- 1 for SSLv3, TLS 1.0, TLS 1.1

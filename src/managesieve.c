@@ -808,7 +808,7 @@ static enum parse_status client_feed(struct managesieve *p, const uint8_t *data,
         }
         /* A TLS record where a command should be: the client went to TLS (after STARTTLS, or
          * TLS spoken on the cleartext port from the start). */
-        if (!line_has_partial(lb) && !p->cl_is_open && data[0] == PARSE_TLS_HANDSHAKE) {
+        if (!line_has_partial(lb) && !p->cl_is_open && data[0] == TLSSNIFF_CT_HANDSHAKE) {
             p->is_client_tls = true;
             if (p->phase != MS_TLS_WAIT && p->phase != MS_TLS && !p->has_server_line &&
                 p->s->n_creds == 0) {
@@ -854,7 +854,7 @@ static enum parse_status server_feed(struct managesieve *p, const uint8_t *data,
          * after the gap the line buffer is discarding, but a record starts a segment. */
         bool is_at_start = (!line_has_partial(lb) && !p->sv_is_open) || p->sv_is_at_gap;
         p->sv_is_at_gap = false;
-        if (p->phase == MS_TLS_WAIT && is_at_start && data[0] == PARSE_TLS_HANDSHAKE) {
+        if (p->phase == MS_TLS_WAIT && is_at_start && data[0] == TLSSNIFF_CT_HANDSHAKE) {
             finding_set_upgraded(p->s);
             line_init(lb);
             p->phase = MS_TLS;
