@@ -125,4 +125,11 @@ enum decode_status decode_packet(enum decode_link link, const uint8_t *data, siz
                                  size_t wirelen, uint64_t ts_usec, struct pkt *out,
                                  struct decode_stats *st);
 
+/* Why most of the packets of a run may have gone unseen: of the outcomes a user can act on
+ * (IP fragments, an unknown link type, not IP, tunnels not peeled, layers past a limit), the
+ * one that counted most packets. Returns a phrase that completes "N% of packets ..." (static)
+ * and sets *count to its packets and *total to the packets of all those outcomes together; NULL
+ * (with both 0) when none counted a packet. */
+const char *decode_blind_reason(const struct decode_stats *st, uint64_t *count, uint64_t *total);
+
 #endif

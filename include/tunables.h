@@ -127,5 +127,10 @@
 #define RUN_STATS_SEC 60
 /* run: files, packets between commits, so a long read keeps its findings on disk as it goes. */
 #define RUN_COMMIT_PACKETS 65536u
+/* run: share of a run's packets, percent, that decode could not see into for a reason the user
+ * can act on (fragments, unknown link, not IP, unpeeled tunnels, layers past a limit) above
+ * which the end of the run and the live statistics line warn by name. More than half: the
+ * sensor is then mostly blind, not merely seeing some ARP or IPsec beside the mail. */
+#define RUN_BLIND_WARN_PERCENT 50u
 
 #endif

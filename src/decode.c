@@ -1009,3 +1009,33 @@ enum decode_status decode_packet(enum decode_link link, const uint8_t *data, siz
     }
     return status;
 }
+
+const char *decode_blind_reason(const struct decode_stats *st, uint64_t *count, uint64_t *total)
+{
+    /* The outcomes a user can act on: reassembly to come, another capture point or link
+     * type, a tunnel to peel (or a port to name), a limit to raise. Plain UDP and ICMP
+     * (not_tcp) and malformed packets are not among them. */
+    const struct {
+        uint64_t n;
+        const char *phrase;
+    } reasons[] = {
+        { st->ip_fragments, "were IP fragments (not reassembled yet)" },
+        { st->unknown_link, "had a link type plainsight does not decode" },
+        { st->not_ip, "were not IP (other EtherTypes, PPP control, non-IP tunnel payloads)" },
+        { st->encap_unsupported, "were in tunnels plainsight does not peel (ESP, L2TP, GTP-U, "
+                                 "VXLAN-GPE, compressed PPP)" },
+        { st->encap_too_deep + st->mpls_too_deep + st->vlan_too_deep,
+          "were wrapped in more layers, labels or tags than plainsight peels" },
+    };
+    const char *top = NULL;
+    *count = 0;
+    *total = 0;
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+        *total += reasons[i].n;
+        if (reasons[i].n > *count) {
+            *count = reasons[i].n;
+            top = reasons[i].phrase;
+        }
+    }
+    return top;
+}

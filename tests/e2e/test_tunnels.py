@@ -1,5 +1,5 @@
-"""Tunnels end to end: mail inside every encapsulation decode peels, and the public tunnel
-captures against their MANIFEST.json.
+"""Tunnels end to end: mail inside every encapsulation decode peels, the public tunnel captures
+against their MANIFEST.json, and the warning of a run that could not see into its packets.
 
 1. A real POP3 capture (captures/pop3-dovecot-user-pass.pcap; the IPv6 one for Teredo) is
    wrapped, at test time, in VXLAN, Geneve, GRE (plain, bridged, with key and sequence, over
@@ -8,8 +8,12 @@ captures against their MANIFEST.json.
    capture: the same inner endpoints, user, result and secret length, and the layer counted.
 2. ../shared/captures/public-tunnels (skipped with a note when absent): every capture's layer
    is counted by name, nothing in it is counted malformed, and the TCP connections tshark
-   sees inside (outside the fragment captures) reach the flow table."""
+   sees inside (outside the fragment captures) reach the flow table.
+3. Never silently blind: a capture that is all IP fragments, or all in a tunnel plainsight
+   does not peel, ends with one warning line naming the reason and its share; a plain one,
+   or one with exactly half its packets blind, does not."""
 import os
+import struct
 import sqlite3
 import sys
 
@@ -137,12 +141,77 @@ def public_tunnels(t, b, tmp):
                     (name, len(syns), c.get("flow.created")))
 
 
+def fragment(l3, ident):
+    """An IPv4 packet as two fragments (the first 8-byte aligned half, then the rest)."""
+    ihl = (l3[0] & 15) * 4
+    body = l3[ihl:]
+    cut = max(8, (len(body) // 2) & ~7)
+    out = []
+    for off, part, more in ((0, body[:cut], True), (cut, body[cut:], False)):
+        hdr = bytearray(l3[:ihl])
+        struct.pack_into(">HHH", hdr, 2, ihl + len(part), ident, (0x2000 if more else 0) |
+                         off // 8)
+        out.append(bytes(hdr) + part)
+    return out
+
+
+def write_frames(path, frames):
+    with open(path, "wb") as f:
+        f.write(pcapgen.pcap_header(snaplen=262144))
+        for i, fr in enumerate(frames):
+            f.write(pcapgen.record(1700000000 + i * 0.001, fr))
+
+
+def blind(t, b, tmp):
+    plain = os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap")
+    linktype, pkts = pcapgen.read_pcap(plain)
+    l3s = [pcapgen.ip_trim(pcapgen.l3_of(linktype, d)) for _, _, d, _ in pkts]
+
+    frags = []
+    for i, l3 in enumerate(l3s):
+        frags += [pcapgen.eth_ip(f) for f in fragment(l3, 100 + i)]
+    path = os.path.join(tmp, "fragments.pcap")
+    write_frames(path, frags)
+    for extra in ([], ["-q"]):
+        rc, out, err, db = analyse(b, [path], extra, tmp=os.path.join(tmp, "frag"))
+        lines = [x for x in err.splitlines() if "warning:" in x]
+        t.check(rc == 0 and lines == ["plainsight: warning: 100% of packets were IP fragments "
+                                      "(not reassembled yet)"],
+                "all fragments %s: exit %d, %r" % (" ".join(extra), rc, err))
+
+    # UDP to VXLAN-GPE's port (4790): a tunnel plainsight recognises and does not peel.
+    gpe = [pcapgen.eth_ip(pcapgen.ipv4(17, pcapgen.udp(49152, 4790, b"\x0c\0\0\x01" +
+                                                        b"\0\0\x2a\0" + l3))) for l3 in l3s]
+    path = os.path.join(tmp, "gpe.pcap")
+    write_frames(path, gpe)
+    rc, out, err, db = analyse(b, [path], ["-q"], tmp=os.path.join(tmp, "gpe"))
+    t.check("warning: 100% of packets were in tunnels plainsight does not peel" in err,
+            "VXLAN-GPE: %r" % err)
+
+    # Exactly half blind (RUN_BLIND_WARN_PERCENT is "more than half"): no warning; one more
+    # fragment: the warning, with the share of the top reason and of all of them.
+    half = [pcapgen.eth_ip(l3) for l3 in l3s] + gpe[:len(l3s) // 2] + frags[:len(l3s) -
+                                                                            len(l3s) // 2]
+    path = os.path.join(tmp, "half.pcap")
+    write_frames(path, half)
+    rc, out, err, db = analyse(b, [path], ["-q"], tmp=os.path.join(tmp, "half"))
+    t.check(rc == 0 and "warning" not in err, "half blind: no warning: %r" % err)
+    write_frames(path, half + frags[len(l3s):len(l3s) + 2])
+    rc, out, err, db = analyse(b, [path], ["-q"], tmp=os.path.join(tmp, "half"))
+    t.check("were IP fragments (not reassembled yet) (" in err and "in all" not in err and
+            "see decode.* in run_counters" in err, "just over half blind: %r" % err)
+
+    rc, out, err, db = analyse(b, [plain], tmp=os.path.join(tmp, "plainrun"))
+    t.check(rc == 0 and "warning" not in err, "plain capture: no warning: %r" % err)
+
+
 def main():
     t = Tally()
     b = sys.argv[1]
     tmp = tmpdir("plainsight-tunnels-")
     wrapped_mail(t, b, tmp)
     public_tunnels(t, b, tmp)
+    blind(t, b, tmp)
     t.done()
 
 

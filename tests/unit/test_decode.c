@@ -1421,6 +1421,31 @@ static void check_trow_robust(size_t idx)
     }
 }
 
+/* decode_blind_reason: the outcome a user can act on that counted most, and their total. */
+static void test_blind_reason(void)
+{
+    struct decode_stats st;
+    uint64_t count, total;
+    memset(&st, 0, sizeof st);
+    st.tcp = 100;
+    st.not_tcp = 1000; /* plain UDP: not a reason */
+    CHECK(decode_blind_reason(&st, &count, &total) == NULL);
+    CHECK_EQ_U(count, 0);
+    CHECK_EQ_U(total, 0);
+    st.ip_fragments = 30;
+    st.not_ip = 20;
+    st.encap_too_deep = 3;
+    st.vlan_too_deep = 4;
+    const char *why = decode_blind_reason(&st, &count, &total);
+    CHECK(why != NULL && strstr(why, "fragments") != NULL);
+    CHECK_EQ_U(count, 30);
+    CHECK_EQ_U(total, 57);
+    st.encap_unsupported = 31;
+    why = decode_blind_reason(&st, &count, &total);
+    CHECK(why != NULL && strstr(why, "tunnels") != NULL);
+    CHECK_EQ_U(count, 31);
+}
+
 /* The outcome table covers every counter decode.h names as an outcome. */
 static void test_outcome_table(void)
 {
@@ -1452,6 +1477,7 @@ int main(void)
     }
     RUN(test_stats_accumulate);
     RUN(test_out_untouched_on_skip);
+    RUN(test_blind_reason);
     RUN(test_outcome_table);
     return TEST_SUMMARY();
 }
