@@ -19,7 +19,7 @@ struct parse_stats;
 struct reasm_stats;
 
 /* Room for every counter (counters_collect asserts it). */
-#define COUNTERS_MAX 96
+#define COUNTERS_MAX 128
 
 /* Where the counters are read from; every pointer is borrowed and must be set. */
 struct counters_src {

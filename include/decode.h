@@ -1,9 +1,11 @@
-/* decode.h - link, VLAN, IPv4/IPv6 and TCP headers of one captured packet into a struct pkt.
+/* decode.h - link, VLAN, tunnels, IPv4/IPv6 and TCP headers of one captured packet into a
+ * struct pkt.
  *
  * decode allocates nothing and keeps no globals: it reads the captured bytes through rd.h and
- * fills a view that points into them. Anything that is not a well-formed TCP segment is
- * counted in struct decode_stats and skipped. Checksums are not validated: captures taken on
- * the sending host carry blank checksums (offload). */
+ * fills a view that points into them. Tunnels (MPLS, PPPoE, GRE, ERSPAN, VXLAN, Geneve, IP in
+ * IP, Teredo) are peeled, and the view is the innermost TCP segment. Anything that is not a
+ * well-formed TCP segment is counted in struct decode_stats and skipped. Checksums are not
+ * validated: captures taken on the sending host carry blank checksums (offload). */
 #ifndef PLAINSIGHT_DECODE_H
 #define PLAINSIGHT_DECODE_H
 
@@ -45,8 +47,10 @@ struct pkt {
     uint16_t sport, dport; /* host byte order */
     uint8_t src[16], dst[16];
     uint32_t seq, ack;      /* host byte order */
-    uint16_t vlan;          /* innermost 802.1Q VLAN id, 0 if none */
-    const uint8_t *l3;      /* the IP header, for classifiers that want the whole packet */
+    uint16_t vlan;          /* innermost 802.1Q VLAN id (the last tag read, inside tunnels
+                               too), 0 if none */
+    const uint8_t *l3;      /* the innermost IP header, for classifiers that want the whole
+                               packet: decoding from it alone gives the same segment */
     size_t l3_len;          /* captured bytes from l3, cut to the IP header's length */
     const uint8_t *payload; /* captured TCP payload bytes */
     size_t payload_len;     /* bytes of payload present in the capture */
@@ -54,12 +58,19 @@ struct pkt {
                                capture's snap length cut the packet */
 };
 
-/* What decode skipped, and why, one X(field, doc) per counter of packets: the fields of struct
- * decode_stats and the run record's "decode.<field>" counters (counters.h) are made from it. */
-#define DECODE_STATS(X)                                                                            \
+/* What decode made of each packet, one X(field, doc) per counter of packets: the fields of struct
+ * decode_stats and the run record's "decode.<field>" counters (counters.h) are made from it.
+ *
+ * DECODE_OUTCOMES are exclusive: every call bumps exactly one of them (tcp on DECODE_OK, one of
+ * the others on DECODE_SKIP/DECODE_BAD). DECODE_NOTES are counted besides the outcome: a
+ * segment cut by the snap length, and every encapsulation layer peeled on the way in (so a
+ * packet in GRE in GRE counts encap_gre twice). Each layer peeled is charged against
+ * DECODE_MAX_ENCAP, except 802.1Q tags, which have DECODE_MAX_VLAN_TAGS per Ethernet header. */
+#define DECODE_OUTCOMES(X)                                                                         \
     X(tcp, "TCP segments decoded (DECODE_OK)")                                                     \
-    X(not_ip, "ARP, LLDP, other ethertypes, non-IP loopback families")                             \
-    X(not_tcp, "IP packets carrying UDP, ICMP, ...")                                               \
+    X(not_ip, "ARP, LLDP, other ethertypes (also inside tunnels), PPPoE discovery, PPP control "   \
+              "protocols, MPLS OAM, non-IP loopback families")                                     \
+    X(not_tcp, "IP packets carrying UDP, ICMP, ... (UDP to a tunnel port is peeled instead)")      \
     X(unknown_link, "link type decode does not know")                                              \
     X(bad_link, "link header shorter than its type needs")                                         \
     X(vlan_too_deep, "more than DECODE_MAX_VLAN_TAGS tags")                                        \
@@ -67,9 +78,38 @@ struct pkt {
     X(bad_ipv6, "short header, broken or too many extension headers")                              \
     X(ip_fragments, "IPv4 or IPv6 fragments (not reassembled; see README limits)")                 \
     X(bad_tcp, "short TCP header, data offset < 5 or past the segment")                            \
+    X(encap_too_deep, "more than DECODE_MAX_ENCAP encapsulation layers")                           \
+    X(encap_unsupported, "tunnels recognised but not peeled: ESP, L2TP (IP 115, UDP 1701), "       \
+                         "GTP-U (UDP 2152), VXLAN-GPE (UDP 4790), compressed or encrypted PPP")    \
+    X(mpls_too_deep, "more than DECODE_MAX_MPLS_LABELS labels in one stack")                       \
+    X(bad_mpls, "label stack or pseudowire control word cut short, nothing after the stack")       \
+    X(bad_pppoe, "PPPoE session header not version 1 type 1 code 0, short, or no PPP protocol")    \
+    X(bad_gre, "short GRE header, routing or strict source route bits, unknown version, PPTP "     \
+               "header not as RFC 2637 has it")                                                    \
+    X(bad_erspan, "short ERSPAN II/III header or platform sub-header, wrong ERSPAN version")       \
+    X(bad_udp, "UDP to a tunnel port with a short header or a length field < 8")                   \
+    X(bad_vxlan, "short VXLAN header, I flag clear, inner Ethernet header cut short")              \
+    X(bad_geneve, "short Geneve header or options, version not 0, inner Ethernet cut short")       \
+    X(bad_teredo, "Teredo authentication or origin indication cut short")
+#define DECODE_NOTES(X)                                                                            \
     X(truncated, "segments whose payload the snap length cut (still decoded)")                     \
     X(ipv4_len_zero, "IPv4 total length 0 (a sending host's TSO segment): the captured bytes "     \
-                     "taken as the packet (still decoded)")
+                     "taken as the packet (still decoded)")                                        \
+    X(encap_vlan, "802.1Q/802.1ad tags peeled")                                                    \
+    X(encap_mpls, "MPLS label stacks peeled (ethertype 0x8847/0x8848, GRE, PPP)")                  \
+    X(encap_mpls_pw, "Ethernet pseudowires peeled after an MPLS stack (RFC 4448)")                 \
+    X(encap_pppoe, "PPPoE session headers peeled (ethertype 0x8864)")                              \
+    X(encap_gre, "GRE headers peeled (IP protocol 47, or in UDP)")                                 \
+    X(encap_gre_udp, "GRE in UDP peeled (RFC 8086, UDP port 4754)")                                \
+    X(encap_pptp, "PPTP enhanced GRE (version 1) headers peeled")                                  \
+    X(encap_erspan1, "ERSPAN type I headers peeled (GRE 0x88be without a sequence number)")        \
+    X(encap_erspan2, "ERSPAN type II headers peeled (GRE 0x88be with a sequence number)")          \
+    X(encap_erspan3, "ERSPAN type III headers peeled (GRE 0x22eb)")                                \
+    X(encap_vxlan, "VXLAN headers peeled (UDP port 4789 or 8472)")                                 \
+    X(encap_geneve, "Geneve headers peeled (UDP port 6081)")                                       \
+    X(encap_ipip, "IPv4 or IPv6 in IPv4 or IPv6 peeled (IP protocols 4 and 41)")                   \
+    X(encap_teredo, "Teredo headers peeled (IPv6 in UDP, port 3544)")
+#define DECODE_STATS(X)               DECODE_OUTCOMES(X) DECODE_NOTES(X)
 #define DECODE_STATS_FIELD(name, doc) uint64_t name;
 struct decode_stats {
     uint64_t packets; /* packets handed to decode_packet; not a run counter (the run record's
@@ -79,9 +119,17 @@ struct decode_stats {
 
 /* Decodes one packet of link type link from data[0..caplen). wirelen is the original length
  * (only for information; all bounds come from caplen). Borrows data; fills *out on DECODE_OK;
- * bumps exactly one skip counter of *st on DECODE_SKIP/DECODE_BAD. Never reads past caplen. */
+ * bumps exactly one DECODE_OUTCOMES counter of *st, and a DECODE_NOTES counter per layer
+ * peeled. Never reads past caplen. */
 enum decode_status decode_packet(enum decode_link link, const uint8_t *data, size_t caplen,
                                  size_t wirelen, uint64_t ts_usec, struct pkt *out,
                                  struct decode_stats *st);
+
+/* Why most of the packets of a run may have gone unseen: of the outcomes a user can act on
+ * (IP fragments, an unknown link type, not IP, tunnels not peeled, layers past a limit), the
+ * one that counted most packets. Returns a phrase that completes "N% of packets ..." (static)
+ * and sets *count to its packets and *total to the packets of all those outcomes together; NULL
+ * (with both 0) when none counted a packet. */
+const char *decode_blind_reason(const struct decode_stats *st, uint64_t *count, uint64_t *total);
 
 #endif

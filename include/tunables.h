@@ -28,6 +28,14 @@
 #define DECODE_MAX_VLAN_TAGS 4
 /* decode: IPv6 extension headers walked before giving up on a packet. */
 #define DECODE_MAX_IPV6_EXT 8
+/* decode: encapsulation layers peeled from one packet before giving up (counted in
+ * decode.encap_too_deep), layers: MPLS stack, pseudowire, PPPoE, GRE, GRE in UDP, PPTP, ERSPAN,
+ * VXLAN, Geneve, IP in IP, Teredo. The deepest real mirror feed we know of is about 5 (ERSPAN in
+ * GRE over MPLS over PPPoE, carrying VXLAN); 8 leaves room, and bounds decode's recursion. */
+#define DECODE_MAX_ENCAP 8
+/* decode: MPLS labels in one stack before giving up (decode.mpls_too_deep), labels. Segment
+ * routing stacks run to about a dozen labels; L3VPNs use 2 or 3. */
+#define DECODE_MAX_MPLS_LABELS 16
 
 /* flow: concurrent flows tracked; past it the least recently seen flow is evicted. */
 #define FLOW_MAX_FLOWS (1u << 20)
@@ -132,5 +140,10 @@
 #define RUN_STATS_SEC 60
 /* run: files, packets between commits, so a long read keeps its findings on disk as it goes. */
 #define RUN_COMMIT_PACKETS 65536u
+/* run: share of a run's packets, percent, that decode could not see into for a reason the user
+ * can act on (fragments, unknown link, not IP, unpeeled tunnels, layers past a limit) above
+ * which the end of the run and the live statistics line warn by name. More than half: the
+ * sensor is then mostly blind, not merely seeing some ARP or IPsec beside the mail. */
+#define RUN_BLIND_WARN_PERCENT 50u
 
 #endif

@@ -1,4 +1,5 @@
-/* decode.c - link, VLAN, IPv4/IPv6 and TCP headers of one captured packet into a struct pkt.
+/* decode.c - link, VLAN, tunnels, IPv4/IPv6 and TCP headers of one captured packet into a
+ * struct pkt.
  *
  * One struct rd walks the packet from the link header to the TCP payload, starting from the
  * captured length (wirelen is never trusted). Each layer reads its whole fixed header, checks
@@ -9,6 +10,18 @@
  * (options skipped; fragments counted, not reassembled), IPv6 RFC 8200 (extension header chain
  * of at most DECODE_MAX_IPV6_EXT headers; AH lengths per RFC 4302), TCP RFC 9293 (which
  * obsoletes RFC 793). 802.1Q and 802.1ad tags are peeled up to DECODE_MAX_VLAN_TAGS.
+ *
+ * Tunnels are peeled on the way in, each layer counted (decode.encap_*) and charged against
+ * DECODE_MAX_ENCAP, which also bounds the recursion: MPLS label stacks (RFC 3032) with IP after
+ * the bottom label or an Ethernet pseudowire (RFC 4448, with or without the RFC 4385 control
+ * word); PPPoE sessions (RFC 2516) carrying PPP (RFC 1661, protocol field compression too);
+ * GRE (RFC 2784 with RFC 2890's key and sequence number) carrying IP, MPLS (RFC 4023),
+ * Ethernet (transparent bridging, 0x6558) or ERSPAN types I, II and III; PPTP's enhanced GRE
+ * (RFC 2637); GRE in UDP (RFC 8086); VXLAN (RFC 7348); Geneve (RFC 8926, options skipped by
+ * their length); IPv4 and IPv6 in IPv4 or IPv6 (RFC 2003, RFC 4213, RFC 2473); Teredo (RFC
+ * 4380). The view is the innermost segment: its addresses, ports and IP header. A layer's
+ * own reader view is cut to what the layer claims wherever it claims a length (IP, UDP,
+ * PPPoE, PPTP), so an inner packet can never read its outer packet's trailer.
  *
  * Most packets on a link are untagged Ethernet, IPv4 without options or IPv6 without
  * extension headers, and TCP: decode_fast reads those at fixed offsets after one length check
@@ -24,17 +37,29 @@
 #include "rd.h"
 #include "tunables.h"
 
-/* Ethertypes. Values below 0x0600 are IEEE 802.3 length fields (LLC frames), not types. */
-#define DECODE_ETHERTYPE_IPV4      0x0800u
-#define DECODE_ETHERTYPE_IPV6      0x86ddu
-#define DECODE_ETHERTYPE_8021Q     0x8100u
-#define DECODE_ETHERTYPE_8021AD    0x88a8u
-#define DECODE_ETHERTYPE_QINQ_9100 0x9100u /* pre-802.1ad QinQ, still sent by some switches */
-#define DECODE_VLAN_ID_MASK        0x0fffu
+/* Ethertypes (also GRE and Geneve protocol types). Values below 0x0600 are IEEE 802.3 length
+ * fields (LLC frames), not types. */
+#define DECODE_ETHERTYPE_IPV4       0x0800u
+#define DECODE_ETHERTYPE_ARP        0x0806u
+#define DECODE_ETHERTYPE_IPV6       0x86ddu
+#define DECODE_ETHERTYPE_8021Q      0x8100u
+#define DECODE_ETHERTYPE_8021AD     0x88a8u
+#define DECODE_ETHERTYPE_QINQ_9100  0x9100u /* pre-802.1ad QinQ, still sent by some switches */
+#define DECODE_ETHERTYPE_MPLS       0x8847u
+#define DECODE_ETHERTYPE_MPLS_MCAST 0x8848u
+#define DECODE_ETHERTYPE_PPPOE_DISC 0x8863u
+#define DECODE_ETHERTYPE_PPPOE_SESS 0x8864u
+#define DECODE_ETHERTYPE_LLDP       0x88ccu
+#define DECODE_ETHERTYPE_TEB        0x6558u /* transparent Ethernet bridging: Ethernet follows */
+#define DECODE_ETHERTYPE_ERSPAN_1_2 0x88beu
+#define DECODE_ETHERTYPE_ERSPAN_3   0x22ebu
+#define DECODE_ETHERTYPE_PPP        0x880bu /* PPTP's enhanced GRE */
+#define DECODE_VLAN_ID_MASK         0x0fffu
 
 /* Link header sizes, bytes. SLL carries the ethertype in its last two bytes, SLL2 in its
  * first two. */
 #define DECODE_ETH_ADDRS_LEN    12
+#define DECODE_ETH_HDR_LEN      14
 #define DECODE_SLL_PROTO_OFF    14
 #define DECODE_SLL2_AFTER_PROTO 18
 
@@ -52,19 +77,110 @@
 #define DECODE_IPV6_ADDR_LEN    16
 #define DECODE_IPV6_HDR_LEN     40
 #define DECODE_TCP_MIN_HDR      20
+#define DECODE_UDP_HDR_LEN      8
 
 /* IP protocol / IPv6 next-header numbers. */
 #define DECODE_IPPROTO_HOPOPTS  0u
+#define DECODE_IPPROTO_IPIP     4u
 #define DECODE_IPPROTO_TCP      6u
+#define DECODE_IPPROTO_UDP      17u
+#define DECODE_IPPROTO_IPV6     41u
 #define DECODE_IPPROTO_ROUTING  43u
 #define DECODE_IPPROTO_FRAGMENT 44u
+#define DECODE_IPPROTO_GRE      47u
+#define DECODE_IPPROTO_ESP      50u
 #define DECODE_IPPROTO_AH       51u
 #define DECODE_IPPROTO_DSTOPTS  60u
+#define DECODE_IPPROTO_L2TP     115u
 
 /* IPv6 fragment header: 8 bytes; offset in the top 13 bits of the field, M in the lowest. */
 #define DECODE_IPV6_FRAG_LEN         8
 #define DECODE_IPV6_FRAG_OFFSET_MASK 0xfff8u
 #define DECODE_IPV6_FRAG_M           0x0001u
+
+/* UDP destination ports of the tunnels peeled (IANA; 8472 is the Linux kernel's VXLAN
+ * default), and of those recognised but not peeled. Teredo is recognised on either port. */
+#define DECODE_PORT_VXLAN       4789u
+#define DECODE_PORT_VXLAN_LINUX 8472u
+#define DECODE_PORT_GENEVE      6081u
+#define DECODE_PORT_GRE_UDP     4754u
+#define DECODE_PORT_TEREDO      3544u
+#define DECODE_PORT_L2TP        1701u
+#define DECODE_PORT_GTP_U       2152u
+#define DECODE_PORT_VXLAN_GPE   4790u
+
+/* GRE (RFC 2784, RFC 2890; version 1 RFC 2637): flags and version in the first 16 bits. */
+#define DECODE_GRE_C        0x8000u /* checksum and reserved1 present */
+#define DECODE_GRE_R        0x4000u /* RFC 1701 routing: a receiver of RFC 2784 discards */
+#define DECODE_GRE_K        0x2000u /* key present */
+#define DECODE_GRE_S        0x1000u /* sequence number present */
+#define DECODE_GRE_SSR      0x0800u /* RFC 1701 strict source route: discarded likewise */
+#define DECODE_GRE_RECUR    0x0700u /* RFC 1701 recursion control; 0 in PPTP */
+#define DECODE_GRE_A        0x0080u /* PPTP: acknowledgment number present */
+#define DECODE_GRE_V1_FLAGS 0x0078u /* PPTP: flags that must be 0 */
+#define DECODE_GRE_VER      0x0007u
+#define DECODE_GRE_OPT_LEN  4 /* each optional field: checksum+reserved1, key, sequence */
+
+/* ERSPAN: types II and III carry the version in the top nibble of their first word. Type
+ * III's third word ends in the O bit, which announces an 8-byte platform-specific sub-header,
+ * and carries a 5-bit frame type (0 Ethernet, 2 IP) in bits 10..14. */
+#define DECODE_ERSPAN2_HDR_LEN  8
+#define DECODE_ERSPAN2_VERSION  1u
+#define DECODE_ERSPAN3_HDR_LEN  12
+#define DECODE_ERSPAN3_VERSION  2u
+#define DECODE_ERSPAN3_O        0x00000001u
+#define DECODE_ERSPAN3_FT_SHIFT 10
+#define DECODE_ERSPAN3_FT_MASK  0x1fu
+#define DECODE_ERSPAN3_FT_ETH   0u
+#define DECODE_ERSPAN3_FT_IP    2u
+#define DECODE_ERSPAN3_PLATFORM 8
+
+/* MPLS (RFC 3032): 4-byte label stack entries, bottom of stack in bit 8. After the stack the
+ * first nibble tells (RFC 4385, RFC 4928): 4 IPv4, 6 IPv6, 0 a pseudowire control word, 1 the
+ * associated channel (OAM, not data); anything else is an Ethernet pseudowire without one. */
+#define DECODE_MPLS_ENTRY_LEN 4
+#define DECODE_MPLS_BOTTOM    0x00000100u
+#define DECODE_PW_CW_LEN      4
+
+/* PPPoE session header (RFC 2516 4.4): version 1 and type 1 in one byte, code 0. */
+#define DECODE_PPPOE_VERTYPE 0x11u
+#define DECODE_PPPOE_HDR_LEN 6
+
+/* PPP (RFC 1661, RFC 1662): the address and control bytes HDLC framing may leave in front, and
+ * the protocols peeled; a protocol field's first byte is odd when it was compressed to one. */
+#define DECODE_PPP_ADDRESS   0xffu
+#define DECODE_PPP_CONTROL   0x03u
+#define DECODE_PPP_IPV4      0x0021u
+#define DECODE_PPP_IPV6      0x0057u
+#define DECODE_PPP_MPLS      0x0281u
+#define DECODE_PPP_COMP      0x00fdu /* compressed datagram (MPPE, encrypted too) */
+#define DECODE_PPP_COMP_LINK 0x00fbu /* individual link compressed datagram */
+
+/* VXLAN (RFC 7348): 8 bytes, the I flag says the VNI is valid; other bits are ignored. */
+#define DECODE_VXLAN_HDR_LEN 8
+#define DECODE_VXLAN_I       0x08u
+
+/* Geneve (RFC 8926): 8 bytes, version in the top 2 bits and the options' length in 4-byte
+ * words in the low 6 bits of the first byte. */
+#define DECODE_GENEVE_HDR_LEN  8
+#define DECODE_GENEVE_OPT_MASK 0x3fu
+#define DECODE_GENEVE_OPT_UNIT 4
+
+/* Teredo (RFC 4380 5.1.1): indications in front of the IPv6 packet, each opening with a zero
+ * byte: authentication (type 1: id length, auth length, id, auth, 8-byte nonce, confirmation
+ * byte) and origin (type 0: port and address, 8 bytes), in that order. */
+#define DECODE_TEREDO_AUTH       1u
+#define DECODE_TEREDO_ORIGIN     0u
+#define DECODE_TEREDO_AUTH_TAIL  9 /* nonce and confirmation */
+#define DECODE_TEREDO_ORIGIN_LEN 8
+
+/* One walk through a packet: the view being filled, the counters, and the encapsulation
+ * layers peeled so far. */
+struct walk {
+    struct pkt *p;
+    struct decode_stats *st;
+    size_t depth;
+};
 
 static enum decode_status count_skip(uint64_t *counter)
 {
@@ -78,14 +194,35 @@ static enum decode_status count_bad(uint64_t *counter)
     return DECODE_BAD;
 }
 
-/* Cuts r so that at most n bytes remain from its position: an IP length field shorter than
- * the capture wins (trailing bytes are link padding); a longer one changes nothing, because
- * the capture bounds every read. */
+/* One more encapsulation layer, counted in *layer. False (and encap_too_deep counted) when
+ * DECODE_MAX_ENCAP layers are peeled already. */
+static bool peel(struct walk *w, uint64_t *layer)
+{
+    if (w->depth >= DECODE_MAX_ENCAP) {
+        w->st->encap_too_deep++;
+        return false;
+    }
+    w->depth++;
+    (*layer)++;
+    return true;
+}
+
+/* Cuts r so that at most n bytes remain from its position: a length field shorter than the
+ * capture wins (trailing bytes are link padding); a longer one changes nothing, because the
+ * capture bounds every read. */
 static void cut_to(struct rd *r, size_t n)
 {
     if (n < rd_left(r)) {
         r->len = r->off + n;
     }
+}
+
+/* The first byte left in r, without moving; false when none is left. */
+static bool peek_u8(const struct rd *r, uint8_t *v)
+{
+    struct rd peek = *r;
+    *v = rd_u8(&peek);
+    return !peek.bad;
 }
 
 /* The TCP fields of p from the header h of hdr_len bytes, of which avail bytes (header and
@@ -105,9 +242,9 @@ static inline void fill_tcp(const uint8_t *h, size_t hdr_len, size_t avail, size
 
 /* r starts at the TCP header and ends at min(captured, claimed); claim is the segment length
  * (header and payload) the IP layer announced. */
-static enum decode_status decode_tcp(struct rd *r, size_t claim, struct pkt *p,
-                                     struct decode_stats *st)
+static enum decode_status decode_tcp(struct rd *r, size_t claim, struct walk *w)
 {
+    struct decode_stats *st = w->st;
     size_t avail = rd_left(r);
     /* The IP layer cut r to its claim, so a header past the capture test below also covers one
      * past the segment, and a claim under 20 bytes fails the header read. */
@@ -122,17 +259,179 @@ static enum decode_status decode_tcp(struct rd *r, size_t claim, struct pkt *p,
         return count_bad(&st->bad_tcp);
     }
     /* Options and payload: hdr_len <= avail, so both lie inside the view. */
-    fill_tcp(h, hdr_len, avail, claim, p);
-    if (p->payload_len < p->seg_len) {
+    fill_tcp(h, hdr_len, avail, claim, w->p);
+    if (w->p->payload_len < w->p->seg_len) {
         st->truncated++;
     }
     st->tcp++;
     return DECODE_OK;
 }
 
-/* RFC 791. r starts at the IPv4 header. */
-static enum decode_status decode_ipv4(struct rd *r, struct pkt *p, struct decode_stats *st)
+static enum decode_status decode_ipv4(struct rd *r, struct walk *w);
+static enum decode_status decode_ipv6(struct rd *r, struct walk *w);
+static enum decode_status decode_ethertype(struct rd *r, uint16_t type, struct walk *w);
+static enum decode_status decode_eth(struct rd *r, uint64_t *bad, struct walk *w);
+static enum decode_status decode_gre(struct rd *r, struct walk *w);
+static enum decode_status decode_mpls(struct rd *r, struct walk *w);
+
+/* An IP packet whose version nibble decides, for layers that carry either without saying
+ * which (MPLS, ERSPAN III's IP frames). r has at least one byte. */
+static enum decode_status decode_ip_by_version(struct rd *r, uint8_t first, struct walk *w)
 {
+    if ((first >> 4) == 4) {
+        return decode_ipv4(r, w);
+    }
+    if ((first >> 4) == 6) {
+        return decode_ipv6(r, w);
+    }
+    return count_skip(&w->st->not_ip);
+}
+
+/* Teredo (RFC 4380): r stands after the UDP header. Its indications are skipped; what follows
+ * must look like IPv6, or the datagram is other UDP on the Teredo port. */
+static enum decode_status decode_teredo(struct rd *r, struct walk *w)
+{
+    struct decode_stats *st = w->st;
+    uint8_t b = 0;
+    /* At most one authentication then one origin indication: each begins with a zero byte,
+     * which an IPv6 header never does. */
+    for (int n = 0; n < 2 && peek_u8(r, &b) && b == 0; n++) {
+        rd_skip(r, 1);
+        uint8_t type = rd_u8(r);
+        if (type == DECODE_TEREDO_AUTH && n == 0) {
+            size_t id_len = rd_u8(r);
+            size_t au_len = rd_u8(r);
+            rd_skip(r, id_len + au_len + DECODE_TEREDO_AUTH_TAIL);
+        } else if (type == DECODE_TEREDO_ORIGIN) {
+            rd_skip(r, DECODE_TEREDO_ORIGIN_LEN - 2);
+        } else {
+            return count_skip(&st->not_tcp); /* not an indication: not Teredo */
+        }
+        if (r->bad) {
+            return count_bad(&st->bad_teredo);
+        }
+    }
+    if (!peek_u8(r, &b) || (b >> 4) != 6 || rd_left(r) < DECODE_IPV6_HDR_LEN) {
+        return count_skip(&st->not_tcp);
+    }
+    if (!peel(w, &st->encap_teredo)) {
+        return DECODE_BAD;
+    }
+    return decode_ipv6(r, w);
+}
+
+/* VXLAN (RFC 7348): r stands after the UDP header; Ethernet follows. */
+static enum decode_status decode_vxlan(struct rd *r, struct walk *w)
+{
+    struct decode_stats *st = w->st;
+    const uint8_t *h = rd_take(r, DECODE_VXLAN_HDR_LEN);
+    if (h == NULL || (h[0] & DECODE_VXLAN_I) == 0) {
+        return count_bad(&st->bad_vxlan);
+    }
+    if (!peel(w, &st->encap_vxlan)) {
+        return DECODE_BAD;
+    }
+    return decode_eth(r, &st->bad_vxlan, w);
+}
+
+/* Geneve (RFC 8926): r stands after the UDP header. The protocol type says what follows:
+ * Ethernet (0x6558) or any ethertype. */
+static enum decode_status decode_geneve(struct rd *r, struct walk *w)
+{
+    struct decode_stats *st = w->st;
+    const uint8_t *h = rd_take(r, DECODE_GENEVE_HDR_LEN);
+    if (h == NULL || (h[0] >> 6) != 0) {
+        return count_bad(&st->bad_geneve);
+    }
+    rd_skip(r, (size_t)(h[0] & DECODE_GENEVE_OPT_MASK) * DECODE_GENEVE_OPT_UNIT);
+    if (r->bad) {
+        return count_bad(&st->bad_geneve);
+    }
+    if (!peel(w, &st->encap_geneve)) {
+        return DECODE_BAD;
+    }
+    uint16_t type = rd_get_be16(h + 2);
+    if (type == DECODE_ETHERTYPE_TEB) {
+        return decode_eth(r, &st->bad_geneve, w);
+    }
+    return decode_ethertype(r, type, w);
+}
+
+/* UDP: peeled only when a port names a tunnel; anything else is not_tcp, as it was before
+ * tunnels were peeled (its header is not even checked). r is cut to the IP claim. */
+static enum decode_status decode_udp(struct rd *r, struct walk *w)
+{
+    struct decode_stats *st = w->st;
+    struct rd peek = *r;
+    uint16_t sport = rd_be16(&peek);
+    uint16_t dport = rd_be16(&peek);
+    if (peek.bad) {
+        return count_skip(&st->not_tcp);
+    }
+    bool is_teredo = sport == DECODE_PORT_TEREDO || dport == DECODE_PORT_TEREDO;
+    if (dport != DECODE_PORT_VXLAN && dport != DECODE_PORT_VXLAN_LINUX &&
+        dport != DECODE_PORT_GENEVE && dport != DECODE_PORT_GRE_UDP && !is_teredo) {
+        if (sport == DECODE_PORT_L2TP || dport == DECODE_PORT_L2TP || dport == DECODE_PORT_GTP_U ||
+            dport == DECODE_PORT_VXLAN_GPE) {
+            return count_skip(&st->encap_unsupported);
+        }
+        return count_skip(&st->not_tcp);
+    }
+    const uint8_t *h = rd_take(r, DECODE_UDP_HDR_LEN);
+    size_t len = h != NULL ? rd_get_be16(h + 4) : 0;
+    if (len < DECODE_UDP_HDR_LEN) {
+        return count_bad(&st->bad_udp);
+    }
+    cut_to(r, len - DECODE_UDP_HDR_LEN);
+    switch (dport) {
+    case DECODE_PORT_VXLAN:
+    case DECODE_PORT_VXLAN_LINUX:
+        return decode_vxlan(r, w);
+    case DECODE_PORT_GENEVE:
+        return decode_geneve(r, w);
+    case DECODE_PORT_GRE_UDP:
+        if (!peel(w, &st->encap_gre_udp)) {
+            return DECODE_BAD;
+        }
+        return decode_gre(r, w);
+    default:
+        return decode_teredo(r, w);
+    }
+}
+
+/* What an IP header's protocol names, other than TCP: r stands after the IP header (and its
+ * extension headers) and is cut to the claim. */
+static enum decode_status decode_ip_payload(struct rd *r, uint8_t proto, struct walk *w)
+{
+    struct decode_stats *st = w->st;
+    switch (proto) {
+    case DECODE_IPPROTO_IPIP:
+        if (!peel(w, &st->encap_ipip)) {
+            return DECODE_BAD;
+        }
+        return decode_ipv4(r, w);
+    case DECODE_IPPROTO_IPV6:
+        if (!peel(w, &st->encap_ipip)) {
+            return DECODE_BAD;
+        }
+        return decode_ipv6(r, w);
+    case DECODE_IPPROTO_GRE:
+        return decode_gre(r, w);
+    case DECODE_IPPROTO_UDP:
+        return decode_udp(r, w);
+    case DECODE_IPPROTO_ESP:
+    case DECODE_IPPROTO_L2TP:
+        return count_skip(&st->encap_unsupported);
+    default:
+        return count_skip(&st->not_tcp);
+    }
+}
+
+/* RFC 791. r starts at the IPv4 header. */
+static enum decode_status decode_ipv4(struct rd *r, struct walk *w)
+{
+    struct decode_stats *st = w->st;
+    struct pkt *p = w->p;
     const uint8_t *l3 = r->p + r->off;
     size_t avail = rd_left(r);
     /* One bounds check for the fixed header, then fixed offsets into it (RFC 791 3.1). */
@@ -162,19 +461,19 @@ static enum decode_status decode_ipv4(struct rd *r, struct pkt *p, struct decode
     if ((frag & (DECODE_IPV4_MF | DECODE_IPV4_OFFSET_MASK)) != 0) {
         return count_skip(&st->ip_fragments);
     }
+    size_t claim = ip_len - hdr_len;
+    cut_to(r, claim);
     if (proto != DECODE_IPPROTO_TCP) {
-        return count_skip(&st->not_tcp);
+        return decode_ip_payload(r, proto, w);
     }
     p->ip_version = 4;
     memcpy(p->src, src, DECODE_IPV4_ADDR_LEN);
     memset(p->src + DECODE_IPV4_ADDR_LEN, 0, sizeof p->src - DECODE_IPV4_ADDR_LEN);
     memcpy(p->dst, dst, DECODE_IPV4_ADDR_LEN);
     memset(p->dst + DECODE_IPV4_ADDR_LEN, 0, sizeof p->dst - DECODE_IPV4_ADDR_LEN);
-    size_t claim = ip_len - hdr_len;
-    cut_to(r, claim);
     p->l3 = l3;
     p->l3_len = (size_t)(r->p + r->len - l3);
-    return decode_tcp(r, claim, p, st);
+    return decode_tcp(r, claim, w);
 }
 
 static int is_ipv6_ext(uint8_t next)
@@ -184,10 +483,13 @@ static int is_ipv6_ext(uint8_t next)
            next == DECODE_IPPROTO_DSTOPTS;
 }
 
-/* RFC 8200. r starts at the IPv6 header. Next headers other than TCP and the extension
- * headers above (ESP, no next header, UDP, ICMPv6, mobility, ...) are not_tcp. */
-static enum decode_status decode_ipv6(struct rd *r, struct pkt *p, struct decode_stats *st)
+/* RFC 8200. r starts at the IPv6 header. Next headers other than TCP, the tunnels and the
+ * extension headers above (no next header, UDP to other ports, ICMPv6, mobility, ...) are
+ * not_tcp. */
+static enum decode_status decode_ipv6(struct rd *r, struct walk *w)
 {
+    struct decode_stats *st = w->st;
+    struct pkt *p = w->p;
     const uint8_t *l3 = r->p + r->off;
     /* One bounds check for the fixed header, then fixed offsets into it (RFC 8200 3). */
     const uint8_t *h = rd_take(r, DECODE_IPV6_HDR_LEN);
@@ -198,15 +500,14 @@ static enum decode_status decode_ipv6(struct rd *r, struct pkt *p, struct decode
     uint8_t next = h[6];
     const uint8_t *src = h + 8;
     const uint8_t *dst = h + 8 + DECODE_IPV6_ADDR_LEN;
-    /* Payload length 0 announces a jumbogram (RFC 2675), whose length hides in a hop-by-hop
-     * option; no mail session needs one, so it is counted as malformed. */
-    if ((h[0] >> 4) != 6 || payload_len == 0) {
+    /* Payload length 0 before a hop-by-hop header announces a jumbogram (RFC 2675), whose
+     * length hides in an option there; no mail session needs one, so it is counted as
+     * malformed. Before any other header it is an empty packet (a Teredo bubble). */
+    if ((h[0] >> 4) != 6 || (payload_len == 0 && next == DECODE_IPPROTO_HOPOPTS)) {
         return count_bad(&st->bad_ipv6);
     }
     size_t claim = payload_len;
     cut_to(r, claim);
-    p->l3 = l3;
-    p->l3_len = (size_t)(r->p + r->len - l3);
 
     for (size_t n_ext = 0; is_ipv6_ext(next); n_ext++) {
         if (n_ext == DECODE_MAX_IPV6_EXT) {
@@ -241,12 +542,252 @@ static enum decode_status decode_ipv6(struct rd *r, struct pkt *p, struct decode
         }
     }
     if (next != DECODE_IPPROTO_TCP) {
-        return count_skip(&st->not_tcp);
+        return decode_ip_payload(r, next, w);
     }
     p->ip_version = 6;
     memcpy(p->src, src, DECODE_IPV6_ADDR_LEN);
     memcpy(p->dst, dst, DECODE_IPV6_ADDR_LEN);
-    return decode_tcp(r, claim, p, st);
+    p->l3 = l3;
+    p->l3_len = (size_t)(r->p + r->len - l3);
+    return decode_tcp(r, claim, w);
+}
+
+/* PPP (RFC 1661) inside PPPoE or PPTP: r stands at the PPP frame, whose address and control
+ * bytes (RFC 1662) may be there when may_have_hdlc. A frame too short for its protocol field
+ * counts in *bad. */
+static enum decode_status decode_ppp(struct rd *r, bool may_have_hdlc, uint64_t *bad,
+                                     struct walk *w)
+{
+    struct decode_stats *st = w->st;
+    struct rd peek = *r;
+    if (may_have_hdlc && rd_u8(&peek) == DECODE_PPP_ADDRESS && rd_u8(&peek) == DECODE_PPP_CONTROL) {
+        rd_skip(r, 2);
+    }
+    uint16_t proto = rd_u8(r);
+    if ((proto & 1u) == 0) {
+        proto = (uint16_t)(proto << 8 | rd_u8(r)); /* not compressed: two bytes */
+    }
+    if (r->bad) {
+        return count_bad(bad);
+    }
+    switch (proto) {
+    case DECODE_PPP_IPV4:
+        return decode_ipv4(r, w);
+    case DECODE_PPP_IPV6:
+        return decode_ipv6(r, w);
+    case DECODE_PPP_MPLS:
+        return decode_mpls(r, w);
+    case DECODE_PPP_COMP:
+    case DECODE_PPP_COMP_LINK:
+        return count_skip(&st->encap_unsupported);
+    default:
+        return count_skip(&st->not_ip); /* LCP, IPCP, CHAP, ...: the link's own control */
+    }
+}
+
+/* PPPoE session stage (RFC 2516): r stands after the ethertype 0x8864. */
+static enum decode_status decode_pppoe(struct rd *r, struct walk *w)
+{
+    struct decode_stats *st = w->st;
+    const uint8_t *h = rd_take(r, DECODE_PPPOE_HDR_LEN);
+    if (h == NULL || h[0] != DECODE_PPPOE_VERTYPE || h[1] != 0) {
+        return count_bad(&st->bad_pppoe);
+    }
+    cut_to(r, rd_get_be16(h + 4)); /* the PPP frame's length: trailing bytes are padding */
+    if (!peel(w, &st->encap_pppoe)) {
+        return DECODE_BAD;
+    }
+    return decode_ppp(r, false, &st->bad_pppoe, w);
+}
+
+/* Whether the bytes at off of r look like an Ethernet header, the way Wireshark's pseudowire
+ * heuristic tells (without its table of vendor prefixes): a source address that is not a
+ * group address, then an ethertype that is one decode or a switch commonly sends. */
+static bool looks_like_eth(const struct rd *r, size_t off)
+{
+    struct rd peek = *r;
+    rd_skip(&peek, off);
+    const uint8_t *h = rd_take(&peek, DECODE_ETH_HDR_LEN);
+    if (h == NULL || (h[6] & 0x01u) != 0) {
+        return false;
+    }
+    uint16_t type = rd_get_be16(h + DECODE_ETH_ADDRS_LEN);
+    return type == DECODE_ETHERTYPE_IPV4 || type == DECODE_ETHERTYPE_IPV6 ||
+           type == DECODE_ETHERTYPE_ARP || type == DECODE_ETHERTYPE_8021Q ||
+           type == DECODE_ETHERTYPE_8021AD || type == DECODE_ETHERTYPE_QINQ_9100 ||
+           type == DECODE_ETHERTYPE_MPLS || type == DECODE_ETHERTYPE_MPLS_MCAST ||
+           type == DECODE_ETHERTYPE_PPPOE_DISC || type == DECODE_ETHERTYPE_PPPOE_SESS ||
+           type == DECODE_ETHERTYPE_LLDP;
+}
+
+/* MPLS (RFC 3032): r stands at the top label stack entry. */
+static enum decode_status decode_mpls(struct rd *r, struct walk *w)
+{
+    struct decode_stats *st = w->st;
+    for (size_t n_labels = 0;; n_labels++) {
+        if (n_labels == DECODE_MAX_MPLS_LABELS) {
+            return count_bad(&st->mpls_too_deep);
+        }
+        uint32_t entry = rd_be32(r);
+        if (r->bad) {
+            return count_bad(&st->bad_mpls);
+        }
+        if ((entry & DECODE_MPLS_BOTTOM) != 0) {
+            break;
+        }
+    }
+    uint8_t first;
+    if (!peek_u8(r, &first)) {
+        return count_bad(&st->bad_mpls);
+    }
+    if (!peel(w, &st->encap_mpls)) {
+        return DECODE_BAD;
+    }
+    uint8_t nibble = (uint8_t)(first >> 4);
+    if (nibble == 4 || nibble == 6) {
+        return decode_ip_by_version(r, first, w);
+    }
+    if (nibble == 1) {
+        return count_skip(&st->not_ip); /* associated channel: OAM, BFD, ... */
+    }
+    /* A first nibble of 0 is a control word, unless what follows it looks less like Ethernet
+     * than the bytes themselves do (a destination address starting 0x0: 00:50:56 is common);
+     * a tie goes to the control word, which RFC 8469 makes the rule. Any other nibble is
+     * Ethernet without one. Wireshark decides the same way; Suricata takes nibble 0 as a
+     * control word always and gives up on the other nibbles. */
+    if (nibble == 0 && (looks_like_eth(r, DECODE_PW_CW_LEN) || !looks_like_eth(r, 0))) {
+        rd_skip(r, DECODE_PW_CW_LEN);
+        if (r->bad) {
+            return count_bad(&st->bad_mpls);
+        }
+    }
+    if (!peel(w, &st->encap_mpls_pw)) {
+        return DECODE_BAD;
+    }
+    return decode_eth(r, &st->bad_mpls, w);
+}
+
+/* ERSPAN type II or III (the draft-foschiano-erspan header): r stands after the GRE header.
+ * Type I has no header of its own and goes straight to decode_eth. */
+static enum decode_status decode_erspan(struct rd *r, bool is_type3, struct walk *w)
+{
+    struct decode_stats *st = w->st;
+    if (!is_type3) {
+        const uint8_t *h = rd_take(r, DECODE_ERSPAN2_HDR_LEN);
+        if (h == NULL || (h[0] >> 4) != DECODE_ERSPAN2_VERSION) {
+            return count_bad(&st->bad_erspan);
+        }
+        if (!peel(w, &st->encap_erspan2)) {
+            return DECODE_BAD;
+        }
+        return decode_eth(r, &st->bad_erspan, w);
+    }
+    const uint8_t *h = rd_take(r, DECODE_ERSPAN3_HDR_LEN);
+    if (h == NULL || (h[0] >> 4) != DECODE_ERSPAN3_VERSION) {
+        return count_bad(&st->bad_erspan);
+    }
+    uint32_t word3 = rd_get_be32(h + 8);
+    if ((word3 & DECODE_ERSPAN3_O) != 0) {
+        rd_skip(r, DECODE_ERSPAN3_PLATFORM);
+        if (r->bad) {
+            return count_bad(&st->bad_erspan);
+        }
+    }
+    if (!peel(w, &st->encap_erspan3)) {
+        return DECODE_BAD;
+    }
+    uint32_t frame_type = (word3 >> DECODE_ERSPAN3_FT_SHIFT) & DECODE_ERSPAN3_FT_MASK;
+    if (frame_type == DECODE_ERSPAN3_FT_ETH) {
+        return decode_eth(r, &st->bad_erspan, w);
+    }
+    if (frame_type != DECODE_ERSPAN3_FT_IP) {
+        return count_skip(&st->not_ip);
+    }
+    uint8_t first;
+    if (!peek_u8(r, &first)) {
+        return count_bad(&st->bad_erspan);
+    }
+    return decode_ip_by_version(r, first, w);
+}
+
+/* PPTP's enhanced GRE (RFC 2637 4.1): flags and type read; r stands after them. The key field
+ * holds the payload length and the call id; PPP follows. */
+static enum decode_status decode_pptp(struct rd *r, uint16_t flags, uint16_t type, struct walk *w)
+{
+    struct decode_stats *st = w->st;
+    if (type != DECODE_ETHERTYPE_PPP || (flags & DECODE_GRE_K) == 0 ||
+        (flags & (DECODE_GRE_C | DECODE_GRE_R | DECODE_GRE_SSR | DECODE_GRE_RECUR |
+                  DECODE_GRE_V1_FLAGS)) != 0) {
+        return count_bad(&st->bad_gre);
+    }
+    size_t payload_len = rd_be16(r);
+    rd_skip(r, 2); /* call id */
+    if ((flags & DECODE_GRE_S) != 0) {
+        rd_skip(r, DECODE_GRE_OPT_LEN);
+    }
+    if ((flags & DECODE_GRE_A) != 0) {
+        rd_skip(r, DECODE_GRE_OPT_LEN);
+    }
+    if (r->bad) {
+        return count_bad(&st->bad_gre);
+    }
+    if (payload_len == 0) {
+        return count_skip(&st->not_ip); /* an acknowledgment alone */
+    }
+    cut_to(r, payload_len);
+    if (!peel(w, &st->encap_pptp)) {
+        return DECODE_BAD;
+    }
+    return decode_ppp(r, true, &st->bad_gre, w);
+}
+
+/* GRE (RFC 2784, RFC 2890), over IP or UDP: r stands at the GRE header. */
+static enum decode_status decode_gre(struct rd *r, struct walk *w)
+{
+    struct decode_stats *st = w->st;
+    uint16_t flags = rd_be16(r);
+    uint16_t type = rd_be16(r);
+    if (r->bad) {
+        return count_bad(&st->bad_gre);
+    }
+    if ((flags & DECODE_GRE_VER) == 1) {
+        return decode_pptp(r, flags, type, w);
+    }
+    /* RFC 2784 2.3: a receiver discards a packet with bits 1..5 set (RFC 1701's routing,
+     * strict source route and recursion are not followed); the other reserved bits are
+     * ignored. */
+    if ((flags & DECODE_GRE_VER) != 0 || (flags & (DECODE_GRE_R | DECODE_GRE_SSR)) != 0) {
+        return count_bad(&st->bad_gre);
+    }
+    size_t opt = 0;
+    opt += (flags & DECODE_GRE_C) != 0 ? DECODE_GRE_OPT_LEN : 0;
+    opt += (flags & DECODE_GRE_K) != 0 ? DECODE_GRE_OPT_LEN : 0;
+    opt += (flags & DECODE_GRE_S) != 0 ? DECODE_GRE_OPT_LEN : 0;
+    rd_skip(r, opt);
+    if (r->bad) {
+        return count_bad(&st->bad_gre);
+    }
+    if (!peel(w, &st->encap_gre)) {
+        return DECODE_BAD;
+    }
+    switch (type) {
+    case DECODE_ETHERTYPE_TEB:
+        return decode_eth(r, &st->bad_gre, w);
+    case DECODE_ETHERTYPE_ERSPAN_1_2:
+        /* Type I has no sequence number and no header of its own; type II has both (as
+         * Wireshark and Zeek tell them apart). */
+        if ((flags & DECODE_GRE_S) == 0) {
+            if (!peel(w, &st->encap_erspan1)) {
+                return DECODE_BAD;
+            }
+            return decode_eth(r, &st->bad_erspan, w);
+        }
+        return decode_erspan(r, false, w);
+    case DECODE_ETHERTYPE_ERSPAN_3:
+        return decode_erspan(r, true, w);
+    default:
+        return decode_ethertype(r, type, w);
+    }
 }
 
 static int is_vlan_tpid(uint16_t type)
@@ -255,11 +796,12 @@ static int is_vlan_tpid(uint16_t type)
            type == DECODE_ETHERTYPE_QINQ_9100;
 }
 
-/* type has just been read from a link header and r stands after it. VLAN tags (a TCI, then
- * the next ethertype) are peeled here, so a cooked capture with a tag in it works too. */
-static enum decode_status decode_ethertype(struct rd *r, uint16_t type, struct pkt *p,
-                                           struct decode_stats *st)
+/* type has just been read from a link header (or a tunnel's protocol field) and r stands
+ * after it. VLAN tags (a TCI, then the next ethertype) are peeled here, so a cooked capture
+ * or a tunnelled frame with a tag in it works too. */
+static enum decode_status decode_ethertype(struct rd *r, uint16_t type, struct walk *w)
 {
+    struct decode_stats *st = w->st;
     for (size_t n_tags = 0; is_vlan_tpid(type); n_tags++) {
         if (n_tags == DECODE_MAX_VLAN_TAGS) {
             return count_bad(&st->vlan_too_deep);
@@ -269,16 +811,35 @@ static enum decode_status decode_ethertype(struct rd *r, uint16_t type, struct p
         if (r->bad) {
             return count_bad(&st->bad_link);
         }
-        p->vlan = (uint16_t)(tci & DECODE_VLAN_ID_MASK); /* the last tag read is innermost */
+        st->encap_vlan++;
+        w->p->vlan = (uint16_t)(tci & DECODE_VLAN_ID_MASK); /* the last tag read is innermost */
     }
-    if (type == DECODE_ETHERTYPE_IPV4) {
-        return decode_ipv4(r, p, st);
+    switch (type) {
+    case DECODE_ETHERTYPE_IPV4:
+        return decode_ipv4(r, w);
+    case DECODE_ETHERTYPE_IPV6:
+        return decode_ipv6(r, w);
+    case DECODE_ETHERTYPE_MPLS:
+    case DECODE_ETHERTYPE_MPLS_MCAST:
+        return decode_mpls(r, w);
+    case DECODE_ETHERTYPE_PPPOE_SESS:
+        return decode_pppoe(r, w);
+    default:
+        /* ARP, LLDP, PPPoE discovery, ..., and 802.3 length fields (LLC/SNAP frames). */
+        return count_skip(&st->not_ip);
     }
-    if (type == DECODE_ETHERTYPE_IPV6) {
-        return decode_ipv6(r, p, st);
+}
+
+/* An Ethernet header inside a tunnel (VXLAN, GRE bridging, ERSPAN, a pseudowire): one cut
+ * short counts in the tunnel's *bad. */
+static enum decode_status decode_eth(struct rd *r, uint64_t *bad, struct walk *w)
+{
+    rd_skip(r, DECODE_ETH_ADDRS_LEN);
+    uint16_t type = rd_be16(r);
+    if (r->bad) {
+        return count_bad(bad);
     }
-    /* ARP, LLDP, ..., and 802.3 length fields (LLC/SNAP frames). */
-    return count_skip(&st->not_ip);
+    return decode_ethertype(r, type, w);
 }
 
 static int is_af_ip(uint32_t af)
@@ -287,25 +848,24 @@ static int is_af_ip(uint32_t af)
            af == DECODE_AF_INET6_DARWIN;
 }
 
-static enum decode_status decode_af(struct rd *r, uint32_t af, struct pkt *p,
-                                    struct decode_stats *st)
+static enum decode_status decode_af(struct rd *r, uint32_t af, struct walk *w)
 {
     if (af == DECODE_AF_INET) {
-        return decode_ipv4(r, p, st);
+        return decode_ipv4(r, w);
     }
     if (is_af_ip(af)) {
-        return decode_ipv6(r, p, st);
+        return decode_ipv6(r, w);
     }
-    return count_skip(&st->not_ip);
+    return count_skip(&w->st->not_ip);
 }
 
-static enum decode_status decode_link_layer(enum decode_link link, struct rd *r, struct pkt *p,
-                                            struct decode_stats *st)
+static enum decode_status decode_link_layer(enum decode_link link, struct rd *r, struct walk *w)
 {
+    struct decode_stats *st = w->st;
     struct rd peek;
     uint16_t type;
     uint32_t af;
-    uint8_t version;
+    uint8_t first;
 
     switch (link) {
     case DECODE_LINK_ETHERNET:
@@ -314,21 +874,21 @@ static enum decode_status decode_link_layer(enum decode_link link, struct rd *r,
         if (r->bad) {
             return count_bad(&st->bad_link);
         }
-        return decode_ethertype(r, type, p, st);
+        return decode_ethertype(r, type, w);
     case DECODE_LINK_SLL:
         rd_skip(r, DECODE_SLL_PROTO_OFF);
         type = rd_be16(r);
         if (r->bad) {
             return count_bad(&st->bad_link);
         }
-        return decode_ethertype(r, type, p, st);
+        return decode_ethertype(r, type, w);
     case DECODE_LINK_SLL2:
         type = rd_be16(r);
         rd_skip(r, DECODE_SLL2_AFTER_PROTO);
         if (r->bad) {
             return count_bad(&st->bad_link);
         }
-        return decode_ethertype(r, type, p, st);
+        return decode_ethertype(r, type, w);
     case DECODE_LINK_NULL:
         /* The family is in the writer's byte order, which the file does not record: take
          * whichever order gives a known family (the values cannot collide when swapped). */
@@ -340,31 +900,23 @@ static enum decode_status decode_link_layer(enum decode_link link, struct rd *r,
         if (!is_af_ip(af)) {
             af = rd_le32(&peek);
         }
-        return decode_af(r, af, p, st);
+        return decode_af(r, af, w);
     case DECODE_LINK_LOOP:
         af = rd_be32(r);
         if (r->bad) {
             return count_bad(&st->bad_link);
         }
-        return decode_af(r, af, p, st);
+        return decode_af(r, af, w);
     case DECODE_LINK_RAW:
         /* No link header: the version nibble decides, and an empty packet has none. */
-        peek = *r;
-        version = (uint8_t)(rd_u8(&peek) >> 4);
-        if (peek.bad) {
+        if (!peek_u8(r, &first)) {
             return count_bad(&st->bad_link);
         }
-        if (version == 4) {
-            return decode_ipv4(r, p, st);
-        }
-        if (version == 6) {
-            return decode_ipv6(r, p, st);
-        }
-        return count_skip(&st->not_ip);
+        return decode_ip_by_version(r, first, w);
     case DECODE_LINK_IPV4:
-        return decode_ipv4(r, p, st);
+        return decode_ipv4(r, w);
     case DECODE_LINK_IPV6:
-        return decode_ipv6(r, p, st);
+        return decode_ipv6(r, w);
     case DECODE_LINK_UNKNOWN:
     default:
         return count_skip(&st->unknown_link);
@@ -450,9 +1002,40 @@ enum decode_status decode_packet(enum decode_link link, const uint8_t *data, siz
         return DECODE_OK;
     }
     /* Decode into a local view so *out changes only when a whole segment decoded. */
-    enum decode_status status = decode_link_layer(link, &r, &p, st);
+    struct walk w = { &p, st, 0 };
+    enum decode_status status = decode_link_layer(link, &r, &w);
     if (status == DECODE_OK) {
         *out = p;
     }
     return status;
+}
+
+const char *decode_blind_reason(const struct decode_stats *st, uint64_t *count, uint64_t *total)
+{
+    /* The outcomes a user can act on: reassembly to come, another capture point or link
+     * type, a tunnel to peel (or a port to name), a limit to raise. Plain UDP and ICMP
+     * (not_tcp) and malformed packets are not among them. */
+    const struct {
+        uint64_t n;
+        const char *phrase;
+    } reasons[] = {
+        { st->ip_fragments, "were IP fragments (not reassembled yet)" },
+        { st->unknown_link, "had a link type plainsight does not decode" },
+        { st->not_ip, "were not IP (other EtherTypes, PPP control, non-IP tunnel payloads)" },
+        { st->encap_unsupported, "were in tunnels plainsight does not peel (ESP, L2TP, GTP-U, "
+                                 "VXLAN-GPE, compressed PPP)" },
+        { st->encap_too_deep + st->mpls_too_deep + st->vlan_too_deep,
+          "were wrapped in more layers, labels or tags than plainsight peels" },
+    };
+    const char *top = NULL;
+    *count = 0;
+    *total = 0;
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+        *total += reasons[i].n;
+        if (reasons[i].n > *count) {
+            *count = reasons[i].n;
+            top = reasons[i].phrase;
+        }
+    }
+    return top;
 }

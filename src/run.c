@@ -7,7 +7,8 @@
  * RUN_TICK_MSEC even on a quiet link: idle sessions are ended, the outputs ticked (the database
  * commits at least once a second while sessions arrive), and every RUN_STATS_SEC a statistics
  * line goes to stderr and the run's row is brought up to date. Time in the flow table is packet
- * time; the clock here is the wall clock. */
+ * time; the clock here is the wall clock. A run that could not see into most of its packets
+ * says why by name: at its end, and on live capture in every statistics line. */
 #include "run.h"
 
 #include <signal.h>
@@ -200,8 +201,33 @@ static void collect_counters(struct run *r)
     r->rec.n_counters = counters_collect(&src, r->counters, COUNTERS_MAX);
 }
 
+/* Never silently blind: when more than RUN_BLIND_WARN_PERCENT of the packets so far stopped in
+ * decode for a reason the user can act on (decode_blind_reason), writes the warning's text
+ * ("93% of packets were IP fragments (not reassembled yet)") into buf and returns true. */
+static bool blind_warning(const struct run *r, char *buf, size_t cap)
+{
+    uint64_t count;
+    uint64_t total;
+    const char *why = decode_blind_reason(&r->ds, &count, &total);
+    uint64_t packets = r->ds.packets;
+    if (why == NULL || packets == 0 || total * 100u <= packets * RUN_BLIND_WARN_PERCENT) {
+        return false;
+    }
+    unsigned long long pct = (unsigned long long)(count * 100u / packets);
+    if (total > count) {
+        snprintf(buf, cap,
+                 "%llu%% of packets %s (%llu%% not seen into for reasons like it; "
+                 "see decode.* in run_counters)",
+                 pct, why, (unsigned long long)(total * 100u / packets));
+    } else {
+        snprintf(buf, cap, "%llu%% of packets %s", pct, why);
+    }
+    return true;
+}
+
 /* The run's row brought up to date, and on live capture the statistics line on stderr (with
- * -q only when something was dropped). */
+ * -q only when something was dropped or decode is mostly blind; the blindness warning ends
+ * the line). */
 static void report_stats(struct run *r, bool is_final)
 {
     collect_counters(r);
@@ -211,17 +237,20 @@ static void report_stats(struct run *r, bool is_final)
         return;
     }
     const struct flow_stats *f = flow_get_stats(r->ft);
-    if (!r->cfg->is_quiet || r->cs.kernel_dropped > 0 || r->cs.interface_dropped > 0) {
+    char blind[256];
+    bool is_blind = blind_warning(r, blind, sizeof blind);
+    if (!r->cfg->is_quiet || r->cs.kernel_dropped > 0 || r->cs.interface_dropped > 0 || is_blind) {
         fprintf(stderr,
                 "plainsight: %s: %llu packets (%llu bytes), kernel drops %llu, interface drops "
                 "%llu, flows %llu active %llu evicted, sessions %llu (%llu exposed), memory "
-                "%llu KiB (peak RSS %llu KiB)\n",
+                "%llu KiB (peak RSS %llu KiB)%s%s\n",
                 is_final ? "final" : "stats", (unsigned long long)r->rec.packets,
                 (unsigned long long)r->rec.bytes, (unsigned long long)r->cs.kernel_dropped,
                 (unsigned long long)r->cs.interface_dropped, (unsigned long long)f->active,
                 (unsigned long long)f->evicted, (unsigned long long)r->rec.sessions,
                 (unsigned long long)r->rec.exposed, (unsigned long long)(f->mem_used / 1024u),
-                (unsigned long long)(rss_bytes() / 1024u));
+                (unsigned long long)(rss_bytes() / 1024u), is_blind ? "; warning: " : "",
+                is_blind ? blind : "");
     }
 }
 
@@ -388,6 +417,10 @@ enum run_status run_finish(struct run *r, enum run_status st)
         log_info("%llu packets, %llu mail sessions, %llu exposed; written to %s",
                  (unsigned long long)r->rec.packets, (unsigned long long)r->rec.sessions,
                  (unsigned long long)r->rec.exposed, r->cfg->db_path);
+    }
+    char blind[256];
+    if (blind_warning(r, blind, sizeof blind)) {
+        log_warn("%s", blind);
     }
     const struct flow_stats *fs = flow_get_stats(r->ft);
     if (fs->evicted > 0) {

@@ -8,7 +8,8 @@ holds, and are built by hand from the RFCs' examples where it does not:
   fuzz_capture   the captures as they are (all POP3, some SMTP and IMAP), one as pcapng, one cut
                  short in its last record, and the POP3 ones interleaved into one file
   fuzz_decode    a few packets of each capture, re-framed for every link type decode knows
-                 (raw IP, NULL, LOOP, SLL, SLL2, VLAN and QinQ Ethernet)
+                 (raw IP, NULL, LOOP, SLL, SLL2, VLAN and QinQ Ethernet), and a data packet
+                 inside every tunnel decode peels (tests/e2e/pcapgen.py's wrappers)
   fuzz_reasm     the POP3 captures' TCP segments as segment scripts, in order, reordered, with
                  a retransmission and with a segment missing, plus synthetic-payload versions;
                  two SMTP and two IMAP captures in order
@@ -43,6 +44,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CAPTURES = os.path.join(ROOT, "captures")
 SEEDS = os.path.join(ROOT, "tests", "fuzz", "seeds")
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+import pcapgen  # noqa: E402  (the tunnel wrappers the end-to-end tests use)
 
 # enum decode_link (include/decode.h)
 LINK_ETHERNET, LINK_RAW, LINK_IPV4, LINK_IPV6, LINK_NULL, LINK_LOOP, LINK_SLL, LINK_SLL2 = range(1, 9)
@@ -283,6 +286,19 @@ def seeds_decode():
             v6 = l3[:4] + struct.pack(">H", plen) + bytes([0]) + l3[7:40] + ext + l3[40:]
             s.put("ipv6-ext-headers", bytes([LINK_RAW]) + v6)
             break
+    # The first client data packet of each POP3 capture inside every tunnel decode peels
+    # (tests/e2e/pcapgen.py builds them, as the end-to-end test does).
+    for name, suffix in (("pop3-dovecot-user-pass.pcap", "v4"), ("pop3-dovecot-ipv6.pcap", "v6")):
+        linktype, pkts = read_pcap(os.path.join(CAPTURES, name))
+        for _, _, data, _ in pkts:
+            l3 = l3_of(linktype, data)
+            t = tcp_of(l3)
+            if t and t[7] and t[3] in MAIL_PORTS:
+                l3 = pcapgen.ip_trim(l3)
+                for kind, (_, wrap) in pcapgen.TUNNELS.items():
+                    if kind != "teredo" or suffix == "v6":
+                        s.put("tunnel-%s-%s" % (kind, suffix), bytes([LINK_ETHERNET]) + wrap(l3))
+                break
     return s
 
 

@@ -1,10 +1,12 @@
-/* test_decode.c - unit tests for decode: crafted link, VLAN, IPv4/IPv6 and TCP packets.
+/* test_decode.c - unit tests for decode: crafted link, VLAN, tunnel, IPv4/IPv6 and TCP packets.
  *
  * Each table row describes one packet layer by layer; build() assembles it byte by byte and
  * the row says what decode must report. Every row is then decoded again cut at every length
  * from 0 to the whole packet, each cut in a heap buffer of exactly that size (so ASan catches
  * any read past caplen), and with every byte corrupted in turn; each run must bump exactly
- * one counter that agrees with the returned status. */
+ * one counter that agrees with the returned status. Tunnel rows are stacks of layers
+ * (MPLS, PPPoE, GRE, PPTP, ERSPAN I/II/III, VXLAN, Geneve, Teredo, IP in IP) built the same
+ * way, up to DECODE_MAX_ENCAP layers and one past it. */
 #include "decode.h"
 
 #include <stdbool.h>
@@ -250,9 +252,12 @@ static const struct row rows[] = {
     { "ipv6 udp", DECODE_LINK_ETHERNET, .ip_version = 6, .proto = 17, .payload_len = 4,
       .want = DECODE_SKIP, .counter = STAT(not_tcp) },
     { "ipv6 esp", DECODE_LINK_ETHERNET, .ip_version = 6, .n_ext = 1, .ext = { 0 },
-      .proto = 50, .payload_len = 4, .want = DECODE_SKIP, .counter = STAT(not_tcp) },
-    { "ipv6 jumbogram", DECODE_LINK_ETHERNET, .ip_version = 6, .l3_len_set = true,
-      .l3_len = 0, .payload_len = 4, .want = DECODE_BAD, .counter = STAT(bad_ipv6) },
+      .proto = 50, .payload_len = 4, .want = DECODE_SKIP, .counter = STAT(encap_unsupported) },
+    { "ipv6 jumbogram", DECODE_LINK_ETHERNET, .ip_version = 6, .n_ext = 1, .ext = { 0 },
+      .l3_len_set = true, .l3_len = 0, .payload_len = 4, .want = DECODE_BAD,
+      .counter = STAT(bad_ipv6) },
+    { "ipv6 payload length 0, tcp", DECODE_LINK_ETHERNET, .ip_version = 6, .l3_len_set = true,
+      .l3_len = 0, .payload_len = 4, .want = DECODE_BAD, .counter = STAT(bad_tcp) },
     { "ipv6 ext past payload length", DECODE_LINK_ETHERNET, .ip_version = 6, .n_ext = 1,
       .ext = { 60 }, .l3_len_set = true, .l3_len = 12, .payload_len = 4, .want = DECODE_BAD,
       .counter = STAT(bad_ipv6) },
@@ -271,7 +276,7 @@ static const struct row rows[] = {
 
 #define N_ROWS (sizeof rows / sizeof rows[0])
 
-/* Every counter but packets and truncated, with the status it goes with. */
+/* Every DECODE_OUTCOMES counter, with the status it goes with. */
 static const struct {
     const char *name;
     size_t off;
@@ -282,14 +287,31 @@ static const struct {
     { "not_tcp", STAT(not_tcp), DECODE_SKIP },
     { "unknown_link", STAT(unknown_link), DECODE_SKIP },
     { "ip_fragments", STAT(ip_fragments), DECODE_SKIP },
+    { "encap_unsupported", STAT(encap_unsupported), DECODE_SKIP },
     { "bad_link", STAT(bad_link), DECODE_BAD },
     { "vlan_too_deep", STAT(vlan_too_deep), DECODE_BAD },
     { "bad_ipv4", STAT(bad_ipv4), DECODE_BAD },
     { "bad_ipv6", STAT(bad_ipv6), DECODE_BAD },
     { "bad_tcp", STAT(bad_tcp), DECODE_BAD },
+    { "encap_too_deep", STAT(encap_too_deep), DECODE_BAD },
+    { "mpls_too_deep", STAT(mpls_too_deep), DECODE_BAD },
+    { "bad_mpls", STAT(bad_mpls), DECODE_BAD },
+    { "bad_pppoe", STAT(bad_pppoe), DECODE_BAD },
+    { "bad_gre", STAT(bad_gre), DECODE_BAD },
+    { "bad_erspan", STAT(bad_erspan), DECODE_BAD },
+    { "bad_udp", STAT(bad_udp), DECODE_BAD },
+    { "bad_vxlan", STAT(bad_vxlan), DECODE_BAD },
+    { "bad_geneve", STAT(bad_geneve), DECODE_BAD },
+    { "bad_teredo", STAT(bad_teredo), DECODE_BAD },
 };
 
 #define N_COUNTERS (sizeof counters / sizeof counters[0])
+
+/* The table above names every outcome counter decode.h lists. */
+#define T_ONE(field, doc) +1
+enum {
+    T_N_OUTCOMES = 0 DECODE_OUTCOMES(T_ONE)
+};
 
 static uint64_t stat_at(const struct decode_stats *st, size_t off)
 {
@@ -826,6 +848,610 @@ static void test_ipv4_tso_len_zero(void)
     }
 }
 
+/* Tunnels: each row is a stack of layers, outermost first, ending in TCP with T_PAYLOAD_LEN
+ * bytes of payload. Length fields (IP, UDP, PPPoE, PPTP) are filled in once the packet is
+ * built; types and protocols are taken from the next layer unless a row sets them. */
+enum layer_kind {
+    L_END = 0,
+    L_ETH,     /* a: ethertype (0: from the next layer); b: 1 = destination a2:..., 2 = both
+                  addresses 00:50:56:... (first nibble 0, as a pseudowire control word) */
+    L_VLAN,    /* a: TCI; b: the next ethertype (0: from the next layer) */
+    L_MPLS,    /* a: labels (0: 1); b: 1 = no bottom-of-stack bit anywhere */
+    L_PWCW,    /* a pseudowire control word */
+    L_PPPOE,   /* a: version/type byte (0: 0x11); b: code */
+    L_PPP,     /* a: protocol (0: from the next layer); b: 1 = FF 03 in front; c: 1 = 1 byte */
+    L_IPV4,    /* a: 1 = outer addresses; b: protocol (0: from the next layer) */
+    L_IPV6,    /* a: 1 = outer addresses; b: next header (0: from the next layer) */
+    L_UDP,     /* a: destination port; b: source port (0: 50000); c: 1 = length field 7 */
+    L_GRE,     /* a: flags and version; b: protocol type (0: from the next layer) */
+    L_PPTP,    /* a: flags and version (0: K, S, version 1); b: protocol type (0: 0x880b) */
+    L_ERSPAN2, /* a: version (0: 1) */
+    L_ERSPAN3, /* a: version (0: 2); b: 1 = platform sub-header; c: frame type */
+    L_VXLAN,   /* a: flags (0: 0x08) */
+    L_GENEVE,  /* a: options, 4-byte words; b: version */
+    L_TEREDO,  /* a: 1 authentication, 2 origin, 3 both */
+    L_TCP,
+};
+
+struct layer {
+    enum layer_kind kind;
+    uint32_t a, b, c;
+};
+
+#define T_MAX_LAYERS  24
+#define T_PAYLOAD_LEN 10
+
+struct trow {
+    const char *name;
+    struct layer l[T_MAX_LAYERS];
+    enum decode_status want;
+    size_t counter;  /* STAT(field) of the outcome that must be 1 */
+    size_t note;     /* STAT(field) of a DECODE_NOTES counter ... */
+    uint64_t note_n; /* ... that must be this (0: not checked) */
+    uint16_t want_vlan;
+};
+
+static const uint8_t outer4_src[4] = { 203, 0, 113, 1 };
+static const uint8_t outer4_dst[4] = { 203, 0, 113, 2 };
+static const uint8_t outer6_src[16] = { 0x20, 0x01, 0x0d, 0xb8, 0xff, 0, 0, 0,
+                                        0,    0,    0,    0,    0,    0, 0, 1 };
+static const uint8_t outer6_dst[16] = { 0x20, 0x01, 0x0d, 0xb8, 0xff, 0, 0, 0,
+                                        0,    0,    0,    0,    0,    0, 0, 2 };
+
+#define TOK(note_) .want = DECODE_OK, .counter = STAT(tcp), .note = STAT(note_)
+#define ETH                                                                                        \
+    {                                                                                              \
+        L_ETH, 0, 0, 0                                                                             \
+    }
+#define IP4                                                                                        \
+    {                                                                                              \
+        L_IPV4, 0, 0, 0                                                                            \
+    }
+#define IP6                                                                                        \
+    {                                                                                              \
+        L_IPV6, 0, 0, 0                                                                            \
+    }
+#define OIP4                                                                                       \
+    {                                                                                              \
+        L_IPV4, 1, 0, 0                                                                            \
+    }
+#define OIP6                                                                                       \
+    {                                                                                              \
+        L_IPV6, 1, 0, 0                                                                            \
+    }
+#define TCP                                                                                        \
+    {                                                                                              \
+        L_TCP, 0, 0, 0                                                                             \
+    }
+#define IPIP4 OIP4
+#define GRE_S 0x1000u
+#define GRE_K 0x2000u
+#define GRE_C 0x8000u
+
+/* clang-format off */
+static const struct trow trows[] = {
+    /* MPLS */
+    { "mpls ipv4", { ETH, { L_MPLS, 1, 0, 0 }, IP4, TCP }, TOK(encap_mpls), .note_n = 1 },
+    { "mpls 3 labels ipv6", { ETH, { L_MPLS, 3, 0, 0 }, IP6, TCP }, TOK(encap_mpls), .note_n = 1 },
+    { "mpls 0x8848 in vlan", { ETH, { L_VLAN, 77, 0x8848, 0 }, { L_MPLS, 2, 0, 0 }, IP4, TCP }, TOK(encap_mpls), .note_n = 1, .want_vlan = 77 },
+    { "mpls labels at limit", { ETH, { L_MPLS, DECODE_MAX_MPLS_LABELS, 0, 0 }, IP4, TCP },
+      TOK(encap_mpls), .note_n = 1 },
+    { "mpls labels past limit", { ETH, { L_MPLS, DECODE_MAX_MPLS_LABELS + 1, 0, 0 }, IP4, TCP },
+      .want = DECODE_BAD, .counter = STAT(mpls_too_deep) },
+    { "mpls no bottom of stack", { ETH, { L_MPLS, 3, 1, 0 } }, .want = DECODE_BAD,
+      .counter = STAT(bad_mpls) },
+    { "mpls pw with control word", { ETH, { L_MPLS, 2, 0, 0 }, { L_PWCW, 0, 0, 0 }, ETH, IP4,
+      TCP }, TOK(encap_mpls_pw), .note_n = 1 },
+    { "mpls pw without control word", { ETH, { L_MPLS, 1, 0, 0 }, { L_ETH, 0, 1, 0 },
+      { L_VLAN, 5, 0, 0 }, IP6, TCP }, TOK(encap_mpls_pw), .note_n = 1, .want_vlan = 5 },
+    { "mpls pw without cw, address 00:", { ETH, { L_MPLS, 1, 0, 0 }, { L_ETH, 0, 2, 0 }, IP4,
+      TCP }, TOK(encap_mpls_pw), .note_n = 1 },
+    { "mpls associated channel", { ETH, { L_MPLS, 1, 0, 0 }, { L_PWCW, 0x10000000u, 0, 0 } },
+      .want = DECODE_SKIP, .counter = STAT(not_ip) },
+    /* PPPoE */
+    { "pppoe ipv4", { ETH, { L_PPPOE, 0, 0, 0 }, { L_PPP, 0, 0, 0 }, IP4, TCP },
+      TOK(encap_pppoe), .note_n = 1 },
+    { "pppoe qinq ipv6", { ETH, { L_VLAN, 100, 0, 0 }, { L_VLAN, 200, 0, 0 },
+      { L_PPPOE, 0, 0, 0 }, { L_PPP, 0, 0, 0 }, IP6, TCP }, TOK(encap_pppoe), .note_n = 1,
+      .want_vlan = 200 },
+    { "pppoe compressed protocol", { ETH, { L_PPPOE, 0, 0, 0 }, { L_PPP, 0, 0, 1 }, IP4, TCP },
+      TOK(encap_pppoe), .note_n = 1 },
+    { "pppoe mpls", { ETH, { L_PPPOE, 0, 0, 0 }, { L_PPP, 0x0281, 0, 0 }, { L_MPLS, 1, 0, 0 },
+      IP4, TCP }, TOK(encap_mpls), .note_n = 1 },
+    { "pppoe lcp", { ETH, { L_PPPOE, 0, 0, 0 }, { L_PPP, 0xc021, 0, 0 }, IP4, TCP },
+      .want = DECODE_SKIP, .counter = STAT(not_ip) },
+    { "pppoe ccp compressed", { ETH, { L_PPPOE, 0, 0, 0 }, { L_PPP, 0x00fd, 0, 0 }, IP4, TCP },
+      .want = DECODE_SKIP, .counter = STAT(encap_unsupported) },
+    { "pppoe version 2", { ETH, { L_PPPOE, 0x21, 0, 0 }, { L_PPP, 0, 0, 0 }, IP4, TCP },
+      .want = DECODE_BAD, .counter = STAT(bad_pppoe) },
+    { "pppoe code PADT", { ETH, { L_PPPOE, 0, 0xa7, 0 }, { L_PPP, 0, 0, 0 }, IP4, TCP },
+      .want = DECODE_BAD, .counter = STAT(bad_pppoe) },
+    { "pppoe discovery", { { L_ETH, 0x8863, 0, 0 }, { L_PPPOE, 0, 0x09, 0 } },
+      .want = DECODE_SKIP, .counter = STAT(not_ip) },
+    /* GRE */
+    { "gre ipv4", { ETH, OIP4, { L_GRE, 0, 0, 0 }, IP4, TCP }, TOK(encap_gre), .note_n = 1 },
+    { "gre csum key seq ipv6", { ETH, OIP4, { L_GRE, GRE_C | GRE_K | GRE_S, 0, 0 }, IP6, TCP },
+      TOK(encap_gre), .note_n = 1 },
+    { "gre over ipv6, bridging, vlan", { ETH, OIP6, { L_GRE, GRE_K, 0, 0 }, ETH,
+      { L_VLAN, 0x2abc, 0, 0 }, IP4, TCP }, TOK(encap_gre), .note_n = 1, .want_vlan = 0xabc },
+    { "gre mpls", { ETH, OIP4, { L_GRE, 0, 0, 0 }, { L_MPLS, 1, 0, 0 }, IP4, TCP },
+      TOK(encap_mpls), .note_n = 1 },
+    { "gre in gre", { ETH, OIP4, { L_GRE, 0, 0, 0 }, OIP4, { L_GRE, GRE_K, 0, 0 }, IP4, TCP },
+      TOK(encap_gre), .note_n = 2 },
+    { "gre routing bit", { ETH, OIP4, { L_GRE, 0x4000, 0, 0 }, IP4, TCP }, .want = DECODE_BAD,
+      .counter = STAT(bad_gre) },
+    { "gre version 2", { ETH, OIP4, { L_GRE, 2, 0, 0 }, IP4, TCP }, .want = DECODE_BAD,
+      .counter = STAT(bad_gre) },
+    { "gre arp", { ETH, OIP4, { L_GRE, 0, 0x0806, 0 }, IP4, TCP }, .want = DECODE_SKIP,
+      .counter = STAT(not_ip) },
+    { "gre over udp 4754", { ETH, OIP4, { L_UDP, 4754, 0, 0 }, { L_GRE, 0, 0, 0 }, IP4, TCP },
+      TOK(encap_gre_udp), .note_n = 1 },
+    /* ERSPAN */
+    { "erspan type I", { ETH, OIP4, { L_GRE, 0, 0x88be, 0 }, ETH, IP4, TCP }, TOK(encap_erspan1),
+      .note_n = 1 },
+    { "erspan type II", { ETH, OIP4, { L_GRE, GRE_S, 0, 0 }, { L_ERSPAN2, 0, 0, 0 }, ETH, IP4,
+      TCP }, TOK(encap_erspan2), .note_n = 1 },
+    { "erspan type II over ipv6", { ETH, OIP6, { L_GRE, GRE_S, 0, 0 }, { L_ERSPAN2, 0, 0, 0 }, ETH,
+      IP6, TCP }, TOK(encap_erspan2), .note_n = 1 },
+    { "erspan type II version 2", { ETH, OIP4, { L_GRE, GRE_S, 0, 0 }, { L_ERSPAN2, 2, 0, 0 }, ETH,
+      IP4, TCP }, .want = DECODE_BAD, .counter = STAT(bad_erspan) },
+    { "erspan type III", { ETH, OIP4, { L_GRE, GRE_S, 0, 0 }, { L_ERSPAN3, 0, 0, 0 }, ETH, IP4,
+      TCP }, TOK(encap_erspan3), .note_n = 1 },
+    { "erspan type III platform, vlan", { ETH, OIP4, { L_GRE, GRE_S, 0, 0 },
+      { L_ERSPAN3, 0, 1, 0 }, ETH, { L_VLAN, 10, 0, 0 }, IP4, TCP }, TOK(encap_erspan3),
+      .note_n = 1, .want_vlan = 10 },
+    { "erspan type III ip frame", { ETH, OIP6, { L_GRE, 0, 0, 0 }, { L_ERSPAN3, 0, 0, 2 }, IP6,
+      TCP }, TOK(encap_erspan3), .note_n = 1 },
+    { "erspan type III version 1", { ETH, OIP4, { L_GRE, GRE_S, 0, 0 }, { L_ERSPAN3, 1, 0, 0 },
+      ETH, IP4, TCP }, .want = DECODE_BAD, .counter = STAT(bad_erspan) },
+    /* PPTP */
+    { "pptp ppp ipv4", { ETH, OIP4, { L_PPTP, 0, 0, 0 }, { L_PPP, 0, 1, 0 }, IP4, TCP },
+      TOK(encap_pptp), .note_n = 1 },
+    { "pptp ack, compressed ppp ipv6", { ETH, OIP4, { L_PPTP, 0x3081, 0, 0 }, { L_PPP, 0, 0, 1 },
+      IP6, TCP }, TOK(encap_pptp), .note_n = 1 },
+    { "pptp checksum bit", { ETH, OIP4, { L_PPTP, 0xb001, 0, 0 }, { L_PPP, 0, 1, 0 }, IP4, TCP },
+      .want = DECODE_BAD, .counter = STAT(bad_gre) },
+    { "pptp no key", { ETH, OIP4, { L_PPTP, 0x1001, 0, 0 }, { L_PPP, 0, 1, 0 }, IP4, TCP },
+      .want = DECODE_BAD, .counter = STAT(bad_gre) },
+    { "pptp not ppp", { ETH, OIP4, { L_PPTP, 0, 0x0800, 0 }, { L_PPP, 0, 1, 0 }, IP4, TCP },
+      .want = DECODE_BAD, .counter = STAT(bad_gre) },
+    /* UDP tunnels */
+    { "vxlan", { ETH, OIP4, { L_UDP, 4789, 0, 0 }, { L_VXLAN, 0, 0, 0 }, ETH, IP4, TCP },
+      TOK(encap_vxlan), .note_n = 1 },
+    { "vxlan 8472 over ipv6, qinq inside", { ETH, OIP6, { L_UDP, 8472, 0, 0 }, { L_VXLAN, 0, 0, 0 },
+      ETH, { L_VLAN, 30, 0, 0 }, { L_VLAN, 31, 0, 0 }, IP6, TCP }, TOK(encap_vxlan), .note_n = 1,
+      .want_vlan = 31 },
+    { "vxlan I flag clear", { ETH, OIP4, { L_UDP, 4789, 0, 0 }, { L_VXLAN, 0x80, 0, 0 }, ETH, IP4,
+      TCP }, .want = DECODE_BAD, .counter = STAT(bad_vxlan) },
+    { "vxlan udp length 7", { ETH, OIP4, { L_UDP, 4789, 0, 1 }, { L_VXLAN, 0, 0, 0 }, ETH, IP4,
+      TCP }, .want = DECODE_BAD, .counter = STAT(bad_udp) },
+    { "vxlan source port only", { ETH, OIP4, { L_UDP, 53, 4789, 0 }, { L_VXLAN, 0, 0, 0 }, ETH,
+      IP4, TCP }, .want = DECODE_SKIP, .counter = STAT(not_tcp) },
+    { "geneve", { ETH, OIP4, { L_UDP, 6081, 0, 0 }, { L_GENEVE, 0, 0, 0 }, ETH, IP4, TCP },
+      TOK(encap_geneve), .note_n = 1 },
+    { "geneve options, ipv4 inside", { ETH, OIP6, { L_UDP, 6081, 0, 0 }, { L_GENEVE, 5, 0, 0 },
+      IP4, TCP }, TOK(encap_geneve), .note_n = 1 },
+    { "geneve version 1", { ETH, OIP4, { L_UDP, 6081, 0, 0 }, { L_GENEVE, 0, 1, 0 }, ETH, IP4,
+      TCP }, .want = DECODE_BAD, .counter = STAT(bad_geneve) },
+    { "teredo", { ETH, OIP4, { L_UDP, 3544, 0, 0 }, { L_TEREDO, 0, 0, 0 }, IP6, TCP },
+      TOK(encap_teredo), .note_n = 1 },
+    { "teredo auth and origin", { ETH, OIP4, { L_UDP, 40000, 3544, 0 }, { L_TEREDO, 3, 0, 0 },
+      IP6, TCP }, TOK(encap_teredo), .note_n = 1 },
+    { "teredo origin", { ETH, OIP4, { L_UDP, 3544, 0, 0 }, { L_TEREDO, 2, 0, 0 }, IP6, TCP },
+      TOK(encap_teredo), .note_n = 1 },
+    { "teredo not ipv6", { ETH, OIP4, { L_UDP, 3544, 0, 0 }, IP4, TCP }, .want = DECODE_SKIP,
+      .counter = STAT(not_tcp) },
+    { "l2tp", { ETH, OIP4, { L_UDP, 1701, 0, 0 }, IP4, TCP }, .want = DECODE_SKIP,
+      .counter = STAT(encap_unsupported) },
+    { "esp", { ETH, { L_IPV4, 1, 50, 0 }, IP4, TCP }, .want = DECODE_SKIP,
+      .counter = STAT(encap_unsupported) },
+    /* IP in IP */
+    { "4in4", { ETH, OIP4, IP4, TCP }, TOK(encap_ipip), .note_n = 1 },
+    { "6in4", { ETH, OIP4, IP6, TCP }, TOK(encap_ipip), .note_n = 1 },
+    { "4in6", { ETH, OIP6, IP4, TCP }, TOK(encap_ipip), .note_n = 1 },
+    { "6in6 raw link", { OIP6, IP6, TCP }, TOK(encap_ipip), .note_n = 1 },
+    { "ipip at the depth limit", { ETH, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4,
+      IP4, TCP }, TOK(encap_ipip), .note_n = 8 },
+    { "ipip past the depth limit", { ETH, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4,
+      IPIP4, IP4, TCP }, .want = DECODE_BAD, .counter = STAT(encap_too_deep) },
+    { "mixed to the depth limit", { ETH, { L_MPLS, 1, 0, 0 }, { L_PWCW, 0, 0, 0 }, ETH, OIP4,
+      { L_GRE, GRE_S, 0, 0 }, { L_ERSPAN2, 0, 0, 0 }, ETH, OIP6, { L_UDP, 4789, 0, 0 },
+      { L_VXLAN, 0, 0, 0 }, ETH, { L_PPPOE, 0, 0, 0 }, { L_PPP, 0, 0, 0 }, OIP4,
+      { L_UDP, 6081, 0, 0 }, { L_GENEVE, 1, 0, 0 }, OIP4, IP4, TCP }, TOK(encap_ipip),
+      .note_n = 1 },
+    { "mixed past the depth limit", { ETH, { L_MPLS, 1, 0, 0 }, { L_PWCW, 0, 0, 0 }, ETH, OIP4,
+      { L_GRE, GRE_S, 0, 0 }, { L_ERSPAN2, 0, 0, 0 }, ETH, OIP6, { L_UDP, 4789, 0, 0 },
+      { L_VXLAN, 0, 0, 0 }, ETH, { L_PPPOE, 0, 0, 0 }, { L_PPP, 0, 0, 0 }, OIP4,
+      { L_UDP, 6081, 0, 0 }, { L_GENEVE, 1, 0, 0 }, OIP4, OIP4, IP4, TCP }, .want = DECODE_BAD,
+      .counter = STAT(encap_too_deep) },
+};
+/* clang-format on */
+
+#define N_TROWS (sizeof trows / sizeof trows[0])
+
+/* A length field to fill in once the packet is built: the bytes from start to the end. */
+struct patch {
+    size_t field, start;
+};
+
+/* The ethertype (or GRE/Geneve protocol type) that announces layer l. */
+static unsigned type_of(const struct layer *l)
+{
+    switch (l->kind) {
+    case L_IPV4:
+        return 0x0800;
+    case L_IPV6:
+        return 0x86dd;
+    case L_VLAN:
+        return 0x8100;
+    case L_MPLS:
+        return 0x8847;
+    case L_PPPOE:
+        return 0x8864;
+    case L_ETH:
+        return 0x6558;
+    case L_ERSPAN2:
+        return 0x88be;
+    case L_ERSPAN3:
+        return 0x22eb;
+    default:
+        return 0xffff;
+    }
+}
+
+static unsigned proto_of(const struct layer *l)
+{
+    switch (l->kind) {
+    case L_IPV4:
+        return 4;
+    case L_IPV6:
+        return 41;
+    case L_UDP:
+        return 17;
+    case L_GRE:
+    case L_PPTP:
+        return 47;
+    case L_TCP:
+        return 6;
+    default:
+        return 253; /* experimental */
+    }
+}
+
+/* Builds a tunnel row; *l3_off is where the innermost IP header starts. */
+static void tbuild(const struct trow *row, struct built *w, size_t *l3_off)
+{
+    struct patch patch[T_MAX_LAYERS];
+    size_t n_patch = 0;
+    static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0, 1 };
+    static const uint8_t mac_b[6] = { 0x02, 0, 0, 0, 0, 2 };
+    static const uint8_t mac_vmware[6] = { 0x00, 0x50, 0x56, 0, 0, 1 };
+    static const uint8_t mac_local[6] = { 0xa2, 0, 0, 0, 0, 3 };
+
+    memset(w, 0, sizeof *w);
+    *l3_off = 0;
+    for (size_t i = 0; i < T_MAX_LAYERS && row->l[i].kind != L_END; i++) {
+        const struct layer *l = &row->l[i];
+        const struct layer *next = i + 1 < T_MAX_LAYERS ? &row->l[i + 1] : &row->l[i];
+        switch (l->kind) {
+        case L_ETH:
+            put_bytes(w, l->b == 2 ? mac_vmware : l->b == 1 ? mac_local : mac_a, 6);
+            put_bytes(w, l->b == 2 ? mac_vmware : mac_b, 6);
+            put16(w, l->a != 0 ? l->a : type_of(next));
+            break;
+        case L_VLAN: {
+            /* The tag's TPID was written by the layer before; the TCI and the next type. */
+            put16(w, l->a);
+            put16(w, l->b != 0 ? l->b : type_of(next));
+            break;
+        }
+        case L_MPLS: {
+            uint32_t n = l->a != 0 ? l->a : 1;
+            for (uint32_t k = 0; k < n; k++) {
+                uint32_t bottom = k + 1 == n && l->b == 0 ? 0x100u : 0;
+                put32(w, (uint32_t)(16 + k) << 12 | bottom | 64u);
+            }
+            break;
+        }
+        case L_PWCW:
+            put32(w, l->a);
+            break;
+        case L_PPPOE:
+            put8(w, l->a != 0 ? l->a : 0x11);
+            put8(w, l->b);
+            put16(w, 0x1234); /* session id */
+            patch[n_patch++] = (struct patch){ w->len, w->len + 2 };
+            put16(w, 0);
+            break;
+        case L_PPP: {
+            unsigned proto = l->a != 0 ? l->a : (next->kind == L_IPV6 ? 0x57u : 0x21u);
+            if (l->b != 0) {
+                put8(w, 0xff);
+                put8(w, 0x03);
+            }
+            if (l->c != 0) {
+                put8(w, proto);
+            } else {
+                put16(w, proto);
+            }
+            break;
+        }
+        case L_IPV4:
+            if (l->a == 0) {
+                *l3_off = w->len;
+            }
+            patch[n_patch++] = (struct patch){ w->len + 2, w->len };
+            put8(w, 0x45);
+            put8(w, 0);
+            put16(w, 0);
+            put16(w, 0x1234);
+            put16(w, 0x4000);
+            put8(w, 64);
+            put8(w, l->b != 0 ? l->b : proto_of(next));
+            put16(w, 0);
+            put_bytes(w, l->a != 0 ? outer4_src : src4, 4);
+            put_bytes(w, l->a != 0 ? outer4_dst : dst4, 4);
+            break;
+        case L_IPV6:
+            if (l->a == 0) {
+                *l3_off = w->len;
+            }
+            put32(w, 0x60000000u);
+            patch[n_patch++] = (struct patch){ w->len, w->len + 36 };
+            put16(w, 0);
+            put8(w, l->b != 0 ? l->b : proto_of(next));
+            put8(w, 64);
+            put_bytes(w, l->a != 0 ? outer6_src : src6, 16);
+            put_bytes(w, l->a != 0 ? outer6_dst : dst6, 16);
+            break;
+        case L_UDP:
+            put16(w, l->b != 0 ? l->b : 50000);
+            put16(w, l->a);
+            if (l->c != 0) {
+                put16(w, 7);
+            } else {
+                patch[n_patch++] = (struct patch){ w->len, w->len - 4 };
+                put16(w, 0);
+            }
+            put16(w, 0);
+            break;
+        case L_GRE:
+            put16(w, l->a);
+            put16(w, l->b != 0 ? l->b : type_of(next));
+            for (unsigned bit = 0x8000; bit >= 0x1000; bit >>= 1) {
+                if (bit != 0x4000 && (l->a & bit) != 0) {
+                    put32(w, 0xc0ffee00u);
+                }
+            }
+            break;
+        case L_PPTP: {
+            unsigned flags = l->a != 0 ? l->a : 0x3001;
+            put16(w, flags);
+            put16(w, l->b != 0 ? l->b : 0x880b);
+            size_t field = w->len;
+            put16(w, 0);
+            put16(w, 0x0042); /* call id */
+            if ((flags & 0x1000) != 0) {
+                put32(w, 7);
+            }
+            if ((flags & 0x0080) != 0) {
+                put32(w, 6);
+            }
+            patch[n_patch++] = (struct patch){ field, w->len };
+            break;
+        }
+        case L_ERSPAN2:
+            put16(w, (l->a != 0 ? l->a : 1) << 12 | 100); /* version, VLAN */
+            put16(w, 0x0801);                             /* COS, En, T, session 1 */
+            put32(w, 0x00000abcu);                        /* index */
+            break;
+        case L_ERSPAN3:
+            put16(w, (l->a != 0 ? l->a : 2) << 12 | 100);
+            put16(w, 0x0801);
+            put32(w, 0x12345678u); /* timestamp */
+            put32(w, (l->c & 0x1fu) << 10 | (l->b != 0 ? 1u : 0u));
+            if (l->b != 0) {
+                put32(w, 0x0c000003u);
+                put32(w, 0x15f742e8u);
+            }
+            break;
+        case L_VXLAN:
+            put8(w, l->a != 0 ? l->a : 0x08);
+            put_fill(w, 0, 3);
+            put32(w, 4242u << 8);
+            break;
+        case L_GENEVE:
+            put8(w, (l->b << 6 | l->a) & 0xffu);
+            put8(w, 0);
+            put16(w, type_of(next));
+            put32(w, 4242u << 8);
+            put_fill(w, 0xee, (size_t)l->a * 4);
+            break;
+        case L_TEREDO:
+            if ((l->a & 1u) != 0) {
+                put8(w, 0);
+                put8(w, 1);
+                put8(w, 3); /* id length */
+                put8(w, 2); /* auth length */
+                put_fill(w, 0x41, 5);
+                put_fill(w, 0x99, 9); /* nonce, confirmation */
+            }
+            if ((l->a & 2u) != 0) {
+                put8(w, 0);
+                put8(w, 0);
+                put_fill(w, 0xab, 6);
+            }
+            break;
+        case L_TCP:
+            put16(w, T_SPORT);
+            put16(w, T_DPORT);
+            put32(w, T_SEQ);
+            put32(w, T_ACK);
+            put8(w, 0x50);
+            put8(w, T_FLAGS);
+            put16(w, 0xffff);
+            put16(w, 0);
+            put16(w, 0);
+            w->payload_off = w->len;
+            for (size_t k = 0; k < T_PAYLOAD_LEN; k++) {
+                put8(w, (unsigned)('a' + k));
+            }
+            break;
+        case L_END:
+        default:
+            break;
+        }
+    }
+    for (size_t i = 0; i < n_patch; i++) {
+        size_t v = w->len - patch[i].start;
+        w->b[patch[i].field] = (uint8_t)(v >> 8);
+        w->b[patch[i].field + 1] = (uint8_t)(v & 0xffu);
+    }
+    w->caplen = w->len;
+    CHECK(!w->overflow);
+}
+
+static enum decode_link trow_link(const struct trow *row)
+{
+    return row->l[0].kind == L_ETH ? DECODE_LINK_ETHERNET : DECODE_LINK_RAW;
+}
+
+/* The innermost IP version of a row. */
+static int trow_ip_version(const struct trow *row)
+{
+    int v = 0;
+    for (size_t i = 0; i < T_MAX_LAYERS && row->l[i].kind != L_END; i++) {
+        if (row->l[i].kind == L_IPV4 || row->l[i].kind == L_IPV6) {
+            v = row->l[i].kind == L_IPV4 ? 4 : 6;
+        }
+    }
+    return v;
+}
+
+/* A tunnel row decoded as built: status, the one outcome counter, the layer's counter, the
+ * innermost segment's view; and decoded again from its innermost IP header alone (which
+ * classify relies on when it replays held packets), to the same segment. */
+static void check_trow(size_t idx)
+{
+    const struct trow *row = &trows[idx];
+    struct built w;
+    struct decode_stats st;
+    struct pkt p;
+    size_t l3_off;
+
+    tbuild(row, &w, &l3_off);
+    memset(&st, 0, sizeof st);
+    memset(&p, 0, sizeof p);
+    enum decode_status status = decode_packet(trow_link(row), w.b, w.caplen, w.len, T_TS, &p, &st);
+    CHECK_EQ_U(status, row->want);
+    CHECK_EQ_U(check_one_counter(&st, status), row->counter);
+    if (row->note_n != 0) {
+        CHECK_EQ_U(stat_at(&st, row->note), row->note_n);
+    }
+    if (status != DECODE_OK || row->want != DECODE_OK) {
+        return;
+    }
+    int v = trow_ip_version(row);
+    CHECK_EQ_U(p.ip_version, v);
+    CHECK_EQ_U(p.sport, T_SPORT);
+    CHECK_EQ_U(p.dport, T_DPORT);
+    CHECK_EQ_U(p.seq, T_SEQ);
+    CHECK_EQ_U(p.ack, T_ACK);
+    CHECK_EQ_U(p.tcp_flags, T_FLAGS);
+    CHECK_EQ_U(p.vlan, row->want_vlan);
+    CHECK(memcmp(p.src, v == 4 ? src4 : src6, v == 4 ? 4 : 16) == 0);
+    CHECK(memcmp(p.dst, v == 4 ? dst4 : dst6, v == 4 ? 4 : 16) == 0);
+    CHECK(p.l3 == w.b + l3_off);
+    CHECK_EQ_U(p.l3_len, w.len - l3_off);
+    CHECK(p.payload == w.b + w.payload_off);
+    CHECK_EQ_U(p.payload_len, T_PAYLOAD_LEN);
+    CHECK_EQ_U(p.seg_len, T_PAYLOAD_LEN);
+    CHECK_EQ_U(st.truncated, 0);
+
+    struct decode_stats st2;
+    struct pkt p2;
+    memset(&st2, 0, sizeof st2);
+    CHECK_EQ_U(decode_packet(DECODE_LINK_RAW, p.l3, p.l3_len, p.l3_len, T_TS, &p2, &st2),
+               DECODE_OK);
+    CHECK(p2.payload == p.payload && p2.payload_len == p.payload_len && p2.seq == p.seq &&
+          memcmp(p2.src, p.src, sizeof p.src) == 0 && memcmp(p2.dst, p.dst, sizeof p.dst) == 0);
+}
+
+/* A tunnel row cut at every length, each in a heap buffer of exactly that size, then with
+ * each byte corrupted: one counter per call, and a row that decodes whole decodes with what
+ * payload it still holds once every header is there, and not before. */
+static void check_trow_robust(size_t idx)
+{
+    const struct trow *row = &trows[idx];
+    struct built w;
+    struct pkt p;
+    enum decode_status status;
+    size_t l3_off;
+    enum decode_link link = trow_link(row);
+
+    tbuild(row, &w, &l3_off);
+    for (size_t cut = 0; cut <= w.len; cut++) {
+        uint8_t *b = malloc(cut > 0 ? cut : 1);
+        CHECK(b != NULL);
+        if (b == NULL) {
+            return;
+        }
+        memcpy(b, w.b, cut);
+        decode_checked(link, b, cut, &status, &p);
+        if (row->want == DECODE_OK) {
+            if (cut < w.payload_off) {
+                CHECK(status != DECODE_OK);
+            } else {
+                CHECK_EQ_U(status, DECODE_OK);
+                CHECK_EQ_U(p.payload_len, cut - w.payload_off);
+                CHECK_EQ_U(p.seg_len, T_PAYLOAD_LEN);
+            }
+        }
+        free(b);
+    }
+    for (size_t off = 0; off < w.caplen; off++) {
+        uint8_t saved = w.b[off];
+        const uint8_t variants[] = { 0x00, 0xff, (uint8_t)(saved ^ 0x80u), (uint8_t)(saved ^ 0x01u),
+                                     (uint8_t)(saved ^ 0x10u) };
+        for (size_t v = 0; v < sizeof variants; v++) {
+            w.b[off] = variants[v];
+            decode_checked(link, w.b, w.caplen, &status, &p);
+        }
+        w.b[off] = saved;
+    }
+}
+
+/* decode_blind_reason: the outcome a user can act on that counted most, and their total. */
+static void test_blind_reason(void)
+{
+    struct decode_stats st;
+    uint64_t count, total;
+    memset(&st, 0, sizeof st);
+    st.tcp = 100;
+    st.not_tcp = 1000; /* plain UDP: not a reason */
+    CHECK(decode_blind_reason(&st, &count, &total) == NULL);
+    CHECK_EQ_U(count, 0);
+    CHECK_EQ_U(total, 0);
+    st.ip_fragments = 30;
+    st.not_ip = 20;
+    st.encap_too_deep = 3;
+    st.vlan_too_deep = 4;
+    const char *why = decode_blind_reason(&st, &count, &total);
+    CHECK(why != NULL && strstr(why, "fragments") != NULL);
+    CHECK_EQ_U(count, 30);
+    CHECK_EQ_U(total, 57);
+    st.encap_unsupported = 31;
+    why = decode_blind_reason(&st, &count, &total);
+    CHECK(why != NULL && strstr(why, "tunnels") != NULL);
+    CHECK_EQ_U(count, 31);
+}
+
+/* The outcome table covers every counter decode.h names as an outcome. */
+static void test_outcome_table(void)
+{
+    CHECK_EQ_U(N_COUNTERS, T_N_OUTCOMES);
+}
+
 int main(void)
 {
     RUN(test_ipv4_tso_len_zero);
@@ -840,7 +1466,18 @@ int main(void)
         snprintf(name, sizeof name, "cut and corrupt: %s", rows[i].name);
         CASE_DONE(name);
     }
+    for (size_t i = 0; i < N_TROWS; i++) {
+        check_trow(i);
+        CASE_DONE(trows[i].name);
+    }
+    for (size_t i = 0; i < N_TROWS; i++) {
+        check_trow_robust(i);
+        snprintf(name, sizeof name, "cut and corrupt: %s", trows[i].name);
+        CASE_DONE(name);
+    }
     RUN(test_stats_accumulate);
     RUN(test_out_untouched_on_skip);
+    RUN(test_blind_reason);
+    RUN(test_outcome_table);
     return TEST_SUMMARY();
 }
