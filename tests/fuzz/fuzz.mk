@@ -15,7 +15,10 @@
 FUZZ_CC       ?= clang
 FUZZ_B        := build/fuzz
 FUZZ_DIR      := tests/fuzz
-FUZZ_NAMES    := decode reasm pop3 smtp imap managesieve socks sasl tlssniff line capture
+# Every tests/fuzz/fuzz_NAME.c is a target but the two shared harness files: a new target is
+# its file (and, if it needs another than the default, its -max_len below).
+FUZZ_NAMES    := $(filter-out util parser,$(patsubst $(FUZZ_DIR)/fuzz_%.c,%,\
+                   $(wildcard $(FUZZ_DIR)/fuzz_*.c)))
 FUZZ_ONLY     ?= $(FUZZ_NAMES)
 FUZZ_BINS     := $(addprefix $(FUZZ_B)/fuzz_,$(FUZZ_NAMES))
 # Per target: the longest input (-max_len). Packets fit in 2 KiB with all their headers; the
@@ -23,15 +26,10 @@ FUZZ_BINS     := $(addprefix $(FUZZ_B)/fuzz_,$(FUZZ_NAMES))
 # TLSSNIFF_MAX_BYTES (16384); capture files hold a few dozen packets.
 FUZZ_MAXLEN_decode   := 2048
 FUZZ_MAXLEN_reasm    := 8192
-FUZZ_MAXLEN_pop3     := 20000
-FUZZ_MAXLEN_smtp     := 20000
-FUZZ_MAXLEN_socks    := 20000
-FUZZ_MAXLEN_imap     := 20000
-FUZZ_MAXLEN_managesieve := 20000
 FUZZ_MAXLEN_sasl     := 12000
-FUZZ_MAXLEN_tlssniff := 20000
-FUZZ_MAXLEN_line     := 20000
 FUZZ_MAXLEN_capture  := 65536
+# The parsers (and tlssniff, line) take the default.
+FUZZ_MAXLEN_DEFAULT  := 20000
 FUZZ_SMOKE_SECONDS   ?= 2
 FUZZ_SMOKE_RUNS      ?= 2000000
 
@@ -40,7 +38,7 @@ FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omi
 FUZZ_CFLAGS    = $(filter-out -I$(B)/gen,$(BASE_CFLAGS)) -I$(FUZZ_B)/gen -g -O1 $(FUZZ_SAN)
 FUZZ_LIB_OBJ  := $(patsubst src/%.c,$(FUZZ_B)/obj/lib/%.o,$(LIB_SRC)) $(FUZZ_B)/obj/lib/schema_sql.o
 FUZZ_OBJ      := $(patsubst %,$(FUZZ_B)/obj/fuzz_%.o,$(FUZZ_NAMES) util parser)
-FUZZ_RUN_LIST  = $(foreach n,$(FUZZ_ONLY),fuzz_$(n):$(FUZZ_MAXLEN_$(n)))
+FUZZ_RUN_LIST  = $(foreach n,$(FUZZ_ONLY),fuzz_$(n):$(or $(FUZZ_MAXLEN_$(n)),$(FUZZ_MAXLEN_DEFAULT)))
 
 .PHONY: fuzz fuzz-build fuzz-smoke fuzz-seeds fuzz-clean
 # The targets' objects are made by a chain of pattern rules; keep them for the next build.
