@@ -14,9 +14,19 @@
 
 #include "tunables.h"
 
+/* The gathering buffer's sizes: the first, doubled as a longer line needs it, and the
+ * largest (+ 1: a line of exactly LINE_MAX_LEN bytes may end in a CR whose LF is in the next
+ * chunk). */
+#define LINE_FIRST_CAP 256u
+#define LINE_BUF_MAX   (LINE_MAX_LEN + 1u)
+
 struct line_buf {
-    /* + 1: a line of exactly LINE_MAX_LEN bytes may end in a CR whose LF is in the next chunk */
-    uint8_t buf[LINE_MAX_LEN + 1];
+    /* Owned; NULL until a line spans chunks. Most lines lie whole in one segment and are
+     * handed back in place, so most sessions never make one, and a session's state stays a
+     * few KiB instead of two LINE_MAX_LEN buffers. */
+    uint8_t *buf;
+    size_t cap;  /* allocated of buf */
+    size_t *mem; /* the run's gauge of these buffers' heap cost (borrowed; NULL: none) */
     size_t len;
     size_t hwm;         /* bytes of buf ever written: what line_wipe must clear */
     bool is_discarding; /* inside an overlong line or after a gap: drop bytes up to LF */
@@ -34,8 +44,16 @@ enum line_status {
                       every line boundary, whatever the chunking. */
 };
 
-/* Sets *lb empty and not discarding. */
+/* Makes *lb (any bytes) an empty buffer with nothing allocated, whose growth is added to *mem
+ * (when mem is not NULL; for the memory cap) and released by line_close. */
+void line_open(struct line_buf *lb, size_t *mem);
+
+/* Sets *lb empty and not discarding, keeping what it allocated. */
 void line_init(struct line_buf *lb);
+
+/* Wipes and frees what *lb allocated, releasing it from the gauge; *lb is then as line_open
+ * left it. */
+void line_close(struct line_buf *lb);
 
 /* Consumes bytes from the front of *data / *len (advancing them) until one line is complete
  * or a dropped one ends (LINE_DROPPED). On LINE_OK *line points at the line (into the chunk or into
@@ -49,8 +67,9 @@ enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *le
  * it; cheaper than clearing the whole buffer when lines rarely span chunks. */
 void line_wipe(struct line_buf *lb);
 
-/* Frees a parser's state, size bytes at state holding its two line buffers at lb: clears what
- * the buffers ever held (as line_wipe) and every other byte of the state, then frees it. */
+/* Frees a parser's state, size bytes at state holding its two line buffers at lb: closes the
+ * buffers (clearing what they ever held) and clears every other byte of the state, then frees
+ * it. */
 void line_state_free(void *state, size_t size, struct line_buf lb[2]);
 
 /* After a gap: drops the partial line and discards up to the next LF. */

@@ -55,9 +55,10 @@ enum parse_dir {
 #define PARSE_STATS_FIELD(name, doc) uint64_t name;
 struct parse_stats {
     PARSE_STATS(PARSE_STATS_FIELD)
-    /* Not a counter: bytes the run's TLS sniffers hold now (tlssniff_leg), charged by flow
-     * against the memory cap. */
+    /* Not counters: bytes the run's TLS sniffers (tlssniff_leg) and the parsers' line buffers
+     * (line.h) hold now, charged by flow against the memory cap. */
     size_t tls_mem;
+    size_t line_mem;
 };
 
 /* Commands awaiting their answers, oldest first (pipelining): the indexes of a ring of

@@ -70,7 +70,7 @@
 #define SOCKS_MAX_HANDSHAKE 1040
 /* socks: bytes charged for the mail parser a tunnel leads to, on top of the wrapper's own
  * state (test_socks checks that every mail parser's state fits). */
-#define SOCKS_INNER_MAX_STATE 32768
+#define SOCKS_INNER_MAX_STATE 16384
 /* classify: packets with payload after which nDPI is asked for its final word. The greeting
  * rules are held only by the two limits above: they cost nothing per packet, and counting
  * the segments of a greeting cut small against this would miss the session. */

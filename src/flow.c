@@ -181,7 +181,7 @@ static void move_to(struct flow_table *ft, struct flow *f, enum flow_list_id id)
  * sniffers. */
 static size_t used(const struct flow_table *ft)
 {
-    return ft->mem_flows + ft->rc.mem_used + ft->ps.tls_mem;
+    return ft->mem_flows + ft->rc.mem_used + ft->ps.tls_mem + ft->ps.line_mem;
 }
 
 static void update_mem(struct flow_table *ft)
@@ -191,7 +191,7 @@ static void update_mem(struct flow_table *ft)
      * a real session's reordered segment must still be held rather than become a gap. The
      * next flow made evicts cheap flows until the two fit the budget again, and the budget
      * itself keeps a sixteenth of the cap back, so the cap holds. */
-    size_t held = ft->mem_flows + ft->ps.tls_mem;
+    size_t held = ft->mem_flows + ft->ps.tls_mem + ft->ps.line_mem;
     size_t left = ft->budget > held ? ft->budget - held : 0;
     size_t floor = ft->budget / 16;
     ft->rc.mem_cap = left > floor ? left : floor;

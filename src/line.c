@@ -12,10 +12,59 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ps.h"
+
+void line_open(struct line_buf *lb, size_t *mem)
+{
+    memset(lb, 0, sizeof *lb);
+    lb->mem = mem;
+}
+
+void line_close(struct line_buf *lb)
+{
+    if (lb->buf != NULL) {
+        explicit_bzero(lb->buf, lb->hwm);
+        free(lb->buf);
+        if (lb->mem != NULL) {
+            *lb->mem -= PS_HEAP_COST(lb->cap);
+        }
+    }
+    line_open(lb, lb->mem);
+}
+
+/* Makes room for need bytes in the buffer (need <= LINE_BUF_MAX), growing it by doubling;
+ * what was written is kept and the old block wiped. */
+static void reserve(struct line_buf *lb, size_t need)
+{
+    if (need <= lb->cap) {
+        return;
+    }
+    size_t cap = lb->cap > 0 ? lb->cap : LINE_FIRST_CAP;
+    while (cap < need) {
+        cap *= 2;
+    }
+    if (cap > LINE_BUF_MAX) {
+        cap = LINE_BUF_MAX;
+    }
+    /* Not realloc: the old block may hold a secret, and is wiped before it goes back. */
+    uint8_t *b = xmalloc(cap);
+    if (lb->buf != NULL) {
+        memcpy(b, lb->buf, lb->len);
+        explicit_bzero(lb->buf, lb->hwm);
+        free(lb->buf);
+    }
+    if (lb->mem != NULL) {
+        *lb->mem += PS_HEAP_COST(cap) - (lb->cap > 0 ? PS_HEAP_COST(lb->cap) : 0);
+    }
+    lb->buf = b;
+    lb->cap = cap;
+    lb->hwm = lb->len;
+}
+
 void line_init(struct line_buf *lb)
 {
+    /* hwm stays: what the buffer held is still to be wiped when it is closed. */
     lb->len = 0;
-    lb->hwm = 0;
     lb->is_discarding = false;
     lb->is_cr_last = false;
     lb->is_crlf = false;
@@ -23,14 +72,17 @@ void line_init(struct line_buf *lb)
 
 void line_wipe(struct line_buf *lb)
 {
-    explicit_bzero(lb->buf, lb->hwm);
+    if (lb->buf != NULL) {
+        explicit_bzero(lb->buf, lb->hwm);
+    }
+    lb->hwm = 0;
     line_init(lb);
 }
 
 void line_state_free(void *state, size_t size, struct line_buf lb[2])
 {
-    line_wipe(&lb[0]);
-    line_wipe(&lb[1]);
+    line_close(&lb[0]);
+    line_close(&lb[1]);
     /* The rest of the state, around the buffers (which line_wipe cleared as far as used). */
     uint8_t *o = state;
     size_t before = (size_t)((uint8_t *)lb - o);
@@ -102,7 +154,7 @@ enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *le
 
         /* The line spans chunks: gather it. The buffer holds raw bytes (a final CR included),
          * at most LINE_MAX_LEN + 1 of them. */
-        if (seg > sizeof lb->buf - lb->len) {
+        if (seg > LINE_BUF_MAX - lb->len) {
             drop_overlong(lb, lf != NULL, overlong);
             lb->is_cr_last = ends_in_cr(p, seg, false);
             if (lf != NULL) {
@@ -111,7 +163,10 @@ enum line_status line_next(struct line_buf *lb, const uint8_t **data, size_t *le
             }
             continue;
         }
-        memcpy(lb->buf + lb->len, p, seg);
+        reserve(lb, lb->len + seg);
+        if (seg > 0) {
+            memcpy(lb->buf + lb->len, p, seg);
+        }
         lb->len += seg;
         if (lb->len > lb->hwm) {
             lb->hwm = lb->len;

@@ -161,8 +161,8 @@ static void *ms_new(const struct parse_ctx *ctx)
     struct managesieve *p = xcalloc(1, sizeof *p);
     p->s = ctx->s;
     p->st = ctx->st;
-    line_init(&p->lb[0]);
-    line_init(&p->lb[1]);
+    line_open(&p->lb[0], &p->st->line_mem);
+    line_open(&p->lb[1], &p->st->line_mem);
     p->is_midstream = (ctx->flags & PARSE_F_MIDSTREAM) != 0;
     p->sv_in_greeting = !p->is_midstream;
     if ((ctx->flags & PARSE_F_IMPLICIT_TLS) != 0) {

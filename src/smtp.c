@@ -93,8 +93,8 @@ static void *smtp_new(const struct parse_ctx *ctx)
     struct smtp *p = xcalloc(1, sizeof *p);
     p->s = ctx->s;
     p->st = ctx->st;
-    line_init(&p->lb[0]);
-    line_init(&p->lb[1]);
+    line_open(&p->lb[0], &p->st->line_mem);
+    line_open(&p->lb[1], &p->st->line_mem);
     if ((ctx->flags & PARSE_F_IMPLICIT_TLS) != 0) {
         p->phase = SMTP_TLS;
         p->is_client_tls = true;

@@ -81,7 +81,7 @@ static void split(const uint8_t *stream, size_t len, const uint8_t *sizes, size_
 {
     struct line_buf *lb = malloc(sizeof *lb);
     FUZZ_CHECK(lb != NULL);
-    line_init(lb);
+    line_open(lb, NULL);
     FUZZ_CHECK(!line_has_partial(lb));
     size_t off = 0, i = 0;
     while (off < len) {
@@ -124,6 +124,7 @@ static void split(const uint8_t *stream, size_t len, const uint8_t *sizes, size_
     out->has_partial = line_has_partial(lb);
     line_resync(lb);
     FUZZ_CHECK(line_has_partial(lb));
+    line_close(lb);
     free(lb);
 }
 

@@ -83,7 +83,7 @@ static void feed_chunk(struct line_buf *lb, const uint8_t *chunk, size_t n, stru
         CHECK(st == LINE_OK);
         CHECK(line_len <= LINE_MAX_LEN);
         if (!points_into(line, line_len, chunk, n) &&
-            !points_into(line, line_len, lb->buf, sizeof lb->buf)) {
+            !points_into(line, line_len, lb->buf, lb->cap)) {
             o->is_zero_copy_ok = false;
         }
         CHECK(memchr(line, '\n', line_len) == NULL);
@@ -99,7 +99,7 @@ static void feed_cuts(const uint8_t *in, size_t len, const size_t *cuts, size_t 
     if (lb == NULL) {
         abort();
     }
-    line_init(lb);
+    line_open(lb, NULL);
     CHECK(!line_has_partial(lb));
     out_init(o);
     size_t off = 0;
@@ -116,6 +116,7 @@ static void feed_cuts(const uint8_t *in, size_t len, const size_t *cuts, size_t 
         off = end;
     }
     o->has_partial = line_has_partial(lb);
+    line_close(lb);
     free(lb);
 }
 
@@ -225,6 +226,7 @@ static void test_zero_copy(void)
 {
     static const uint8_t in[] = "abc\r\ndef\r\n";
     struct line_buf lb;
+    line_open(&lb, NULL);
     const uint8_t *p = in, *line = NULL;
     size_t len = sizeof in - 1, line_len = 0;
     uint64_t overlong = 0;
@@ -255,6 +257,7 @@ static void test_zero_copy(void)
     CHECK_EQ_U(len, 1);
     CHECK(!line_has_partial(&lb));
     CHECK_EQ_U(overlong, 0);
+    line_close(&lb);
 }
 
 /* A line of n content bytes ('x'), then the ending, then "ok\r\n". */
@@ -377,6 +380,7 @@ static void test_overlong_twice(void)
 static void test_resync(void)
 {
     struct line_buf lb;
+    line_open(&lb, NULL);
     const uint8_t *p, *line = NULL;
     size_t len, line_len = 0;
     uint64_t overlong = 0;
@@ -436,12 +440,14 @@ static void test_resync(void)
     CHECK(line_next(&lb, &p, &len, &line, &line_len, &overlong) == LINE_OK);
     CHECK_MEM(line, line_len, "ok");
     CHECK_EQ_U(overlong, 1);
+    line_close(&lb);
 }
 
 /* line_init also resets a buffer in any state. */
 static void test_init_resets(void)
 {
     struct line_buf lb;
+    line_open(&lb, NULL);
     const uint8_t *p = (const uint8_t *)"abc", *line = NULL;
     size_t len = 3, line_len = 0;
     uint64_t overlong = 0;
@@ -462,6 +468,7 @@ static void test_init_resets(void)
     len = 0;
     CHECK(line_next(&lb, &p, &len, &line, &line_len, &overlong) == LINE_MORE);
     CHECK(!line_has_partial(&lb));
+    line_close(&lb);
 }
 
 struct word_case {
@@ -508,6 +515,7 @@ static void test_is_crlf(void)
         { NULL, LINE_MORE, false }, { "\n", LINE_DROPPED, false }, { "d\n", LINE_OK, false },
     };
     struct line_buf lb;
+    line_open(&lb, NULL);
     line_init(&lb);
     uint64_t overlong = 0;
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
@@ -533,6 +541,7 @@ static void test_is_crlf(void)
     n = 1;
     CHECK_EQ_U(line_next(&lb, &p, &n, &line, &line_len, &overlong), LINE_DROPPED);
     CHECK(lb.is_crlf);
+    line_close(&lb);
 }
 
 static void test_is_word(void)
@@ -619,8 +628,47 @@ static void test_token(void)
     CHECK(!line_token(line, 21, &off, &tok, &tok_len));
 }
 
+/* The buffer is made only when a line spans chunks, grows no further than a line needs, and
+ * its heap cost is in the gauge until it is closed. */
+static void test_buffer_on_demand(void)
+{
+    size_t gauge = 0;
+    struct line_buf lb;
+    line_open(&lb, &gauge);
+    const uint8_t *p = (const uint8_t *)"a whole line\r\n", *line = NULL;
+    size_t len = 14, line_len = 0;
+    uint64_t overlong = 0;
+    CHECK(line_next(&lb, &p, &len, &line, &line_len, &overlong) == LINE_OK);
+    CHECK(lb.buf == NULL && gauge == 0); /* whole in its chunk: nothing made */
+    p = (const uint8_t *)"PASS s3";
+    len = 7;
+    CHECK(line_next(&lb, &p, &len, &line, &line_len, &overlong) == LINE_MORE);
+    CHECK(lb.buf != NULL && lb.cap == LINE_FIRST_CAP && gauge > LINE_FIRST_CAP);
+    p = (const uint8_t *)"cret\r\n";
+    len = 6;
+    CHECK(line_next(&lb, &p, &len, &line, &line_len, &overlong) == LINE_OK);
+    CHECK_MEM(line, line_len, "PASS s3cret");
+    /* A long line spanning chunks grows it, to the limit at most. */
+    static uint8_t big[LINE_MAX_LEN];
+    memset(big, 'x', sizeof big);
+    p = big;
+    len = sizeof big;
+    CHECK(line_next(&lb, &p, &len, &line, &line_len, &overlong) == LINE_MORE);
+    CHECK(lb.cap >= LINE_MAX_LEN && lb.cap <= LINE_BUF_MAX);
+    p = (const uint8_t *)"\n";
+    len = 1;
+    CHECK(line_next(&lb, &p, &len, &line, &line_len, &overlong) == LINE_OK);
+    CHECK_EQ_U(line_len, LINE_MAX_LEN);
+    line_close(&lb);
+    CHECK_EQ_U(gauge, 0);
+    CHECK(lb.buf == NULL && lb.cap == 0);
+    line_close(&lb); /* twice is harmless */
+    CHECK_EQ_U(gauge, 0);
+}
+
 int main(void)
 {
+    RUN(test_buffer_on_demand);
     test_split_table();
     RUN(test_zero_copy);
     test_limit_table();
