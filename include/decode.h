@@ -5,7 +5,13 @@
  * fills a view that points into them. Tunnels (MPLS, PPPoE, GRE, ERSPAN, VXLAN, Geneve, IP in
  * IP, Teredo) are peeled, and the view is the innermost TCP segment. Anything that is not a
  * well-formed TCP segment is counted in struct decode_stats and skipped. Checksums are not
- * validated: captures taken on the sending host carry blank checksums (offload). */
+ * validated: captures taken on the sending host carry blank checksums (offload).
+ *
+ * An IP fragment, outer or inner, stops the walk: decode_frame describes it in a struct
+ * decode_frag (the IP header or IPv6 unfragmentable part, the fragment's bytes, the outer
+ * context) for defrag, which copies it; the datagram defrag gives back is decoded again from
+ * its IP header by decode_frame with that outer context, so the VLAN id and the layers already
+ * peeled carry over. decode itself still allocates nothing. */
 #ifndef PLAINSIGHT_DECODE_H
 #define PLAINSIGHT_DECODE_H
 
@@ -26,9 +32,11 @@ enum decode_link {
 };
 
 enum decode_status {
-    DECODE_OK = 0, /* a TCP segment: *out is filled */
-    DECODE_SKIP,   /* not TCP (or a fragment we do not reassemble): counted, skip it */
-    DECODE_BAD,    /* malformed or truncated headers: counted, skip it */
+    DECODE_OK = 0,   /* a TCP segment: *out is filled */
+    DECODE_SKIP,     /* not TCP (or a fragment when the caller takes none): counted, skip it */
+    DECODE_BAD,      /* malformed or truncated headers: counted, skip it */
+    DECODE_FRAGMENT, /* an IP fragment (decode_frame only): *frag is filled, counted in
+                        ip_fragments; hand it to defrag */
 };
 
 /* TCP flag bits as on the wire. */
@@ -58,6 +66,36 @@ struct pkt {
                                capture's snap length cut the packet */
 };
 
+/* What a decode carries from the layers outside an IP packet into the IP packet: for a
+ * reassembled datagram, what the walk had reached when it met the fragment that completed it. */
+struct decode_outer {
+    uint16_t vlan; /* innermost VLAN id so far (struct pkt's vlan), 0 if none */
+    uint8_t depth; /* encapsulation layers peeled so far, charged against DECODE_MAX_ENCAP */
+};
+
+/* One IP fragment, as decode_frame found it. The pointers borrow the packet's bytes (valid
+ * until the capture callback returns, or until the buffer of a reassembled datagram that
+ * carried it is freed); defrag copies what it keeps. Addresses as in struct pkt. */
+struct decode_frag {
+    const uint8_t *l3;   /* the IP header: IPv4 with options, or IPv6 with the extension
+                            headers before the fragment header (the unfragmentable part) */
+    size_t hdr_len;      /* bytes from l3 to the fragment's data (IPv4 header, or the IPv6
+                            unfragmentable part plus the 8-byte fragment header) */
+    size_t unfrag_len;   /* IPv4: hdr_len; IPv6: the unfragmentable part (hdr_len - 8) */
+    size_t nh_off;       /* IPv6: offset from l3 of the next-header byte that names the
+                            fragment header (6, or inside the last extension header before it) */
+    const uint8_t *data; /* the fragment's data: captured bytes, at most data_claim */
+    size_t data_len;     /* captured bytes of data; < data_claim when the snap length cut it */
+    size_t data_claim;   /* data bytes the IP header claims */
+    uint32_t offset;     /* byte offset of data in the datagram (fragment offset * 8) */
+    uint32_t id;         /* IPv4 identification (16 bits) or IPv6 fragment identification */
+    uint8_t proto;       /* IPv4 protocol, or the fragment header's next header */
+    uint8_t ip_version;  /* 4 or 6 */
+    uint8_t is_more;     /* MF / M flag: more fragments follow */
+    uint8_t src[16], dst[16];
+    struct decode_outer outer; /* the context to decode the reassembled datagram with */
+};
+
 /* What decode made of each packet, one X(field, doc) per counter of packets: the fields of struct
  * decode_stats and the run record's "decode.<field>" counters (counters.h) are made from it.
  *
@@ -76,7 +114,8 @@ struct pkt {
     X(vlan_too_deep, "more than DECODE_MAX_VLAN_TAGS tags")                                        \
     X(bad_ipv4, "short header, version mismatch, IHL < 5, total length < IHL")                     \
     X(bad_ipv6, "short header, broken or too many extension headers")                              \
-    X(ip_fragments, "IPv4 or IPv6 fragments (not reassembled; see README limits)")                 \
+    X(ip_fragments, "IPv4 or IPv6 fragments, handed to defrag (defrag.* says what became of "      \
+                    "them; without a defrag caller, skipped)")                                     \
     X(bad_tcp, "short TCP header, data offset < 5 or past the segment")                            \
     X(encap_too_deep, "more than DECODE_MAX_ENCAP encapsulation layers")                           \
     X(encap_unsupported, "tunnels recognised but not peeled: ESP, L2TP (IP 115, UDP 1701), "       \
@@ -108,7 +147,9 @@ struct pkt {
     X(encap_vxlan, "VXLAN headers peeled (UDP port 4789 or 8472)")                                 \
     X(encap_geneve, "Geneve headers peeled (UDP port 6081)")                                       \
     X(encap_ipip, "IPv4 or IPv6 in IPv4 or IPv6 peeled (IP protocols 4 and 41)")                   \
-    X(encap_teredo, "Teredo headers peeled (IPv6 in UDP, port 3544)")
+    X(encap_teredo, "Teredo headers peeled (IPv6 in UDP, port 3544)")                              \
+    X(reassembled, "datagrams defrag reassembled, decoded again from their IP header (each "       \
+                   "also counts one outcome)")
 #define DECODE_STATS(X)               DECODE_OUTCOMES(X) DECODE_NOTES(X)
 #define DECODE_STATS_FIELD(name, doc) uint64_t name;
 struct decode_stats {
@@ -120,16 +161,27 @@ struct decode_stats {
 /* Decodes one packet of link type link from data[0..caplen). wirelen is the original length
  * (only for information; all bounds come from caplen). Borrows data; fills *out on DECODE_OK;
  * bumps exactly one DECODE_OUTCOMES counter of *st, and a DECODE_NOTES counter per layer
- * peeled. Never reads past caplen. */
+ * peeled. Never reads past caplen. A fragment is DECODE_SKIP (decode_frame takes it). */
 enum decode_status decode_packet(enum decode_link link, const uint8_t *data, size_t caplen,
                                  size_t wirelen, uint64_t ts_usec, struct pkt *out,
                                  struct decode_stats *st);
 
+/* As decode_packet, and besides:
+ *  - frag not NULL: a fragment returns DECODE_FRAGMENT and fills *frag (else DECODE_SKIP);
+ *  - outer not NULL: data is a datagram defrag reassembled (link DECODE_LINK_RAW), decoded
+ *    with the context of the packet that completed it; counted in reassembled, not packets.
+ * Untagged Ethernet with IPv4/IPv6 and TCP takes the same fast path as decode_packet. */
+enum decode_status decode_frame(enum decode_link link, const uint8_t *data, size_t caplen,
+                                uint64_t ts_usec, const struct decode_outer *outer, struct pkt *out,
+                                struct decode_frag *frag, struct decode_stats *st);
+
 /* Why most of the packets of a run may have gone unseen: of the outcomes a user can act on
- * (IP fragments, an unknown link type, not IP, tunnels not peeled, layers past a limit), the
- * one that counted most packets. Returns a phrase that completes "N% of packets ..." (static)
- * and sets *count to its packets and *total to the packets of all those outcomes together; NULL
- * (with both 0) when none counted a packet. */
-const char *decode_blind_reason(const struct decode_stats *st, uint64_t *count, uint64_t *total);
+ * (IP fragments never reassembled, an unknown link type, not IP, tunnels not peeled, layers
+ * past a limit), the one that counted most packets. frags_used is how many of ip_fragments went
+ * into a reassembled datagram (defrag's count): those were seen into. Returns a phrase that
+ * completes "N% of packets ..." (static) and sets *count to its packets and *total to the
+ * packets of all those outcomes together; NULL (with both 0) when none counted a packet. */
+const char *decode_blind_reason(const struct decode_stats *st, uint64_t frags_used, uint64_t *count,
+                                uint64_t *total);
 
 #endif

@@ -9,6 +9,7 @@
 #ifndef PLAINSIGHT_FLOW_H
 #define PLAINSIGHT_FLOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,7 +49,7 @@ struct flow_config {
     X(sessions_emitted, "sessions handed to the emit callback")                                    \
     X(sessions_empty, "mail-port flows with no payload, or not the protocol: not emitted")         \
     X(classified_mail, "flows on other ports classify named mail: their held packets replayed")    \
-    X(mem_used, "bytes charged now: flow state, reassembly queues, TLS sniffers")                  \
+    X(mem_used, "bytes charged now: flow state, reassembly queues, TLS sniffers, IP fragments")    \
     X(mem_used_max, "high-water mark of mem_used")
 
 #define FLOW_STATS_FIELD(name, doc) uint64_t name;
@@ -80,6 +81,14 @@ void flow_expire(struct flow_table *ft, uint64_t now_usec);
 
 /* Ends every flow, emitting its session with end reason FINDING_END_CAPTURE. */
 void flow_flush_all(struct flow_table *ft);
+
+/* Charges bytes held outside the table (IP fragments in defrag) against its memory cap, evicting
+ * the oldest closed and cheap flows (never a mail session) to make room. Returns false when there
+ * is no room even so; then nothing was charged. */
+bool flow_mem_charge(struct flow_table *ft, size_t bytes);
+
+/* Gives back bytes charged with flow_mem_charge. */
+void flow_mem_release(struct flow_table *ft, size_t bytes);
 
 /* Counters (borrowed; live as long as ft). */
 const struct flow_stats *flow_get_stats(const struct flow_table *ft);

@@ -37,6 +37,31 @@
  * routing stacks run to about a dozen labels; L3VPNs use 2 or 3. */
 #define DECODE_MAX_MPLS_LABELS 16
 
+/* defrag: a datagram incomplete this long after its first fragment is dropped, seconds of
+ * packet time (Linux's ipfrag_time default; RFC 791 suggests 15 as a lower bound). */
+#define DEFRAG_TIMEOUT_SEC 30
+/* defrag: datagrams in progress (and just completed, see DEFRAG_DUP_WINDOW_USEC) at once; past it
+ * the oldest is dropped. Real links have a few dozen in flight; this bounds a flood's lookups. */
+#define DEFRAG_MAX_DATAGRAMS 16384
+/* defrag: hash buckets of the table (a power of two, allocated at the first fragment). */
+#define DEFRAG_BUCKETS 4096
+/* defrag: fragments of one datagram before it is dropped. A 65535-byte datagram cut to a
+ * 1280-byte IPv6 MTU is 52 fragments; 1024 holds an 8 KiB datagram cut into 8-byte pieces (the
+ * smallest IPv4 allows, what fragroute's ip_frag 8 makes of a mail session's packets). */
+#define DEFRAG_MAX_FRAGS 1024
+/* defrag: the most a datagram holds, bytes: IPv4's total length field, IPv6's payload length
+ * (jumbograms, RFC 2675, are not reassembled). */
+#define DEFRAG_MAX_BYTES 65535u
+/* defrag: share of --memcap its datagrams may hold, as a divisor: a fragment flood takes at most
+ * an eighth of the cap from the flows (and evicts only flows that carry no mail for it). The
+ * smallest cap's share still holds a full-size datagram (a static assertion in run.c). */
+#define DEFRAG_MEMCAP_DIV 8
+/* defrag: how long a completed datagram's fragment offsets are kept so that copies of its
+ * fragments are counted as duplicates, microseconds. A SPAN port's second copy follows the first
+ * within microseconds; one second keeps the cost small and an identification reused for a new
+ * datagram (65536 values per address pair) is told apart by its offsets anyway. */
+#define DEFRAG_DUP_WINDOW_USEC 1000000u
+
 /* flow: concurrent flows tracked; past it the least recently seen flow is evicted. */
 #define FLOW_MAX_FLOWS (1u << 20)
 /* flow: buckets of the flow hash to start with; doubled whenever the flows outnumber them. */

@@ -1,8 +1,8 @@
 /* counters.c - every module's counters as one list of names and values, for the run record.
  *
- * Each module's stats X-macro (CAPTURE_STATS, DECODE_STATS, FLOW_STATS, CLASSIFY_STATS,
- * REASM_STATS, PARSE_STATS) is expanded here into "<module>.<field>" entries, so adding a field
- * there adds its run counter, with nothing else to edit. */
+ * Each module's stats X-macro (CAPTURE_STATS, DECODE_STATS, DEFRAG_STATS, FLOW_STATS,
+ * CLASSIFY_STATS, REASM_STATS, PARSE_STATS) is expanded here into "<module>.<field>" entries, so
+ * adding a field there adds its run counter, with nothing else to edit. */
 #include "counters.h"
 
 #include <stdint.h>
@@ -10,6 +10,7 @@
 #include "capture.h"
 #include "classify.h"
 #include "decode.h"
+#include "defrag.h"
 #include "flow.h"
 #include "proto.h"
 #include "reasm.h"
@@ -25,6 +26,7 @@
     } while (0);
 #define COUNTERS_CAPTURE(field, doc)  COUNTERS_PUT("capture." #field, src->capture->field)
 #define COUNTERS_DECODE(field, doc)   COUNTERS_PUT("decode." #field, src->decode->field)
+#define COUNTERS_DEFRAG(field, doc)   COUNTERS_PUT("defrag." #field, src->defrag->field)
 #define COUNTERS_REASM(field, doc)    COUNTERS_PUT("reasm." #field, src->reasm->field)
 #define COUNTERS_FLOW(field, doc)     COUNTERS_PUT("flow." #field, src->flow->field)
 #define COUNTERS_CLASSIFY(field, doc) COUNTERS_PUT("classify." #field, src->classify->field)
@@ -32,8 +34,9 @@
 #define COUNTERS_ONE(field, doc)      +1
 
 enum {
-    COUNTERS_N = 0 CAPTURE_STATS(COUNTERS_ONE) DECODE_STATS(COUNTERS_ONE) FLOW_STATS(COUNTERS_ONE)
-        CLASSIFY_STATS(COUNTERS_ONE) REASM_STATS(COUNTERS_ONE) PARSE_STATS(COUNTERS_ONE)
+    COUNTERS_N = 0 CAPTURE_STATS(COUNTERS_ONE) DECODE_STATS(COUNTERS_ONE) DEFRAG_STATS(COUNTERS_ONE)
+        FLOW_STATS(COUNTERS_ONE) CLASSIFY_STATS(COUNTERS_ONE) REASM_STATS(COUNTERS_ONE)
+            PARSE_STATS(COUNTERS_ONE)
 };
 _Static_assert(COUNTERS_N <= COUNTERS_MAX, "COUNTERS_MAX holds every counter");
 
@@ -47,6 +50,7 @@ size_t counters_collect(const struct counters_src *src, struct ps_counter *out, 
     size_t n = 0;
     CAPTURE_STATS(COUNTERS_CAPTURE)
     DECODE_STATS(COUNTERS_DECODE)
+    DEFRAG_STATS(COUNTERS_DEFRAG)
     FLOW_STATS(COUNTERS_FLOW)
     CLASSIFY_STATS(COUNTERS_CLASSIFY)
     REASM_STATS(COUNTERS_REASM)

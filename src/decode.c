@@ -7,7 +7,9 @@
  * what remains before using them. An IP header cuts the reader to the length it claims, so
  * Ethernet padding never becomes payload, and it passes the claimed TCP length on so that a
  * segment cut by the snap length is told apart from a malformed one. IPv4 follows RFC 791
- * (options skipped; fragments counted, not reassembled), IPv6 RFC 8200 (extension header chain
+ * (options skipped; a fragment ends the walk: decode_frame hands it to its caller for defrag,
+ * whose datagram comes back through decode_frame with the outer context), IPv6 RFC 8200
+ * (extension header chain
  * of at most DECODE_MAX_IPV6_EXT headers; AH lengths per RFC 4302), TCP RFC 9293 (which
  * obsoletes RFC 793). 802.1Q and 802.1ad tags are peeled up to DECODE_MAX_VLAN_TAGS.
  *
@@ -180,6 +182,7 @@ struct walk {
     struct pkt *p;
     struct decode_stats *st;
     size_t depth;
+    struct decode_frag *frag; /* where a fragment is described; NULL: fragments are skipped */
 };
 
 static enum decode_status count_skip(uint64_t *counter)
@@ -192,6 +195,28 @@ static enum decode_status count_bad(uint64_t *counter)
 {
     (*counter)++;
     return DECODE_BAD;
+}
+
+/* A fragment met at l3 (version and addresses known, hdr_len bytes of header before its data,
+ * r cut to the claim and standing at the data, claim data bytes claimed): counted, and
+ * described in *w->frag when the caller takes fragments. */
+static enum decode_status take_fragment(struct rd *r, const uint8_t *l3, size_t hdr_len,
+                                        size_t claim, struct walk *w)
+{
+    struct decode_stats *st = w->st;
+    struct decode_frag *f = w->frag;
+    st->ip_fragments++;
+    if (f == NULL) {
+        return DECODE_SKIP;
+    }
+    f->l3 = l3;
+    f->hdr_len = hdr_len;
+    f->data = r->p + r->off;
+    f->data_len = rd_left(r);
+    f->data_claim = claim;
+    f->outer.vlan = w->p->vlan;
+    f->outer.depth = (uint8_t)w->depth;
+    return DECODE_FRAGMENT;
 }
 
 /* One more encapsulation layer, counted in *layer. False (and encap_too_deep counted) when
@@ -458,11 +483,25 @@ static enum decode_status decode_ipv4(struct rd *r, struct walk *w)
         return count_bad(&st->bad_ipv4);
     }
     rd_skip(r, hdr_len - DECODE_IPV4_MIN_HDR); /* options: cannot fail, hdr_len <= avail */
-    if ((frag & (DECODE_IPV4_MF | DECODE_IPV4_OFFSET_MASK)) != 0) {
-        return count_skip(&st->ip_fragments);
-    }
     size_t claim = ip_len - hdr_len;
     cut_to(r, claim);
+    if ((frag & (DECODE_IPV4_MF | DECODE_IPV4_OFFSET_MASK)) != 0) {
+        struct decode_frag *f = w->frag;
+        if (f != NULL) {
+            f->unfrag_len = hdr_len;
+            f->nh_off = 0;
+            f->offset = (uint32_t)(frag & DECODE_IPV4_OFFSET_MASK) * 8u;
+            f->id = rd_get_be16(h + 4);
+            f->proto = proto;
+            f->ip_version = 4;
+            f->is_more = (frag & DECODE_IPV4_MF) != 0;
+            memcpy(f->src, src, DECODE_IPV4_ADDR_LEN);
+            memset(f->src + DECODE_IPV4_ADDR_LEN, 0, sizeof f->src - DECODE_IPV4_ADDR_LEN);
+            memcpy(f->dst, dst, DECODE_IPV4_ADDR_LEN);
+            memset(f->dst + DECODE_IPV4_ADDR_LEN, 0, sizeof f->dst - DECODE_IPV4_ADDR_LEN);
+        }
+        return take_fragment(r, l3, hdr_len, claim, w);
+    }
     if (proto != DECODE_IPPROTO_TCP) {
         return decode_ip_payload(r, proto, w);
     }
@@ -508,20 +547,23 @@ static enum decode_status decode_ipv6(struct rd *r, struct walk *w)
     }
     size_t claim = payload_len;
     cut_to(r, claim);
+    size_t nh_off = 6; /* the byte naming the next header, from l3 */
 
     for (size_t n_ext = 0; is_ipv6_ext(next); n_ext++) {
         if (n_ext == DECODE_MAX_IPV6_EXT) {
             return count_bad(&st->bad_ipv6);
         }
         uint8_t hdr = next;
+        size_t hdr_off = (size_t)(r->p + r->off - l3);
         next = rd_u8(r);
         uint8_t len_field = rd_u8(r);
         uint16_t frag = 0;
+        uint32_t ident = 0;
         size_t ext_len;
         if (hdr == DECODE_IPPROTO_FRAGMENT) {
             ext_len = DECODE_IPV6_FRAG_LEN;
             frag = rd_be16(r);
-            rd_skip(r, 4); /* identification */
+            ident = rd_be32(r);
         } else if (hdr == DECODE_IPPROTO_AH) {
             ext_len = ((size_t)len_field + 2) * 4; /* RFC 4302: 32-bit words, minus 2 */
             rd_skip(r, ext_len - 2);
@@ -538,8 +580,21 @@ static enum decode_status decode_ipv6(struct rd *r, struct walk *w)
         /* RFC 8200 4.5: a fragment header with offset 0 and M clear (an atomic fragment)
          * holds the whole packet, which is processed as if reassembled. */
         if ((frag & (DECODE_IPV6_FRAG_OFFSET_MASK | DECODE_IPV6_FRAG_M)) != 0) {
-            return count_skip(&st->ip_fragments);
+            struct decode_frag *f = w->frag;
+            if (f != NULL) {
+                f->unfrag_len = hdr_off;
+                f->nh_off = nh_off;
+                f->offset = frag & DECODE_IPV6_FRAG_OFFSET_MASK; /* already times 8 */
+                f->id = ident;
+                f->proto = next;
+                f->ip_version = 6;
+                f->is_more = (frag & DECODE_IPV6_FRAG_M) != 0;
+                memcpy(f->src, src, DECODE_IPV6_ADDR_LEN);
+                memcpy(f->dst, dst, DECODE_IPV6_ADDR_LEN);
+            }
+            return take_fragment(r, l3, hdr_off + DECODE_IPV6_FRAG_LEN, claim, w);
         }
+        nh_off = hdr_off;
     }
     if (next != DECODE_IPPROTO_TCP) {
         return decode_ip_payload(r, next, w);
@@ -989,20 +1044,39 @@ enum decode_status decode_packet(enum decode_link link, const uint8_t *data, siz
                                  size_t wirelen, uint64_t ts_usec, struct pkt *out,
                                  struct decode_stats *st)
 {
+    (void)wirelen; /* informational: every bound comes from caplen */
+    return decode_frame(link, data, caplen, ts_usec, NULL, out, NULL, st);
+}
+
+enum decode_status decode_frame(enum decode_link link, const uint8_t *data, size_t caplen,
+                                uint64_t ts_usec, const struct decode_outer *outer, struct pkt *out,
+                                struct decode_frag *frag, struct decode_stats *st)
+{
     struct rd r = rd_make(data, caplen);
     struct pkt p;
 
-    (void)wirelen; /* informational: every bound comes from caplen */
     /* Every layer sets the fields it owns, so p needs no clearing; only vlan is optional. */
     p.ts_usec = ts_usec;
     p.vlan = 0;
-    st->packets++;
-    if (link == DECODE_LINK_ETHERNET && decode_fast(data, caplen, &p, st)) {
-        *out = p;
-        return DECODE_OK;
+    size_t depth = 0;
+    if (outer == NULL) {
+        st->packets++;
+        if (link == DECODE_LINK_ETHERNET && decode_fast(data, caplen, &p, st)) {
+            *out = p;
+            return DECODE_OK;
+        }
+    } else {
+        /* A reassembly is a layer: it bounds nested reassembly (fragments inside a datagram
+         * made of fragments) as DECODE_MAX_ENCAP bounds tunnels. */
+        st->reassembled++;
+        if (outer->depth >= DECODE_MAX_ENCAP) {
+            return count_bad(&st->encap_too_deep);
+        }
+        p.vlan = outer->vlan;
+        depth = (size_t)outer->depth + 1;
     }
     /* Decode into a local view so *out changes only when a whole segment decoded. */
-    struct walk w = { &p, st, 0 };
+    struct walk w = { &p, st, depth, frag };
     enum decode_status status = decode_link_layer(link, &r, &w);
     if (status == DECODE_OK) {
         *out = p;
@@ -1010,16 +1084,19 @@ enum decode_status decode_packet(enum decode_link link, const uint8_t *data, siz
     return status;
 }
 
-const char *decode_blind_reason(const struct decode_stats *st, uint64_t *count, uint64_t *total)
+const char *decode_blind_reason(const struct decode_stats *st, uint64_t frags_used, uint64_t *count,
+                                uint64_t *total)
 {
-    /* The outcomes a user can act on: reassembly to come, another capture point or link
+    /* The outcomes a user can act on: fragments that never completed, another capture point or link
      * type, a tunnel to peel (or a port to name), a limit to raise. Plain UDP and ICMP
      * (not_tcp) and malformed packets are not among them. */
     const struct {
         uint64_t n;
         const char *phrase;
     } reasons[] = {
-        { st->ip_fragments, "were IP fragments (not reassembled yet)" },
+        { st->ip_fragments > frags_used ? st->ip_fragments - frags_used : 0,
+          "were IP fragments never reassembled (incomplete, dropped or evicted; see defrag.* "
+          "in run_counters)" },
         { st->unknown_link, "had a link type plainsight does not decode" },
         { st->not_ip, "were not IP (other EtherTypes, PPP control, non-IP tunnel payloads)" },
         { st->encap_unsupported, "were in tunnels plainsight does not peel (ESP, L2TP, GTP-U, "

@@ -17,7 +17,8 @@
  * and eviction take the oldest in constant time.
  *
  * Memory: every entry, its session, parser, undecided state, reassembly queue and TLS sniffer
- * are counted against the cap;
+ * are counted against the cap, and so is what run's defrag holds (flow_mem_charge, which
+ * evicts closed and cheap flows but never a mail session for it);
  * a new flow that would pass it (or the flow count limit) evicts the oldest closed, then the
  * oldest active flow, whose session is emitted with end reason "evicted". */
 #include "flow.h"
@@ -112,6 +113,7 @@ struct flow_table {
     uint64_t now_usec;
     uint64_t next_expire_usec;
     size_t mem_flows; /* bytes of entries, sessions, parser states */
+    size_t mem_ext;   /* bytes charged from outside (flow_mem_charge: IP fragments) */
     struct flow_stats st;
     struct reasm_ctx rc;
     struct parse_stats ps;
@@ -177,11 +179,11 @@ static void move_to(struct flow_table *ft, struct flow *f, enum flow_list_id id)
     list_append(list_of(ft, id), f);
 }
 
-/* Bytes charged now: entries, sessions, parsers, undecided flows, reassembly queues and TLS
- * sniffers. */
+/* Bytes charged now: entries, sessions, parsers, undecided flows, reassembly queues, TLS
+ * sniffers, line buffers, and what others charged (IP fragments). */
 static size_t used(const struct flow_table *ft)
 {
-    return ft->mem_flows + ft->rc.mem_used + ft->ps.tls_mem + ft->ps.line_mem;
+    return ft->mem_flows + ft->rc.mem_used + ft->ps.tls_mem + ft->ps.line_mem + ft->mem_ext;
 }
 
 static void update_mem(struct flow_table *ft)
@@ -191,7 +193,7 @@ static void update_mem(struct flow_table *ft)
      * a real session's reordered segment must still be held rather than become a gap. The
      * next flow made evicts cheap flows until the two fit the budget again, and the budget
      * itself keeps a sixteenth of the cap back, so the cap holds. */
-    size_t held = ft->mem_flows + ft->ps.tls_mem + ft->ps.line_mem;
+    size_t held = ft->mem_flows + ft->ps.tls_mem + ft->ps.line_mem + ft->mem_ext;
     size_t left = ft->budget > held ? ft->budget - held : 0;
     size_t floor = ft->budget / 16;
     ft->rc.mem_cap = left > floor ? left : floor;
@@ -472,12 +474,12 @@ static void destroy_flow(struct flow_table *ft, struct flow *f, enum finding_end
     update_mem(ft);
 }
 
-/* Evicts the oldest flow other than keep: closed ones first, then the cheap list, then the
- * mail list. Returns false when there is nothing else to evict. */
-static bool evict_one(struct flow_table *ft, const struct flow *keep)
+/* Evicts the oldest flow other than keep from the first n_lists of: closed ones, then the cheap
+ * list, then the mail list. Returns false when there is nothing else to evict. */
+static bool evict_from(struct flow_table *ft, const struct flow *keep, size_t n_lists)
 {
     static const enum flow_list_id order[] = { FLOW_LIST_CLOSED, FLOW_LIST_CHEAP, FLOW_LIST_MAIL };
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < n_lists && i < 3; i++) {
         struct flow *f = list_of(ft, order[i])->head;
         if (f == keep && f != NULL) {
             f = f->next;
@@ -492,6 +494,11 @@ static bool evict_one(struct flow_table *ft, const struct flow *keep)
         return true;
     }
     return false;
+}
+
+static bool evict_one(struct flow_table *ft, const struct flow *keep)
+{
+    return evict_from(ft, keep, 3);
 }
 
 /* Makes room for charge more bytes and one more entry: evicts the oldest flows, never keep
@@ -882,6 +889,31 @@ void flow_table_free(struct flow_table *ft)
     free(ft->buckets);
     classify_free(ft->owned_cls);
     free(ft);
+}
+
+bool flow_mem_charge(struct flow_table *ft, size_t bytes)
+{
+    /* Closed and cheap flows only: whatever floods the other charger, a session being parsed
+     * keeps its memory. */
+    if (!ft->is_evicting) {
+        ft->is_evicting = true;
+        while (used(ft) + bytes > ft->budget && evict_from(ft, NULL, 2)) {
+        }
+        ft->is_evicting = false;
+    }
+    if (used(ft) + bytes > ft->budget) {
+        return false;
+    }
+    ft->mem_ext += bytes;
+    update_mem(ft);
+    return true;
+}
+
+void flow_mem_release(struct flow_table *ft, size_t bytes)
+{
+    assert(bytes <= ft->mem_ext);
+    ft->mem_ext -= bytes;
+    update_mem(ft);
 }
 
 const struct flow_stats *flow_get_stats(const struct flow_table *ft)

@@ -8,7 +8,14 @@
  * commits at least once a second while sessions arrive), and every RUN_STATS_SEC a statistics
  * line goes to stderr and the run's row is brought up to date. Time in the flow table is packet
  * time; the clock here is the wall clock. A run that could not see into most of its packets
- * says why by name: at its end, and on live capture in every statistics line. */
+ * says why by name: at its end, and on live capture in every statistics line.
+ *
+ * IP fragments: decode describes a fragment and stops; run hands it to defrag, and a datagram
+ * defrag completes is decoded again from its IP header with the outer context of the fragment
+ * that completed it. That datagram may hold a fragment in turn (an inner IP fragmented inside a
+ * tunnel whose outer packet was fragmented too): the loop goes on, each round counted as a layer
+ * against DECODE_MAX_ENCAP. defrag's memory is charged to the flow table's cap, up to its share
+ * (DEFRAG_MEMCAP_DIV). */
 #include "run.h"
 
 #include <signal.h>
@@ -22,6 +29,7 @@
 #include "classify.h"
 #include "counters.h"
 #include "decode.h"
+#include "defrag.h"
 #include "finding.h"
 #include "flow.h"
 #include "log.h"
@@ -31,6 +39,9 @@
 _Static_assert(RUN_TICK_MSEC * 4 <= 1000, "the live clock ticks at least four times a second");
 _Static_assert(SINK_SQLITE_COMMIT_USEC <= PS_USEC_PER_SEC,
                "a live run commits its findings at least once a second");
+_Static_assert(FLOW_MIN_MEMCAP_BYTES / DEFRAG_MEMCAP_DIV >=
+                   DEFRAG_MAX_BYTES + DEFRAG_MAX_FRAGS * 8 + DEFRAG_BUCKETS * sizeof(void *) + 4096,
+               "defrag's share of the smallest cap holds its table and a full-size datagram");
 
 struct run {
     const struct run_config *cfg;
@@ -41,6 +52,7 @@ struct run {
     struct decode_stats ds;
     struct capture_stats cs;
     struct flow_table *ft;
+    struct defrag *df;
     struct classify *cls;
     struct ps_counter counters[COUNTERS_MAX];
 };
@@ -110,6 +122,17 @@ static void emit_credential(void *ctx, struct session *s, size_t i)
     sink_set_credential(r->out, s, i);
 }
 
+/* defrag's charges, against the flow table's cap. */
+static bool defrag_charge(void *ctx, size_t bytes)
+{
+    return flow_mem_charge(ctx, bytes);
+}
+
+static void defrag_release(void *ctx, size_t bytes)
+{
+    flow_mem_release(ctx, bytes);
+}
+
 /* The run's source: the interface, or the files separated by spaces. Returns owned. */
 static char *join_sources(const struct run_config *cfg)
 {
@@ -163,6 +186,9 @@ struct run *run_start(const struct run_config *cfg, struct sink_set *out,
     }
     struct flow_config fc = { FLOW_MAX_FLOWS, cfg->memcap_bytes, cfg->idle_sec, r->cls };
     r->ft = flow_table_new(&fc, emit, r);
+    struct defrag_config dc = { cfg->memcap_bytes / DEFRAG_MEMCAP_DIV, defrag_charge,
+                                defrag_release, r->ft };
+    r->df = defrag_new(&dc);
     /* Live, a login is written when it happens, not when its session ends hours later. Files
      * are read at once: each session is written whole, with the same rows in the end. */
     if (cfg->live != NULL) {
@@ -176,6 +202,7 @@ void run_free(struct run *r)
     if (r == NULL) {
         return;
     }
+    defrag_free(r->df); /* before the table it charges */
     flow_table_free(r->ft);
     classify_free(r->cls);
     free(r->source);
@@ -192,6 +219,7 @@ static void collect_counters(struct run *r)
     struct counters_src src = {
         .capture = &r->cs,
         .decode = &r->ds,
+        .defrag = defrag_get_stats(r->df),
         .flow = flow_get_stats(r->ft),
         .classify = classify_get_stats(r->cls),
         .reasm = flow_get_reasm_stats(r->ft),
@@ -203,12 +231,13 @@ static void collect_counters(struct run *r)
 
 /* Never silently blind: when more than RUN_BLIND_WARN_PERCENT of the packets so far stopped in
  * decode for a reason the user can act on (decode_blind_reason), writes the warning's text
- * ("93% of packets were IP fragments (not reassembled yet)") into buf and returns true. */
+ * ("93% of packets were IP fragments never reassembled ...") into buf and returns true. */
 static bool blind_warning(const struct run *r, char *buf, size_t cap)
 {
     uint64_t count;
     uint64_t total;
-    const char *why = decode_blind_reason(&r->ds, &count, &total);
+    const char *why =
+        decode_blind_reason(&r->ds, defrag_get_stats(r->df)->fragments_used, &count, &total);
     uint64_t packets = r->ds.packets;
     if (why == NULL || packets == 0 || total * 100u <= packets * RUN_BLIND_WARN_PERCENT) {
         return false;
@@ -254,6 +283,36 @@ static void report_stats(struct run *r, bool is_final)
     }
 }
 
+/* A fragment (borrowed) into defrag; a datagram it completes is decoded again and handed to
+ * flow, or to defrag again when it holds a fragment itself. Each round is a layer more in the
+ * decode depth, so the loop ends by DECODE_MAX_ENCAP. */
+static void take_fragment(struct run *r, struct decode_frag *frag, uint64_t ts_usec)
+{
+    uint8_t *dg = NULL;
+    for (;;) {
+        uint8_t *done = NULL;
+        size_t len = 0;
+        /* frag may borrow dg: defrag copies it before dg is freed. */
+        enum defrag_status ds = defrag_add(r->df, frag, ts_usec, &done, &len);
+        defrag_datagram_free(dg);
+        dg = done;
+        if (ds != DEFRAG_DONE) {
+            break;
+        }
+        struct decode_outer outer = frag->outer;
+        struct pkt p;
+        enum decode_status st =
+            decode_frame(DECODE_LINK_RAW, dg, len, ts_usec, &outer, &p, frag, &r->ds);
+        if (st == DECODE_OK) {
+            flow_packet(r->ft, &p);
+        }
+        if (st != DECODE_FRAGMENT) {
+            break;
+        }
+    }
+    defrag_datagram_free(dg);
+}
+
 /* One captured packet into the pipeline. */
 static void take_packet(struct run *r, enum decode_link link, const struct capture_pkt *cp)
 {
@@ -266,9 +325,13 @@ static void take_packet(struct run *r, enum decode_link link, const struct captu
         r->rec.last_pkt_usec = cp->ts_usec;
     }
     struct pkt p;
-    if (decode_packet(link, cp->data, cp->caplen, cp->wirelen, cp->ts_usec, &p, &r->ds) ==
-        DECODE_OK) {
+    struct decode_frag frag;
+    enum decode_status st =
+        decode_frame(link, cp->data, cp->caplen, cp->ts_usec, NULL, &p, &frag, &r->ds);
+    if (st == DECODE_OK) {
         flow_packet(r->ft, &p);
+    } else if (st == DECODE_FRAGMENT) {
+        take_fragment(r, &frag, cp->ts_usec);
     }
 }
 
@@ -373,6 +436,7 @@ static enum run_status read_live(struct run *r)
         now = wall_usec();
         if (now >= next_tick) {
             flow_expire(r->ft, now);
+            defrag_expire(r->df, now);
             sink_set_tick(r->out, now, false);
             next_tick = now + tick_usec;
         }
@@ -398,7 +462,9 @@ enum run_status run_read(struct run *r)
 
 enum run_status run_finish(struct run *r, enum run_status st)
 {
-    /* Every open session is written, also on SIGINT/SIGTERM. */
+    /* Every open session is written, also on SIGINT/SIGTERM; fragments never completed are
+     * counted. */
+    defrag_flush(r->df);
     flow_flush_all(r->ft);
     bool has_failed = sink_set_has_failed(r->out);
     r->rec.status = is_stopped(r) && !has_failed ? "interrupted"

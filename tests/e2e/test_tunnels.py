@@ -7,11 +7,19 @@ against their MANIFEST.json, and the warning of a run that could not see into it
    a nested stack (tests/e2e/pcapgen.py). Each must give the same session as the plain
    capture: the same inner endpoints, user, result and secret length, and the layer counted.
 2. ../shared/captures/public-tunnels (skipped with a note when absent): every capture's layer
-   is counted by name, nothing in it is counted malformed, and the TCP connections tshark
-   sees inside (outside the fragment captures) reach the flow table.
-3. Never silently blind: a capture that is all IP fragments, or all in a tunnel plainsight
-   does not peel, ends with one warning line naming the reason and its share; a plain one,
-   or one with exactly half its packets blind, does not."""
+   is counted by name, nothing in it is counted malformed, the TCP connections tshark sees
+   inside (with fragments reassembled) reach the flow table, and each fragment capture's
+   reassembly outcome is the one the overlap policy gives.
+3. Fragments: the POP3 captures with their IP packets cut into 8-byte (IPv6: 32-byte) fragments
+   sent in random order with duplicates, and inside VXLAN with the inner packets fragmented and
+   the outer ones fragmented again, give the plain capture's session; a flood of first
+   fragments never completed stays under --memcap, is evicted and counted, and the session
+   beside it is still found.
+4. Never silently blind: a capture of fragments that never complete, or all in a tunnel
+   plainsight does not peel, ends with one warning line naming the reason and its share; a
+   plain one, one all in fragments that complete, or one with exactly half its packets blind,
+   does not."""
+import random
 import os
 import struct
 import sqlite3
@@ -58,8 +66,18 @@ PUBLIC_LAYERS = {
 NOT_YET = {
     "http-connect-with-smtp.pcap": "the SMTP session behind the HTTP CONNECT proxy: HTTP CONNECT "
                                    "is not unwrapped yet (issue 11, item 6)",
-    "ipv4-fragmented-4.pcap": "IP fragment reassembly is not there yet (issue 11, item 2)",
-    "ipv4-fragmented-syn.pcap": "IP fragment reassembly is not there yet (issue 11, item 2)",
+}
+# What defrag makes of each public fragment capture (Zeek's crafted tests), counter: value. The
+# overlap policy (defrag.h: drop a datagram whose fragments overlap other than exactly) drops
+# fragmented-1's and -4's datagrams, which Zeek reassembles first-wins; -1 and -2 also send an
+# 18-byte fragment with MF set (not a multiple of 8); -3 is cut before its last fragment.
+PUBLIC_DEFRAG = {
+    "ipv4-fragmented-1.pcap": {"overlaps": 1, "bad_fragments": 1, "reassembled": 0},
+    "ipv4-fragmented-2.pcap": {"bad_fragments": 2, "reassembled": 0},
+    "ipv4-fragmented-3.pcap": {"incomplete_at_end": 1, "reassembled": 0},
+    "ipv4-fragmented-4.pcap": {"overlaps": 1, "reassembled": 0},
+    "ipv4-fragmented-syn.pcap": {"reassembled": 1, "fragments_used": 2},
+    "ipv6-fragmented-dns.pcap": {"reassembled": 1, "fragments_used": 3, "incomplete_at_end": 1},
 }
 # Counters that must stay 0 on real captures: nothing there is malformed or too deep.
 MALFORMED = ("bad_link", "bad_ipv4", "bad_ipv6", "bad_tcp", "bad_mpls", "bad_pppoe", "bad_gre",
@@ -131,6 +149,9 @@ def public_tunnels(t, b, tmp):
         for bad in MALFORMED:
             t.check(c.get("decode." + bad, 0) == 0, "%s: decode.%s = %r" %
                     (name, bad, c.get("decode." + bad)))
+        for field, want in PUBLIC_DEFRAG.get(name, {}).items():
+            t.check(c.get("defrag." + field) == want, "%s: defrag.%s = %r, want %r" %
+                    (name, field, c.get("defrag." + field), want))
         syns = entry.get("tshark_tcp_syns", [])
         why = NOT_YET.get(name)
         if why is not None:
@@ -141,17 +162,38 @@ def public_tunnels(t, b, tmp):
                     (name, len(syns), c.get("flow.created")))
 
 
-def fragment(l3, ident):
-    """An IPv4 packet as two fragments (the first 8-byte aligned half, then the rest)."""
-    ihl = (l3[0] & 15) * 4
-    body = l3[ihl:]
-    cut = max(8, (len(body) // 2) & ~7)
+def fragment(l3, ident, size=None):
+    """An IPv4 or IPv6 packet (no extension headers) as fragments of size data bytes (a
+    multiple of 8), in order; by default two: the first 8-byte aligned half, then the rest. A
+    packet that fits in one piece is left whole."""
+    hlen = (l3[0] & 15) * 4 if l3[0] >> 4 == 4 else 40
+    body = l3[hlen:]
+    if size is None:
+        size = max(8, (len(body) // 2) & ~7)
     out = []
-    for off, part, more in ((0, body[:cut], True), (cut, body[cut:], False)):
-        hdr = bytearray(l3[:ihl])
-        struct.pack_into(">HHH", hdr, 2, ihl + len(part), ident, (0x2000 if more else 0) |
-                         off // 8)
-        out.append(bytes(hdr) + part)
+    if len(body) <= size:
+        return [l3]
+    for off in range(0, len(body), size):
+        part = body[off:off + size]
+        more = off + size < len(body)
+        hdr = bytearray(l3[:hlen])
+        if l3[0] >> 4 == 4:
+            struct.pack_into(">HHH", hdr, 2, hlen + len(part), ident & 0xffff,
+                             (0x2000 if more else 0) | off // 8)
+            out.append(bytes(hdr) + part)
+        else:
+            nxt = hdr[6]
+            hdr[6] = 44
+            struct.pack_into(">H", hdr, 4, 8 + len(part))
+            out.append(bytes(hdr) + struct.pack(">BBHI", nxt, 0, off | (1 if more else 0),
+                                                ident) + part)
+    return out
+
+
+def shuffled(frags, rng, dups):
+    """frags in a random order with dups of them sent twice."""
+    out = list(frags) + [rng.choice(frags) for _ in range(dups)]
+    rng.shuffle(out)
     return out
 
 
@@ -162,22 +204,121 @@ def write_frames(path, frames):
             f.write(pcapgen.record(1700000000 + i * 0.001, fr))
 
 
-def blind(t, b, tmp):
-    plain = os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap")
-    linktype, pkts = pcapgen.read_pcap(plain)
-    l3s = [pcapgen.ip_trim(pcapgen.l3_of(linktype, d)) for _, _, d, _ in pkts]
+def l3s_of(name):
+    linktype, pkts = pcapgen.read_pcap(os.path.join(CAPTURES, name))
+    return [pcapgen.ip_trim(pcapgen.l3_of(linktype, d)) for _, _, d, _ in pkts]
 
-    frags = []
+
+def fragmented_mail(t, b, tmp):
+    rng = random.Random(11)
+    for name, size in (("pop3-dovecot-user-pass.pcap", 8), ("pop3-dovecot-ipv6.pcap", 32)):
+        plain = os.path.join(CAPTURES, name)
+        rc, out, err, db = analyse(b, [plain], ["-q"], tmp=os.path.join(tmp, "fplain-" + name))
+        want = creds(db)
+        want_tcp = counters(db)["decode.tcp"]
+        l3s = l3s_of(name)
+        dups = 0
+        n_cut = 0
+        frames = []
+        for i, l3 in enumerate(l3s):
+            frags = fragment(l3, 1000 + i, size)
+            n = rng.randrange(3) if len(frags) > 1 else 0
+            dups += n
+            n_cut += len(frags) > 1
+            frames += [pcapgen.eth_ip(f) for f in shuffled(frags, rng, n)]
+        path = os.path.join(tmp, "frag-" + name)
+        write_frames(path, frames)
+        rc, out, err, db = analyse(b, [path], tmp=os.path.join(tmp, "fragrun-" + name))
+        c = counters(db)
+        label = "%s in %d-byte fragments, shuffled, %d duplicates" % (name, size, dups)
+        t.check(rc == 0 and creds(db) == want and want and want[0][2],
+                "%s: sessions %r, plain %r" % (label, creds(db), want))
+        t.check(n_cut > len(l3s) // 2 and c.get("defrag.reassembled") == n_cut and
+                c.get("decode.tcp") == want_tcp and c.get("defrag.duplicates") == dups and
+                c.get("defrag.fragments_used") == c.get("decode.ip_fragments") and
+                c.get("defrag.tiny_first", 0) == (n_cut if size < 20 else 0),
+                "%s: counters %r" % (label, {k: v for k, v in c.items() if v and "frag" in k}))
+        t.check("warning" not in err, "%s: warns: %r" % (label, err))
+
+    # Inside VXLAN: the inner packets cut into 16-byte fragments, each wrapped, and the outer
+    # packets (IPv4, UDP 4789) cut again into 24-byte fragments, all shuffled per packet.
+    name = "pop3-dovecot-user-pass.pcap"
+    rc, out, err, db = analyse(b, [os.path.join(CAPTURES, name)], ["-q"],
+                               tmp=os.path.join(tmp, "vx-plain"))
+    want = creds(db)
+    frames = []
+    ident = 5000
+    for i, l3 in enumerate(l3s_of(name)):
+        outer = []
+        for inner in fragment(l3, 2000 + i, 16):
+            ident += 1
+            outer += fragment(pcapgen.ipv4(17, pcapgen.udp(49152, 4789, pcapgen.vxlan(
+                pcapgen.eth_ip(inner)))), ident, 24)
+        frames += [pcapgen.eth_ip(f) for f in shuffled(outer, rng, 1)]
+    path = os.path.join(tmp, "frag-vxlan.pcap")
+    write_frames(path, frames)
+    rc, out, err, db = analyse(b, [path], tmp=os.path.join(tmp, "frag-vxlan"))
+    c = counters(db)
+    t.check(rc == 0 and creds(db) == want, "VXLAN, both layers fragmented: sessions %r, plain %r"
+            % (creds(db), want))
+    t.check(c.get("decode.encap_vxlan", 0) > 0 and
+            c.get("defrag.fragments_used") == c.get("decode.ip_fragments") and
+            c.get("decode.tcp") == len(l3s_of(name)),
+            "VXLAN, both layers fragmented: %r" % {k: v for k, v in c.items() if v and
+                                                    ("frag" in k or "vxlan" in k)})
+    t.check("warning" not in err, "VXLAN, both layers fragmented: warns: %r" % err)
+
+    # A flood of first fragments never completed, from many sources, between the session's
+    # packets (each cut into fragments, which come together as a host sends them): the smallest
+    # --memcap holds, the oldest are evicted and counted, and the session is found.
+    frames = []
+    n_flood = 0
+    for i, l3 in enumerate(l3s_of(name)):
+        frames += [pcapgen.eth_ip(f) for f in shuffled(fragment(l3, 3000 + i, 8), rng, 0)]
+        for _ in range(400):
+            n_flood += 1
+            src = struct.pack(">I", 0x0a000000 + n_flood)
+            junk = pcapgen.ipv4(6, b"\0" * 1200, addrs=(src, bytes([192, 0, 2, 9])),
+                                ident=n_flood & 0xffff)
+            frames.append(pcapgen.eth_ip(fragment(junk, n_flood, 1024)[0]))
+    path = os.path.join(tmp, "frag-flood.pcap")
+    write_frames(path, frames)
+    memcap = 1 << 20
+    rc, out, err, db = analyse(b, [path], ["-q", "--memcap", str(memcap)],
+                               tmp=os.path.join(tmp, "frag-flood"))
+    c = counters(db)
+    t.check(rc == 0 and creds(db) == want, "fragment flood: sessions %r, plain %r" %
+            (creds(db), want))
+    t.check(c.get("defrag.evicted", 0) > n_flood // 2 and
+            0 < c.get("defrag.mem_used_max", 0) <= memcap // 8 and
+            c.get("flow.mem_used_max", 0) <= memcap,
+            "fragment flood of %d: %r" % (n_flood, {k: v for k, v in c.items() if v and
+                                                   ("frag" in k or "mem" in k)}))
+
+
+def blind(t, b, tmp):
+    l3s = l3s_of("pop3-dovecot-user-pass.pcap")
+
+    # All in fragments that complete: seen into, no warning.
+    whole = []
     for i, l3 in enumerate(l3s):
-        frags += [pcapgen.eth_ip(f) for f in fragment(l3, 100 + i)]
+        whole += [pcapgen.eth_ip(f) for f in fragment(l3, 100 + i)]
     path = os.path.join(tmp, "fragments.pcap")
+    write_frames(path, whole)
+    rc, out, err, db = analyse(b, [path], ["-q"], tmp=os.path.join(tmp, "fragok"))
+    t.check(rc == 0 and "warning" not in err, "all fragments, completed: %r" % err)
+
+    # First fragments only: never completed, blind.
+    frags = [pcapgen.eth_ip(fragment(l3, 100 + i)[0]) for i, l3 in enumerate(l3s)]
+    path = os.path.join(tmp, "fragments-first.pcap")
     write_frames(path, frags)
     for extra in ([], ["-q"]):
         rc, out, err, db = analyse(b, [path], extra, tmp=os.path.join(tmp, "frag"))
         lines = [x for x in err.splitlines() if "warning:" in x]
         t.check(rc == 0 and lines == ["plainsight: warning: 100% of packets were IP fragments "
-                                      "(not reassembled yet)"],
-                "all fragments %s: exit %d, %r" % (" ".join(extra), rc, err))
+                                      "never reassembled (incomplete, dropped or evicted; see "
+                                      "defrag.* in run_counters)"],
+                "first fragments only %s: exit %d, %r" % (" ".join(extra), rc, err))
 
     # UDP to VXLAN-GPE's port (4790): a tunnel plainsight recognises and does not peel.
     gpe = [pcapgen.eth_ip(pcapgen.ipv4(17, pcapgen.udp(49152, 4790, b"\x0c\0\0\x01" +
@@ -192,15 +333,17 @@ def blind(t, b, tmp):
     # fragment: the warning, with the share of the top reason and of all of them.
     half = [pcapgen.eth_ip(l3) for l3 in l3s] + gpe[:len(l3s) // 2] + frags[:len(l3s) -
                                                                             len(l3s) // 2]
+    more = [pcapgen.eth_ip(fragment(l3, 900 + i)[0]) for i, l3 in enumerate(l3s[:2])]
     path = os.path.join(tmp, "half.pcap")
     write_frames(path, half)
     rc, out, err, db = analyse(b, [path], ["-q"], tmp=os.path.join(tmp, "half"))
     t.check(rc == 0 and "warning" not in err, "half blind: no warning: %r" % err)
-    write_frames(path, half + frags[len(l3s):len(l3s) + 2])
+    write_frames(path, half + more)
     rc, out, err, db = analyse(b, [path], ["-q"], tmp=os.path.join(tmp, "half"))
-    t.check("were IP fragments (not reassembled yet) (" in err and "in all" not in err and
+    t.check("were IP fragments never reassembled" in err and "in all" not in err and
             "see decode.* in run_counters" in err, "just over half blind: %r" % err)
 
+    plain = os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap")
     rc, out, err, db = analyse(b, [plain], tmp=os.path.join(tmp, "plainrun"))
     t.check(rc == 0 and "warning" not in err, "plain capture: no warning: %r" % err)
 
@@ -211,6 +354,7 @@ def main():
     tmp = tmpdir("plainsight-tunnels-")
     wrapped_mail(t, b, tmp)
     public_tunnels(t, b, tmp)
+    fragmented_mail(t, b, tmp)
     blind(t, b, tmp)
     t.done()
 

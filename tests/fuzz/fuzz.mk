@@ -23,8 +23,10 @@ FUZZ_ONLY     ?= $(FUZZ_NAMES)
 FUZZ_BINS     := $(addprefix $(FUZZ_B)/fuzz_,$(FUZZ_NAMES))
 # Per target: the longest input (-max_len). Packets fit in 2 KiB with all their headers; the
 # parsers need room past LINE_MAX_LEN (8192) for overlong lines and tlssniff past
-# TLSSNIFF_MAX_BYTES (16384); capture files hold a few dozen packets.
+# TLSSNIFF_MAX_BYTES (16384); capture files hold a few dozen packets; defrag's script is a few
+# hundred steps over a datagram of at most 1 KiB.
 FUZZ_MAXLEN_decode   := 2048
+FUZZ_MAXLEN_defrag   := 4096
 FUZZ_MAXLEN_reasm    := 8192
 FUZZ_MAXLEN_sasl     := 12000
 FUZZ_MAXLEN_capture  := 65536

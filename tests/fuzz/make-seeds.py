@@ -10,6 +10,8 @@ holds, and are built by hand from the RFCs' examples where it does not:
   fuzz_decode    a few packets of each capture, re-framed for every link type decode knows
                  (raw IP, NULL, LOOP, SLL, SLL2, VLAN and QinQ Ethernet), and a data packet
                  inside every tunnel decode peels (tests/e2e/pcapgen.py's wrappers)
+  fuzz_defrag    scripts by hand: IPv4 and IPv6 datagrams in order, reversed, shuffled with
+                 duplicates, with options, an overlap, an offset past 65535, a small share
   fuzz_reasm     the POP3 captures' TCP segments as segment scripts, in order, reordered, with
                  a retransmission and with a segment missing, plus synthetic-payload versions;
                  two SMTP and two IMAP captures in order
@@ -700,11 +702,23 @@ def seeds_line():
     return s
 
 
+def seeds_defrag():
+    """Scripts for fuzz_defrag (its header gives the format)."""
+    s = Seeds("fuzz_defrag")
+    s.put("v4-inorder-8", bytes([0x00, 25] + list(range(12))))
+    s.put("v4-reversed-16", bytes([0x08, 40] + list(range(11, -1, -1))))
+    s.put("v6-random-dups-24", bytes([0x11, 60, 3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5]))
+    s.put("v4-options-overlap", bytes([0x0c, 30, 0, 1, 0xc1, 0, 3, 1, 2, 3]))
+    s.put("v4-too-big", bytes([0x00, 20, 0xff, 0xff, 0x40, 1, 0, 1]))
+    s.put("v6-small-share", bytes([0x13, 200] + list(range(30))))
+    return s
+
+
 def main():
     if not os.path.isdir(CAPTURES):
         sys.exit("make-seeds.py: no captures/ directory at " + CAPTURES)
     total = 0
-    for make in (seeds_capture, seeds_decode, seeds_reasm, seeds_pop3, seeds_smtp, seeds_imap,
+    for make in (seeds_capture, seeds_decode, seeds_defrag, seeds_reasm, seeds_pop3, seeds_smtp, seeds_imap,
                  seeds_managesieve, seeds_socks, seeds_sasl, seeds_tlssniff, seeds_line):
         s = make()
         n = len(os.listdir(s.dir))

@@ -8,6 +8,7 @@
 #include "capture.h"
 #include "classify.h"
 #include "decode.h"
+#include "defrag.h"
 #include "flow.h"
 #include "proto.h"
 #include "reasm.h"
@@ -56,6 +57,25 @@ static const char *const want_names[] = {
     "decode.encap_geneve",
     "decode.encap_ipip",
     "decode.encap_teredo",
+    "decode.reassembled",
+    "defrag.fragments",
+    "defrag.fragments_used",
+    "defrag.reassembled",
+    "defrag.duplicates",
+    "defrag.overlaps",
+    "defrag.too_big",
+    "defrag.too_many_frags",
+    "defrag.bad_offsets",
+    "defrag.bad_fragments",
+    "defrag.truncated",
+    "defrag.tiny_first",
+    "defrag.tiny_first_v6",
+    "defrag.timed_out",
+    "defrag.evicted",
+    "defrag.no_memory",
+    "defrag.incomplete_at_end",
+    "defrag.active_max",
+    "defrag.mem_used_max",
     "flow.created",
     "flow.active",
     "flow.active_max",
@@ -116,6 +136,7 @@ static const char *const want_names[] = {
 struct all_stats {
     struct capture_stats cs;
     struct decode_stats ds;
+    struct defrag_stats dfs;
     struct flow_stats fs;
     struct classify_stats cls;
     struct reasm_stats rs;
@@ -125,7 +146,7 @@ struct all_stats {
 static struct counters_src src_of(struct all_stats *a)
 {
     memset(a, 0, sizeof *a);
-    struct counters_src src = { &a->cs, &a->ds, &a->fs, &a->cls, &a->rs, &a->ps };
+    struct counters_src src = { &a->cs, &a->ds, &a->dfs, &a->fs, &a->cls, &a->rs, &a->ps };
     return src;
 }
 
@@ -174,6 +195,7 @@ static void test_values(void)
     a.rs.after_fin_bytes = 10;
     a.ps.lines = 11;
     a.ps.not_protocol = 12;
+    a.dfs.overlaps = 13;
     struct ps_counter out[COUNTERS_MAX];
     size_t n = counters_collect(&src, out, COUNTERS_MAX);
     CHECK_EQ_U(value_of(out, n, "capture.damaged_files"), 1);
@@ -189,11 +211,12 @@ static void test_values(void)
     CHECK_EQ_U(value_of(out, n, "reasm.after_fin_bytes"), 10);
     CHECK_EQ_U(value_of(out, n, "parse.lines"), 11);
     CHECK_EQ_U(value_of(out, n, "parse.not_protocol"), 12);
+    CHECK_EQ_U(value_of(out, n, "defrag.overlaps"), 13);
     uint64_t sum = 0;
     for (size_t i = 0; i < n; i++) {
         sum += out[i].value;
     }
-    CHECK_EQ_U(sum, 78); /* 1 + ... + 12: no field counted twice */
+    CHECK_EQ_U(sum, 91); /* 1 + ... + 13: no field counted twice */
 }
 
 /* A short array gets the first counters and no more. */

@@ -1429,19 +1429,26 @@ static void test_blind_reason(void)
     memset(&st, 0, sizeof st);
     st.tcp = 100;
     st.not_tcp = 1000; /* plain UDP: not a reason */
-    CHECK(decode_blind_reason(&st, &count, &total) == NULL);
+    CHECK(decode_blind_reason(&st, 0, &count, &total) == NULL);
     CHECK_EQ_U(count, 0);
     CHECK_EQ_U(total, 0);
     st.ip_fragments = 30;
     st.not_ip = 20;
     st.encap_too_deep = 3;
     st.vlan_too_deep = 4;
-    const char *why = decode_blind_reason(&st, &count, &total);
+    const char *why = decode_blind_reason(&st, 0, &count, &total);
     CHECK(why != NULL && strstr(why, "fragments") != NULL);
     CHECK_EQ_U(count, 30);
     CHECK_EQ_U(total, 57);
+    /* Fragments that went into a reassembled datagram were seen into. */
+    why = decode_blind_reason(&st, 25, &count, &total);
+    CHECK(why != NULL && strstr(why, "not IP") != NULL);
+    CHECK_EQ_U(count, 20);
+    CHECK_EQ_U(total, 32);
+    why = decode_blind_reason(&st, 99, &count, &total); /* never below 0 */
+    CHECK_EQ_U(total, 27);
     st.encap_unsupported = 31;
-    why = decode_blind_reason(&st, &count, &total);
+    why = decode_blind_reason(&st, 0, &count, &total);
     CHECK(why != NULL && strstr(why, "tunnels") != NULL);
     CHECK_EQ_U(count, 31);
 }
