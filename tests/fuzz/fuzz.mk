@@ -15,7 +15,7 @@
 FUZZ_CC       ?= clang
 FUZZ_B        := build/fuzz
 FUZZ_DIR      := tests/fuzz
-FUZZ_NAMES    := decode reasm pop3 smtp imap managesieve socks sasl tlssniff line capture
+FUZZ_NAMES    := decode reasm pop3 smtp imap managesieve ftp socks sasl tlssniff line capture
 FUZZ_ONLY     ?= $(FUZZ_NAMES)
 FUZZ_BINS     := $(addprefix $(FUZZ_B)/fuzz_,$(FUZZ_NAMES))
 # Per target: the longest input (-max_len). Packets fit in 2 KiB with all their headers; the
@@ -28,6 +28,7 @@ FUZZ_MAXLEN_smtp     := 20000
 FUZZ_MAXLEN_socks    := 20000
 FUZZ_MAXLEN_imap     := 20000
 FUZZ_MAXLEN_managesieve := 20000
+FUZZ_MAXLEN_ftp      := 20000
 FUZZ_MAXLEN_sasl     := 12000
 FUZZ_MAXLEN_tlssniff := 20000
 FUZZ_MAXLEN_line     := 20000
