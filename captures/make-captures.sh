@@ -11,7 +11,8 @@
 # the SMTP and IMAP captures (captures/smtp-*, captures/imap-*) with a private postfix and
 # dovecot, then make-socks-captures.sh, which makes the SOCKS5 captures (captures/socks5-*)
 # through microsocks, then make-managesieve-captures.sh, which makes the ManageSieve captures
-# (captures/managesieve-*) with dovecot's managesieve; POP3_ONLY=1 skips them. Run any alone to
+# (captures/managesieve-*) with dovecot's managesieve, then make-ftp-captures.sh, which makes the
+# FTP captures (captures/ftp-*) with vsftpd in a network namespace; POP3_ONLY=1 skips them. Run any alone to
 # remake only its captures.
 # The server set-up, capture control, line-by-line client and truth files are in lib-mail.sh.
 #
@@ -276,7 +277,7 @@ truth pop3 "curl with no options: CAPA (lists STLS, not used), AUTH CRAM-MD5 cha
 # ---------------------------------------------------------------- publish
 publish 40000
 
-# ---------------------------------------------------------------- SMTP, IMAP, SOCKS5, ManageSieve
+# ---------------------------------------------------------------- SMTP, IMAP, SOCKS5, ManageSieve, FTP
 if [ -z "${POP3_ONLY:-}" ]; then
     mail_stop_servers   # make-socks-captures.sh needs 110 and 995 too
     wait_free 110 995
@@ -286,4 +287,6 @@ if [ -z "${POP3_ONLY:-}" ]; then
     OUT_DIR="$OUT_DIR" "$HERE/make-socks-captures.sh"
     log "== ManageSieve: make-managesieve-captures.sh"
     OUT_DIR="$OUT_DIR" "$HERE/make-managesieve-captures.sh"
+    log "== FTP: make-ftp-captures.sh"
+    OUT_DIR="$OUT_DIR" "$HERE/make-ftp-captures.sh"
 fi

@@ -76,6 +76,7 @@ struct credential {
     bool is_truncated; /* a field was longer than its limit and was cut */
     bool is_answered;  /* the server took part in its exchange (a SASL challenge, or bytes a gap
                           lost), so it was a real login even while its result is unknown */
+    bool is_anonymous; /* an anonymous login (finding_set_anonymous): its secret is nobody's */
     enum finding_result result;
     char fingerprint[FINDING_FP_HEX + 1]; /* filled by finding_finalize when secret != NULL */
     /* Credential events (live runs): the result last published, once one was. */
@@ -141,6 +142,11 @@ void finding_set_secret(struct credential *c, const uint8_t *p, size_t len);
 void finding_set_challenge(struct credential *c, const uint8_t *p, size_t len);
 void finding_set_response(struct credential *c, const uint8_t *p, size_t len);
 
+/* Flags c as an anonymous login, such as FTP's USER anonymous (RFC 1635), whose password is
+ * by custom an e-mail address: recorded like any login, but its secret exposes no account, so
+ * it makes its session "cleartext" at most (finding_exposure). Any protocol may flag one. */
+void finding_set_anonymous(struct credential *c);
+
 /* Sets s->uid from its first packet's time and its endpoints (set those first): the same
  * session read twice gets the same uid, and two sessions differ in one of them. */
 void finding_set_uid(struct session *s);
@@ -185,7 +191,7 @@ void finding_key_id(const struct finding_key *k, char out[FINDING_KEY_ID_HEX + 1
 void finding_finalize(struct session *s, const uint8_t key[FINDING_KEY_LEN]);
 
 /* True when the session exposed something: a credential or challenge-response seen in the
- * clear, or mail traffic that never went to TLS. */
+ * clear, an anonymous login, or traffic that never went to TLS. */
 bool finding_is_exposed(const struct session *s);
 
 /* Names used in SQLite and JSON alike. Each returns a static string; finding_starttls_name
@@ -200,7 +206,8 @@ const char *finding_tls_version_name(uint16_t v, char *buf, size_t cap);
 /* True for SSLv3, TLS 1.0 and TLS 1.1. */
 bool finding_tls_version_is_weak(uint16_t v);
 /* Writes the session's "exposure": "credentials", "challenge-response", "cleartext" or
- * "none" (the most severe that applies). */
+ * "none" (the most severe that applies). An anonymous credential counts as "cleartext": the
+ * login was seen in the clear, but no account's secret was. */
 const char *finding_exposure(const struct session *s);
 
 /* ISO 8601 UTC with microseconds ("2024-05-01T12:00:00.123456Z") into buf (cap >= 32). */

@@ -25,7 +25,7 @@ struct parser_ops;
 typedef enum line_prefix registry_opens_fn(const uint8_t *p, size_t len);
 
 struct registry_proto {
-    const char *name;          /* "smtp", "pop3", "imap"; "socks5" for the SOCKS5 wrapper */
+    const char *name;          /* "smtp", "pop3", "imap", "ftp"...; "socks5" for the wrapper */
     const uint16_t *ports;     /* cleartext ports, 0-terminated (may be empty) */
     const uint16_t *tls_ports; /* implicit-TLS ports, 0-terminated (may be empty) */
     /* How the server's greeting begins: ASCII prefixes, compared in any case, NULL-terminated;

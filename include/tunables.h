@@ -127,6 +127,11 @@
 /* pop3/parsers: commands awaiting a response (pipelining), per session. */
 #define PARSE_MAX_PENDING 64
 
+/* ftp: no limit of its own. Lines are LINE_MAX_LEN (RFC 959 sets none; real commands and
+ * replies are short), pending commands PARSE_MAX_PENDING, and a multi-line reply is read a line
+ * at a time and nothing of it is kept but its code, so a STAT or HELP listing of any length
+ * costs nothing more. */
+
 /* imap: longest tag tracked, bytes. RFC 9051 sets no limit, clients use a few characters
  * ("a0001", "C3", "."); a command with a longer tag is still read, but not tracked (counted in
  * pending_overflow), so its outcome stays unknown. */

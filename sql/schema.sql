@@ -88,7 +88,10 @@ CREATE TABLE IF NOT EXISTS credentials (
     challenge          TEXT,              -- challenge-response only, with --reveal-secrets
     response           TEXT,              -- challenge-response only, with --reveal-secrets
     result             TEXT NOT NULL,     -- 'success', 'failure', 'unknown'
-    truncated          INTEGER NOT NULL   -- 1 when a field was longer than its limit
+    truncated          INTEGER NOT NULL,  -- 1 when a field was longer than its limit
+    anonymous          INTEGER NOT NULL DEFAULT 0 -- 1 for an anonymous login (FTP's
+                                          -- "anonymous"): its secret exposes no account;
+                                          -- added on open to databases made without it
 );
 CREATE UNIQUE INDEX IF NOT EXISTS credentials_session_seq ON credentials(session_id, seq);
 CREATE INDEX IF NOT EXISTS credentials_user ON credentials(username);

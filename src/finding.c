@@ -125,6 +125,11 @@ void finding_set_response(struct credential *c, const uint8_t *p, size_t len)
     set_owned(c, &c->response, &c->response_len, p, len, FINDING_MAX_CHALLENGE);
 }
 
+void finding_set_anonymous(struct credential *c)
+{
+    c->is_anonymous = true;
+}
+
 void finding_set_uid(struct session *s)
 {
     static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -266,16 +271,20 @@ void finding_finalize(struct session *s, const uint8_t key[FINDING_KEY_LEN])
 const char *finding_exposure(const struct session *s)
 {
     bool has_challenge = false;
+    bool has_anonymous = false;
     for (size_t i = 0; i < s->n_creds; i++) {
-        if (s->creds[i]->secret != NULL) {
+        if (s->creds[i]->is_anonymous) {
+            has_anonymous = true; /* seen in the clear, but nobody's secret */
+        } else if (s->creds[i]->secret != NULL) {
             return "credentials";
+        } else {
+            has_challenge = true;
         }
-        has_challenge = true;
     }
     if (has_challenge) {
         return "challenge-response";
     }
-    if (s->tls == FINDING_TLS_NONE) {
+    if (has_anonymous || s->tls == FINDING_TLS_NONE) {
         return "cleartext";
     }
     return "none";

@@ -2,15 +2,19 @@
  *
  * The IANA ports: SMTP 25 (RFC 5321), submission 587 (RFC 6409) and the common alternative
  * 2525, SMTP over TLS 465 (RFC 8314); POP3 110 (RFC 1939) and 995; IMAP 143 (RFC 9051) and
- * 993; ManageSieve 4190 (RFC 5804), which has no implicit-TLS port. Greetings: POP3 "+OK" (RFC
- * 1939 section 4), IMAP "* OK", "* PREAUTH" or "* BYE" (RFC 9051 section 7.1), SMTP "220" (RFC
- * 5321 section 4.2), which FTP shares (RFC 959), so an SMTP client's first word (EHLO or HELO)
- * must confirm it; ManageSieve's capability list (RFC 5804 section 1.7), whose first line is one
- * of the quoted capability names below ("IMPLEMENTATION" in Dovecot and Cyrus). nDPI 4.2 does
- * not know ManageSieve. SOCKS5 (RFC 1928) has no port of its own here: its client speaks first,
- * and the greeting says it. */
+ * 993; ManageSieve 4190 (RFC 5804), which has no implicit-TLS port; FTP 21 (RFC 959) and 990
+ * (implicit FTPS, RFC 4217 section 7). FTP's data connections (port 20, or the ports PASV and
+ * EPSV name) are not sessions and have no row. Greetings: POP3 "+OK" (RFC 1939 section 4), IMAP
+ * "* OK", "* PREAUTH" or "* BYE" (RFC 9051 section 7.1), SMTP "220" (RFC 5321 section 4.2),
+ * which FTP shares (RFC 959 section 5.4), so the client's first word decides: EHLO or HELO for
+ * SMTP, a command an FTP client opens with for FTP (none of which SMTP has); ManageSieve's
+ * capability list (RFC 5804 section 1.7), whose first line is one of the quoted capability names
+ * below ("IMPLEMENTATION" in Dovecot and Cyrus). nDPI 4.2 does not know ManageSieve, and names
+ * FTP's control connection FTP_CONTROL (it has no name for implicit FTPS). SOCKS5 (RFC 1928) has
+ * no port of its own here: its client speaks first, and the greeting says it. */
 #include "registry.h"
 
+#include "ftp.h"
 #include "imap.h"
 #include "line.h"
 #include "managesieve.h"
@@ -39,6 +43,16 @@ static const uint16_t managesieve_ports[] = { 4190, 0 };
 static const char *const managesieve_greetings[] = { "\"IMPLEMENTATION\"", "\"SASL\"",
                                                      "\"SIEVE\"",          "\"STARTTLS\"",
                                                      "\"VERSION\"",        NULL };
+
+static const uint16_t ftp_ports[] = { 21, 0 };
+static const uint16_t ftp_tls_ports[] = { 990, 0 };
+static const char *const ftp_greetings[] = { "220 ", "220-", NULL };
+/* What FTP clients send first: curl, wget, lftp, ncftp and python's ftplib USER or AUTH, FileZilla
+ * and WinSCP FEAT or AUTH, browsers and others SYST, OPTS (UTF8), HOST (RFC 7151), CLNT, LANG,
+ * CSID, PBSZ. SMTP has none of them, and EHLO and HELO are no FTP command. */
+static const char *const ftp_client_words[] = { "USER", "AUTH", "FEAT", "SYST", "OPTS", "HOST",
+                                                "PBSZ", "CLNT", "LANG", "CSID", NULL };
+static const char *const ftp_ndpi[] = { "FTP_CONTROL", NULL };
 
 static const uint16_t no_ports[] = { 0 };
 static const char *const no_names[] = { NULL };
@@ -71,6 +85,13 @@ static const struct registry_proto protos[] = {
       .greetings = managesieve_greetings,
       .ndpi_names = no_names,
       .ops = &managesieve_parser_ops },
+    { .name = "ftp",
+      .ports = ftp_ports,
+      .tls_ports = ftp_tls_ports,
+      .greetings = ftp_greetings,
+      .client_words = ftp_client_words,
+      .ndpi_names = ftp_ndpi,
+      .ops = &ftp_parser_ops },
     { .name = "socks5",
       .ports = no_ports,
       .tls_ports = no_ports,

@@ -2,8 +2,8 @@
  *
  * The line says when, which protocol, who talked to whom, the TLS posture, and each
  * credential as mechanism, user, the secret's length (or, with --reveal-secrets, the whole
- * secret) and the outcome. Every wire byte goes through log_escape, so a user name cannot carry
- * a terminal escape sequence to the operator's screen.
+ * secret), the outcome and "anonymous" for an anonymous login. Every wire byte goes through
+ * log_escape, so a user name cannot carry a terminal escape sequence to the operator's screen.
  *
  * Behind sink.h as sink_console_ops: on standard output, or on standard error when the JSON
  * lines take standard output; none with -q. Ticks flush it. Its writes are not checked: the
@@ -68,7 +68,7 @@ void sink_console_session(FILE *out, const struct session *s, bool is_reveal)
                 fprintf(out, " secret=<%zu bytes>", c->secret_len);
             }
         }
-        fprintf(out, " %s", finding_result_name(c->result));
+        fprintf(out, " %s%s", finding_result_name(c->result), c->is_anonymous ? " anonymous" : "");
     }
     if (s->creds_dropped > 0) {
         fprintf(out, " | +%u more credentials", s->creds_dropped);

@@ -74,18 +74,19 @@ static const char sql_del_creds[] = "DELETE FROM credentials WHERE session_id = 
 
 static const char sql_ins_cred[] =
     "INSERT INTO credentials (session_id, seq, mechanism, username, secret, secret_len,"
-    " secret_fingerprint, challenge, response, result, truncated)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    " secret_fingerprint, challenge, response, result, truncated, anonymous)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 /* A credential event: the row for (session, seq), made or brought up to date. */
 static const char sql_upsert_cred[] =
     "INSERT INTO credentials (session_id, seq, mechanism, username, secret, secret_len,"
-    " secret_fingerprint, challenge, response, result, truncated)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    " secret_fingerprint, challenge, response, result, truncated, anonymous)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     " ON CONFLICT (session_id, seq) DO UPDATE SET mechanism = excluded.mechanism,"
     " username = excluded.username, secret = excluded.secret, secret_len = excluded.secret_len,"
     " secret_fingerprint = excluded.secret_fingerprint, challenge = excluded.challenge,"
-    " response = excluded.response, result = excluded.result, truncated = excluded.truncated";
+    " response = excluded.response, result = excluded.result, truncated = excluded.truncated,"
+    " anonymous = excluded.anonymous";
 
 static const char sql_upd_run[] =
     "UPDATE runs SET status = ?2, ended = ?3, first_packet = ?4, last_packet = ?5,"
@@ -261,9 +262,9 @@ static bool has_row(struct sink_sqlite *db, const char *sql, const char *a, cons
     return found;
 }
 
-/* Version 1 had no sessions.uid, runs.pid or runs.host: they are added before the schema's
- * text (whose indexes name them) is applied. A table that does not exist yet is made whole by
- * that text. */
+/* Version 1 had no sessions.uid, runs.pid or runs.host, and databases written before
+ * credentials.anonymous have no such column: they are added before the schema's text (whose
+ * indexes name them) is applied. A table that does not exist yet is made whole by that text. */
 static int migrate(struct sink_sqlite *db)
 {
     static const struct {
@@ -272,6 +273,8 @@ static int migrate(struct sink_sqlite *db)
         { "sessions", "uid", "ALTER TABLE sessions ADD COLUMN uid TEXT" },
         { "runs", "pid", "ALTER TABLE runs ADD COLUMN pid INTEGER" },
         { "runs", "host", "ALTER TABLE runs ADD COLUMN host TEXT" },
+        { "credentials", "anonymous",
+          "ALTER TABLE credentials ADD COLUMN anonymous INTEGER NOT NULL DEFAULT 0" },
     };
     for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
         bool is_table =
@@ -568,6 +571,7 @@ static enum ps_err put_credential(struct sink_sqlite *db, sqlite3_stmt *st, int6
     bind_bytes_text(st, 9, c->response, c->response_len, db->is_reveal);
     sqlite3_bind_text(st, 10, finding_result_name(c->result), -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 11, c->is_truncated ? 1 : 0);
+    sqlite3_bind_int(st, 12, c->is_anonymous ? 1 : 0);
     return step_done(st) == SQLITE_OK ? PS_OK : PS_ERR_DB;
 }
 

@@ -1,5 +1,7 @@
 """End to end over the project's own captures (captures/*.pcap, made by real servers and
-clients): each compared with its truth file, through SQL, with and without --reveal-secrets."""
+clients): each compared with its truth file, through SQL, with and without --reveal-secrets.
+A credential's "anonymous" and a session's "exposure" are checked where the truth gives them
+(an absent "anonymous" means not anonymous)."""
 import os
 import sys
 
@@ -34,6 +36,9 @@ def main():
                 for field in ("protocol", "tls", "tls_version", "starttls"):
                     t.check(s[field] == want[field],
                             "%s: %s %r, want %r" % (label, field, s[field], want[field]))
+                if "exposure" in want:
+                    t.check(s["exposure"] == want["exposure"], "%s: exposure %r, want %r" %
+                            (label, s["exposure"], want["exposure"]))
                 gc, wc = s["credentials"], want["credentials"]
                 if not t.check(len(gc) == len(wc), "%s: %d credentials, want %d" %
                                (label, len(gc), len(wc))):
@@ -43,6 +48,10 @@ def main():
                     for field in ("mechanism", "username", "result"):
                         t.check(g[field] == w[field],
                                 "%s: %s %r, want %r" % (cl, field, g[field], w[field]))
+                    # Only a login the truth calls anonymous is flagged (FTP's USER anonymous).
+                    wa = 1 if w.get("anonymous") else 0
+                    t.check(g["anonymous"] == wa,
+                            "%s: anonymous %r, want %r" % (cl, g["anonymous"], wa))
                     pw = w.get("password")
                     if pw is None:
                         t.check(g["secret"] is None and g["secret_len"] is None,

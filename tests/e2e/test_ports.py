@@ -1,5 +1,6 @@
 """Mail on any port: POP3 moved to a non-standard port is found through nDPI, not with
---ports-only; a mail port that carries another protocol yields no session."""
+--ports-only; SMTP and FTP moved elsewhere are told apart by the client's first word after
+their shared 220 greeting; a mail port that carries another protocol yields no session."""
 import os
 import sys
 import tempfile
@@ -31,6 +32,21 @@ def main():
                                    tmp=os.path.join(tmp, "po%d" % port))
         t.check(rc == 0 and len(sessions(db)) == 0,
                 "%s on port %d: nothing with --ports-only" % (name, port))
+
+    # SMTP and FTP both greet with 220: the client's first word (EHLO, USER) tells them apart
+    # on any port, from the content alone, and --ports-only sees neither there.
+    for name, old, port, proto in (("smtp-postfix-auth-plain.pcap", 587, 10025, "smtp"),
+                                   ("smtp-postfix-pipelining.pcap", 25, 2121, "smtp"),
+                                   ("ftp-vsftpd-login-fail.pcap", 21, 10021, "ftp")):
+        moved = os.path.join(tmp, "%d-%s" % (port, name))
+        rewrite_port(os.path.join(CAPTURES, name), moved, old, port)
+        rc, out, err, db = analyse(b, [moved], ["--reveal-secrets", "-q"],
+                                   tmp=os.path.join(tmp, "g%d" % port))
+        got = [s for s in sessions(db) if s["server_port"] == port]
+        t.check(rc == 0 and len(got) == 1 and got[0]["protocol"] == proto and
+                len(got[0]["credentials"]) >= 1 and got[0]["credentials"][-1]["secret"],
+                "%s on port %d found as %s by its greeting and first word: %r" %
+                (name, port, proto, got))
 
     http = os.path.join(PUBLIC, "ndpi-http-basic-auth.pcap")
     if os.path.exists(http):

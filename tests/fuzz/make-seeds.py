@@ -28,6 +28,9 @@ holds, and are built by hand from the RFCs' examples where it does not:
   fuzz_managesieve  each ManageSieve capture's dialogue, and dialogues built by hand:
                  AUTHENTICATE with quoted and literal strings, challenges as literals, "*",
                  STARTTLS, PUTSCRIPT and GETSCRIPT literals holding command-like text
+  fuzz_ftp       each FTP capture's control connection, and dialogues built by hand: RFC 959's
+                 multi-line reply, 332 and ACCT, pipelining, FEAT, AUTH TLS used, refused and
+                 with commands pipelined after it, anonymous, HELP and STAT text, ABOR after IAC
   fuzz_sasl      one exchange per mechanism (RFC examples) and base64 strings for the decoder
   fuzz_tlssniff  the server's TLS bytes from the STLS and POP3S captures, and hand-built
                  ServerHellos (TLS 1.2, TLS 1.3 with supported_versions, SSLv3, HRR)
@@ -54,9 +57,9 @@ LINK_ETHERNET, LINK_RAW, LINK_IPV4, LINK_IPV6, LINK_NULL, LINK_LOOP, LINK_SLL, L
 DLT_TO_LINK = {1: LINK_ETHERNET, 101: LINK_RAW, 0: LINK_NULL, 108: LINK_LOOP, 113: LINK_SLL,
                276: LINK_SLL2, 228: LINK_IPV4, 229: LINK_IPV6}
 # Server ports of the captures: SMTP, submission, 2525, SMTPS, POP3, POP3S, IMAP, IMAPS,
-# ManageSieve.
-MAIL_PORTS = (25, 587, 2525, 465, 110, 995, 143, 993, 4190)
-IMPLICIT_TLS_PORTS = (465, 995, 993)
+# ManageSieve, FTP (and the FTP capture on 2121), FTPS.
+MAIL_PORTS = (25, 587, 2525, 465, 110, 995, 143, 993, 4190, 21, 2121, 990)
+IMPLICIT_TLS_PORTS = (465, 995, 993, 990)
 
 
 # ---- reading captures ----
@@ -553,6 +556,54 @@ def seeds_managesieve():
     return s
 
 
+def ftp_dialogues():
+    """{name: ([("C"|"S", bytes)], implicit_tls)} of hand-made FTP control connections."""
+    s = {}
+    greet = ("S", b"220 (vsFTPd 3.0.3)\r\n")
+    feat = [("C", b"FEAT\r\n"),
+            ("S", b"211-Features:\r\n AUTH SSL\r\n AUTH TLS\r\n EPSV\r\n PBSZ\r\n PROT\r\n"
+                  b" UTF8\r\n211 End\r\n")]
+    s["rfc959-multiline"] = dialogue_of(greet, ("C", b"USER doe\r\n"), ("S", b"331 ok\r\n"),
+                                        ("C", b"PASS mumble\r\n"),
+                                        ("S", b"230-First line\r\nSecond line\r\n  234 A line "
+                                              b"beginning with numbers\r\n230 The last line\r\n"))
+    s["acct"] = dialogue_of(greet, ("C", b"USER doe\r\n"), ("S", b"331 ok\r\n"),
+                            ("C", b"PASS mumble\r\n"), ("S", b"332 Need account\r\n"),
+                            ("C", b"ACCT billing\r\n"), ("S", b"230 ok\r\n"))
+    s["pipelined"] = dialogue_of(greet, ("C", b"USER a\r\nPASS x\r\nSYST\r\nPWD\r\n"),
+                                 ("S", b"331 ok\r\n530 no\r\n215 UNIX\r\n257 \"/\"\r\n"))
+    s["feat-auth-tls"] = dialogue_of(greet, *feat, ("C", b"AUTH TLS\r\n"),
+                                     ("S", b"234 Proceed with negotiation.\r\n"),
+                                     ("C", b"\x16\x03\x01\x00\x05hello"),
+                                     ("S", server_hello(0x0303, sv=0x0304)))
+    s["auth-tls-refused"] = dialogue_of(greet, ("C", b"AUTH TLS\r\n"), ("S", b"530 no\r\n"),
+                                        ("C", b"USER a\r\n"), ("S", b"331 ok\r\n"),
+                                        ("C", b"PASS x\r\n"), ("S", b"230 ok\r\n"))
+    s["auth-tls-injection"] = dialogue_of(greet, ("C", b"AUTH TLS\r\nUSER evil\r\nPASS evil\r\n"),
+                                          ("S", b"234 go\r\n"))
+    s["anonymous"] = dialogue_of(greet, *feat, ("C", b"USER anonymous\r\n"), ("S", b"331 ok\r\n"),
+                                 ("C", b"PASS guest@example.org\r\n"), ("S", b"230 ok\r\n"),
+                                 ("C", b"EPSV\r\nRETR f\r\n"),
+                                 ("S", b"229 (|||40000|)\r\n150 Opening\r\n226 Done\r\n"))
+    s["help-stat-text"] = dialogue_of(greet, ("C", b"HELP\r\n"),
+                                      ("S", b"214-Commands:\r\n USER PASS\r\n230 x\r\n214 ok\r\n"),
+                                      ("C", b"STAT .\r\n"),
+                                      ("S", b"213-Status:\r\n530 fake\r\n213 End\r\n"))
+    s["abor-telnet"] = dialogue_of(greet, ("C", b"RETR big\r\n"), ("S", b"150 Opening\r\n"),
+                                   ("C", b"\xff\xf4\xff\xf2ABOR\r\n"),
+                                   ("S", b"426 aborted\r\n226 ok\r\n"))
+    s["implicit-tls"] = dialogue_of(("S", server_hello(0x0303)), implicit_tls=True)
+    return s
+
+
+def seeds_ftp():
+    s = Seeds("fuzz_ftp")
+    captured(s, "ftp-")
+    for name, (lines, implicit) in sorted(ftp_dialogues().items()):
+        s.put(name, dialogue(*lines, implicit_tls=implicit))
+    return s
+
+
 def seeds_smtp():
     s = Seeds("fuzz_smtp")
     captured(s, "smtp-")
@@ -718,8 +769,9 @@ def main():
     if not os.path.isdir(CAPTURES):
         sys.exit("make-seeds.py: no captures/ directory at " + CAPTURES)
     total = 0
-    for make in (seeds_capture, seeds_decode, seeds_defrag, seeds_reasm, seeds_pop3, seeds_smtp, seeds_imap,
-                 seeds_managesieve, seeds_socks, seeds_sasl, seeds_tlssniff, seeds_line):
+    for make in (seeds_capture, seeds_decode, seeds_defrag, seeds_reasm, seeds_pop3, seeds_smtp,
+                 seeds_imap, seeds_managesieve, seeds_ftp, seeds_socks, seeds_sasl, seeds_tlssniff,
+                 seeds_line):
         s = make()
         n = len(os.listdir(s.dir))
         print("%s: %d seeds, %d bytes" % (os.path.relpath(s.dir, ROOT), n, s.total))

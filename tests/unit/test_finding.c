@@ -324,6 +324,27 @@ static void test_exposure(void)
     finding_set_username(c, LIT("u"));
     CHECK(strcmp(finding_exposure(s), "credentials") == 0);
     finding_free(s);
+
+    /* An anonymous login: seen in the clear, so "cleartext" even after TLS, never more. */
+    s = finding_new();
+    c = finding_add_credential(s, "USER/PASS");
+    CHECK(!c->is_anonymous);
+    finding_set_username(c, LIT("anonymous"));
+    finding_set_secret(c, LIT("guest@example.org"));
+    finding_set_anonymous(c);
+    CHECK(c->is_anonymous);
+    CHECK(strcmp(finding_exposure(s), "cleartext") == 0);
+    s->tls = FINDING_TLS_STARTTLS;
+    CHECK(strcmp(finding_exposure(s), "cleartext") == 0);
+    CHECK(finding_is_exposed(s));
+    /* A real password beside it still rules, and so does a challenge-response. */
+    c = finding_add_credential(s, "CRAM-MD5");
+    finding_set_username(c, LIT("u"));
+    CHECK(strcmp(finding_exposure(s), "challenge-response") == 0);
+    c = finding_add_credential(s, "USER/PASS");
+    finding_set_secret(c, LIT("pw"));
+    CHECK(strcmp(finding_exposure(s), "credentials") == 0);
+    finding_free(s);
 }
 
 /* ---- names ---- */

@@ -41,6 +41,36 @@ static uint32_t bit_of(const char *name)
     return r != NULL ? 1u << registry_index(r) : 0;
 }
 
+/* The candidate mask of the space-separated row names (each must exist). */
+static uint32_t mask_of(const char *names)
+{
+    uint32_t m = 0;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", names);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save)) {
+        uint32_t b = bit_of(t);
+        CHECK(b != 0);
+        m |= b;
+    }
+    return m;
+}
+
+/* The rows with a greeting that p[0..len) begins with. */
+static uint32_t rows_begun(const uint8_t *p, size_t len)
+{
+    uint32_t m = 0;
+    for (size_t i = 0; i < registry_count(); i++) {
+        const struct registry_proto *r = registry_at(i);
+        for (size_t k = 0; r->greetings != NULL && r->greetings[k] != NULL; k++) {
+            if (line_prefix(p, len, r->greetings[k]) == LINE_PREFIX_YES) {
+                m |= 1u << i;
+            }
+        }
+    }
+    return m;
+}
+
 /* ---- the table ---- */
 
 static void test_rows_complete(void)
@@ -160,6 +190,57 @@ static void test_greetings_not_shared(void)
     }
 }
 
+/* Rows that share a greeting are told apart by the client's first word: no word of one row may
+ * begin with, or be begun by, a word of another, or the table's order would decide. */
+static void test_client_words_not_shared(void)
+{
+    for (size_t i = 0; i < registry_count(); i++) {
+        const struct registry_proto *r = registry_at(i);
+        for (size_t j = i + 1; j < registry_count(); j++) {
+            const struct registry_proto *o = registry_at(j);
+            if (r->client_words == NULL || o->client_words == NULL) {
+                continue;
+            }
+            for (size_t a = 0; r->client_words[a] != NULL; a++) {
+                for (size_t b = 0; o->client_words[b] != NULL; b++) {
+                    if (prefixes_overlap(r->client_words[a], o->client_words[b])) {
+                        fprintf(stderr, "  %s \"%s\" and %s \"%s\" overlap\n", r->name,
+                                r->client_words[a], o->name, o->client_words[b]);
+                        CHECK(false);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Every client word fits the stream prefix classify reads, and confirms its row alone among
+ * all the rows that have client words, whole and in lower case. */
+static void test_client_words_confirm(void)
+{
+    uint32_t all = 0;
+    for (size_t i = 0; i < registry_count(); i++) {
+        all |= registry_at(i)->client_words != NULL ? 1u << i : 0;
+    }
+    for (size_t i = 0; i < registry_count(); i++) {
+        const struct registry_proto *r = registry_at(i);
+        for (size_t k = 0; r->client_words != NULL && r->client_words[k] != NULL; k++) {
+            const char *w = r->client_words[k];
+            size_t len = strlen(w);
+            CHECK(len > 0 && len <= CLASSIFY_PREFIX_LEN);
+            uint8_t low[CLASSIFY_PREFIX_LEN];
+            for (size_t n = 0; n < len && n < sizeof low; n++) {
+                low[n] = (uint8_t)(w[n] >= 'A' && w[n] <= 'Z' ? w[n] - 'A' + 'a' : w[n]);
+            }
+            const struct registry_proto *out = NULL;
+            CHECK_EQ_U(registry_confirm(all, (const uint8_t *)w, len, &out), REGISTRY_YES);
+            CHECK(out == r);
+            CHECK_EQ_U(registry_confirm(all, low, len, &out), REGISTRY_YES);
+            CHECK(out == r);
+        }
+    }
+}
+
 /* ---- ports ---- */
 
 /* port (cleartext or TLS as is_tls says) of row r, through both lookups. */
@@ -194,7 +275,7 @@ static void test_every_port(void)
             n++;
         }
     }
-    CHECK(n >= 9); /* 25 587 2525 465 110 995 143 993 4190 at the time of writing */
+    CHECK(n >= 11); /* 25 587 2525 465 110 995 143 993 4190 21 990 at the time of writing */
 }
 
 struct port_case {
@@ -213,7 +294,8 @@ static const struct port_case port_cases[] = {
     { 2000, NULL, false, false },  { 1080, NULL, false, false },
     { 8110, NULL, false, false },  { 80, NULL, false, false },
     { 65535, NULL, false, false }, { 24, NULL, false, false },
-    { 26, NULL, false, false },
+    { 26, NULL, false, false },    { 21, "ftp", false, true },
+    { 990, "ftp", true, true },    { 20, NULL, false, false },
 };
 
 static void test_port_table(void)
@@ -265,7 +347,7 @@ struct greeting_case {
     const char *text;
     size_t len;
     enum registry_match want;
-    const char *row; /* the one matching row on REGISTRY_YES */
+    const char *rows; /* the matching rows on REGISTRY_YES, space-separated */
 };
 
 #define GREET(s, w, r)                                                                             \
@@ -282,9 +364,10 @@ static const struct greeting_case greeting_cases[] = {
     GREET("* PREAUTH IMAP4rev2 server logged in as Smith\r\n", REGISTRY_YES, "imap"),
     GREET("* preauth\r\n", REGISTRY_YES, "imap"),
     GREET("* BYE Autologout; idle for too long\r\n", REGISTRY_YES, "imap"),
-    GREET("220 foo.com Simple Mail Transfer Service Ready\r\n", REGISTRY_YES, "smtp"),
-    GREET("220-mail.example.net ESMTP\r\n220 ready\r\n", REGISTRY_YES, "smtp"),
-    GREET("220 ", REGISTRY_YES, "smtp"),
+    GREET("220 foo.com Simple Mail Transfer Service Ready\r\n", REGISTRY_YES, "smtp ftp"),
+    GREET("220-mail.example.net ESMTP\r\n220 ready\r\n", REGISTRY_YES, "smtp ftp"),
+    GREET("220 ", REGISTRY_YES, "smtp ftp"),
+    GREET("220 (vsFTPd 3.0.3)\r\n", REGISTRY_YES, "smtp ftp"),
     GREET("\"IMPLEMENTATION\" \"Dovecot Pigeonhole\"\r\n", REGISTRY_YES, "managesieve"),
     GREET("\"implementation\" \"Cyrus timsieved v3.6\"\r\n", REGISTRY_YES, "managesieve"),
     GREET("\"SASL\" \"PLAIN LOGIN\"\r\n", REGISTRY_YES, "managesieve"),
@@ -326,14 +409,14 @@ static void test_greeting_table(void)
     for (size_t i = 0; i < sizeof greeting_cases / sizeof greeting_cases[0]; i++) {
         const struct greeting_case *gc = &greeting_cases[i];
         check_greeting((const uint8_t *)gc->text, gc->len, gc->want,
-                       gc->row != NULL ? bit_of(gc->row) : 0);
+                       gc->rows != NULL ? mask_of(gc->rows) : 0);
         CASE_DONE(gc->text);
     }
 }
 
 /* Every greeting of every row: no longer than the stream prefix classify reads (a longer one
- * would never match there), whole (its row), and each proper prefix, the empty one included
- * (too short to tell), in the case written and in lower case. */
+ * would never match there), whole (its row, and the rows that share it), and each proper prefix,
+ * the empty one included (too short to tell), in the case written and in lower case. */
 static void test_greeting_prefixes(void)
 {
     test_case_failed = 0;
@@ -351,8 +434,11 @@ static void test_greeting_prefixes(void)
             for (size_t n = 0; n < len; n++) {
                 low[n] = (uint8_t)(g[n] >= 'A' && g[n] <= 'Z' ? g[n] - 'A' + 'a' : g[n]);
             }
-            check_greeting((const uint8_t *)g, len, REGISTRY_YES, 1u << i);
-            check_greeting(low, len, REGISTRY_YES, 1u << i);
+            /* Its row, and any other whose greeting it is too (SMTP's and FTP's "220 "). */
+            uint32_t rows = rows_begun((const uint8_t *)g, len);
+            CHECK((rows & (1u << i)) != 0);
+            check_greeting((const uint8_t *)g, len, REGISTRY_YES, rows);
+            check_greeting(low, len, REGISTRY_YES, rows);
             for (size_t n = 0; n < len; n++) {
                 check_greeting((const uint8_t *)g, n, REGISTRY_SHORT, 0);
                 check_greeting(low, n, REGISTRY_SHORT, 0);
@@ -391,26 +477,25 @@ static const struct confirm_case confirm_cases[] = {
     CONFIRM("EHL0", "smtp", "EHL0 x\r\n", REGISTRY_NO, NULL),
     CONFIRM("QUIT", "smtp", "QUIT\r\n", REGISTRY_NO, NULL),
     CONFIRM("no candidates", "", "EHLO x\r\n", REGISTRY_NO, NULL),
+    /* SMTP and FTP both greet "220 ": the client's first word picks one. */
+    CONFIRM("220: EHLO", "smtp ftp", "EHLO x\r\n", REGISTRY_YES, "smtp"),
+    CONFIRM("220: USER", "smtp ftp", "USER anonymous\r\n", REGISTRY_YES, "ftp"),
+    CONFIRM("220: AUTH TLS", "smtp ftp", "AUTH TLS\r\n", REGISTRY_YES, "ftp"),
+    CONFIRM("220: feat", "smtp ftp", "feat\r\n", REGISTRY_YES, "ftp"),
+    CONFIRM("220: SYST", "smtp ftp", "SYST\r\n", REGISTRY_YES, "ftp"),
+    CONFIRM("220: OPTS UTF8 ON", "smtp ftp", "OPTS UTF8 ON\r\n", REGISTRY_YES, "ftp"),
+    CONFIRM("220: HELO", "smtp ftp", "HELO x\r\n", REGISTRY_YES, "smtp"),
+    CONFIRM("220: U, too short", "smtp ftp", "U", REGISTRY_SHORT, NULL),
+    CONFIRM("220: H, too short for both", "smtp ftp", "H", REGISTRY_SHORT, NULL),
+    CONFIRM("220: nothing yet", "smtp ftp", "", REGISTRY_SHORT, NULL),
+    CONFIRM("220: QUIT", "smtp ftp", "QUIT\r\n", REGISTRY_NO, NULL),
+    CONFIRM("220: HTTP", "smtp ftp", "GET / HTTP/1.1\r\n", REGISTRY_NO, NULL),
+    CONFIRM("ftp alone: EHLO", "ftp", "EHLO x\r\n", REGISTRY_NO, NULL),
     /* A row that needs no confirmation is confirmed by anything, even nothing. */
     CONFIRM("pop3 needs no word", "pop3", "", REGISTRY_YES, "pop3"),
     CONFIRM("imap needs no word", "imap", "garbage", REGISTRY_YES, "imap"),
     CONFIRM("managesieve needs no word", "managesieve", "", REGISTRY_YES, "managesieve"),
 };
-
-/* The candidate mask of the space-separated row names. */
-static uint32_t mask_of(const char *names)
-{
-    uint32_t m = 0;
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", names);
-    char *save = NULL;
-    for (char *t = strtok_r(buf, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save)) {
-        uint32_t b = bit_of(t);
-        CHECK(b != 0);
-        m |= b;
-    }
-    return m;
-}
 
 static void test_confirm_table(void)
 {
@@ -477,6 +562,8 @@ int main(void)
     RUN(test_names_unique);
     RUN(test_ports_unique);
     RUN(test_greetings_not_shared);
+    RUN(test_client_words_not_shared);
+    RUN(test_client_words_confirm);
     RUN(test_every_port);
     test_port_table();
     RUN(test_wrapper_no_parser);

@@ -552,7 +552,8 @@ static void test_json_hide_secrets(void)
         CHECK(has_bytes(buf, len,
                         "{\"mechanism\":\"APOP\",\"username\":\"mrose\",\"secret\":null,"
                         "\"secret_len\":null,\"secret_fingerprint\":null,\"challenge\":null,"
-                        "\"response\":null,\"result\":\"failure\",\"truncated\":false}"));
+                        "\"response\":null,\"result\":\"failure\",\"truncated\":false,"
+                        "\"anonymous\":false}"));
         CHECK(!has_bytes(buf, len, APOP_RESPONSE));
         CHECK(has_bytes(buf, len, "{\"mechanism\":\"PLAIN\",\"username\":null,\"secret\":null,"));
         CHECK(has_bytes(buf, len, "\"result\":\"success\""));
@@ -1010,7 +1011,8 @@ static void check_db(const char *path, bool is_reveal, const char *fp)
     sqlite3_finalize(st);
 
     st = query(h, "SELECT seq, mechanism, username, secret, secret_len, secret_fingerprint,"
-                  " challenge, response, result, truncated FROM credentials ORDER BY seq");
+                  " challenge, response, result, truncated, anonymous FROM credentials"
+                  " ORDER BY seq");
     CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW);
     CHECK_EQ_U(sqlite3_column_int(st, 0), 0);
     CHECK(col_is(st, 1, "USER/PASS"));
@@ -1026,6 +1028,7 @@ static void check_db(const char *path, bool is_reveal, const char *fp)
     CHECK(col_is(st, 7, NULL));
     CHECK(col_is(st, 8, "success"));
     CHECK_EQ_U(sqlite3_column_int(st, 9), 0);
+    CHECK_EQ_U(sqlite3_column_int(st, 10), 0);
 
     CHECK(sqlite3_step(st) == SQLITE_ROW);
     CHECK(col_is(st, 1, "APOP"));
@@ -1720,6 +1723,71 @@ static void test_credential_events(void)
     finding_key_wipe(&key);
 }
 
+/* An anonymous login (FTP's USER anonymous): recorded with its flag in every output, through
+ * the credential event's upsert and the session's insert alike, and the session's exposure is
+ * "cleartext", not "credentials". */
+static void test_anonymous_credential(void)
+{
+    char db[600], json[600], err[512];
+    tmp_path(db, sizeof db, "anon.db");
+    tmp_path(json, sizeof json, "anon.json");
+    struct sink_config cfg = set_config(db, json, false);
+    cfg.is_live = true;
+    struct finding_key key = { .is_set = false };
+    finding_key_set(&key, test_key);
+    struct sink_set *set = NULL;
+    CHECK_EQ_U(sink_set_open(&cfg, &key, &set, err, sizeof err), PS_OK);
+    if (set == NULL) {
+        return;
+    }
+    struct run_record run = run_record_for("running");
+    CHECK_EQ_U(sink_set_run_begin(set, &run), PS_OK);
+    struct session *s = hostile_session(test_key);
+    while (s->n_creds > 0) {
+        finding_drop_credential(s, s->creds[0]);
+    }
+    s->protocol = "ftp";
+    s->server_port = 21;
+    struct credential *c = finding_add_credential(s, "USER/PASS");
+    finding_set_username(c, LIT("anonymous"));
+    finding_set_secret(c, LIT("guest@example.org"));
+    finding_set_anonymous(c);
+    c->result = FINDING_RESULT_SUCCESS;
+    finding_set_uid(s);
+    finding_finalize(s, test_key);
+    s->is_published = true;
+    CHECK_EQ_U(sink_set_credential(set, s, 0), PS_OK);
+    CHECK_EQ_U(sink_set_tick(set, 1700000300000000u, false), PS_OK);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM credentials WHERE anonymous = 1"), 1);
+    CHECK_EQ_U(sink_set_session(set, s), PS_OK);
+    CHECK_EQ_U(sink_set_tick(set, 1700000300000001u, true), PS_OK);
+    sink_set_close(set);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM credentials WHERE anonymous = 1"
+                            " AND username = 'anonymous' AND secret_len = 17"),
+               1);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM credentials WHERE anonymous = 0"), 0);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM sessions WHERE exposure = 'cleartext'"), 1);
+    size_t len = 0;
+    uint8_t *buf = NULL;
+    CHECK(slurp(json, &buf, &len));
+    if (buf != NULL) {
+        CHECK_EQ_U(count_bytes(buf, len, "\"truncated\":false,\"anonymous\":true}"), 2);
+        CHECK(has_bytes(buf, len, "\"exposure\":\"cleartext\""));
+        CHECK(!has_bytes(buf, len, "\"exposure\":\"credentials\""));
+        free(buf);
+    }
+    buf = console_line(s, false, &len);
+    if (buf != NULL) {
+        CHECK(has_bytes(buf, len,
+                        " ftp 192.0.2.10:40000 -> 198.51.100.1:21 cleartext tls=none "
+                        "starttls=offered-not-used | USER/PASS user=\"anonymous\" "
+                        "secret=<17 bytes> success anonymous\n"));
+        free(buf);
+    }
+    finding_free(s);
+    finding_key_wipe(&key);
+}
+
 /* A database of version 1 gets the columns version 2 added; a run a killed process left
  * 'running' is marked interrupted when the database is next opened, and only such a run. */
 static void test_sqlite_migrate_and_recover(void)
@@ -1734,6 +1802,7 @@ static void test_sqlite_migrate_and_recover(void)
     CHECK_EQ_U(sqlite3_exec(h,
                             "DROP INDEX sessions_uid; ALTER TABLE sessions DROP COLUMN uid;"
                             " ALTER TABLE runs DROP COLUMN pid; ALTER TABLE runs DROP COLUMN host;"
+                            " ALTER TABLE credentials DROP COLUMN anonymous;"
                             " PRAGMA user_version = 1;"
                             " INSERT INTO runs (version, mode, source, status, started)"
                             " VALUES ('0.1.0', 'live', 'eth1', 'running', '2020-01-01T00:00:00Z'),"
@@ -1748,6 +1817,9 @@ static void test_sqlite_migrate_and_recover(void)
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM pragma_table_info('runs')"
                             " WHERE name IN ('pid', 'host')"),
                2);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM pragma_table_info('credentials')"
+                            " WHERE name = 'anonymous' AND \"notnull\" = 1 AND dflt_value = '0'"),
+               1);
     CHECK_EQ_U(db_count(db, "PRAGMA user_version"), SINK_SQLITE_SCHEMA_VERSION);
     /* Without a pid: stale (years old) is interrupted, a recent one is left alone. */
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM runs WHERE status = 'interrupted'"
@@ -1827,6 +1899,7 @@ int main(void)
     RUN(test_sqlite_batching);
     RUN(test_sqlite_epoch_zero);
     RUN(test_credential_events);
+    RUN(test_anonymous_credential);
     RUN(test_sqlite_migrate_and_recover);
     RUN(test_set_registry);
     RUN(test_set_fan_out);
