@@ -5,20 +5,25 @@
 #ifndef PLAINSIGHT_TUNABLES_H
 #define PLAINSIGHT_TUNABLES_H
 
-/* capture: live snap length, bytes. Immediate mode makes libpcap use fixed-size ring
- * frames of about this size, so 262144 (tcpdump's default) would leave a few dozen frames and
- * drop bursts; 65535 still holds any IP packet, also loopback's and offloaded ones. */
+/* capture: live snap length, bytes: any IP packet, also loopback's and offloaded ones. The
+ * ring packs packets at their captured size (capture.c), so the snap length costs no buffer. */
 #define CAPTURE_DEFAULT_SNAPLEN 65535
-/* capture: live kernel ring buffer, bytes (-B changes it): about a thousand full-size frames,
- * some hundred thousand 1500-byte ones' worth of a burst. */
+/* capture: live kernel ring buffer, bytes (-B changes it): about 40,000 packets of 1500 bytes,
+ * half a second of a 1 Gbit/s link running full, for the bursts in which analysis falls behind
+ * (tcpdump's default, libpcap's, is 2 MiB). */
 #define CAPTURE_DEFAULT_BUFFER_BYTES (64 * 1024 * 1024)
-/* capture: packets one capture_dispatch call reads from a file at most. Signals, commits and
- * the stop checks run between calls, so this bounds how late they come (4096 packets are a
- * few milliseconds of reading). */
+/* capture: live packet buffer timeout, milliseconds: the longest the kernel holds a packet in
+ * a block that is not full before handing the block over. It delays findings by at most this
+ * on a quiet link; on a busy one blocks fill first. tcpdump -w, which need not be prompt,
+ * waits longer. */
+#define CAPTURE_BUFFER_MSEC 100
+/* capture: live sources one capture_wait call watches at most: the size of its poll array on
+ * the stack (one interface today; a TAP's two ports or a few SPAN ports would be more). */
+#define CAPTURE_WAIT_MAX 16
+/* capture: packets one capture_dispatch call reads at most, from a file or an interface.
+ * Signals, commits, the clock and the stop checks run between calls, so this bounds how late
+ * they come (4096 packets are a few milliseconds of reading). */
 #define CAPTURE_DISPATCH_MAX 4096
-/* capture: longest wait for a live packet before capture_next returns CAPTURE_TIMEOUT,
- * milliseconds, when the caller names none: the caller's clock ticks at least this often. */
-#define CAPTURE_POLL_MSEC 250
 /* capture: largest snap length -s accepts, bytes (tcpdump's default and libpcap's maximum). */
 #define CAPTURE_MAX_SNAPLEN 262144
 /* capture: largest kernel buffer -B accepts, KiB (2 GiB: libpcap takes the size as an int). */

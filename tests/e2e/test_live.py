@@ -1,8 +1,8 @@
 """Live capture on a real interface: a veth pair inside a network namespace of the test's own,
 plainsight on one end, the project's captures replayed with tcpreplay on the other. The
-findings must match the offline run of the same captures; SIGTERM, SIGHUP, kill -9, -c, the
-privilege drop and a bad filter are checked as a user would meet them. Needs root, ip and
-tcpreplay; skipped with a note otherwise."""
+findings must match the offline run of the same captures; SIGTERM, SIGINT, SIGHUP, kill -9,
+-c, the privilege drop and a bad filter are checked as a user would meet them. Needs root, ip
+and tcpreplay; skipped with a note otherwise."""
 import json
 import os
 import shutil
@@ -196,7 +196,7 @@ def run_tests(t, b, tmp, caps):
     time.sleep(0.5)
     replay([os.path.join(CAPTURES, "pop3-dovecot-auth-plain.pcap")])
     wait_for_rows(db, 2, 5)
-    rc = live.stop()
+    rc = live.stop(signal.SIGINT)  # SIGINT ends a run as SIGTERM does, everything written
     old = open(jpath + ".1").read().splitlines() if os.path.exists(jpath + ".1") else []
     new = open(jpath).read().splitlines() if os.path.exists(jpath) else []
     t.check(rc == 0 and len(old) == 1 and len(new) == 1 and
