@@ -120,8 +120,16 @@
 /* run: live, how often the clock ticks when no packet comes (idle expiry, commits, flushes),
  * milliseconds; also the capture's poll timeout. */
 #define RUN_TICK_MSEC 250
-/* run: live, seconds between statistics lines and updates of the run's row. */
+/* run: live, seconds between updates of the run's row, and between statistics lines on stderr
+ * (without -q). */
 #define RUN_STATS_SEC 60
+/* run: live with -q, seconds between health lines (the statistics line) on stderr, so that the
+ * journal shows a sensor alive and well without anyone asking. */
+#define RUN_HEALTH_SEC 300
+/* run: live, seconds at least between two lines that report new kernel or interface drops:
+ * the first drops are reported at the next tick, a steady loss once a minute, not four times
+ * a second. */
+#define RUN_DROPS_LINE_SEC 60
 /* run: files, packets between commits, so a long read keeps its findings on disk as it goes. */
 #define RUN_COMMIT_PACKETS 65536u
 

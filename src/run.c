@@ -8,9 +8,11 @@
  * with the others until one has packets or the next tick is due. The loop keeps an array of
  * sources, so that more interfaces need no other loop. The clock ticks at least every
  * RUN_TICK_MSEC even on a quiet link: idle sessions are ended, the outputs ticked (the database
- * commits at least once a second while sessions arrive), and every RUN_STATS_SEC a statistics
- * line goes to stderr and the run's row is brought up to date. Time in the flow table is packet
- * time; the clock here is the wall clock. */
+ * commits at least once a second while sessions arrive), the kernel's drop counters read; every
+ * RUN_STATS_SEC the run's row is brought up to date, and the statistics line goes to stderr
+ * when run_report_due says (every RUN_STATS_SEC, with -q every RUN_HEALTH_SEC, and soon after
+ * drops start or rise). Time in the flow table is packet time; the clock here is the wall
+ * clock. */
 #include "run.h"
 
 #include <signal.h>
@@ -33,6 +35,8 @@
 _Static_assert(RUN_TICK_MSEC * 4 <= 1000, "the live clock ticks at least four times a second");
 _Static_assert(CAPTURE_BUFFER_MSEC <= RUN_TICK_MSEC,
                "the kernel holds a packet back no longer than a tick of the live clock");
+_Static_assert(RUN_STATS_SEC <= RUN_HEALTH_SEC && RUN_DROPS_LINE_SEC <= RUN_HEALTH_SEC,
+               "quiet mode's health line is the rarest of the statistics lines");
 _Static_assert(SINK_SQLITE_COMMIT_USEC <= PS_USEC_PER_SEC,
                "a live run commits its findings at least once a second");
 
@@ -46,6 +50,7 @@ struct run {
     struct capture_stats cs;
     struct flow_table *ft;
     struct classify *cls;
+    struct run_report_clock report; /* live: when the statistics lines are due */
     struct ps_counter counters[COUNTERS_MAX];
 };
 
@@ -199,8 +204,8 @@ static void update_record(struct run *r)
     sink_set_run_update(r->out, &r->rec);
 }
 
-/* The statistics line on stderr; what says which line it is ("stats", "final"). Reads r->cs as
- * the last collect_counters left it. */
+/* The statistics line on stderr; what says which line it is ("stats", "drops", "final"). Reads
+ * r->cs as the last collect_counters or capture_live_stats left it. */
 static void print_stats(const struct run *r, const char *what)
 {
     const struct flow_stats *f = flow_get_stats(r->ft);
@@ -213,6 +218,39 @@ static void print_stats(const struct run *r, const char *what)
             (unsigned long long)f->active, (unsigned long long)f->evicted,
             (unsigned long long)r->rec.sessions, (unsigned long long)r->rec.exposed,
             (unsigned long long)(f->mem_used / 1024u), (unsigned long long)(rss_bytes() / 1024u));
+}
+
+void run_report_init(struct run_report_clock *c, uint64_t now_usec, bool is_quiet)
+{
+    c->period_usec = (uint64_t)(is_quiet ? RUN_HEALTH_SEC : RUN_STATS_SEC) * PS_USEC_PER_SEC;
+    c->next_usec = now_usec + c->period_usec;
+    c->drops_line_usec = 0;
+    c->drops_shown = 0;
+}
+
+enum run_report run_report_due(struct run_report_clock *c, uint64_t now_usec, uint64_t drops)
+{
+    uint64_t gap_usec = (uint64_t)RUN_DROPS_LINE_SEC * PS_USEC_PER_SEC;
+    /* A counter read as lower than before (it cannot go down) shows nothing new. */
+    bool is_new = drops > c->drops_shown;
+    bool may_tell = c->drops_line_usec == 0 || now_usec >= c->drops_line_usec + gap_usec;
+    enum run_report rep = RUN_REPORT_NONE;
+    if (is_new && may_tell) {
+        rep = RUN_REPORT_DROPS;
+        c->drops_line_usec = now_usec;
+    } else if (now_usec >= c->next_usec) {
+        rep = RUN_REPORT_STATS;
+    } else {
+        return RUN_REPORT_NONE;
+    }
+    /* A periodic line that comes while new drops wait their turn shows them too, but does not
+     * count as telling them: the "drops" line still comes when its minute is up (possible only
+     * when RUN_STATS_SEC is shorter than RUN_DROPS_LINE_SEC). */
+    if (rep == RUN_REPORT_DROPS) {
+        c->drops_shown = drops;
+    }
+    c->next_usec = now_usec + c->period_usec;
+    return rep;
 }
 
 /* One captured packet into the pipeline. */
@@ -304,9 +342,8 @@ static enum run_status read_files(struct run *r)
     return st;
 }
 
-/* The live clock's tick at now: idle sessions ended, the outputs ticked; every RUN_STATS_SEC
- * (*next_row_usec) the run's row, and the statistics line (with -q only when something was
- * dropped). */
+/* The live clock's tick at now: idle sessions ended, the outputs ticked, the kernel's counters
+ * read; the run's row every RUN_STATS_SEC (*next_row_usec), and the statistics line when due. */
 static void live_tick(struct run *r, uint64_t now, uint64_t *next_row_usec)
 {
     flow_expire(r->ft, now);
@@ -314,9 +351,18 @@ static void live_tick(struct run *r, uint64_t now, uint64_t *next_row_usec)
     if (now >= *next_row_usec) {
         update_record(r);
         *next_row_usec = now + (uint64_t)RUN_STATS_SEC * PS_USEC_PER_SEC;
-        if (!r->cfg->is_quiet || r->cs.kernel_dropped > 0 || r->cs.interface_dropped > 0) {
-            print_stats(r, "stats");
-        }
+    } else {
+        capture_live_stats(r->cfg->live, &r->cs);
+    }
+    switch (run_report_due(&r->report, now, r->cs.kernel_dropped + r->cs.interface_dropped)) {
+    case RUN_REPORT_STATS:
+        print_stats(r, "stats");
+        break;
+    case RUN_REPORT_DROPS:
+        print_stats(r, "drops");
+        break;
+    case RUN_REPORT_NONE:
+        break;
     }
 }
 
@@ -339,6 +385,7 @@ static enum run_status read_live(struct run *r)
     uint64_t now = wall_usec();
     uint64_t next_tick = now + tick_usec;
     uint64_t next_row = now + (uint64_t)RUN_STATS_SEC * PS_USEC_PER_SEC;
+    run_report_init(&r->report, now, r->cfg->is_quiet);
     while (!is_stopped(r)) {
         if (run_hup) {
             run_hup = 0;
@@ -417,7 +464,8 @@ enum run_status run_finish(struct run *r, enum run_status st)
                     : st == RUN_DAMAGED          ? "damaged"
                                                  : "ok";
     update_record(r);
-    /* The last line; with -q only when something was dropped. */
+    /* The last line; with -q only when something was dropped (the health lines said the
+     * rest). */
     if (r->cfg->live != NULL &&
         (!r->cfg->is_quiet || r->cs.kernel_dropped > 0 || r->cs.interface_dropped > 0)) {
         print_stats(r, "final");
