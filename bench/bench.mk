@@ -4,9 +4,15 @@
 #                       tshark) and the flow flood; see bench/README.md
 #   make bench-data     generate the cached capture build/bench/mix-$(BENCH_SIZE)-s$(BENCH_SEED).pcap
 #   make bench-flood    the flow flood alone
+#   make bench-live     live capture on a veth pair in a namespace of its own: kernel drops of
+#                       tcpdump and plainsight at top speed and the highest rate held without a
+#                       drop (needs root; skipped with a note otherwise)
 #
 # Knobs: BENCH_SIZE (1G), BENCH_SEED (1), BENCH_RUNS (3), BENCH_TSHARK_SIZE (64M),
-# BENCH_TSHARK_TIMEOUT (600 s), BENCH_FLOOD (1000000), BENCH_MEMCAP (64M).
+# BENCH_TSHARK_TIMEOUT (600 s), BENCH_FLOOD (1000000), BENCH_MEMCAP (64M); for bench-live
+# BENCH_LIVE_SIZE (64M), BENCH_LIVE_RUNS (3), BENCH_LIVE_START_PPS (10000), BENCH_LIVE_BISECT (2),
+# BENCH_LIVE_BUDGET (60 s per capturer), BENCH_LIVE_SECONDS (4 s a replay),
+# BENCH_LIVE_BUFFER_KIB (65536).
 # The release binary is always build/rel/plainsight, whatever SAN, DEBUG or CLANG say.
 #
 #   make bench-tools    the release binary, gen and floor, without generating or running
@@ -20,6 +26,13 @@ BENCH_TSHARK_SIZE    ?= 64M
 BENCH_TSHARK_TIMEOUT ?= 600
 BENCH_FLOOD          ?= 1000000
 BENCH_MEMCAP         ?= 64M
+BENCH_LIVE_SIZE      ?= 64M
+BENCH_LIVE_RUNS      ?= 3
+BENCH_LIVE_START_PPS ?= 10000
+BENCH_LIVE_BISECT    ?= 2
+BENCH_LIVE_BUDGET    ?= 60
+BENCH_LIVE_SECONDS   ?= 4
+BENCH_LIVE_BUFFER_KIB ?= 65536
 
 BENCH_BIN    := build/rel/plainsight
 BENCH_CFLAGS := -std=c11 -D_DEFAULT_SOURCE $(WARN) -O2 -g
@@ -27,8 +40,9 @@ BENCH_MIX    := $(BENCH_DIR)/mix-$(BENCH_SIZE)-s$(BENCH_SEED).pcap
 BENCH_SMALL  := $(BENCH_DIR)/mix-$(BENCH_TSHARK_SIZE)-s$(BENCH_SEED).pcap
 BENCH_FLOODF := $(BENCH_DIR)/flood-$(BENCH_FLOOD)-s$(BENCH_SEED).pcap
 BENCH_TINY   := $(BENCH_DIR)/tiny-s$(BENCH_SEED).pcap
+BENCH_LIVE_MIX := $(BENCH_DIR)/mix-$(BENCH_LIVE_SIZE)-s$(BENCH_SEED).pcap
 
-.PHONY: bench bench-data bench-flood bench-tools bench-rel
+.PHONY: bench bench-data bench-flood bench-live bench-tools bench-rel
 
 $(BENCH_DIR)/gen: bench/gen.c | deps-check
 	@mkdir -p $(dir $@)
@@ -75,3 +89,10 @@ bench: bench-tools $(BENCH_MIX) $(BENCH_SMALL) $(BENCH_FLOODF) $(BENCH_TINY)
 
 bench-flood: bench-tools $(BENCH_FLOODF) $(BENCH_TINY)
 	@sh bench/bench.sh flood $(BENCH_DIR) $(BENCH_BIN) $(BENCH_FLOODF) $(BENCH_TINY) $(BENCH_MEMCAP)
+
+# Live capture under load (bench/live.sh): needs root and network namespaces, skips otherwise.
+bench-live: bench-tools $(BENCH_LIVE_MIX)
+	@BENCH_LIVE_RUNS=$(BENCH_LIVE_RUNS) BENCH_LIVE_START_PPS=$(BENCH_LIVE_START_PPS) \
+	  BENCH_LIVE_BISECT=$(BENCH_LIVE_BISECT) BENCH_LIVE_BUDGET=$(BENCH_LIVE_BUDGET) \
+	  BENCH_LIVE_BUFFER_KIB=$(BENCH_LIVE_BUFFER_KIB) BENCH_LIVE_SECONDS=$(BENCH_LIVE_SECONDS) \
+	  sh bench/live.sh $(BENCH_DIR) $(BENCH_BIN) $(BENCH_LIVE_MIX)

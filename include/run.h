@@ -3,9 +3,11 @@
  * A run reads its capture files in turn, or one live interface, through decode and one flow
  * table; each finished session gets its fingerprints under the run's key and goes to the open
  * sinks. The run record (counters, times, status) is written at the start, every RUN_STATS_SEC
- * on live capture, and at the end. Signals only set flags that the loops check between
- * packets or batches: SIGINT/SIGTERM end the run (open sessions are still written), SIGHUP
- * reopens the outputs. A fatal sink failure ends the run as a signal does, but as "failed". */
+ * on live capture, and at the end. Live, a statistics line goes to stderr every RUN_STATS_SEC
+ * (with -q every RUN_HEALTH_SEC), and at the next tick when kernel or interface drops start or
+ * rise (at most once every RUN_DROPS_LINE_SEC). Signals only set flags that the loops check
+ * between batches: SIGINT/SIGTERM end the run (open sessions are still written), SIGHUP reopens
+ * the outputs. A fatal sink failure ends the run as a signal does, but as "failed". */
 #ifndef PLAINSIGHT_RUN_H
 #define PLAINSIGHT_RUN_H
 
@@ -39,8 +41,35 @@ struct run_config {
     size_t memcap_bytes;  /* flow state and reassembly (--memcap) */
     uint32_t idle_sec;    /* session idle timeout (--idle) */
     bool is_ports_only;   /* classify by port alone (--ports-only): no nDPI */
-    bool is_quiet;        /* -q: the statistics line only when something was dropped */
+    bool is_quiet;        /* -q: the statistics line every RUN_HEALTH_SEC, not RUN_STATS_SEC */
 };
+
+/* Which statistics line a live run owes stderr now (run_report_due). */
+enum run_report {
+    RUN_REPORT_NONE = 0,
+    RUN_REPORT_STATS, /* the periodic line: "stats" */
+    RUN_REPORT_DROPS, /* drops started or rose since the last line: "drops" */
+};
+
+/* When the statistics lines are due: the periodic one, and the one that reports new drops
+ * without repeating itself more than once every RUN_DROPS_LINE_SEC. A small value type, set up
+ * by run_report_init; its fields are the clock's own. */
+struct run_report_clock {
+    uint64_t period_usec;     /* between periodic lines */
+    uint64_t next_usec;       /* the next periodic line */
+    uint64_t drops_line_usec; /* the last line that reported new drops, 0 for none yet */
+    uint64_t drops_shown;     /* the drops the last line showed */
+};
+
+/* Starts the clock at now_usec: the first periodic line one period later, every
+ * RUN_STATS_SEC, or RUN_HEALTH_SEC when is_quiet. */
+void run_report_init(struct run_report_clock *c, uint64_t now_usec, bool is_quiet);
+
+/* Called on each tick with the run's drops so far (kernel and interface): returns the line due
+ * now, or RUN_REPORT_NONE, and when one is due counts it as written (the next periodic line a
+ * full period later). New drops are due at once, unless a line reported drops less than
+ * RUN_DROPS_LINE_SEC ago; then when that much time has passed. */
+enum run_report run_report_due(struct run_report_clock *c, uint64_t now_usec, uint64_t drops);
 
 /* Sets the handlers: SIGINT and SIGTERM end the run, SIGHUP reopens outputs; SIGPIPE is
  * ignored (a closed JSON pipe is a write error, not death). */

@@ -5,20 +5,25 @@
 #ifndef PLAINSIGHT_TUNABLES_H
 #define PLAINSIGHT_TUNABLES_H
 
-/* capture: live snap length, bytes. Immediate mode makes libpcap use fixed-size ring
- * frames of about this size, so 262144 (tcpdump's default) would leave a few dozen frames and
- * drop bursts; 65535 still holds any IP packet, also loopback's and offloaded ones. */
+/* capture: live snap length, bytes: any IP packet, also loopback's and offloaded ones. The
+ * ring packs packets at their captured size (capture.c), so the snap length costs no buffer. */
 #define CAPTURE_DEFAULT_SNAPLEN 65535
-/* capture: live kernel ring buffer, bytes (-B changes it): about a thousand full-size frames,
- * some hundred thousand 1500-byte ones' worth of a burst. */
+/* capture: live kernel ring buffer, bytes (-B changes it): about 40,000 packets of 1500 bytes,
+ * half a second of a 1 Gbit/s link running full, for the bursts in which analysis falls behind
+ * (tcpdump's default, libpcap's, is 2 MiB). */
 #define CAPTURE_DEFAULT_BUFFER_BYTES (64 * 1024 * 1024)
-/* capture: packets one capture_dispatch call reads from a file at most. Signals, commits and
- * the stop checks run between calls, so this bounds how late they come (4096 packets are a
- * few milliseconds of reading). */
+/* capture: live packet buffer timeout, milliseconds: the longest the kernel holds a packet in
+ * a block that is not full before handing the block over. It delays findings by at most this
+ * on a quiet link; on a busy one blocks fill first. tcpdump -w, which need not be prompt,
+ * waits longer. */
+#define CAPTURE_BUFFER_MSEC 100
+/* capture: live sources one capture_wait call watches at most: the size of its poll array on
+ * the stack (one interface today; a TAP's two ports or a few SPAN ports would be more). */
+#define CAPTURE_WAIT_MAX 16
+/* capture: packets one capture_dispatch call reads at most, from a file or an interface.
+ * Signals, commits, the clock and the stop checks run between calls, so this bounds how late
+ * they come (4096 packets are a few milliseconds of reading). */
 #define CAPTURE_DISPATCH_MAX 4096
-/* capture: longest wait for a live packet before capture_next returns CAPTURE_TIMEOUT,
- * milliseconds, when the caller names none: the caller's clock ticks at least this often. */
-#define CAPTURE_POLL_MSEC 250
 /* capture: largest snap length -s accepts, bytes (tcpdump's default and libpcap's maximum). */
 #define CAPTURE_MAX_SNAPLEN 262144
 /* capture: largest kernel buffer -B accepts, KiB (2 GiB: libpcap takes the size as an int). */
@@ -166,8 +171,16 @@
 /* run: live, how often the clock ticks when no packet comes (idle expiry, commits, flushes),
  * milliseconds; also the capture's poll timeout. */
 #define RUN_TICK_MSEC 250
-/* run: live, seconds between statistics lines and updates of the run's row. */
+/* run: live, seconds between updates of the run's row, and between statistics lines on stderr
+ * (without -q). */
 #define RUN_STATS_SEC 60
+/* run: live with -q, seconds between health lines (the statistics line) on stderr, so that the
+ * journal shows a sensor alive and well without anyone asking. */
+#define RUN_HEALTH_SEC 300
+/* run: live, seconds at least between two lines that report new kernel or interface drops:
+ * the first drops are reported at the next tick, a steady loss once a minute, not four times
+ * a second. */
+#define RUN_DROPS_LINE_SEC 60
 /* run: files, packets between commits, so a long read keeps its findings on disk as it goes. */
 #define RUN_COMMIT_PACKETS 65536u
 /* run: share of a run's packets, percent, that decode could not see into for a reason the user

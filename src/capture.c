@@ -9,12 +9,21 @@
  * and then CAPTURE_DAMAGED with libpcap's text, so nothing read is thrown away.
  *
  * Live sources use pcap_create/pcap_activate, so that the snap length, the kernel buffer,
- * promiscuous and immediate mode are set before the socket exists (pcap(3PCAP)). Immediate
- * mode hands each packet over as it arrives; the read timeout bounds how long capture_next
- * waits, so the caller's clock (commits, expiry, statistics, signals) keeps ticking on a
- * quiet link. */
+ * promiscuous mode and the packet buffer timeout are set before the socket exists
+ * (pcap(3PCAP)). They are not in immediate mode, for throughput: on Linux, libpcap then uses
+ * TPACKET_V3, a memory-mapped ring of blocks into which the kernel packs packets at their
+ * captured size and which it hands over a block at a time, when the block is full or the packet
+ * buffer timeout has passed; immediate mode would use TPACKET_V2, one fixed frame of about the
+ * snap length per packet, so the same buffer would hold a few hundred packets instead of tens
+ * of thousands, and each packet would be a wake-up of its own. tcpdump -w captures the same way
+ * (immediate mode only when printing to a terminal). The handle is non-blocking: the caller
+ * polls with capture_wait, whose timeout is its own (the packet buffer timeout does not bound a
+ * wait on an idle link, pcap(3PCAP)), so its clock (commits, expiry, statistics, signals) keeps
+ * ticking, and then reads what is there with capture_dispatch, which walks the mapped ring
+ * with no system call per packet. */
 #include "capture.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -31,7 +40,6 @@ struct capture {
     pcap_t *p;
     bool is_live;
     int fd;                /* live: the descriptor to poll */
-    int timeout_ms;        /* live: longest wait in capture_next */
     struct pcap_stat last; /* pcap_stats at the previous call, to widen its counters */
     uint64_t recv64, drop64, ifdrop64;
     enum decode_link link;
@@ -135,9 +143,7 @@ enum ps_err capture_open_live(const char *name, const struct capture_live_opts *
     }
     pcap_set_snaplen(p, opts->snaplen > 0 ? opts->snaplen : CAPTURE_DEFAULT_SNAPLEN);
     pcap_set_promisc(p, opts->is_promisc);
-    int timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : CAPTURE_POLL_MSEC;
-    pcap_set_timeout(p, timeout_ms);
-    pcap_set_immediate_mode(p, 1);
+    pcap_set_timeout(p, opts->timeout_ms > 0 ? opts->timeout_ms : CAPTURE_BUFFER_MSEC);
     pcap_set_buffer_size(p, opts->buffer_bytes > 0 ? opts->buffer_bytes
                                                    : CAPTURE_DEFAULT_BUFFER_BYTES);
     int rc = pcap_activate(p);
@@ -157,8 +163,8 @@ enum ps_err capture_open_live(const char *name, const struct capture_live_opts *
         pcap_close(p);
         return e;
     }
-    /* Non-blocking reads and a poll of our own: libpcap on Linux may wait forever in
-     * immediate mode, whatever the timeout, and the caller's clock must tick. */
+    /* Non-blocking reads and a poll of our own (capture_wait): a blocking read may wait
+     * forever on an idle link, whatever the timeout, and the caller's clock must tick. */
     int fd = pcap_get_selectable_fd(p);
     if (fd < 0 || pcap_setnonblock(p, 1, ebuf) != 0) {
         snprintf(err, errcap, "%s: cannot read without blocking: %s", name,
@@ -169,7 +175,6 @@ enum ps_err capture_open_live(const char *name, const struct capture_live_opts *
     struct capture *c = xcalloc(1, sizeof *c);
     c->p = p;
     c->fd = fd;
-    c->timeout_ms = timeout_ms;
     c->is_live = true;
     c->link = map_link(pcap_datalink(p));
     *out = c;
@@ -226,34 +231,52 @@ static void fill_pkt(const struct pcap_pkthdr *h, const u_char *data, struct cap
 
 enum capture_status capture_next(struct capture *c, struct capture_pkt *out)
 {
-    for (;;) {
-        struct pcap_pkthdr *h;
-        const u_char *data;
-        int rc = pcap_next_ex(c->p, &h, &data);
-        if (rc == 1) {
-            fill_pkt(h, data, out);
-            return CAPTURE_PACKET;
-        }
-        if (rc == PCAP_ERROR_BREAK) {
-            return CAPTURE_END;
-        }
-        if (rc == 0) {
-            /* Live only: nothing buffered. Wait for the descriptor, at most the timeout; a
-             * signal ends the wait early so the caller sees it at once. */
-            struct pollfd pfd = { c->fd, POLLIN, 0 };
-            int n = poll(&pfd, 1, c->timeout_ms);
-            if (n <= 0) {
-                return CAPTURE_TIMEOUT;
-            }
-            if ((pfd.revents & (POLLERR | POLLNVAL)) != 0) {
-                snprintf(c->err, sizeof c->err, "the interface went away");
-                return CAPTURE_DAMAGED;
-            }
-            continue;
-        }
-        snprintf(c->err, sizeof c->err, "%s", pcap_geterr(c->p));
-        return CAPTURE_DAMAGED;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int rc = pcap_next_ex(c->p, &h, &data);
+    if (rc == 1) {
+        fill_pkt(h, data, out);
+        return CAPTURE_PACKET;
     }
+    if (rc == PCAP_ERROR_BREAK) {
+        return CAPTURE_END;
+    }
+    if (rc == 0) {
+        return CAPTURE_TIMEOUT; /* live only: nothing waiting, and the handle never blocks */
+    }
+    snprintf(c->err, sizeof c->err, "%s", pcap_geterr(c->p));
+    return CAPTURE_DAMAGED;
+}
+
+enum capture_status capture_wait(struct capture *const *cs, size_t n, int timeout_ms,
+                                 bool *is_ready)
+{
+    struct pollfd pfd[CAPTURE_WAIT_MAX];
+    assert(n > 0 && n <= CAPTURE_WAIT_MAX);
+    if (n > CAPTURE_WAIT_MAX) {
+        n = CAPTURE_WAIT_MAX;
+    }
+    for (size_t i = 0; i < n; i++) {
+        pfd[i] = (struct pollfd){ cs[i]->fd, POLLIN, 0 };
+        is_ready[i] = false;
+    }
+    /* A signal ends the wait early (EINTR), so that the caller sees it at once. */
+    int k = poll(pfd, (nfds_t)n, timeout_ms < 0 ? 0 : timeout_ms);
+    if (k <= 0) {
+        return CAPTURE_TIMEOUT;
+    }
+    enum capture_status st = CAPTURE_TIMEOUT;
+    for (size_t i = 0; i < n; i++) {
+        if ((pfd[i].revents & (POLLERR | POLLNVAL | POLLHUP)) != 0) {
+            snprintf(cs[i]->err, sizeof cs[i]->err, "the interface went away");
+            return CAPTURE_DAMAGED;
+        }
+        if ((pfd[i].revents & POLLIN) != 0) {
+            is_ready[i] = true;
+            st = CAPTURE_PACKET;
+        }
+    }
+    return st;
 }
 
 struct dispatch_ctx {
@@ -286,7 +309,7 @@ enum capture_status capture_dispatch(struct capture *c, size_t max, capture_fn f
         return CAPTURE_PACKET;
     }
     if (rc == 0) {
-        /* A file returns 0 only at its end; a live source when the timeout passed. */
+        /* A file returns 0 only at its end; a live source (non-blocking) when none waited. */
         return c->is_live ? CAPTURE_TIMEOUT : CAPTURE_END;
     }
     if (rc == PCAP_ERROR_BREAK) {

@@ -374,7 +374,6 @@ enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
     o->memcap = FLOW_MEMCAP_BYTES;
     o->idle_sec = FLOW_IDLE_SEC;
     o->live.is_promisc = 1;
-    o->live.timeout_ms = RUN_TICK_MSEC;
     struct option longs[CLI_N_OPTS + 1];
     char shorts[2 * CLI_N_OPTS + 1];
     build_getopt(longs, shorts);

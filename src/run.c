@@ -3,12 +3,17 @@
  * Offline, each capture file is read in turn through one flow table (a session may span
  * files), in batches of CAPTURE_DISPATCH_MAX packets; the outputs get a tick every
  * RUN_COMMIT_PACKETS packets, so a long read keeps its findings on disk as it goes. Live, one
- * interface is read until SIGINT/SIGTERM or -c packets, on a clock that ticks at least every
+ * interface is read until SIGINT/SIGTERM or -c packets, in the same batches: a source that
+ * filled its batch is read again at once, one that came up short waits in capture_wait (poll)
+ * with the others until one has packets or the next tick is due. The loop keeps an array of
+ * sources, so that more interfaces need no other loop. The clock ticks at least every
  * RUN_TICK_MSEC even on a quiet link: idle sessions are ended, the outputs ticked (the database
- * commits at least once a second while sessions arrive), and every RUN_STATS_SEC a statistics
- * line goes to stderr and the run's row is brought up to date. Time in the flow table is packet
- * time; the clock here is the wall clock. A run that could not see into most of its packets
- * says why by name: at its end, and on live capture in every statistics line.
+ * commits at least once a second while sessions arrive), the kernel's drop counters read; every
+ * RUN_STATS_SEC the run's row is brought up to date, and the statistics line goes to stderr
+ * when run_report_due says (every RUN_STATS_SEC, with -q every RUN_HEALTH_SEC, and soon after
+ * drops start or rise). Time in the flow table is packet time; the clock here is the wall
+ * clock. A run that could not see into most of its packets says why by name: at its end, and
+ * on live capture in every statistics line.
  *
  * IP fragments: decode describes a fragment and stops; run hands it to defrag, and a datagram
  * defrag completes is decoded again from its IP header with the outer context of the fragment
@@ -37,6 +42,10 @@
 #include "tunables.h"
 
 _Static_assert(RUN_TICK_MSEC * 4 <= 1000, "the live clock ticks at least four times a second");
+_Static_assert(CAPTURE_BUFFER_MSEC <= RUN_TICK_MSEC,
+               "the kernel holds a packet back no longer than a tick of the live clock");
+_Static_assert(RUN_STATS_SEC <= RUN_HEALTH_SEC && RUN_DROPS_LINE_SEC <= RUN_HEALTH_SEC,
+               "quiet mode's health line is the rarest of the statistics lines");
 _Static_assert(SINK_SQLITE_COMMIT_USEC <= PS_USEC_PER_SEC,
                "a live run commits its findings at least once a second");
 _Static_assert(FLOW_MIN_MEMCAP_BYTES / DEFRAG_MEMCAP_DIV >=
@@ -54,6 +63,7 @@ struct run {
     struct flow_table *ft;
     struct defrag *df;
     struct classify *cls;
+    struct run_report_clock report; /* live: when the statistics lines are due */
     struct ps_counter counters[COUNTERS_MAX];
 };
 
@@ -229,6 +239,14 @@ static void collect_counters(struct run *r)
     r->rec.n_counters = counters_collect(&src, r->counters, COUNTERS_MAX);
 }
 
+/* The run's counters and its row brought up to date. */
+static void update_record(struct run *r)
+{
+    collect_counters(r);
+    r->rec.ended_usec = wall_usec();
+    sink_set_run_update(r->out, &r->rec);
+}
+
 /* Never silently blind: when more than RUN_BLIND_WARN_PERCENT of the packets so far stopped in
  * decode for a reason the user can act on (decode_blind_reason), writes the warning's text
  * ("93% of packets were IP fragments never reassembled ...") into buf and returns true. */
@@ -254,33 +272,56 @@ static bool blind_warning(const struct run *r, char *buf, size_t cap)
     return true;
 }
 
-/* The run's row brought up to date, and on live capture the statistics line on stderr (with
- * -q only when something was dropped or decode is mostly blind; the blindness warning ends
- * the line). */
-static void report_stats(struct run *r, bool is_final)
+/* The statistics line on stderr; what says which line it is ("stats", "drops", "final"). Reads
+ * r->cs as the last collect_counters or capture_live_stats left it. */
+static void print_stats(const struct run *r, const char *what)
 {
-    collect_counters(r);
-    r->rec.ended_usec = wall_usec();
-    sink_set_run_update(r->out, &r->rec);
-    if (r->cfg->live == NULL) {
-        return;
-    }
     const struct flow_stats *f = flow_get_stats(r->ft);
     char blind[256];
-    bool is_blind = blind_warning(r, blind, sizeof blind);
-    if (!r->cfg->is_quiet || r->cs.kernel_dropped > 0 || r->cs.interface_dropped > 0 || is_blind) {
-        fprintf(stderr,
-                "plainsight: %s: %llu packets (%llu bytes), kernel drops %llu, interface drops "
-                "%llu, flows %llu active %llu evicted, sessions %llu (%llu exposed), memory "
-                "%llu KiB (peak RSS %llu KiB)%s%s\n",
-                is_final ? "final" : "stats", (unsigned long long)r->rec.packets,
-                (unsigned long long)r->rec.bytes, (unsigned long long)r->cs.kernel_dropped,
-                (unsigned long long)r->cs.interface_dropped, (unsigned long long)f->active,
-                (unsigned long long)f->evicted, (unsigned long long)r->rec.sessions,
-                (unsigned long long)r->rec.exposed, (unsigned long long)(f->mem_used / 1024u),
-                (unsigned long long)(rss_bytes() / 1024u), is_blind ? "; warning: " : "",
-                is_blind ? blind : "");
+    bool is_blind = blind_warning(r, blind, sizeof blind); /* it ends the line */
+    fprintf(stderr,
+            "plainsight: %s: %llu packets (%llu bytes), kernel drops %llu, interface drops "
+            "%llu, flows %llu active %llu evicted, sessions %llu (%llu exposed), memory "
+            "%llu KiB (peak RSS %llu KiB)%s%s\n",
+            what, (unsigned long long)r->rec.packets, (unsigned long long)r->rec.bytes,
+            (unsigned long long)r->cs.kernel_dropped, (unsigned long long)r->cs.interface_dropped,
+            (unsigned long long)f->active, (unsigned long long)f->evicted,
+            (unsigned long long)r->rec.sessions, (unsigned long long)r->rec.exposed,
+            (unsigned long long)(f->mem_used / 1024u), (unsigned long long)(rss_bytes() / 1024u),
+            is_blind ? "; warning: " : "", is_blind ? blind : "");
+}
+
+void run_report_init(struct run_report_clock *c, uint64_t now_usec, bool is_quiet)
+{
+    c->period_usec = (uint64_t)(is_quiet ? RUN_HEALTH_SEC : RUN_STATS_SEC) * PS_USEC_PER_SEC;
+    c->next_usec = now_usec + c->period_usec;
+    c->drops_line_usec = 0;
+    c->drops_shown = 0;
+}
+
+enum run_report run_report_due(struct run_report_clock *c, uint64_t now_usec, uint64_t drops)
+{
+    uint64_t gap_usec = (uint64_t)RUN_DROPS_LINE_SEC * PS_USEC_PER_SEC;
+    /* A counter read as lower than before (it cannot go down) shows nothing new. */
+    bool is_new = drops > c->drops_shown;
+    bool may_tell = c->drops_line_usec == 0 || now_usec >= c->drops_line_usec + gap_usec;
+    enum run_report rep = RUN_REPORT_NONE;
+    if (is_new && may_tell) {
+        rep = RUN_REPORT_DROPS;
+        c->drops_line_usec = now_usec;
+    } else if (now_usec >= c->next_usec) {
+        rep = RUN_REPORT_STATS;
+    } else {
+        return RUN_REPORT_NONE;
     }
+    /* A periodic line that comes while new drops wait their turn shows them too, but does not
+     * count as telling them: the "drops" line still comes when its minute is up (possible only
+     * when RUN_STATS_SEC is shorter than RUN_DROPS_LINE_SEC). */
+    if (rep == RUN_REPORT_DROPS) {
+        c->drops_shown = drops;
+    }
+    c->next_usec = now_usec + c->period_usec;
+    return rep;
 }
 
 /* A fragment (borrowed) into defrag; a datagram it completes is decoded again and handed to
@@ -406,43 +447,102 @@ static enum run_status read_files(struct run *r)
     return st;
 }
 
-/* Reads the live interface until a signal, -c packets, or a failure. */
+/* The live clock's tick at now: idle sessions ended, the outputs ticked, the kernel's counters
+ * read; the run's row every RUN_STATS_SEC (*next_row_usec), and the statistics line when due. */
+static void live_tick(struct run *r, uint64_t now, uint64_t *next_row_usec)
+{
+    flow_expire(r->ft, now);
+    defrag_expire(r->df, now);
+    sink_set_tick(r->out, now, false);
+    if (now >= *next_row_usec) {
+        update_record(r);
+        *next_row_usec = now + (uint64_t)RUN_STATS_SEC * PS_USEC_PER_SEC;
+    } else {
+        capture_live_stats(r->cfg->live, &r->cs);
+    }
+    switch (run_report_due(&r->report, now, r->cs.kernel_dropped + r->cs.interface_dropped)) {
+    case RUN_REPORT_STATS:
+        print_stats(r, "stats");
+        break;
+    case RUN_REPORT_DROPS:
+        print_stats(r, "drops");
+        break;
+    case RUN_REPORT_NONE:
+        break;
+    }
+}
+
+/* Reads the live sources until a signal, -c packets, or a failure. */
 static enum run_status read_live(struct run *r)
 {
-    struct capture *live = r->cfg->live;
-    warn_link(live, r->cfg->iface);
-    enum decode_link link = capture_link(live);
+    /* One interface today; everything below works on the array. */
+    struct capture *srcs[CAPTURE_WAIT_MAX] = { r->cfg->live };
+    size_t n_srcs = 1;
+    struct read_ctx ctx[CAPTURE_WAIT_MAX];
+    /* A source is drained when its last read came up short: it is polled before the next. */
+    bool is_drained[CAPTURE_WAIT_MAX];
+    bool is_ready[CAPTURE_WAIT_MAX];
+    for (size_t i = 0; i < n_srcs; i++) {
+        warn_link(srcs[i], r->cfg->iface);
+        ctx[i] = (struct read_ctx){ r, capture_link(srcs[i]) };
+        is_drained[i] = false;
+    }
     uint64_t tick_usec = (uint64_t)RUN_TICK_MSEC * PS_USEC_PER_MSEC;
-    uint64_t stats_usec = (uint64_t)RUN_STATS_SEC * PS_USEC_PER_SEC;
     uint64_t now = wall_usec();
     uint64_t next_tick = now + tick_usec;
-    uint64_t next_stats = now + stats_usec;
+    uint64_t next_row = now + (uint64_t)RUN_STATS_SEC * PS_USEC_PER_SEC;
+    run_report_init(&r->report, now, r->cfg->is_quiet);
     while (!is_stopped(r)) {
         if (run_hup) {
             run_hup = 0;
             sink_set_reopen(r->out);
         }
-        struct capture_pkt cp;
-        enum capture_status cs = capture_next(live, &cp);
-        if (cs == CAPTURE_PACKET) {
-            take_packet(r, link, &cp);
-            if (r->cfg->max_packets != 0 && r->rec.packets >= r->cfg->max_packets) {
-                break;
+        size_t n_drained = 0;
+        for (size_t i = 0; i < n_srcs; i++) {
+            n_drained += is_drained[i] ? 1u : 0u;
+        }
+        if (n_drained > 0) {
+            /* All drained: sleep until one has packets or the tick is due. Some still busy:
+             * only look, so that they are not held up. */
+            int wait_ms = 0;
+            if (n_drained == n_srcs && next_tick > now) {
+                wait_ms = (int)((next_tick - now + PS_USEC_PER_MSEC - 1) / PS_USEC_PER_MSEC);
             }
-        } else if (cs != CAPTURE_TIMEOUT) {
-            log_err("%s: capture failed: %s", r->cfg->iface, capture_error(live));
-            return RUN_FAILED;
+            if (capture_wait(srcs, n_srcs, wait_ms, is_ready) == CAPTURE_DAMAGED) {
+                for (size_t i = 0; i < n_srcs; i++) {
+                    if (is_ready[i]) {
+                        log_err("%s: capture failed: %s", r->cfg->iface, capture_error(srcs[i]));
+                    }
+                }
+                return RUN_FAILED;
+            }
+            for (size_t i = 0; i < n_srcs; i++) {
+                is_drained[i] = is_drained[i] && !is_ready[i];
+            }
+        }
+        for (size_t i = 0; i < n_srcs && !is_stopped(r); i++) {
+            if (is_drained[i]) {
+                continue;
+            }
+            size_t max = CAPTURE_DISPATCH_MAX;
+            if (r->cfg->max_packets != 0 && r->cfg->max_packets - r->rec.packets < max) {
+                max = (size_t)(r->cfg->max_packets - r->rec.packets);
+            }
+            size_t got = 0;
+            enum capture_status cs = capture_dispatch(srcs[i], max, take_one, &ctx[i], &got);
+            if (cs == CAPTURE_DAMAGED) {
+                log_err("%s: capture failed: %s", r->cfg->iface, capture_error(srcs[i]));
+                return RUN_FAILED;
+            }
+            is_drained[i] = got < max;
+            if (r->cfg->max_packets != 0 && r->rec.packets >= r->cfg->max_packets) {
+                return RUN_OK;
+            }
         }
         now = wall_usec();
         if (now >= next_tick) {
-            flow_expire(r->ft, now);
-            defrag_expire(r->df, now);
-            sink_set_tick(r->out, now, false);
+            live_tick(r, now, &next_row);
             next_tick = now + tick_usec;
-        }
-        if (now >= next_stats) {
-            report_stats(r, false);
-            next_stats = now + stats_usec;
         }
     }
     return RUN_OK;
@@ -471,7 +571,13 @@ enum run_status run_finish(struct run *r, enum run_status st)
                     : st == RUN_FAILED           ? "failed"
                     : st == RUN_DAMAGED          ? "damaged"
                                                  : "ok";
-    report_stats(r, true);
+    update_record(r);
+    /* The last line; with -q only when something was dropped (the health lines said the
+     * rest). */
+    if (r->cfg->live != NULL &&
+        (!r->cfg->is_quiet || r->cs.kernel_dropped > 0 || r->cs.interface_dropped > 0)) {
+        print_stats(r, "final");
+    }
     if (sink_set_has_failed(r->out)) {
         st = RUN_FAILED;
     }
