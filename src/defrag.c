@@ -465,6 +465,75 @@ static bool fragment_ok(struct defrag *d, const struct decode_frag *f)
     return true;
 }
 
+/* What a fragment ending at end tells of the datagram's end: the last one (!is_more) sets it,
+ * any other must lie before it. False when it contradicts what was held. */
+static bool settle_end(struct dg *g, bool is_more, uint32_t end)
+{
+    if (!is_more) {
+        if ((g->has_end && g->end != end) ||
+            (g->n_ranges > 0 && g->ranges[g->n_ranges - 1].end > end)) {
+            return false;
+        }
+        g->has_end = true;
+        g->end = end;
+        return true;
+    }
+    return !(g->has_end && end > g->end);
+}
+
+/* Keeps the first fragment's header (its unfragmentable part) for the datagram. Returns NULL,
+ * or the counter of the reason to drop the datagram. */
+static uint64_t *keep_header(struct defrag *d, struct dg *g, const struct decode_frag *f)
+{
+    size_t need = f->proto == DEFRAG_IPPROTO_TCP   ? DEFRAG_TCP_MIN_HDR
+                  : f->proto == DEFRAG_IPPROTO_UDP ? DEFRAG_UDP_HDR_LEN
+                                                   : 0;
+    if (f->data_claim < need) {
+        if (f->ip_version == 6) {
+            return &d->st.tiny_first_v6; /* RFC 7112: the whole header chain comes first */
+        }
+        d->st.tiny_first++;
+    }
+    if (!charge(d, g, PS_HEAP_COST(f->unfrag_len))) {
+        return &d->st.no_memory;
+    }
+    g->hdr = xmalloc(f->unfrag_len);
+    memcpy(g->hdr, f->l3, f->unfrag_len);
+    g->hdr_len = f->unfrag_len;
+    g->nh_off = f->nh_off;
+    g->proto = f->proto;
+    return NULL;
+}
+
+/* Stores the fragment's range [off, end) and its bytes. False when memory refuses. */
+static bool store(struct defrag *d, struct dg *g, const struct decode_frag *f, uint32_t off,
+                  uint32_t end)
+{
+    void *buf = g->ranges;
+    bool is_room =
+        grow(d, g, &buf, &g->ranges_cap, g->n_ranges + 1, DEFRAG_MAX_FRAGS, sizeof *g->ranges);
+    g->ranges = buf;
+    if (is_room && end > 0) {
+        buf = g->data;
+        is_room = grow(d, g, &buf, &g->data_cap, end, DEFRAG_MAX_BYTES, 1);
+        g->data = buf;
+    }
+    if (!is_room) {
+        return false;
+    }
+    size_t i = range_at(g, off);
+    memmove(g->ranges + i + 1, g->ranges + i, (g->n_ranges - i) * sizeof *g->ranges);
+    g->ranges[i].off = off;
+    g->ranges[i].end = end;
+    g->n_ranges++;
+    if (end > off) {
+        memcpy(g->data + off, f->data, end - off);
+    }
+    g->received += end - off;
+    g->n_used++;
+    return true;
+}
+
 enum defrag_status defrag_add(struct defrag *d, const struct decode_frag *f, uint64_t ts_usec,
                               uint8_t **out, size_t *out_len)
 {
@@ -520,60 +589,19 @@ enum defrag_status defrag_add(struct defrag *d, const struct decode_frag *f, uin
     if (is_overlap) {
         return drop(d, g, &d->st.overlaps);
     }
-    if (!f->is_more) {
-        if ((g->has_end && g->end != end) ||
-            (g->n_ranges > 0 && g->ranges[g->n_ranges - 1].end > end)) {
-            return drop(d, g, &d->st.bad_offsets);
-        }
-        g->has_end = true;
-        g->end = end;
-    } else if (g->has_end && end > g->end) {
+    if (!settle_end(g, f->is_more, end)) {
         return drop(d, g, &d->st.bad_offsets);
     }
     if (g->n_ranges >= DEFRAG_MAX_FRAGS) {
         return drop(d, g, &d->st.too_many_frags);
     }
-    if (off == 0) {
-        size_t need = f->proto == DEFRAG_IPPROTO_TCP   ? DEFRAG_TCP_MIN_HDR
-                      : f->proto == DEFRAG_IPPROTO_UDP ? DEFRAG_UDP_HDR_LEN
-                                                       : 0;
-        if (f->data_claim < need) {
-            if (f->ip_version == 6) {
-                return drop(d, g, &d->st.tiny_first_v6);
-            }
-            d->st.tiny_first++;
-        }
-        if (!charge(d, g, PS_HEAP_COST(f->unfrag_len))) {
-            return drop(d, g, &d->st.no_memory);
-        }
-        g->hdr = xmalloc(f->unfrag_len);
-        memcpy(g->hdr, f->l3, f->unfrag_len);
-        g->hdr_len = f->unfrag_len;
-        g->nh_off = f->nh_off;
-        g->proto = f->proto;
+    uint64_t *why = off == 0 ? keep_header(d, g, f) : NULL;
+    if (why != NULL) {
+        return drop(d, g, why);
     }
-    void *buf = g->ranges;
-    bool is_room =
-        grow(d, g, &buf, &g->ranges_cap, g->n_ranges + 1, DEFRAG_MAX_FRAGS, sizeof *g->ranges);
-    g->ranges = buf;
-    if (is_room && end > 0) {
-        buf = g->data;
-        is_room = grow(d, g, &buf, &g->data_cap, end, DEFRAG_MAX_BYTES, 1);
-        g->data = buf;
-    }
-    if (!is_room) {
+    if (!store(d, g, f, off, end)) {
         return drop(d, g, &d->st.no_memory);
     }
-    size_t i = range_at(g, off);
-    memmove(g->ranges + i + 1, g->ranges + i, (g->n_ranges - i) * sizeof *g->ranges);
-    g->ranges[i].off = off;
-    g->ranges[i].end = end;
-    g->n_ranges++;
-    if (end > off) {
-        memcpy(g->data + off, f->data, end - off);
-    }
-    g->received += end - off;
-    g->n_used++;
 
     if (g->hdr == NULL || !g->has_end || g->received != g->end) {
         return DEFRAG_HELD;
