@@ -65,7 +65,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 HEADERS  := $(wildcard include/*.h)
 
 .PHONY: all run check test deps deps-check deps-test bench fuzz install uninstall format \
-        format-check check-headers check-includes check-includes-selftest deps-selftest \
+        format-check check-headers check-includes check-includes-selftest check-functions deps-selftest \
         release-gcc release-clang clean units units-san
 .DEFAULT_GOAL := all
 
@@ -153,6 +153,10 @@ check-includes:
 
 check-includes-selftest:
 	@python3 scripts/check-includes.py --self-test
+
+# No function in src/ over 100 lines (scripts/check-functions.py).
+check-functions:
+	@python3 scripts/check-functions.py
 
 # scripts/deps.sh against stand-in pkg-config and apt-get: building checks, never installs.
 deps-selftest:

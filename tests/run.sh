@@ -57,6 +57,7 @@ static format-check format-check
 # The module include graph (scripts/check-includes.py), and the checker's own test.
 static check-includes check-includes
 static check-includes-selftest check-includes-selftest
+static check-functions check-functions
 # Plain make and make install check the dependencies and never install them.
 static deps-selftest deps-selftest
 # The release flavour under gcc and under clang, warnings as errors, and the benchmark tools
