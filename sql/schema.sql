@@ -97,14 +97,22 @@ CREATE UNIQUE INDEX IF NOT EXISTS credentials_session_seq ON credentials(session
 CREATE INDEX IF NOT EXISTS credentials_user ON credentials(username);
 
 -- Every credential with its session, the view most audits start from.
+-- The views hold no data: each start-up makes them anew, so a database written by an earlier
+-- release gets this release's views.
+DROP VIEW IF EXISTS exposed_credentials;
+DROP VIEW IF EXISTS exposed_accounts;
+DROP VIEW IF EXISTS cleartext_servers;
+DROP VIEW IF EXISTS sessions_without_tls;
+
 CREATE VIEW IF NOT EXISTS exposed_credentials AS
 SELECT s.ts_start, s.protocol, s.client_ip, s.client_port, s.server_ip, s.server_port,
        s.tls, s.starttls, c.mechanism, c.username, c.secret_len, c.secret_fingerprint,
-       c.result, c.secret, s.id AS session_id, s.run_id
+       c.result, c.secret, c.anonymous, s.id AS session_id, s.run_id
 FROM credentials c JOIN sessions s ON s.id = c.session_id;
 
 -- Accounts whose password or token crossed the wire, with how often and when (logins by
--- challenge-response, which show no password, are in sql/audit/challenge-response.sql).
+-- challenge-response, which show no password, are in sql/audit/challenge-response.sql;
+-- anonymous logins expose no account and are left out).
 CREATE VIEW IF NOT EXISTS exposed_accounts AS
 SELECT username, protocol, server_ip, server_port,
        group_concat(DISTINCT mechanism) AS mechanisms,
@@ -112,7 +120,7 @@ SELECT username, protocol, server_ip, server_port,
        sum(result = 'success') AS successes,
        min(ts_start) AS first_seen, max(ts_start) AS last_seen
 FROM exposed_credentials
-WHERE secret_len IS NOT NULL
+WHERE secret_len IS NOT NULL AND NOT anonymous
 GROUP BY username, protocol, server_ip, server_port;
 
 -- Servers that accepted a login sent in the clear.
@@ -122,7 +130,7 @@ SELECT server_ip, server_port, protocol,
        sum(result = 'success') AS accepted_logins,
        max(starttls = 'offered-not-used') AS offered_starttls
 FROM exposed_credentials
-WHERE secret_len IS NOT NULL
+WHERE secret_len IS NOT NULL AND NOT anonymous
 GROUP BY server_ip, server_port, protocol;
 
 -- Sessions that stayed in the clear, with why.
