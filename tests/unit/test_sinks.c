@@ -1800,7 +1800,9 @@ static void test_sqlite_migrate_and_recover(void)
     sqlite3 *h = NULL;
     CHECK_EQ_U(sqlite3_open(db, &h), SQLITE_OK);
     CHECK_EQ_U(sqlite3_exec(h,
-                            "DROP INDEX sessions_uid; ALTER TABLE sessions DROP COLUMN uid;"
+                            "DROP VIEW exposed_accounts; DROP VIEW cleartext_servers;"
+                            " DROP VIEW exposed_credentials;"
+                            " DROP INDEX sessions_uid; ALTER TABLE sessions DROP COLUMN uid;"
                             " ALTER TABLE runs DROP COLUMN pid; ALTER TABLE runs DROP COLUMN host;"
                             " ALTER TABLE credentials DROP COLUMN anonymous;"
                             " PRAGMA user_version = 1;"
