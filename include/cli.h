@@ -30,9 +30,10 @@ struct cli_opts {
     const char *iface; /* -i */
     bool is_ports_only;
     bool is_list;
-    size_t memcap;        /* --memcap, bytes */
-    uint32_t idle_sec;    /* --idle */
-    uint64_t max_packets; /* -c; 0 for no limit */
+    size_t memcap;              /* --memcap, bytes */
+    uint32_t idle_sec;          /* --idle */
+    uint64_t max_packets;       /* -c; 0 for no limit */
+    uint16_t community_id_seed; /* --community-id-seed; 0 by default, as Zeek and Suricata */
     struct capture_live_opts live;
     const char *user;       /* -Z */
     char *bpf;              /* the remaining arguments joined by spaces (owned); NULL for none */

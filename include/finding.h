@@ -52,6 +52,9 @@ enum finding_end {
 /* A session's uid: "C" and 17 base62 digits, as Zeek writes its connection uids. */
 #define FINDING_UID_LEN 18
 
+/* A Community ID v1 string: "1:" and the base64 of a 20-byte SHA-1 digest (28 characters). */
+#define FINDING_COMMUNITY_ID_LEN 30
+
 /* The fingerprint key: 32 random bytes, kept in a key file outside the database (keyfile.h).
  * The wiring owns it for the run. */
 #define FINDING_KEY_LEN 32
@@ -104,7 +107,8 @@ struct session {
     uint64_t gaps, gap_bytes;            /* reassembly gaps in either direction */
     bool is_parse_done; /* set by a parser: nothing more to learn (TLS version known) */
     bool is_published;  /* a credential event of it was written: its record replaces one */
-    char uid[FINDING_UID_LEN + 1]; /* finding_set_uid */
+    char uid[FINDING_UID_LEN + 1];                   /* finding_set_uid */
+    char community_id[FINDING_COMMUNITY_ID_LEN + 1]; /* finding_set_community_id; "" unset */
 };
 
 /* One run of plainsight: what it read and what it dropped. Strings and counters borrowed. */
@@ -150,6 +154,12 @@ void finding_set_anonymous(struct credential *c);
 /* Sets s->uid from its first packet's time and its endpoints (set those first): the same
  * session read twice gets the same uid, and two sessions differ in one of them. */
 void finding_set_uid(struct session *s);
+
+/* Sets s->community_id: Community ID v1 (github.com/corelight/community-id-spec) of the
+ * session's TCP 5-tuple under seed (0 unless the operator chose a domain), the string Zeek and
+ * Suricata write for the same flow. Set the endpoints first. The endpoints are ordered (smaller
+ * address, then smaller port, first), so both directions give the same id. */
+void finding_set_community_id(struct session *s, uint16_t seed);
 
 /* True when c holds what its login sent (a secret or a challenge-response's response) or its
  * result is known: a credential event can say something. */

@@ -68,12 +68,16 @@ CREATE TABLE IF NOT EXISTS sessions (
     gap_bytes       INTEGER NOT NULL,
     injected_commands INTEGER NOT NULL,   -- cleartext commands pipelined after STARTTLS
     credentials_dropped INTEGER NOT NULL, -- credentials past the per-session limit
-    uid             TEXT                  -- "C" and 17 base62 digits, from the first packet's
+    uid             TEXT,                 -- "C" and 17 base62 digits, from the first packet's
                                           -- time and the endpoints; NULL before version 2
+    community_id    TEXT                  -- Community ID v1 of the TCP 5-tuple ("1:..."), as
+                                          -- Zeek and Suricata write it; added on open to
+                                          -- databases made without it (NULL in their rows)
 );
 CREATE INDEX IF NOT EXISTS sessions_server ON sessions(server_ip, server_port);
 CREATE UNIQUE INDEX IF NOT EXISTS sessions_uid ON sessions(uid);
 CREATE INDEX IF NOT EXISTS sessions_start ON sessions(ts_start);
+CREATE INDEX IF NOT EXISTS sessions_community_id ON sessions(community_id);
 
 -- One row per credential seen in a session, in the order seen.
 CREATE TABLE IF NOT EXISTS credentials (

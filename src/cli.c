@@ -69,6 +69,10 @@ static void usage(FILE *f)
             "                         packets of TCP flows on other ports are looked at (the\n"
             "                         server's greeting, or nDPI for flows seen mid-stream)\n"
             "\n"
+            "Identity:\n"
+            "      --community-id-seed N  the seed of each session's Community ID (0 to 65535;\n"
+            "                         default 0); give the one Zeek or Suricata use\n"
+            "\n"
             "  -h, --help             this text\n"
             "  -V, --version          version and library versions\n"
             "\n"
@@ -265,6 +269,16 @@ static enum cli_action opt_ports_only(struct cli_opts *o, const char *arg)
     return CLI_RUN;
 }
 
+static enum cli_action opt_community_id_seed(struct cli_opts *o, const char *arg)
+{
+    uint64_t v;
+    if (!parse_u64(arg, UINT16_MAX, &v)) {
+        return usage_error("--community-id-seed: '%s' is not a seed (0 to 65535)", arg);
+    }
+    o->community_id_seed = (uint16_t)v;
+    return CLI_RUN;
+}
+
 static enum cli_action opt_help(struct cli_opts *o, const char *arg)
 {
     (void)o;
@@ -309,6 +323,7 @@ static const struct cli_opt cli_opts_table[] = {
     { "memcap", required_argument, 0, opt_memcap },
     { "idle", required_argument, 0, opt_idle },
     { "ports-only", no_argument, 0, opt_ports_only },
+    { "community-id-seed", required_argument, 0, opt_community_id_seed },
     { "help", no_argument, 'h', opt_help },
     { "version", no_argument, 'V', opt_version },
 };

@@ -598,6 +598,7 @@ static void attach_mail(struct flow_table *ft, struct flow *f, const struct pkt 
     s->vlan = p->vlan;
     s->ts_start_usec = p->ts_usec;
     finding_set_uid(s);
+    finding_set_community_id(s, ft->cfg.community_id_seed);
     /* A wrapper's session is of the protocol it carries, once it finds it. */
     s->protocol = cr->proto->is_wrapper ? NULL : cr->proto->name;
     m->parse_flags = cr->is_implicit_tls ? PARSE_F_IMPLICIT_TLS : 0u;

@@ -194,7 +194,13 @@ struct run *run_start(const struct run_config *cfg, struct sink_set *out,
         run_free(r);
         return NULL;
     }
-    struct flow_config fc = { FLOW_MAX_FLOWS, cfg->memcap_bytes, cfg->idle_sec, r->cls };
+    struct flow_config fc = {
+        .max_flows = FLOW_MAX_FLOWS,
+        .memcap_bytes = cfg->memcap_bytes,
+        .idle_sec = cfg->idle_sec,
+        .cls = r->cls,
+        .community_id_seed = cfg->community_id_seed,
+    };
     r->ft = flow_table_new(&fc, emit, r);
     struct defrag_config dc = { cfg->memcap_bytes / DEFRAG_MEMCAP_DIV, defrag_charge,
                                 defrag_release, r->ft };

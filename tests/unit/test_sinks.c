@@ -1683,6 +1683,9 @@ static void test_credential_events(void)
     struct session *s = hostile_session(test_key);
     finding_set_uid(s);
     CHECK(s->uid[0] == 'C' && strlen(s->uid) == FINDING_UID_LEN);
+    finding_set_community_id(s, 0);
+    char cid_field[64];
+    snprintf(cid_field, sizeof cid_field, "\"community_id\":\"%s\"", s->community_id);
     s->end_reason = FINDING_END_FIN;
     enum finding_result final = s->creds[0]->result;
     s->creds[0]->result = FINDING_RESULT_UNKNOWN;
@@ -1703,6 +1706,9 @@ static void test_credential_events(void)
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM sessions"), 1);
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM sessions WHERE end_reason = 'fin'"), 1);
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM credentials"), (int)s->n_creds);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM sessions WHERE community_id LIKE '1:%'"
+                            " AND length(community_id) = 30"),
+               1);
     sink_set_close(set);
     char *text = NULL;
     size_t len = 0;
@@ -1714,6 +1720,7 @@ static void test_credential_events(void)
         events += has_bytes((const uint8_t *)text + at, n, "\"event_type\":\"credential\"");
         sessions += has_bytes((const uint8_t *)text + at, n, "\"event_type\":\"session\"");
         CHECK(has_bytes((const uint8_t *)text + at, n, s->uid));
+        CHECK(has_bytes((const uint8_t *)text + at, n, cid_field)); /* in every line's head */
         at += n + 1;
     }
     CHECK_EQ_U(events, 2);
@@ -1788,8 +1795,9 @@ static void test_anonymous_credential(void)
     finding_key_wipe(&key);
 }
 
-/* A database of version 1 gets the columns version 2 added; a run a killed process left
- * 'running' is marked interrupted when the database is next opened, and only such a run. */
+/* A database of version 1 gets the columns added since (version 2's, community_id); a run a killed
+ * process left 'running' is marked interrupted when the database is next opened, and only such a
+ * run. */
 static void test_sqlite_migrate_and_recover(void)
 {
     char db[600], err[512];
@@ -1803,6 +1811,8 @@ static void test_sqlite_migrate_and_recover(void)
                             "DROP INDEX sessions_uid; ALTER TABLE sessions DROP COLUMN uid;"
                             " ALTER TABLE runs DROP COLUMN pid; ALTER TABLE runs DROP COLUMN host;"
                             " ALTER TABLE credentials DROP COLUMN anonymous;"
+                            " DROP INDEX sessions_community_id;"
+                            " ALTER TABLE sessions DROP COLUMN community_id;"
                             " PRAGMA user_version = 1;"
                             " INSERT INTO runs (version, mode, source, status, started)"
                             " VALUES ('0.1.0', 'live', 'eth1', 'running', '2020-01-01T00:00:00Z'),"
@@ -1812,8 +1822,8 @@ static void test_sqlite_migrate_and_recover(void)
     sqlite3_close(h);
     CHECK_EQ_U(open_with(db, &key, false, err, sizeof err), PS_OK);
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM pragma_table_info('sessions')"
-                            " WHERE name = 'uid'"),
-               1);
+                            " WHERE name IN ('uid', 'community_id')"),
+               2);
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM pragma_table_info('runs')"
                             " WHERE name IN ('pid', 'host')"),
                2);
