@@ -34,6 +34,7 @@ struct flow_config {
     uint32_t idle_sec;          /* FLOW_IDLE_SEC */
     struct classify *cls;       /* borrowed; NULL: the table makes its own, for the ports alone */
     uint16_t community_id_seed; /* each session's Community ID seed (--community-id-seed) */
+    const char *sensor; /* borrowed for the table's life: each session's sensor, in its uid */
 };
 
 /* The table's counters; each is a run counter "flow.<name>" (counters.h). */

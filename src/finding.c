@@ -134,7 +134,21 @@ void finding_set_anonymous(struct credential *c)
     c->is_anonymous = true;
 }
 
-void finding_set_uid(struct session *s)
+bool finding_sensor_is_valid(const char *name)
+{
+    size_t len = strnlen(name, FINDING_MAX_SENSOR + 1);
+    if (len == 0 || len > FINDING_MAX_SENSOR) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] < 33 || name[i] > 126) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void finding_set_uid(struct session *s, const char *sensor)
 {
     static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     uint8_t in[8 + 1 + 16 + 2 + 16 + 2];
@@ -155,6 +169,15 @@ void finding_set_uid(struct session *s)
     struct sha256_ctx ctx;
     sha256_init(&ctx);
     sha256_update(&ctx, n, in);
+    /* The sensor last, after its length: the fields before it have fixed sizes, so no two
+     * (sensor, tuple) pairs hash the same input. No sensor hashes as before sensors existed. */
+    s->sensor = sensor;
+    if (sensor != NULL) {
+        size_t len = strnlen(sensor, FINDING_MAX_SENSOR);
+        uint8_t len_byte = (uint8_t)len;
+        sha256_update(&ctx, 1, &len_byte);
+        sha256_update(&ctx, len, (const uint8_t *)sensor);
+    }
     sha256_digest(&ctx, sizeof digest, digest);
     /* 17 base62 digits from the first 13 bytes (104 bits; 62^17 > 2^101). */
     uint8_t num[13];

@@ -7,6 +7,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import socket
 import sqlite3
 import stat
 import struct
@@ -108,6 +109,40 @@ def main():
                                os.path.join(tmp, "badseed.db")])
         t.check(rc == 1 and "community-id-seed" in err,
                 "--community-id-seed %r: exit %d, %r" % (bad, rc, err))
+
+    # The sensor: given, or the host name by default, in every JSON line, session and run.
+    # Another sensor reading the same capture into the same database adds its own sessions.
+    sub = os.path.join(tmp, "sensor")
+    os.makedirs(sub)
+    db = os.path.join(sub, "s.db")
+    for name in (None, "mx-east.example"):
+        js = os.path.join(sub, "%s.json" % name)
+        args = ["-q", "-r", one, "-w", db, "--json=" + js]
+        if name is not None:
+            args += ["--sensor", name]
+        rc, out, err = run(b, args)
+        want = name or socket.gethostname()
+        lines = [json.loads(x) for x in open(js)]
+        con = sqlite3.connect(db)
+        rows = [r[0] for r in con.execute("SELECT sensor FROM sessions WHERE sensor = ?",
+                                          (want,))]
+        run_sensor = con.execute("SELECT sensor FROM runs ORDER BY id DESC").fetchone()[0]
+        con.close()
+        t.check(rc == 0 and lines and all(x["sensor"] == want for x in lines)
+                and len(rows) == len(lines) and run_sensor == want,
+                "--sensor %s: exit %d, %r, %r" % (name, rc, rows, run_sensor))
+    con = sqlite3.connect(db)
+    uids = con.execute("SELECT count(DISTINCT uid), count(*), count(DISTINCT sensor),"
+                       " count(DISTINCT community_id) FROM sessions").fetchone()
+    con.close()
+    t.check(uids[0] == uids[1] and uids[2] == 2 and uids[1] == 2 * uids[3],
+            "two sensors, one capture: a session each, one Community ID (%r)" % (uids,))
+    for bad in ("", "two words", "tab\there", "x" * 65, "esc\x1b[0m", "caf\u00e9"):
+        rc, out, err = run(b, ["--sensor", bad, "-r", one, "-w", os.path.join(tmp, "bad.db")])
+        t.check(rc == 1 and "--sensor" in err, "--sensor %r: exit %d, %r" % (bad, rc, err))
+    rc, out, err = run(b, ["-q", "--sensor", "x" * 64, "-r", one, "-w",
+                           os.path.join(tmp, "long.db")])
+    t.check(rc == 0, "--sensor of 64 characters: exit %d, %r" % (rc, err))
 
     # JSON that cannot be written fails the run: exit 2, no summary. One session fits the
     # stream's buffer, so the failure shows at the final flush.

@@ -578,6 +578,52 @@ static void test_community_id_order(void)
     CHECK_EQ_U(strlen(b.community_id), FINDING_COMMUNITY_ID_LEN);
 }
 
+/* Sensor names: printable ASCII without spaces, 1 to FINDING_MAX_SENSOR bytes. */
+static void test_sensor_name(void)
+{
+    char name[FINDING_MAX_SENSOR + 2];
+    memset(name, 'a', sizeof name);
+    name[FINDING_MAX_SENSOR] = '\0';
+    CHECK(finding_sensor_is_valid(name)); /* at the bound */
+    name[FINDING_MAX_SENSOR] = 'a';
+    name[FINDING_MAX_SENSOR + 1] = '\0';
+    CHECK(!finding_sensor_is_valid(name)); /* one past */
+    CHECK(finding_sensor_is_valid("x"));
+    CHECK(finding_sensor_is_valid("mx-1.dmz.example.org"));
+    CHECK(finding_sensor_is_valid("!~"));
+    CHECK(!finding_sensor_is_valid(""));
+    CHECK(!finding_sensor_is_valid("two words"));
+    CHECK(!finding_sensor_is_valid("tab\there"));
+    CHECK(!finding_sensor_is_valid("nl\n"));
+    CHECK(!finding_sensor_is_valid("del\x7f"));
+    CHECK(!finding_sensor_is_valid("esc\x1b[31m"));
+    CHECK(!finding_sensor_is_valid("caf\xc3\xa9"));
+}
+
+/* The sensor is in the uid: one session seen by two sensors has two uids; the record keeps the
+ * sensor it was given. */
+static void test_uid_sensor(void)
+{
+    struct session a, b;
+    cid_session(&a, 4, "192.0.2.1", "192.0.2.25", 40000, 25);
+    cid_session(&b, 4, "192.0.2.1", "192.0.2.25", 40000, 25);
+    a.ts_start_usec = b.ts_start_usec = 1700000000123456u;
+    finding_set_uid(&a, "sensor-a");
+    finding_set_uid(&b, "sensor-a");
+    CHECK(str_is(a.uid, b.uid));
+    CHECK(str_is(a.sensor, "sensor-a"));
+    finding_set_uid(&b, "sensor-b");
+    CHECK(!str_is(a.uid, b.uid));
+    CHECK(str_is(b.sensor, "sensor-b"));
+    /* A sensor that is a prefix of another still differs. */
+    finding_set_uid(&b, "sensor-");
+    CHECK(!str_is(a.uid, b.uid));
+    finding_set_uid(&b, NULL);
+    CHECK(!str_is(a.uid, b.uid));
+    CHECK(b.sensor == NULL);
+    CHECK(b.uid[0] == 'C' && strlen(b.uid) == FINDING_UID_LEN);
+}
+
 int main(void)
 {
     RUN(test_new_is_zeroed);
@@ -596,5 +642,7 @@ int main(void)
     RUN(test_format_ip);
     RUN(test_community_id_vectors);
     RUN(test_community_id_order);
+    RUN(test_sensor_name);
+    RUN(test_uid_sensor);
     return TEST_SUMMARY();
 }
