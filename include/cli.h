@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "capture.h"
+#include "finding.h"
 #include "sink.h"
 #include "tunables.h"
 
@@ -30,9 +31,12 @@ struct cli_opts {
     const char *iface; /* -i */
     bool is_ports_only;
     bool is_list;
-    size_t memcap;        /* --memcap, bytes */
-    uint32_t idle_sec;    /* --idle */
-    uint64_t max_packets; /* -c; 0 for no limit */
+    size_t memcap;              /* --memcap, bytes */
+    uint32_t idle_sec;          /* --idle */
+    uint64_t max_packets;       /* -c; 0 for no limit */
+    uint16_t community_id_seed; /* --community-id-seed; 0 by default, as Zeek and Suricata */
+    const char *sensor;         /* --sensor, or sensor_default */
+    char sensor_default[FINDING_MAX_SENSOR + 1]; /* the host name, when --sensor is not given */
     struct capture_live_opts live;
     const char *user;       /* -Z */
     char *bpf;              /* the remaining arguments joined by spaces (owned); NULL for none */

@@ -52,6 +52,9 @@ enum finding_end {
 /* A session's uid: "C" and 17 base62 digits, as Zeek writes its connection uids. */
 #define FINDING_UID_LEN 18
 
+/* A Community ID v1 string: "1:" and the base64 of a 20-byte SHA-1 digest (28 characters). */
+#define FINDING_COMMUNITY_ID_LEN 30
+
 /* The fingerprint key: 32 random bytes, kept in a key file outside the database (keyfile.h).
  * The wiring owns it for the run. */
 #define FINDING_KEY_LEN 32
@@ -104,13 +107,17 @@ struct session {
     uint64_t gaps, gap_bytes;            /* reassembly gaps in either direction */
     bool is_parse_done; /* set by a parser: nothing more to learn (TLS version known) */
     bool is_published;  /* a credential event of it was written: its record replaces one */
-    char uid[FINDING_UID_LEN + 1]; /* finding_set_uid */
+    char uid[FINDING_UID_LEN + 1];                   /* finding_set_uid */
+    char community_id[FINDING_COMMUNITY_ID_LEN + 1]; /* finding_set_community_id; "" unset */
+    const char *sensor; /* the sensor that saw it (borrowed for the run; finding_set_uid), NULL
+                           in a record made by hand */
 };
 
 /* One run of plainsight: what it read and what it dropped. Strings and counters borrowed. */
 struct run_record {
     const char *source; /* the capture files, space-separated, or the interface */
     const char *mode;   /* "offline" or "live" */
+    const char *sensor; /* --sensor (the host name by default); NULL if none */
     const char *status; /* "running", "ok", "damaged" (an input was cut short), "interrupted" */
     uint64_t started_usec, ended_usec;      /* wall clock */
     uint64_t first_pkt_usec, last_pkt_usec; /* packet time, 0 if no packet */
@@ -147,9 +154,22 @@ void finding_set_response(struct credential *c, const uint8_t *p, size_t len);
  * it makes its session "cleartext" at most (finding_exposure). Any protocol may flag one. */
 void finding_set_anonymous(struct credential *c);
 
-/* Sets s->uid from its first packet's time and its endpoints (set those first): the same
- * session read twice gets the same uid, and two sessions differ in one of them. */
-void finding_set_uid(struct session *s);
+/* Sets s->sensor to sensor (borrowed: it must outlive the record; NULL for none) and s->uid from
+ * the sensor, its first packet's time and its endpoints (set those first): the same session
+ * read twice by one sensor gets the same uid, and two sessions differ in one of them. Two
+ * sensors that see one session give it two uids: each is a sighting of its own. */
+void finding_set_uid(struct session *s, const char *sensor);
+
+/* True when name can be a sensor's name: 1 to FINDING_MAX_SENSOR bytes, each printable ASCII
+ * other than space (33 to 126, what a syslog HOSTNAME allows), so that it is one word in every
+ * output. */
+bool finding_sensor_is_valid(const char *name);
+
+/* Sets s->community_id: Community ID v1 (github.com/corelight/community-id-spec) of the
+ * session's TCP 5-tuple under seed (0 unless the operator chose a domain), the string Zeek and
+ * Suricata write for the same flow. Set the endpoints first. The endpoints are ordered (smaller
+ * address, then smaller port, first), so both directions give the same id. */
+void finding_set_community_id(struct session *s, uint16_t seed);
 
 /* True when c holds what its login sent (a secret or a challenge-response's response) or its
  * result is known: a credential event can say something. */

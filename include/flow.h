@@ -29,10 +29,12 @@ typedef void flow_emit_fn(void *ctx, struct session *s);
 typedef void flow_cred_fn(void *ctx, struct session *s, size_t i);
 
 struct flow_config {
-    size_t max_flows;     /* FLOW_MAX_FLOWS */
-    size_t memcap_bytes;  /* FLOW_MEMCAP_BYTES: flow state plus reassembly queues */
-    uint32_t idle_sec;    /* FLOW_IDLE_SEC */
-    struct classify *cls; /* borrowed; NULL: the table makes its own, for the ports alone */
+    size_t max_flows;           /* FLOW_MAX_FLOWS */
+    size_t memcap_bytes;        /* FLOW_MEMCAP_BYTES: flow state plus reassembly queues */
+    uint32_t idle_sec;          /* FLOW_IDLE_SEC */
+    struct classify *cls;       /* borrowed; NULL: the table makes its own, for the ports alone */
+    uint16_t community_id_seed; /* each session's Community ID seed (--community-id-seed) */
+    const char *sensor; /* borrowed for the table's life: each session's sensor, in its uid */
 };
 
 /* The table's counters; each is a run counter "flow.<name>" (counters.h). */

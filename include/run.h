@@ -42,6 +42,8 @@ struct run_config {
     uint32_t idle_sec;    /* session idle timeout (--idle) */
     bool is_ports_only;   /* classify by port alone (--ports-only): no nDPI */
     bool is_quiet;        /* -q: the statistics line every RUN_HEALTH_SEC, not RUN_STATS_SEC */
+    uint16_t community_id_seed; /* --community-id-seed */
+    const char *sensor;         /* --sensor, borrowed for the run */
 };
 
 /* Which statistics line a live run owes stderr now (run_report_due). */

@@ -126,6 +126,9 @@
 #define FINDING_MAX_CHALLENGE 1024
 /* finding: longest mechanism name (RFC 4422 limits SASL names to 20 characters). */
 #define FINDING_MAX_MECH 32
+/* finding: longest sensor name (--sensor), bytes: a Linux host name (the default) is at most 64,
+ * and a name that long still fits a syslog HOSTNAME (RFC 5424: 255). */
+#define FINDING_MAX_SENSOR 64
 
 /* pop3: APOP timestamp from the greeting, bytes (RFC 1939 msg-id; generous). */
 #define POP3_MAX_TIMESTAMP 512

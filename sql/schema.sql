@@ -29,7 +29,9 @@ CREATE TABLE IF NOT EXISTS runs (
     sessions        INTEGER NOT NULL DEFAULT 0,
     exposed         INTEGER NOT NULL DEFAULT 0,
     pid             INTEGER,           -- the process and host that ran it: a run left
-    host            TEXT               -- 'running' by a process that is gone is 'interrupted'
+    host            TEXT,              -- 'running' by a process that is gone is 'interrupted'
+    sensor          TEXT               -- --sensor (default: the host name); NULL in runs
+                                       -- written before it existed
 );
 
 -- Every counter of a run: what was decoded, what was dropped and why.
@@ -68,12 +70,19 @@ CREATE TABLE IF NOT EXISTS sessions (
     gap_bytes       INTEGER NOT NULL,
     injected_commands INTEGER NOT NULL,   -- cleartext commands pipelined after STARTTLS
     credentials_dropped INTEGER NOT NULL, -- credentials past the per-session limit
-    uid             TEXT                  -- "C" and 17 base62 digits, from the first packet's
-                                          -- time and the endpoints; NULL before version 2
+    uid             TEXT,                 -- "C" and 17 base62 digits, from the first packet's
+                                          -- time, the endpoints and the sensor;
+                                          -- NULL before version 2
+    community_id    TEXT,                 -- Community ID v1 of the TCP 5-tuple ("1:..."), as
+                                          -- Zeek and Suricata write it; added on open to
+                                          -- databases made without it (NULL in their rows)
+    sensor          TEXT                  -- the sensor that saw it (--sensor, default the host
+                                          -- name), also in its uid; NULL in older rows
 );
 CREATE INDEX IF NOT EXISTS sessions_server ON sessions(server_ip, server_port);
 CREATE UNIQUE INDEX IF NOT EXISTS sessions_uid ON sessions(uid);
 CREATE INDEX IF NOT EXISTS sessions_start ON sessions(ts_start);
+CREATE INDEX IF NOT EXISTS sessions_community_id ON sessions(community_id);
 
 -- One row per credential seen in a session, in the order seen.
 CREATE TABLE IF NOT EXISTS credentials (

@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "classify.h"
+#include "finding.h"
 #include "keyfile.h"
 #include "log.h"
 #include "priv.h"
@@ -69,12 +71,18 @@ static void usage(FILE *f)
             "                         packets of TCP flows on other ports are looked at (the\n"
             "                         server's greeting, or nDPI for flows seen mid-stream)\n"
             "\n"
+            "Identity:\n"
+            "      --sensor NAME      this sensor's name in every record (default: the host\n"
+            "                         name); up to %d printable characters, no spaces\n"
+            "      --community-id-seed N  the seed of each session's Community ID (0 to 65535;\n"
+            "                         default 0); give the one Zeek or Suricata use\n"
+            "\n"
             "  -h, --help             this text\n"
             "  -V, --version          version and library versions\n"
             "\n"
             "Exit status: 0 done, 1 usage error, 2 an input, the interface or the database\n"
             "failed, 3 an input was damaged part-way (what came before the damage was analysed).\n",
-            PRIV_DEFAULT_USER, FLOW_MEMCAP_BYTES >> 20, FLOW_IDLE_SEC);
+            PRIV_DEFAULT_USER, FLOW_MEMCAP_BYTES >> 20, FLOW_IDLE_SEC, FINDING_MAX_SENSOR);
 }
 
 static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -265,6 +273,27 @@ static enum cli_action opt_ports_only(struct cli_opts *o, const char *arg)
     return CLI_RUN;
 }
 
+static enum cli_action opt_sensor(struct cli_opts *o, const char *arg)
+{
+    if (!finding_sensor_is_valid(arg)) {
+        return usage_error("--sensor: the name must be 1 to %d printable ASCII characters "
+                           "without spaces",
+                           FINDING_MAX_SENSOR);
+    }
+    o->sensor = arg;
+    return CLI_RUN;
+}
+
+static enum cli_action opt_community_id_seed(struct cli_opts *o, const char *arg)
+{
+    uint64_t v;
+    if (!parse_u64(arg, UINT16_MAX, &v)) {
+        return usage_error("--community-id-seed: '%s' is not a seed (0 to 65535)", arg);
+    }
+    o->community_id_seed = (uint16_t)v;
+    return CLI_RUN;
+}
+
 static enum cli_action opt_help(struct cli_opts *o, const char *arg)
 {
     (void)o;
@@ -309,6 +338,8 @@ static const struct cli_opt cli_opts_table[] = {
     { "memcap", required_argument, 0, opt_memcap },
     { "idle", required_argument, 0, opt_idle },
     { "ports-only", no_argument, 0, opt_ports_only },
+    { "sensor", required_argument, 0, opt_sensor },
+    { "community-id-seed", required_argument, 0, opt_community_id_seed },
     { "help", no_argument, 'h', opt_help },
     { "version", no_argument, 'V', opt_version },
 };
@@ -368,6 +399,21 @@ static void join_filter(struct cli_opts *o, int argc, char **argv)
     }
 }
 
+/* The host name as the sensor's name; "unknown" (with a warning) when the system gives none
+ * that is valid as one. */
+static void default_sensor(struct cli_opts *o)
+{
+    if (gethostname(o->sensor_default, sizeof o->sensor_default) != 0) {
+        o->sensor_default[0] = '\0';
+    }
+    o->sensor_default[sizeof o->sensor_default - 1] = '\0';
+    if (!finding_sensor_is_valid(o->sensor_default)) {
+        log_warn("the host name is no sensor name; the sensor is 'unknown' (give --sensor)");
+        snprintf(o->sensor_default, sizeof o->sensor_default, "unknown");
+    }
+    o->sensor = o->sensor_default;
+}
+
 enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
 {
     o->out.db_path = "plainsight.db";
@@ -401,6 +447,9 @@ enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
                            "interface");
     }
     join_filter(o, argc, argv);
+    if (o->sensor == NULL) {
+        default_sensor(o);
+    }
     o->out.is_live = o->iface != NULL;
     if (o->out.key_path == NULL) {
         o->key_path_owned = keyfile_default_path(o->out.db_path);

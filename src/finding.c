@@ -5,7 +5,9 @@
  * run's key (struct finding_key: the one kept in the database, or random for a run without
  * one), cut to 128 bits: equal passwords give equal fingerprints within one database, and the
  * fingerprint cannot be checked against a password list without the key.
- * HMAC comes from nettle rather than code of our own. */
+ * HMAC comes from nettle rather than code of our own. The session's identity is here too: its
+ * uid (a hash of the sensor, the first packet's time and the endpoints) and its Community ID
+ * v1 (SHA-1 and base64, also from nettle), the key Zeek and Suricata logs are joined on. */
 #include "finding.h"
 
 #include <arpa/inet.h>
@@ -15,7 +17,9 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include <nettle/base64.h>
 #include <nettle/hmac.h>
+#include <nettle/sha1.h>
 #include <nettle/sha2.h>
 
 struct session *finding_new(void)
@@ -130,7 +134,21 @@ void finding_set_anonymous(struct credential *c)
     c->is_anonymous = true;
 }
 
-void finding_set_uid(struct session *s)
+bool finding_sensor_is_valid(const char *name)
+{
+    size_t len = strnlen(name, FINDING_MAX_SENSOR + 1);
+    if (len == 0 || len > FINDING_MAX_SENSOR) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] < 33 || name[i] > 126) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void finding_set_uid(struct session *s, const char *sensor)
 {
     static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     uint8_t in[8 + 1 + 16 + 2 + 16 + 2];
@@ -151,6 +169,15 @@ void finding_set_uid(struct session *s)
     struct sha256_ctx ctx;
     sha256_init(&ctx);
     sha256_update(&ctx, n, in);
+    /* The sensor last, after its length: the fields before it have fixed sizes, so no two
+     * (sensor, tuple) pairs hash the same input. No sensor hashes as before sensors existed. */
+    s->sensor = sensor;
+    if (sensor != NULL) {
+        size_t len = strnlen(sensor, FINDING_MAX_SENSOR);
+        uint8_t len_byte = (uint8_t)len;
+        sha256_update(&ctx, 1, &len_byte);
+        sha256_update(&ctx, len, (const uint8_t *)sensor);
+    }
     sha256_digest(&ctx, sizeof digest, digest);
     /* 17 base62 digits from the first 13 bytes (104 bits; 62^17 > 2^101). */
     uint8_t num[13];
@@ -166,6 +193,46 @@ void finding_set_uid(struct session *s)
         s->uid[d] = b62[rem];
     }
     s->uid[FINDING_UID_LEN] = '\0';
+}
+
+void finding_set_community_id(struct session *s, uint16_t seed)
+{
+    /* The TCP tuple only: plainsight follows nothing else. IPv4 addresses are the first 4 of
+     * the 16 bytes (decode.h), and memcmp over network-order bytes compares them as numbers. */
+    const size_t alen = s->ip_version == 6 ? 16 : 4;
+    const uint8_t *a = s->client_ip, *b = s->server_ip;
+    uint16_t ap = s->client_port, bp = s->server_port;
+    int cmp = memcmp(a, b, alen);
+    if (cmp > 0 || (cmp == 0 && ap > bp)) {
+        a = s->server_ip, b = s->client_ip;
+        ap = s->server_port, bp = s->client_port;
+    }
+    /* seed (2) . src ip . dst ip . proto (1) . padding 0 (1) . src port (2) . dst port (2) */
+    uint8_t in[2 + 16 + 16 + 1 + 1 + 2 + 2];
+    size_t n = 0;
+    in[n++] = (uint8_t)(seed >> 8);
+    in[n++] = (uint8_t)seed;
+    memcpy(in + n, a, alen);
+    n += alen;
+    memcpy(in + n, b, alen);
+    n += alen;
+    in[n++] = 6; /* IPPROTO_TCP */
+    in[n++] = 0;
+    in[n++] = (uint8_t)(ap >> 8);
+    in[n++] = (uint8_t)ap;
+    in[n++] = (uint8_t)(bp >> 8);
+    in[n++] = (uint8_t)bp;
+    uint8_t digest[SHA1_DIGEST_SIZE];
+    struct sha1_ctx ctx;
+    sha1_init(&ctx);
+    sha1_update(&ctx, n, in);
+    sha1_digest(&ctx, sizeof digest, digest);
+    _Static_assert(2 + BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE) == FINDING_COMMUNITY_ID_LEN,
+                   "\"1:\" and the padded base64 of the digest");
+    s->community_id[0] = '1';
+    s->community_id[1] = ':';
+    base64_encode_raw(s->community_id + 2, sizeof digest, digest);
+    s->community_id[FINDING_COMMUNITY_ID_LEN] = '\0';
 }
 
 bool finding_credential_is_ready(const struct credential *c)

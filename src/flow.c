@@ -597,7 +597,8 @@ static void attach_mail(struct flow_table *ft, struct flow *f, const struct pkt 
     s->server_port = src_is_client ? p->dport : p->sport;
     s->vlan = p->vlan;
     s->ts_start_usec = p->ts_usec;
-    finding_set_uid(s);
+    finding_set_uid(s, ft->cfg.sensor);
+    finding_set_community_id(s, ft->cfg.community_id_seed);
     /* A wrapper's session is of the protocol it carries, once it finds it. */
     s->protocol = cr->proto->is_wrapper ? NULL : cr->proto->name;
     m->parse_flags = cr->is_implicit_tls ? PARSE_F_IMPLICIT_TLS : 0u;

@@ -156,6 +156,8 @@ static int wire_and_run(const struct cli_opts *o, struct capture *live)
             .idle_sec = o->idle_sec,
             .is_ports_only = o->is_ports_only,
             .is_quiet = o->out.is_quiet,
+            .community_id_seed = o->community_id_seed,
+            .sensor = o->sensor,
         };
         struct run *r = run_start(&rc_cfg, out, &key);
         if (r != NULL) {

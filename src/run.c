@@ -176,6 +176,7 @@ struct run *run_start(const struct run_config *cfg, struct sink_set *out,
     r->source = join_sources(cfg);
     r->rec.source = r->source;
     r->rec.mode = cfg->live != NULL ? "live" : "offline";
+    r->rec.sensor = cfg->sensor;
     r->rec.status = "running";
     r->rec.started_usec = wall_usec();
     if (sink_set_run_begin(out, &r->rec) != PS_OK) {
@@ -194,7 +195,14 @@ struct run *run_start(const struct run_config *cfg, struct sink_set *out,
         run_free(r);
         return NULL;
     }
-    struct flow_config fc = { FLOW_MAX_FLOWS, cfg->memcap_bytes, cfg->idle_sec, r->cls };
+    struct flow_config fc = {
+        .max_flows = FLOW_MAX_FLOWS,
+        .memcap_bytes = cfg->memcap_bytes,
+        .idle_sec = cfg->idle_sec,
+        .cls = r->cls,
+        .community_id_seed = cfg->community_id_seed,
+        .sensor = cfg->sensor,
+    };
     r->ft = flow_table_new(&fc, emit, r);
     struct defrag_config dc = { cfg->memcap_bytes / DEFRAG_MEMCAP_DIV, defrag_charge,
                                 defrag_release, r->ft };

@@ -191,7 +191,8 @@ enum ps_err sink_json_reopen(struct sink_json *j, char *err, size_t errcap)
     return j->f != NULL ? PS_OK : PS_ERR_IO;
 }
 
-/* What every line starts with: the event, the session's uid, times, endpoints, protocol. */
+/* What every line starts with: the event, the session's uid and Community ID, the sensor that
+ * saw it, times, endpoints, protocol. */
 static void put_head(FILE *f, const char *event_type, const struct session *s)
 {
     char buf[64];
@@ -199,6 +200,10 @@ static void put_head(FILE *f, const char *event_type, const struct session *s)
     put_cstr(f, event_type);
     fputs(",\"uid\":", f);
     put_cstr(f, s->uid[0] != '\0' ? s->uid : NULL); /* NULL: a record made by hand */
+    fputs(",\"community_id\":", f);
+    put_cstr(f, s->community_id[0] != '\0' ? s->community_id : NULL);
+    fputs(",\"sensor\":", f);
+    put_cstr(f, s->sensor);
     fputs(",\"ts_start\":", f);
     put_cstr(f, finding_format_time(s->ts_start_usec, buf, sizeof buf));
     fputs(",\"ts_end\":", f);

@@ -55,9 +55,9 @@ static const char sql_ins_session[] =
     "INSERT INTO sessions (run_id, ts_start, ts_end, client_ip, client_port, server_ip,"
     " server_port, vlan, protocol, tls, tls_version, tls_weak, starttls, exposure, end_reason,"
     " packets, bytes_client, bytes_server, gaps, gap_bytes, injected_commands,"
-    " credentials_dropped, uid)"
+    " credentials_dropped, uid, community_id, sensor)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?19, ?20, ?21, ?22, ?23)"
+    " ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
     " ON CONFLICT (uid) DO NOTHING";
 
 /* The same columns into the row a credential event wrote (?1 is its id, not the run). */
@@ -66,7 +66,8 @@ static const char sql_upd_session[] =
     " server_ip = ?6, server_port = ?7, vlan = ?8, protocol = ?9, tls = ?10, tls_version = ?11,"
     " tls_weak = ?12, starttls = ?13, exposure = ?14, end_reason = ?15, packets = ?16,"
     " bytes_client = ?17, bytes_server = ?18, gaps = ?19, gap_bytes = ?20,"
-    " injected_commands = ?21, credentials_dropped = ?22, uid = ?23 WHERE id = ?1";
+    " injected_commands = ?21, credentials_dropped = ?22, uid = ?23, community_id = ?24,"
+    " sensor = ?25 WHERE id = ?1";
 
 static const char sql_find_session[] = "SELECT id FROM sessions WHERE uid = ?1";
 
@@ -263,8 +264,9 @@ static bool has_row(struct sink_sqlite *db, const char *sql, const char *a, cons
 }
 
 /* Version 1 had no sessions.uid, runs.pid or runs.host, and databases written before
- * credentials.anonymous have no such column: they are added before the schema's text (whose
- * indexes name them) is applied. A table that does not exist yet is made whole by that text. */
+ * credentials.anonymous, sessions.community_id or the sensor columns have no such column: they are
+ * added before the schema's text (whose indexes name them) is applied. A table that does not exist
+ * yet is made whole by that text. */
 static int migrate(struct sink_sqlite *db)
 {
     static const struct {
@@ -275,6 +277,9 @@ static int migrate(struct sink_sqlite *db)
         { "runs", "host", "ALTER TABLE runs ADD COLUMN host TEXT" },
         { "credentials", "anonymous",
           "ALTER TABLE credentials ADD COLUMN anonymous INTEGER NOT NULL DEFAULT 0" },
+        { "sessions", "community_id", "ALTER TABLE sessions ADD COLUMN community_id TEXT" },
+        { "sessions", "sensor", "ALTER TABLE sessions ADD COLUMN sensor TEXT" },
+        { "runs", "sensor", "ALTER TABLE runs ADD COLUMN sensor TEXT" },
     };
     for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
         bool is_table =
@@ -524,8 +529,8 @@ enum ps_err sink_sqlite_run_begin(struct sink_sqlite *db, const struct run_recor
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->db,
-                           "INSERT INTO runs (version, mode, source, status, started, pid, host)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           "INSERT INTO runs (version, mode, source, status, started, pid, host,"
+                           " sensor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                            -1, &st, NULL) != SQLITE_OK) {
         return PS_ERR_DB;
     }
@@ -540,6 +545,11 @@ enum ps_err sink_sqlite_run_begin(struct sink_sqlite *db, const struct run_recor
         sqlite3_bind_text(st, 7, host, -1, SQLITE_TRANSIENT);
     } else {
         sqlite3_bind_null(st, 7);
+    }
+    if (run->sensor != NULL) {
+        sqlite3_bind_text(st, 8, run->sensor, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, 8);
     }
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -624,6 +634,16 @@ static enum ps_err put_session(sqlite3_stmt *st, int64_t first, const struct ses
         sqlite3_bind_text(st, 23, s->uid, -1, SQLITE_TRANSIENT);
     } else {
         sqlite3_bind_null(st, 23); /* a record made by hand (tests, tools): no uid */
+    }
+    if (s->community_id[0] != '\0') {
+        sqlite3_bind_text(st, 24, s->community_id, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, 24);
+    }
+    if (s->sensor != NULL) {
+        sqlite3_bind_text(st, 25, s->sensor, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, 25);
     }
     return step_done(st) == SQLITE_OK ? PS_OK : PS_ERR_DB;
 }

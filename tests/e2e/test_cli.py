@@ -2,8 +2,12 @@
 out of every output, JSON validity, the fingerprint key, and damaged or hostile inputs.
 
 Uses the project's own captures (captures/); the public ones are used where present."""
+import base64
+import hashlib
+import ipaddress
 import json
 import os
+import socket
 import sqlite3
 import stat
 import struct
@@ -26,6 +30,17 @@ def truth_passwords():
                     if c.get("password"):
                         pw.add(c["password"])
     return pw
+
+
+def community_id(ip_a, port_a, ip_b, port_b, seed=0):
+    """Community ID v1 of a TCP tuple, written from the spec for this test."""
+    a = (ipaddress.ip_address(ip_a).packed, port_a)
+    b = (ipaddress.ip_address(ip_b).packed, port_b)
+    if b < a:
+        a, b = b, a
+    data = (struct.pack(">H", seed) + a[0] + b[0] + bytes([6, 0])
+            + struct.pack(">HH", a[1], b[1]))
+    return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode()
 
 
 def capture_files():
@@ -71,6 +86,63 @@ def main():
                      (["--memcap", "1M"], True), (["--memcap", "1023K"], False)):
         rc, out, err = run(b, args + ["-q", "-r", one, "-w", os.path.join(tmp, "lim.db")])
         t.check(rc == (0 if ok else 1), "%s: exit %d, %r" % (" ".join(args), rc, err))
+
+    # Community ID: every JSON line and every row has the flow's, under the seed chosen.
+    for seed in (None, "0", "1", "65535"):
+        sub = os.path.join(tmp, "cid%s" % seed)
+        os.makedirs(sub)
+        db, js = os.path.join(sub, "c.db"), os.path.join(sub, "c.json")
+        args = ["-q", "-r", one, "-w", db, "--json=" + js]
+        if seed is not None:
+            args += ["--community-id-seed", seed]
+        rc, out, err = run(b, args)
+        lines = [json.loads(x) for x in open(js)]
+        want = [community_id(x["client_ip"], x["client_port"], x["server_ip"], x["server_port"],
+                             int(seed or 0)) for x in lines]
+        con = sqlite3.connect(db)
+        rows = [r[0] for r in con.execute("SELECT community_id FROM sessions ORDER BY id")]
+        con.close()
+        t.check(rc == 0 and lines and [x["community_id"] for x in lines] == want
+                and rows == want, "--community-id-seed %s: exit %d, %r" % (seed, rc, rows))
+    for bad in ("65536", "-1", "x", ""):
+        rc, out, err = run(b, ["--community-id-seed", bad, "-r", one, "-w",
+                               os.path.join(tmp, "badseed.db")])
+        t.check(rc == 1 and "community-id-seed" in err,
+                "--community-id-seed %r: exit %d, %r" % (bad, rc, err))
+
+    # The sensor: given, or the host name by default, in every JSON line, session and run.
+    # Another sensor reading the same capture into the same database adds its own sessions.
+    sub = os.path.join(tmp, "sensor")
+    os.makedirs(sub)
+    db = os.path.join(sub, "s.db")
+    for name in (None, "mx-east.example"):
+        js = os.path.join(sub, "%s.json" % name)
+        args = ["-q", "-r", one, "-w", db, "--json=" + js]
+        if name is not None:
+            args += ["--sensor", name]
+        rc, out, err = run(b, args)
+        want = name or socket.gethostname()
+        lines = [json.loads(x) for x in open(js)]
+        con = sqlite3.connect(db)
+        rows = [r[0] for r in con.execute("SELECT sensor FROM sessions WHERE sensor = ?",
+                                          (want,))]
+        run_sensor = con.execute("SELECT sensor FROM runs ORDER BY id DESC").fetchone()[0]
+        con.close()
+        t.check(rc == 0 and lines and all(x["sensor"] == want for x in lines)
+                and len(rows) == len(lines) and run_sensor == want,
+                "--sensor %s: exit %d, %r, %r" % (name, rc, rows, run_sensor))
+    con = sqlite3.connect(db)
+    uids = con.execute("SELECT count(DISTINCT uid), count(*), count(DISTINCT sensor),"
+                       " count(DISTINCT community_id) FROM sessions").fetchone()
+    con.close()
+    t.check(uids[0] == uids[1] and uids[2] == 2 and uids[1] == 2 * uids[3],
+            "two sensors, one capture: a session each, one Community ID (%r)" % (uids,))
+    for bad in ("", "two words", "tab\there", "x" * 65, "esc\x1b[0m", "caf\u00e9"):
+        rc, out, err = run(b, ["--sensor", bad, "-r", one, "-w", os.path.join(tmp, "bad.db")])
+        t.check(rc == 1 and "--sensor" in err, "--sensor %r: exit %d, %r" % (bad, rc, err))
+    rc, out, err = run(b, ["-q", "--sensor", "x" * 64, "-r", one, "-w",
+                           os.path.join(tmp, "long.db")])
+    t.check(rc == 0, "--sensor of 64 characters: exit %d, %r" % (rc, err))
 
     # JSON that cannot be written fails the run: exit 2, no summary. One session fits the
     # stream's buffer, so the failure shows at the final flush.

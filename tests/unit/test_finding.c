@@ -3,9 +3,14 @@
  * Every field limit is tried exactly at its bound and one past it. The fingerprint is checked
  * against HMAC-SHA-256 values computed independently (Python's hmac module) with a 32-byte
  * key of bytes 0x00..0x1f, so a wrong key length, a wrong hash or a wrong cut shows.
+ * Community IDs are checked against the TCP vectors the Community ID spec publishes
+ * (github.com/corelight/community-id-spec, baseline/baseline_deflt.json and
+ * baseline_seed1.json, made by its reference implementation): the strings Zeek and Suricata
+ * write.
  */
 #include "finding.h"
 
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -493,6 +498,132 @@ static void test_format_ip(void)
     CHECK_EQ_U(small[3], 'X');
 }
 
+/* One published vector: the tuple as the packet had it, the seed, the id. */
+struct cid_vector {
+    uint8_t ip_version;
+    const char *saddr, *daddr;
+    uint16_t sport, dport;
+    uint16_t seed;
+    const char *id;
+};
+
+static const struct cid_vector cid_vectors[] = {
+    { 4, "128.232.110.120", "66.35.250.204", 34855, 80, 0, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=" },
+    { 4, "66.35.250.204", "128.232.110.120", 80, 34855, 0, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=" },
+    { 4, "128.232.110.120", "66.35.250.204", 34855, 80, 1, "1:3V71V58M3Ksw/yuFALMcW0LAHvc=" },
+    { 4, "66.35.250.204", "128.232.110.120", 80, 34855, 1, "1:3V71V58M3Ksw/yuFALMcW0LAHvc=" },
+    { 6, "2001:470:e5bf:dead:4957:2174:e82c:4887", "2607:f8b0:400c:c03::1a", 63943, 25, 0,
+      "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4=" },
+    { 6, "2607:f8b0:400c:c03::1a", "2001:470:e5bf:dead:4957:2174:e82c:4887", 25, 63943, 0,
+      "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4=" },
+    { 6, "2001:470:e5bf:dead:4957:2174:e82c:4887", "2607:f8b0:400c:c03::1a", 63943, 25, 1,
+      "1:eJYTW6AOzFLlSUoESovMjnu7rMw=" },
+    { 6, "2607:f8b0:400c:c03::1a", "2001:470:e5bf:dead:4957:2174:e82c:4887", 25, 63943, 1,
+      "1:eJYTW6AOzFLlSUoESovMjnu7rMw=" },
+};
+
+/* A session with the tuple: the packet's source as the client. */
+static void cid_session(struct session *s, uint8_t ip_version, const char *saddr, const char *daddr,
+                        uint16_t sport, uint16_t dport)
+{
+    int af = ip_version == 6 ? AF_INET6 : AF_INET;
+    memset(s, 0, sizeof *s);
+    s->ip_version = ip_version;
+    CHECK(inet_pton(af, saddr, s->client_ip) == 1);
+    CHECK(inet_pton(af, daddr, s->server_ip) == 1);
+    s->client_port = sport;
+    s->server_port = dport;
+}
+
+static void test_community_id_vectors(void)
+{
+    for (size_t i = 0; i < sizeof cid_vectors / sizeof cid_vectors[0]; i++) {
+        const struct cid_vector *v = &cid_vectors[i];
+        struct session s;
+        cid_session(&s, v->ip_version, v->saddr, v->daddr, v->sport, v->dport);
+        finding_set_community_id(&s, v->seed);
+        if (!str_is(s.community_id, v->id)) {
+            fprintf(stderr, "vector %zu: %s, want %s\n", i, s.community_id, v->id);
+            CHECK(false);
+        }
+        CHECK_EQ_U(strlen(s.community_id), FINDING_COMMUNITY_ID_LEN);
+    }
+}
+
+/* The spec's ordering rules: the smaller address first, and the smaller port when the
+ * addresses are equal; the seed changes the id. */
+static void test_community_id_order(void)
+{
+    struct session a, b;
+    /* The spec's example: both directions order into 10.0.0.1, 127.0.0.1, 1234, 80. */
+    cid_session(&a, 4, "10.0.0.1", "127.0.0.1", 1234, 80);
+    cid_session(&b, 4, "127.0.0.1", "10.0.0.1", 80, 1234);
+    finding_set_community_id(&a, 0);
+    finding_set_community_id(&b, 0);
+    CHECK(str_is(a.community_id, b.community_id));
+    /* Equal addresses: the ports decide. */
+    cid_session(&a, 6, "::1", "::1", 40000, 143);
+    cid_session(&b, 6, "::1", "::1", 143, 40000);
+    finding_set_community_id(&a, 0);
+    finding_set_community_id(&b, 0);
+    CHECK(str_is(a.community_id, b.community_id));
+    /* Another port is another flow; another seed is another id; the largest seed works. */
+    cid_session(&b, 6, "::1", "::1", 143, 40001);
+    finding_set_community_id(&b, 0);
+    CHECK(!str_is(a.community_id, b.community_id));
+    cid_session(&b, 6, "::1", "::1", 143, 40000);
+    finding_set_community_id(&b, UINT16_MAX);
+    CHECK(!str_is(a.community_id, b.community_id));
+    CHECK(strncmp(b.community_id, "1:", 2) == 0);
+    CHECK_EQ_U(strlen(b.community_id), FINDING_COMMUNITY_ID_LEN);
+}
+
+/* Sensor names: printable ASCII without spaces, 1 to FINDING_MAX_SENSOR bytes. */
+static void test_sensor_name(void)
+{
+    char name[FINDING_MAX_SENSOR + 2];
+    memset(name, 'a', sizeof name);
+    name[FINDING_MAX_SENSOR] = '\0';
+    CHECK(finding_sensor_is_valid(name)); /* at the bound */
+    name[FINDING_MAX_SENSOR] = 'a';
+    name[FINDING_MAX_SENSOR + 1] = '\0';
+    CHECK(!finding_sensor_is_valid(name)); /* one past */
+    CHECK(finding_sensor_is_valid("x"));
+    CHECK(finding_sensor_is_valid("mx-1.dmz.example.org"));
+    CHECK(finding_sensor_is_valid("!~"));
+    CHECK(!finding_sensor_is_valid(""));
+    CHECK(!finding_sensor_is_valid("two words"));
+    CHECK(!finding_sensor_is_valid("tab\there"));
+    CHECK(!finding_sensor_is_valid("nl\n"));
+    CHECK(!finding_sensor_is_valid("del\x7f"));
+    CHECK(!finding_sensor_is_valid("esc\x1b[31m"));
+    CHECK(!finding_sensor_is_valid("caf\xc3\xa9"));
+}
+
+/* The sensor is in the uid: one session seen by two sensors has two uids; the record keeps the
+ * sensor it was given. */
+static void test_uid_sensor(void)
+{
+    struct session a, b;
+    cid_session(&a, 4, "192.0.2.1", "192.0.2.25", 40000, 25);
+    cid_session(&b, 4, "192.0.2.1", "192.0.2.25", 40000, 25);
+    a.ts_start_usec = b.ts_start_usec = 1700000000123456u;
+    finding_set_uid(&a, "sensor-a");
+    finding_set_uid(&b, "sensor-a");
+    CHECK(str_is(a.uid, b.uid));
+    CHECK(str_is(a.sensor, "sensor-a"));
+    finding_set_uid(&b, "sensor-b");
+    CHECK(!str_is(a.uid, b.uid));
+    CHECK(str_is(b.sensor, "sensor-b"));
+    /* A sensor that is a prefix of another still differs. */
+    finding_set_uid(&b, "sensor-");
+    CHECK(!str_is(a.uid, b.uid));
+    finding_set_uid(&b, NULL);
+    CHECK(!str_is(a.uid, b.uid));
+    CHECK(b.sensor == NULL);
+    CHECK(b.uid[0] == 'C' && strlen(b.uid) == FINDING_UID_LEN);
+}
+
 int main(void)
 {
     RUN(test_new_is_zeroed);
@@ -509,5 +640,9 @@ int main(void)
     RUN(test_tls_version);
     RUN(test_format_time);
     RUN(test_format_ip);
+    RUN(test_community_id_vectors);
+    RUN(test_community_id_order);
+    RUN(test_sensor_name);
+    RUN(test_uid_sensor);
     return TEST_SUMMARY();
 }

@@ -169,7 +169,7 @@ static void on_emit(void *ctx, struct session *s)
 static struct flow_table *table_new_cls(struct sink *k, size_t max_flows, size_t memcap,
                                         uint32_t idle_sec, struct classify *cls)
 {
-    struct flow_config cfg = { max_flows, memcap, idle_sec, cls };
+    struct flow_config cfg = { max_flows, memcap, idle_sec, cls, 0, NULL };
     memset(k, 0, sizeof *k);
     struct flow_table *ft = flow_table_new(&cfg, on_emit, k);
     k->ft = ft;
@@ -1847,11 +1847,11 @@ static void test_uid(void)
     a->client_port = b->client_port = 40000;
     a->server_port = 110;
     b->server_port = 110;
-    finding_set_uid(a);
-    finding_set_uid(b);
+    finding_set_uid(a, NULL);
+    finding_set_uid(b, NULL);
     CHECK(strcmp(a->uid, b->uid) == 0);
     b->client_port = 40001;
-    finding_set_uid(b);
+    finding_set_uid(b, NULL);
     CHECK(strcmp(a->uid, b->uid) != 0);
     for (size_t i = 1; i < FINDING_UID_LEN; i++) {
         char ch = a->uid[i];

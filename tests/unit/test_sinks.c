@@ -913,6 +913,7 @@ static struct run_record run_record_for(const char *status)
     memset(&r, 0, sizeof r);
     r.source = "test.pcap";
     r.mode = "offline";
+    r.sensor = "sensor-a";
     r.status = status;
     r.started_usec = 1700000200000000u;
     r.ended_usec = 1700000201000000u;
@@ -1681,8 +1682,11 @@ static void test_credential_events(void)
     struct run_record run = run_record_for("running");
     CHECK_EQ_U(sink_set_run_begin(set, &run), PS_OK);
     struct session *s = hostile_session(test_key);
-    finding_set_uid(s);
+    finding_set_uid(s, "sensor-a");
     CHECK(s->uid[0] == 'C' && strlen(s->uid) == FINDING_UID_LEN);
+    finding_set_community_id(s, 0);
+    char cid_field[64];
+    snprintf(cid_field, sizeof cid_field, "\"community_id\":\"%s\"", s->community_id);
     s->end_reason = FINDING_END_FIN;
     enum finding_result final = s->creds[0]->result;
     s->creds[0]->result = FINDING_RESULT_UNKNOWN;
@@ -1703,6 +1707,11 @@ static void test_credential_events(void)
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM sessions"), 1);
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM sessions WHERE end_reason = 'fin'"), 1);
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM credentials"), (int)s->n_creds);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM sessions WHERE community_id LIKE '1:%'"
+                            " AND length(community_id) = 30"),
+               1);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM sessions WHERE sensor = 'sensor-a'"), 1);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM runs WHERE sensor = 'sensor-a'"), 1);
     sink_set_close(set);
     char *text = NULL;
     size_t len = 0;
@@ -1714,6 +1723,8 @@ static void test_credential_events(void)
         events += has_bytes((const uint8_t *)text + at, n, "\"event_type\":\"credential\"");
         sessions += has_bytes((const uint8_t *)text + at, n, "\"event_type\":\"session\"");
         CHECK(has_bytes((const uint8_t *)text + at, n, s->uid));
+        CHECK(has_bytes((const uint8_t *)text + at, n, cid_field)); /* in every line's head */
+        CHECK(has_bytes((const uint8_t *)text + at, n, "\"sensor\":\"sensor-a\""));
         at += n + 1;
     }
     CHECK_EQ_U(events, 2);
@@ -1753,7 +1764,7 @@ static void test_anonymous_credential(void)
     finding_set_secret(c, LIT("guest@example.org"));
     finding_set_anonymous(c);
     c->result = FINDING_RESULT_SUCCESS;
-    finding_set_uid(s);
+    finding_set_uid(s, NULL);
     finding_finalize(s, test_key);
     s->is_published = true;
     CHECK_EQ_U(sink_set_credential(set, s, 0), PS_OK);
@@ -1788,8 +1799,9 @@ static void test_anonymous_credential(void)
     finding_key_wipe(&key);
 }
 
-/* A database of version 1 gets the columns version 2 added; a run a killed process left
- * 'running' is marked interrupted when the database is next opened, and only such a run. */
+/* A database of version 1 gets the columns added since (version 2's, community_id, sensor); a run a
+ * killed process left 'running' is marked interrupted when the database is next opened, and only
+ * such a run. */
 static void test_sqlite_migrate_and_recover(void)
 {
     char db[600], err[512];
@@ -1805,6 +1817,10 @@ static void test_sqlite_migrate_and_recover(void)
                             " DROP INDEX sessions_uid; ALTER TABLE sessions DROP COLUMN uid;"
                             " ALTER TABLE runs DROP COLUMN pid; ALTER TABLE runs DROP COLUMN host;"
                             " ALTER TABLE credentials DROP COLUMN anonymous;"
+                            " DROP INDEX sessions_community_id;"
+                            " ALTER TABLE sessions DROP COLUMN community_id;"
+                            " ALTER TABLE sessions DROP COLUMN sensor;"
+                            " ALTER TABLE runs DROP COLUMN sensor;"
                             " PRAGMA user_version = 1;"
                             " INSERT INTO runs (version, mode, source, status, started)"
                             " VALUES ('0.1.0', 'live', 'eth1', 'running', '2020-01-01T00:00:00Z'),"
@@ -1814,11 +1830,11 @@ static void test_sqlite_migrate_and_recover(void)
     sqlite3_close(h);
     CHECK_EQ_U(open_with(db, &key, false, err, sizeof err), PS_OK);
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM pragma_table_info('sessions')"
-                            " WHERE name = 'uid'"),
-               1);
+                            " WHERE name IN ('uid', 'community_id', 'sensor')"),
+               3);
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM pragma_table_info('runs')"
-                            " WHERE name IN ('pid', 'host')"),
-               2);
+                            " WHERE name IN ('pid', 'host', 'sensor')"),
+               3);
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM pragma_table_info('credentials')"
                             " WHERE name = 'anonymous' AND \"notnull\" = 1 AND dflt_value = '0'"),
                1);
