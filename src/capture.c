@@ -31,6 +31,7 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <pcap/pcap.h>
 
@@ -131,6 +132,37 @@ static enum ps_err set_filter(pcap_t *p, const char *bpf, const char *what, char
     return PS_OK;
 }
 
+/* The reason pcap_activate failed with rc, for the operator: what to do about a permission
+ * (the capabilities and the setcap line, with this binary's path), a wrong name said once
+ * (libpcap's class and detail repeat each other: "No such device exists: No such device
+ * exists"), and otherwise libpcap's class of failure and its details. */
+static void live_error(pcap_t *p, int rc, const char *name, char *err, size_t errcap)
+{
+    if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED) {
+        char exe[256];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0) {
+            snprintf(exe, sizeof exe, "plainsight");
+        } else {
+            exe[n] = '\0';
+        }
+        snprintf(err, errcap,
+                 "%s: permission denied: run as root, or give the binary CAP_NET_RAW and "
+                 "CAP_NET_ADMIN: setcap cap_net_raw,cap_net_admin=eip %s",
+                 name, exe);
+        return;
+    }
+    if (rc == PCAP_ERROR_NO_SUCH_DEVICE) {
+        snprintf(err, errcap, "%s: no such interface (plainsight -D lists them)", name);
+        return;
+    }
+    const char *detail = pcap_geterr(p);
+    const char *what = pcap_statustostr(rc);
+    bool has_detail = detail != NULL && detail[0] != '\0' && strcmp(detail, what) != 0;
+    snprintf(err, errcap, "%s: %s%s%s", name, what, has_detail ? ": " : "",
+             has_detail ? detail : "");
+}
+
 enum ps_err capture_open_live(const char *name, const struct capture_live_opts *opts,
                               const char *bpf, struct capture **out, char *err, size_t errcap)
 {
@@ -148,10 +180,7 @@ enum ps_err capture_open_live(const char *name, const struct capture_live_opts *
                                                    : CAPTURE_DEFAULT_BUFFER_BYTES);
     int rc = pcap_activate(p);
     if (rc < 0) {
-        /* pcap_statustostr gives the class of failure; pcap_geterr the details, if any. */
-        const char *detail = pcap_geterr(p);
-        snprintf(err, errcap, "%s: %s%s%s", name, pcap_statustostr(rc),
-                 detail != NULL && detail[0] != '\0' ? ": " : "", detail != NULL ? detail : "");
+        live_error(p, rc, name, err, errcap);
         pcap_close(p);
         return rc == PCAP_ERROR_PROMISC_PERM_DENIED || rc == PCAP_ERROR_PERM_DENIED ||
                        rc == PCAP_ERROR_NO_SUCH_DEVICE || rc == PCAP_ERROR_IFACE_NOT_UP
