@@ -37,11 +37,12 @@ struct run_config {
     const char *iface;    /* its name, for messages and the run's source */
     const char *bpf;      /* filter for the files, NULL for none (live: already installed) */
     const char *db_path;  /* the database, for messages */
-    uint64_t max_packets; /* live: stop after this many packets (-c); 0 for no limit */
+    uint64_t max_packets; /* stop after this many packets (-c), over all files; 0: no limit */
     size_t memcap_bytes;  /* flow state and reassembly (--memcap) */
     uint32_t idle_sec;    /* session idle timeout (--idle) */
     bool is_ports_only;   /* classify by port alone (--ports-only): no nDPI */
-    bool is_quiet;        /* -q: the statistics line every RUN_HEALTH_SEC, not RUN_STATS_SEC */
+    bool is_quiet;        /* -q: the statistics line every RUN_HEALTH_SEC, not RUN_STATS_SEC;
+                             files: no progress line */
 };
 
 /* Which statistics line a live run owes stderr now (run_report_due). */
