@@ -3,7 +3,11 @@
  * Options are as tcpdump users know them where tcpdump has one (-r, -i, -s, -B, -p, -c, -Z, -D,
  * the BPF expression as the remaining arguments). Each is a row of cli_opts_table, whose order
  * is the one getopt_long sees (it lists ambiguous abbreviations in that order), and a small
- * function that checks and stores its argument against the limits in tunables.h. */
+ * function that checks and stores its argument against the limits in tunables.h. getopt's own
+ * messages are off: unknown options and missing arguments are usage errors like the others,
+ * starting with "plainsight:". Settings of live capture given with -r are warned about, once
+ * each, and ignored; a bare --json followed by what looks like a file name is refused with how
+ * to write it (--json=FILE), since the word would otherwise become the filter. */
 #include "cli.h"
 
 #include <errno.h>

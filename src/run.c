@@ -2,7 +2,12 @@
  *
  * Offline, each capture file is read in turn through one flow table (a session may span
  * files), in batches of CAPTURE_DISPATCH_MAX packets; the outputs get a tick every
- * RUN_COMMIT_PACKETS packets, so a long read keeps its findings on disk as it goes. Live, one
+ * RUN_COMMIT_PACKETS packets, so a long read keeps its findings on disk as it goes, and -c
+ * stops the run after that many packets over all the files. On a terminal (and without -q) a
+ * progress line on stderr is rewritten in place every RUN_PROGRESS_MSEC, the wall clock read
+ * between batches, never per packet; it is taken off before any other line (a session on the
+ * console, a message) and at the end. Its bytes come from capture_file_progress (the file
+ * position, or the records' lengths on a pipe), its share from the files' sizes. Live, one
  * interface is read until SIGINT/SIGTERM or -c packets, in the same batches: a source that
  * filled its batch is read again at once, one that came up short waits in capture_wait (poll)
  * with the others until one has packets or the next tick is due. The loop keeps an array of
