@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -79,6 +80,8 @@ struct run {
         uint64_t next_usec;   /* when the line is due again */
         uint64_t total_bytes; /* every file's size; 0 when one is unknown (stdin, a pipe) */
         uint64_t done_bytes;  /* the files read to their end */
+        size_t width;         /* the terminal's columns: a longer line would wrap, and '\r'
+                                 would then rewrite only its last row */
     } progress;
     struct ps_counter counters[COUNTERS_MAX];
 };
@@ -435,6 +438,8 @@ static void progress_init(struct run *r)
         }
     }
     pg->period_usec = msec * PS_USEC_PER_MSEC;
+    struct winsize ws;
+    pg->width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col : 80u;
     pg->start_usec = wall_usec();
     pg->next_usec = pg->start_usec + pg->period_usec;
     for (size_t i = 0; i < r->cfg->n_files; i++) {
@@ -479,9 +484,16 @@ static void progress_tick(struct run *r, const struct capture *cap)
             snprintf(eta, sizeof eta, ", ETA %llu:%02llu", left / 60u, left % 60u);
         }
     }
-    fprintf(stderr, "\rplainsight: %.1f MiB%s, %.0f packets/s, %llu sessions, %llu exposed%s\033[K",
-            (double)done / mib, share, (double)r->rec.packets / sec,
-            (unsigned long long)r->rec.sessions, (unsigned long long)r->rec.exposed, eta);
+    char line[256];
+    int n = snprintf(line, sizeof line,
+                     "plainsight: %.1f MiB%s, %.0f packets/s, %llu sessions, %llu exposed%s",
+                     (double)done / mib, share, (double)r->rec.packets / sec,
+                     (unsigned long long)r->rec.sessions, (unsigned long long)r->rec.exposed, eta);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    if (len > pg->width - 1) {
+        len = pg->width - 1; /* the last column left free: some terminals wrap on it */
+    }
+    fprintf(stderr, "\r%.*s\033[K", (int)len, line);
     pg->is_shown = true;
 }
 

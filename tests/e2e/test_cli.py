@@ -2,6 +2,7 @@
 out of every output, JSON validity, the fingerprint key, and damaged or hostile inputs.
 
 Uses the project's own captures (captures/); the public ones are used where present."""
+import fcntl
 import json
 import os
 import pty
@@ -11,6 +12,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import termios
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import tmpdir, PUBLIC, ROOT, Tally, analyse, load_json, run, sessions  # noqa: E402
@@ -309,9 +311,16 @@ def forgiving_usage(t, b, tmp, one, caps):
                 err.count("\n") == 1, "-i nosuch0 as a user: exit %d, %r" % (rc, err))
 
 
-def run_pty(b, args, env):
-    """Runs plainsight with stderr on a pseudo-terminal; returns (exit code, stderr bytes)."""
+def open_pty(cols):
+    """A pseudo-terminal cols wide: (master, slave)."""
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    return master, slave
+
+
+def run_pty(b, args, env, cols=200):
+    """Runs plainsight with stderr on a pseudo-terminal; returns (exit code, stderr bytes)."""
+    master, slave = open_pty(cols)
     p = subprocess.Popen([b] + args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=slave, env=env)
     os.close(slave)
@@ -352,7 +361,7 @@ def progress(t, b, tmp, caps):
     rdfd, wrfd = os.pipe()
     os.write(wrfd, data)  # small: fits the pipe
     os.close(wrfd)
-    master, slave = pty.openpty()
+    master, slave = open_pty(200)
     p = subprocess.Popen([b, "-r", "-", "-w", os.path.join(tmp, "prog-stdin.db")], stdin=rdfd,
                          stdout=subprocess.DEVNULL, stderr=slave, env=env)
     os.close(slave)
@@ -372,6 +381,12 @@ def progress(t, b, tmp, caps):
     lines = [x for x in errs.split(b"\r") if x.startswith(b"plainsight: ") and b"MiB" in x]
     t.check(rc == 0 and lines and all(b" of " not in x and b"ETA" not in x for x in lines),
             "progress on a pipe: bytes only: exit %d, %r" % (rc, lines[:2]))
+    # A narrow terminal: the line is cut short of its last column, so that it never wraps.
+    rc, err = run_pty(b, args + ["-w", os.path.join(tmp, "prog-narrow.db")], env, cols=40)
+    lines = [x.split(b"\x1b[K")[0] for x in err.split(b"\r") if x.startswith(b"plainsight: ")
+             and b"\x1b[K" in x]
+    t.check(rc == 0 and lines and all(len(x) == 39 for x in lines),
+            "progress on 40 columns: %r" % lines[:2])
     rc, err = run_pty(b, args + ["-q", "-w", os.path.join(tmp, "prog-q.db")], env)
     t.check(rc == 0 and b"\r" not in err.replace(b"\r\n", b"\n"),
             "no progress with -q: exit %d, %r" % (rc, err[:200]))
