@@ -108,6 +108,13 @@ typedef void (*capture_fn)(void *user, const struct capture_pkt *pkt);
 enum capture_status capture_dispatch(struct capture *c, size_t max, capture_fn fn, void *user,
                                      size_t *n_read);
 
+/* How far a file source has been read, for a progress line: *pos_bytes is the file position
+ * when the file can be seeked (a regular file), otherwise the bytes of the records read so far
+ * (captured lengths plus a 16-byte record header each: close to the bytes read from a pipe);
+ * *size_bytes is the file's size when it is a regular file, 0 when unknown (standard input, a
+ * pipe). A live source gives 0 and 0. */
+void capture_file_progress(const struct capture *c, uint64_t *pos_bytes, uint64_t *size_bytes);
+
 /* The link type of the source, mapped for decode (DECODE_LINK_UNKNOWN if decode lacks it). */
 enum decode_link capture_link(const struct capture *c);
 /* libpcap's name for the link type ("EN10MB"), for messages. */

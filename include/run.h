@@ -33,15 +33,16 @@ enum run_status {
 struct run_config {
     const char *const *files; /* capture files, read in turn ("-" is standard input) */
     size_t n_files;
-    struct capture *live; /* the open live source, or NULL to read files */
-    const char *iface;    /* its name, for messages and the run's source */
-    const char *bpf;      /* filter for the files, NULL for none (live: already installed) */
-    const char *db_path;  /* the database, for messages */
-    uint64_t max_packets; /* live: stop after this many packets (-c); 0 for no limit */
-    size_t memcap_bytes;  /* flow state and reassembly (--memcap) */
-    uint32_t idle_sec;    /* session idle timeout (--idle) */
-    bool is_ports_only;   /* classify by port alone (--ports-only): no nDPI */
-    bool is_quiet;        /* -q: the statistics line every RUN_HEALTH_SEC, not RUN_STATS_SEC */
+    struct capture *live;       /* the open live source, or NULL to read files */
+    const char *iface;          /* its name, for messages and the run's source */
+    const char *bpf;            /* filter for the files, NULL for none (live: already installed) */
+    const char *db_path;        /* the database, for messages */
+    uint64_t max_packets;       /* stop after this many packets (-c), over all files; 0: no limit */
+    size_t memcap_bytes;        /* flow state and reassembly (--memcap) */
+    uint32_t idle_sec;          /* session idle timeout (--idle) */
+    bool is_ports_only;         /* classify by port alone (--ports-only): no nDPI */
+    bool is_quiet;              /* -q: the statistics line every RUN_HEALTH_SEC, not RUN_STATS_SEC;
+                                   files: no progress line */
     uint16_t community_id_seed; /* --community-id-seed */
     const char *sensor;         /* --sensor, borrowed for the run */
 };

@@ -184,6 +184,12 @@
  * the first drops are reported at the next tick, a steady loss once a minute, not four times
  * a second. */
 #define RUN_DROPS_LINE_SEC 60
+/* run: files, on a terminal, milliseconds between two rewrites of the progress line (the clock
+ * is read between batches of CAPTURE_DISPATCH_MAX packets, never per packet). Tests lower it
+ * with the environment variable PLAINSIGHT_PROGRESS_MSEC. */
+#define RUN_PROGRESS_MSEC 250
+/* run: the longest PLAINSIGHT_PROGRESS_MSEC taken, milliseconds. */
+#define RUN_PROGRESS_MAX_MSEC 60000
 /* run: files, packets between commits, so a long read keeps its findings on disk as it goes. */
 #define RUN_COMMIT_PACKETS 65536u
 /* run: share of a run's packets, percent, that decode could not see into for a reason the user

@@ -31,6 +31,8 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <pcap/pcap.h>
 
@@ -43,6 +45,9 @@ struct capture {
     struct pcap_stat last; /* pcap_stats at the previous call, to widen its counters */
     uint64_t recv64, drop64, ifdrop64;
     enum decode_link link;
+    bool is_regular;       /* file: a regular file, whose position and size are known */
+    uint64_t size_bytes;   /* file: its size when is_regular */
+    uint64_t record_bytes; /* file: captured lengths plus record headers read so far */
     char err[PCAP_ERRBUF_SIZE + 64];
 };
 
@@ -106,6 +111,11 @@ enum ps_err capture_open_file(const char *path, const char *bpf, struct capture 
     struct capture *c = xcalloc(1, sizeof *c);
     c->p = p;
     c->link = map_link(pcap_datalink(p));
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) {
+        c->is_regular = true;
+        c->size_bytes = (uint64_t)st.st_size;
+    }
     *out = c;
     return PS_OK;
 }
@@ -131,6 +141,37 @@ static enum ps_err set_filter(pcap_t *p, const char *bpf, const char *what, char
     return PS_OK;
 }
 
+/* The reason pcap_activate failed with rc, for the operator: what to do about a permission
+ * (the capabilities and the setcap line, with this binary's path), a wrong name said once
+ * (libpcap's class and detail repeat each other: "No such device exists: No such device
+ * exists"), and otherwise libpcap's class of failure and its details. */
+static void live_error(pcap_t *p, int rc, const char *name, char *err, size_t errcap)
+{
+    if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED) {
+        char exe[256];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0) {
+            snprintf(exe, sizeof exe, "plainsight");
+        } else {
+            exe[n] = '\0';
+        }
+        snprintf(err, errcap,
+                 "%s: permission denied: run as root, or give the binary CAP_NET_RAW and "
+                 "CAP_NET_ADMIN: setcap cap_net_raw,cap_net_admin=eip %s",
+                 name, exe);
+        return;
+    }
+    if (rc == PCAP_ERROR_NO_SUCH_DEVICE) {
+        snprintf(err, errcap, "%s: no such interface (plainsight -D lists them)", name);
+        return;
+    }
+    const char *detail = pcap_geterr(p);
+    const char *what = pcap_statustostr(rc);
+    bool has_detail = detail != NULL && detail[0] != '\0' && strcmp(detail, what) != 0;
+    snprintf(err, errcap, "%s: %s%s%s", name, what, has_detail ? ": " : "",
+             has_detail ? detail : "");
+}
+
 enum ps_err capture_open_live(const char *name, const struct capture_live_opts *opts,
                               const char *bpf, struct capture **out, char *err, size_t errcap)
 {
@@ -148,10 +189,7 @@ enum ps_err capture_open_live(const char *name, const struct capture_live_opts *
                                                    : CAPTURE_DEFAULT_BUFFER_BYTES);
     int rc = pcap_activate(p);
     if (rc < 0) {
-        /* pcap_statustostr gives the class of failure; pcap_geterr the details, if any. */
-        const char *detail = pcap_geterr(p);
-        snprintf(err, errcap, "%s: %s%s%s", name, pcap_statustostr(rc),
-                 detail != NULL && detail[0] != '\0' ? ": " : "", detail != NULL ? detail : "");
+        live_error(p, rc, name, err, errcap);
         pcap_close(p);
         return rc == PCAP_ERROR_PROMISC_PERM_DENIED || rc == PCAP_ERROR_PERM_DENIED ||
                        rc == PCAP_ERROR_NO_SUCH_DEVICE || rc == PCAP_ERROR_IFACE_NOT_UP
@@ -283,7 +321,12 @@ struct dispatch_ctx {
     capture_fn fn;
     void *user;
     size_t n;
+    uint64_t bytes; /* captured lengths plus record headers */
 };
+
+/* A pcap record header's size; a pcapng block's is close (28 bytes for an enhanced packet
+ * block, and padding), near enough for a progress line on a pipe. */
+#define CAPTURE_RECORD_HDR_BYTES 16u
 
 static void dispatch_one(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
@@ -291,13 +334,14 @@ static void dispatch_one(u_char *user, const struct pcap_pkthdr *h, const u_char
     struct capture_pkt cp;
     fill_pkt(h, data, &cp);
     d->n++;
+    d->bytes += cp.caplen + CAPTURE_RECORD_HDR_BYTES;
     d->fn(d->user, &cp);
 }
 
 enum capture_status capture_dispatch(struct capture *c, size_t max, capture_fn fn, void *user,
                                      size_t *n_read)
 {
-    struct dispatch_ctx d = { fn, user, 0 };
+    struct dispatch_ctx d = { fn, user, 0, 0 };
     int cnt = max > (size_t)CAPTURE_DISPATCH_MAX ? CAPTURE_DISPATCH_MAX : (int)max;
     *n_read = 0;
     if (cnt <= 0) {
@@ -305,6 +349,7 @@ enum capture_status capture_dispatch(struct capture *c, size_t max, capture_fn f
     }
     int rc = pcap_dispatch(c->p, cnt, dispatch_one, (u_char *)(void *)&d);
     *n_read = d.n;
+    c->record_bytes += d.bytes;
     if (rc > 0) {
         return CAPTURE_PACKET;
     }
@@ -317,6 +362,24 @@ enum capture_status capture_dispatch(struct capture *c, size_t max, capture_fn f
     }
     snprintf(c->err, sizeof c->err, "%s", pcap_geterr(c->p));
     return CAPTURE_DAMAGED;
+}
+
+void capture_file_progress(const struct capture *c, uint64_t *pos_bytes, uint64_t *size_bytes)
+{
+    *pos_bytes = 0;
+    *size_bytes = 0;
+    if (c->is_live) {
+        return;
+    }
+    *pos_bytes = c->record_bytes;
+    if (c->is_regular) {
+        /* ftello counts what stdio has buffered as not yet read: the bytes libpcap has taken. */
+        off_t pos = ftello(pcap_file(c->p));
+        if (pos >= 0) {
+            *pos_bytes = (uint64_t)pos;
+        }
+        *size_bytes = c->size_bytes;
+    }
 }
 
 enum decode_link capture_link(const struct capture *c)

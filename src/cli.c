@@ -3,7 +3,11 @@
  * Options are as tcpdump users know them where tcpdump has one (-r, -i, -s, -B, -p, -c, -Z, -D,
  * the BPF expression as the remaining arguments). Each is a row of cli_opts_table, whose order
  * is the one getopt_long sees (it lists ambiguous abbreviations in that order), and a small
- * function that checks and stores its argument against the limits in tunables.h. */
+ * function that checks and stores its argument against the limits in tunables.h. getopt's own
+ * messages are off: unknown options and missing arguments are usage errors like the others,
+ * starting with "plainsight:". Settings of live capture given with -r are warned about, once
+ * each, and ignored; a bare --json followed by what looks like a file name is refused with how
+ * to write it (--json=FILE), since the word would otherwise become the filter. */
 #include "cli.h"
 
 #include <errno.h>
@@ -12,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "capture.h"
@@ -40,13 +45,13 @@ static void usage(FILE *f)
             "  -i, --interface IFACE  capture live on IFACE (a mirror/SPAN port) until SIGINT\n"
             "                         or SIGTERM\n"
             "  BPF expression         only packets matching it (as in tcpdump)\n"
+            "  -c, --count N          stop after N packets (over all -r files together)\n"
             "\n"
-            "Live capture:\n"
+            "Live capture (ignored, with a warning, when reading files):\n"
             "  -s, --snaplen BYTES    bytes kept per packet (default 65535: any IP packet)\n"
             "  -B, --buffer-size KIB  kernel capture buffer in KiB (default 65536); raise it\n"
             "                         when the statistics line shows kernel drops\n"
             "  -p, --no-promiscuous   do not put the interface into promiscuous mode\n"
-            "  -c, --count N          stop after N packets\n"
             "  -Z, --user USER        drop to USER once the interface is open (default when\n"
             "                         started as root: '%s' if that user exists)\n"
             "  -D, --list-interfaces  list the interfaces to capture on, and exit\n"
@@ -54,10 +59,11 @@ static void usage(FILE *f)
             "Output:\n"
             "  -w, --write DB         SQLite database to create or add to (default plainsight.db)\n"
             "      --json[=FILE]      one JSON object per mail session, to FILE or stdout;\n"
-            "                         SIGHUP reopens FILE (log rotation)\n"
+            "                         SIGHUP reopens FILE (log rotation); the '=' is needed\n"
             "      --reveal-secrets   keep cleartext passwords and challenge-response data in the\n"
             "                         outputs (default: only length and keyed fingerprint)\n"
-            "  -q, --quiet            no console lines and no summary; errors still shown\n"
+            "  -q, --quiet            no console lines, no progress line and no summary;\n"
+            "                         errors and warnings still shown\n"
             "      --key-file FILE    the fingerprint key (made mode 0600 when missing; default:\n"
             "                         the database's name with .key for .db); sensors that share\n"
             "                         it give one password one fingerprint\n"
@@ -314,34 +320,35 @@ static enum cli_action opt_version(struct cli_opts *o, const char *arg)
 /* One command-line option. The table's order is getopt_long's (it lists ambiguous
  * abbreviations in this order). */
 struct cli_opt {
-    const char *name; /* long name */
-    int has_arg;      /* no_argument, required_argument, optional_argument */
-    char short_name;  /* the one-letter form, or 0 for a long option only */
+    const char *name;  /* long name */
+    int has_arg;       /* no_argument, required_argument, optional_argument */
+    char short_name;   /* the one-letter form, or 0 for a long option only */
+    bool is_live_only; /* a setting of live capture: warned about, and ignored, with -r */
     cli_opt_fn *fn;
 };
 
 static const struct cli_opt cli_opts_table[] = {
-    { "read", required_argument, 'r', opt_read },
-    { "interface", required_argument, 'i', opt_interface },
-    { "snaplen", required_argument, 's', opt_snaplen },
-    { "buffer-size", required_argument, 'B', opt_buffer_size },
-    { "no-promiscuous", no_argument, 'p', opt_no_promiscuous },
-    { "count", required_argument, 'c', opt_count },
-    { "user", required_argument, 'Z', opt_user },
-    { "list-interfaces", no_argument, 'D', opt_list_interfaces },
-    { "write", required_argument, 'w', opt_write },
-    { "json", optional_argument, 0, opt_json },
-    { "reveal-secrets", no_argument, 0, opt_reveal_secrets },
-    { "quiet", no_argument, 'q', opt_quiet },
-    { "key-file", required_argument, 0, opt_key_file },
-    { "drop-old-key", no_argument, 0, opt_drop_old_key },
-    { "memcap", required_argument, 0, opt_memcap },
-    { "idle", required_argument, 0, opt_idle },
-    { "ports-only", no_argument, 0, opt_ports_only },
-    { "sensor", required_argument, 0, opt_sensor },
-    { "community-id-seed", required_argument, 0, opt_community_id_seed },
-    { "help", no_argument, 'h', opt_help },
-    { "version", no_argument, 'V', opt_version },
+    { "read", required_argument, 'r', false, opt_read },
+    { "interface", required_argument, 'i', false, opt_interface },
+    { "snaplen", required_argument, 's', true, opt_snaplen },
+    { "buffer-size", required_argument, 'B', true, opt_buffer_size },
+    { "no-promiscuous", no_argument, 'p', true, opt_no_promiscuous },
+    { "count", required_argument, 'c', false, opt_count },
+    { "user", required_argument, 'Z', true, opt_user },
+    { "list-interfaces", no_argument, 'D', false, opt_list_interfaces },
+    { "write", required_argument, 'w', false, opt_write },
+    { "json", optional_argument, 0, false, opt_json },
+    { "reveal-secrets", no_argument, 0, false, opt_reveal_secrets },
+    { "quiet", no_argument, 'q', false, opt_quiet },
+    { "key-file", required_argument, 0, false, opt_key_file },
+    { "drop-old-key", no_argument, 0, false, opt_drop_old_key },
+    { "memcap", required_argument, 0, false, opt_memcap },
+    { "idle", required_argument, 0, false, opt_idle },
+    { "ports-only", no_argument, 0, false, opt_ports_only },
+    { "sensor", required_argument, 0, false, opt_sensor },
+    { "community-id-seed", required_argument, 0, false, opt_community_id_seed },
+    { "help", no_argument, 'h', false, opt_help },
+    { "version", no_argument, 'V', false, opt_version },
 };
 
 #define CLI_N_OPTS (sizeof cli_opts_table / sizeof cli_opts_table[0])
@@ -352,6 +359,9 @@ static const struct cli_opt cli_opts_table[] = {
 static void build_getopt(struct option *longs, char *shorts)
 {
     size_t k = 0;
+    /* A leading ':' makes a missing argument ':' rather than '?', so that both are told apart
+     * and reported here, as every other error, starting with "plainsight:". */
+    shorts[k++] = ':';
     for (size_t i = 0; i < CLI_N_OPTS; i++) {
         const struct cli_opt *m = &cli_opts_table[i];
         longs[i] = (struct option){ m->name, m->has_arg, NULL,
@@ -377,6 +387,78 @@ static const struct cli_opt *find_opt(int c)
         }
     }
     return NULL;
+}
+
+/* getopt's complaint, reported as a usage error: c is ':' (an argument is missing) or '?' (an
+ * unknown or ambiguous option, or an argument given to one that takes none). getopt_long has
+ * stepped past the word at fault: argv[optind - 1] for a long option; a short one is optopt,
+ * since its word may be a cluster ("-qx"). */
+static enum cli_action getopt_error(int c, char **argv)
+{
+    const char *word = optind > 0 ? argv[optind - 1] : "";
+    bool is_long = strncmp(word, "--", 2) == 0;
+    if (!is_long) {
+        return c == ':' ? usage_error("-%c needs an argument", optopt)
+                        : usage_error("unknown option -%c", optopt);
+    }
+    size_t len = strcspn(word + 2, "=");
+    if (c == ':') {
+        return usage_error("--%.*s needs an argument", (int)len, word + 2);
+    }
+    size_t n_match = 0;
+    for (size_t i = 0; i < CLI_N_OPTS; i++) {
+        const char *name = cli_opts_table[i].name;
+        if (strncmp(name, word + 2, len) == 0) {
+            if (name[len] == '\0') {
+                return usage_error("--%s takes no argument", name);
+            }
+            n_match++;
+        }
+    }
+    if (n_match > 1) {
+        return usage_error("--%.*s is ambiguous: spell the option out", (int)len, word + 2);
+    }
+    return usage_error("unknown option --%.*s", (int)len, word + 2);
+}
+
+/* A word of BPF that is also an ordinary file name: a file by that name in the current
+ * directory does not make "--json tcp port 25" a file name. */
+static bool is_bpf_word(const char *w)
+{
+    static const char *const words[] = {
+        "host",    "net",      "port",      "portrange", "src",     "dst",     "tcp",    "udp",
+        "ip",      "ip6",      "arp",       "rarp",      "icmp",    "icmp6",   "ether",  "vlan",
+        "mpls",    "not",      "and",       "or",        "less",    "greater", "proto",  "sctp",
+        "inbound", "outbound", "broadcast", "multicast", "gateway", "pppoes",  "geneve",
+    };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (strcmp(w, words[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s);
+    size_t t = strlen(tail);
+    return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* Does the word after a bare --json look like the file the user meant, rather than the start of
+ * a filter? It ends in .json or .jsonl, or names a path (a '/' that is not an address with a
+ * prefix length, "10.0.0.0/8"), or is an existing file whose name is no BPF word. */
+static bool looks_like_json_file(const char *w)
+{
+    if (ends_with(w, ".json") || ends_with(w, ".jsonl")) {
+        return true;
+    }
+    if (strchr(w, '/') != NULL && w[strspn(w, "0123456789abcdefABCDEF.:/")] != '\0') {
+        return true;
+    }
+    struct stat st;
+    return !is_bpf_word(w) && stat(w, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* The rest of the command line is the filter, as tcpdump takes it: joined into o->bpf. */
@@ -421,18 +503,33 @@ enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
     o->idle_sec = FLOW_IDLE_SEC;
     o->live.is_promisc = 1;
     struct option longs[CLI_N_OPTS + 1];
-    char shorts[2 * CLI_N_OPTS + 1];
+    char shorts[2 * CLI_N_OPTS + 2];
     build_getopt(longs, shorts);
+    /* getopt's own messages start with argv[0], the binary's full path: ours say
+     * "plainsight:". */
+    opterr = 0;
+    const struct cli_opt *live_only[CLI_N_OPTS];
+    size_t n_live_only = 0;
+    bool is_bare_json = false;
     int c;
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
-        const struct cli_opt *m = find_opt(c);
+        const struct cli_opt *m = c == '?' || c == ':' ? NULL : find_opt(c);
         if (m == NULL) {
-            fprintf(stderr, "Try 'plainsight --help'.\n");
-            return CLI_EXIT_USAGE;
+            return getopt_error(c, argv);
         }
         enum cli_action act = m->fn(o, optarg);
         if (act != CLI_RUN) {
             return act;
+        }
+        bool is_listed = false;
+        for (size_t i = 0; i < n_live_only; i++) {
+            is_listed = is_listed || live_only[i] == m;
+        }
+        if (m->is_live_only && !is_listed) {
+            live_only[n_live_only++] = m; /* once each: at most CLI_N_OPTS */
+        }
+        if (m->fn == opt_json) {
+            is_bare_json = optarg == NULL;
         }
     }
     if (o->is_list) {
@@ -445,6 +542,20 @@ enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
     if (o->n_files > 0 && o->iface != NULL) {
         return usage_error("-r and -i do not go together: one run reads files or an "
                            "interface");
+    }
+    /* "--json out.json": getopt takes an optional argument only after '=', so the file name
+     * would become the filter. Guessing which was meant could write a file the user never
+     * named or drop a filter they typed; saying how to write it costs one retyped word. */
+    if (is_bare_json && optind < argc && looks_like_json_file(argv[optind])) {
+        return usage_error("--json takes its file after '=': write --json=%s (a bare --json "
+                           "writes to standard output, and what follows is the filter)",
+                           argv[optind]);
+    }
+    if (o->n_files > 0) {
+        for (size_t i = 0; i < n_live_only; i++) {
+            log_warn("-%c (--%s) is for live capture (-i): ignored when reading files",
+                     live_only[i]->short_name, live_only[i]->name);
+        }
     }
     join_filter(o, argc, argv);
     if (o->sensor == NULL) {

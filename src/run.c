@@ -2,7 +2,12 @@
  *
  * Offline, each capture file is read in turn through one flow table (a session may span
  * files), in batches of CAPTURE_DISPATCH_MAX packets; the outputs get a tick every
- * RUN_COMMIT_PACKETS packets, so a long read keeps its findings on disk as it goes. Live, one
+ * RUN_COMMIT_PACKETS packets, so a long read keeps its findings on disk as it goes, and -c
+ * stops the run after that many packets over all the files. On a terminal (and without -q) a
+ * progress line on stderr is rewritten in place every RUN_PROGRESS_MSEC, the wall clock read
+ * between batches, never per packet; it is taken off before any other line (a session on the
+ * console, a message) and at the end. Its bytes come from capture_file_progress (the file
+ * position, or the records' lengths on a pipe), its share from the files' sizes. Live, one
  * interface is read until SIGINT/SIGTERM or -c packets, in the same batches: a source that
  * filled its batch is read again at once, one that came up short waits in capture_wait (poll)
  * with the others until one has packets or the next tick is due. The loop keeps an array of
@@ -27,8 +32,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "classify.h"
@@ -64,6 +72,17 @@ struct run {
     struct defrag *df;
     struct classify *cls;
     struct run_report_clock report; /* live: when the statistics lines are due */
+    struct run_progress {
+        bool is_on;           /* files, stderr a terminal, no -q */
+        bool is_shown;        /* a line is on the terminal now */
+        uint64_t period_usec; /* RUN_PROGRESS_MSEC, or PLAINSIGHT_PROGRESS_MSEC */
+        uint64_t start_usec;  /* when reading began */
+        uint64_t next_usec;   /* when the line is due again */
+        uint64_t total_bytes; /* every file's size; 0 when one is unknown (stdin, a pipe) */
+        uint64_t done_bytes;  /* the files read to their end */
+        size_t width;         /* the terminal's columns: a longer line would wrap, and '\r'
+                                 would then rewrite only its last row */
+    } progress;
     struct ps_counter counters[COUNTERS_MAX];
 };
 
@@ -110,11 +129,22 @@ static uint64_t rss_bytes(void)
     return (uint64_t)ru.ru_maxrss * 1024u;
 }
 
+/* Takes the progress line off the terminal, so that the next line (a session on the console,
+ * a message, the summary) starts on a clean line; it is drawn again when next due. */
+static void progress_clear(struct run *r)
+{
+    if (r->progress.is_shown) {
+        fputs("\r\033[K", stderr);
+        r->progress.is_shown = false;
+    }
+}
+
 /* The session is finished: fingerprints under the run's key, counted, to every output. A fatal
  * output failure shows in is_stopped. */
 static void emit(void *ctx, struct session *s)
 {
     struct run *r = ctx;
+    progress_clear(r);
     finding_finalize(s, r->key->bytes);
     r->rec.sessions++;
     if (finding_is_exposed(s)) {
@@ -396,6 +426,101 @@ static void take_one(void *user, const struct capture_pkt *cp)
     take_packet(rc->r, rc->link, cp);
 }
 
+/* The progress line's clock, for a run over files: on only when stderr is a terminal and -q is
+ * not given; the size of the input when every file's is known. */
+static void progress_init(struct run *r)
+{
+    struct run_progress *pg = &r->progress;
+    memset(pg, 0, sizeof *pg);
+    pg->is_on = !r->cfg->is_quiet && isatty(STDERR_FILENO);
+    if (!pg->is_on) {
+        return;
+    }
+    uint64_t msec = RUN_PROGRESS_MSEC;
+    const char *env = getenv("PLAINSIGHT_PROGRESS_MSEC");
+    if (env != NULL && env[0] != '\0') {
+        char *end;
+        unsigned long v = strtoul(env, &end, 10);
+        if (*end == '\0' && v <= RUN_PROGRESS_MAX_MSEC) {
+            msec = v;
+        }
+    }
+    pg->period_usec = msec * PS_USEC_PER_MSEC;
+    struct winsize ws;
+    pg->width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col : 80u;
+    pg->start_usec = wall_usec();
+    pg->next_usec = pg->start_usec + pg->period_usec;
+    for (size_t i = 0; i < r->cfg->n_files; i++) {
+        struct stat st;
+        if (strcmp(r->cfg->files[i], "-") == 0 || stat(r->cfg->files[i], &st) != 0 ||
+            !S_ISREG(st.st_mode)) {
+            pg->total_bytes = 0;
+            return;
+        }
+        pg->total_bytes += (uint64_t)st.st_size;
+    }
+}
+
+/* Rewrites the progress line when it is due: bytes read (and the share, with an ETA, when the
+ * input's size is known), packets per second, sessions and exposed. Called between batches. */
+static void progress_tick(struct run *r, const struct capture *cap)
+{
+    struct run_progress *pg = &r->progress;
+    if (!pg->is_on) {
+        return;
+    }
+    uint64_t now = wall_usec();
+    if (now < pg->next_usec) {
+        return;
+    }
+    pg->next_usec = now + pg->period_usec;
+    uint64_t pos;
+    uint64_t size;
+    capture_file_progress(cap, &pos, &size);
+    uint64_t done = pg->done_bytes + pos;
+    uint64_t elapsed = now > pg->start_usec ? now - pg->start_usec : 1;
+    double sec = (double)elapsed / (double)PS_USEC_PER_SEC;
+    double mib = 1024.0 * 1024.0;
+    char share[96] = "";
+    char eta[48] = "";
+    if (pg->total_bytes > 0 && done <= pg->total_bytes) {
+        snprintf(share, sizeof share, " of %.1f MiB (%llu%%)", (double)pg->total_bytes / mib,
+                 (unsigned long long)(done * 100u / pg->total_bytes));
+        if (done > 0) {
+            unsigned long long left =
+                (unsigned long long)((double)(pg->total_bytes - done) * sec / (double)done);
+            snprintf(eta, sizeof eta, ", ETA %llu:%02llu", left / 60u, left % 60u);
+        }
+    }
+    char line[256];
+    int n = snprintf(line, sizeof line,
+                     "plainsight: %.1f MiB%s, %.0f packets/s, %llu sessions, %llu exposed%s",
+                     (double)done / mib, share, (double)r->rec.packets / sec,
+                     (unsigned long long)r->rec.sessions, (unsigned long long)r->rec.exposed, eta);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    if (len > pg->width - 1) {
+        len = pg->width - 1; /* the last column left free: some terminals wrap on it */
+    }
+    fprintf(stderr, "\r%.*s\033[K", (int)len, line);
+    pg->is_shown = true;
+}
+
+/* -c N reached. */
+static bool is_count_reached(const struct run *r)
+{
+    return r->cfg->max_packets != 0 && r->rec.packets >= r->cfg->max_packets;
+}
+
+/* At most CAPTURE_DISPATCH_MAX packets, and no more than -c leaves. */
+static size_t batch_max(const struct run *r)
+{
+    size_t max = CAPTURE_DISPATCH_MAX;
+    if (r->cfg->max_packets != 0 && r->cfg->max_packets - r->rec.packets < max) {
+        max = (size_t)(r->cfg->max_packets - r->rec.packets);
+    }
+    return max;
+}
+
 static void warn_link(const struct capture *cap, const char *name)
 {
     if (capture_link(cap) == DECODE_LINK_UNKNOWN) {
@@ -411,24 +536,32 @@ static enum run_status read_file(struct run *r, const char *path)
     char err[512];
     struct capture *cap = NULL;
     if (capture_open_file(path, r->cfg->bpf, &cap, err, sizeof err) != PS_OK) {
+        progress_clear(r);
         log_err("%s", err);
         return RUN_FAILED;
     }
+    progress_clear(r);
     warn_link(cap, path);
     enum run_status st = RUN_OK;
     uint64_t n = 0;
     uint64_t next_tick = RUN_COMMIT_PACKETS;
     enum capture_status cs = CAPTURE_PACKET;
     struct read_ctx rc = { r, capture_link(cap) };
-    while (!is_stopped(r) && cs == CAPTURE_PACKET) {
+    while (!is_stopped(r) && !is_count_reached(r) && cs == CAPTURE_PACKET) {
         size_t got = 0;
-        cs = capture_dispatch(cap, CAPTURE_DISPATCH_MAX, take_one, &rc, &got);
+        cs = capture_dispatch(cap, batch_max(r), take_one, &rc, &got);
         n += got;
         if (n >= next_tick) {
             sink_set_tick(r->out, wall_usec(), false);
             next_tick = n + RUN_COMMIT_PACKETS;
         }
+        progress_tick(r, cap);
     }
+    uint64_t pos;
+    uint64_t size;
+    capture_file_progress(cap, &pos, &size);
+    r->progress.done_bytes += pos;
+    progress_clear(r);
     if (!is_stopped(r) && cs == CAPTURE_DAMAGED) {
         log_err("%s: damaged after packet %llu: %s (the packets before it were analysed)", path,
                 (unsigned long long)n, capture_error(cap));
@@ -441,7 +574,8 @@ static enum run_status read_file(struct run *r, const char *path)
 static enum run_status read_files(struct run *r)
 {
     enum run_status st = RUN_OK;
-    for (size_t i = 0; i < r->cfg->n_files && !is_stopped(r); i++) {
+    progress_init(r);
+    for (size_t i = 0; i < r->cfg->n_files && !is_stopped(r) && !is_count_reached(r); i++) {
         enum run_status one = read_file(r, r->cfg->files[i]);
         if (one == RUN_DAMAGED) {
             r->cs.damaged_files++;
@@ -532,10 +666,7 @@ static enum run_status read_live(struct run *r)
             if (is_drained[i]) {
                 continue;
             }
-            size_t max = CAPTURE_DISPATCH_MAX;
-            if (r->cfg->max_packets != 0 && r->cfg->max_packets - r->rec.packets < max) {
-                max = (size_t)(r->cfg->max_packets - r->rec.packets);
-            }
+            size_t max = batch_max(r);
             size_t got = 0;
             enum capture_status cs = capture_dispatch(srcs[i], max, take_one, &ctx[i], &got);
             if (cs == CAPTURE_DAMAGED) {
@@ -543,7 +674,7 @@ static enum run_status read_live(struct run *r)
                 return RUN_FAILED;
             }
             is_drained[i] = got < max;
-            if (r->cfg->max_packets != 0 && r->rec.packets >= r->cfg->max_packets) {
+            if (is_count_reached(r)) {
                 return RUN_OK;
             }
         }

@@ -3,16 +3,20 @@ out of every output, JSON validity, the fingerprint key, and damaged or hostile 
 
 Uses the project's own captures (captures/); the public ones are used where present."""
 import base64
+import fcntl
 import hashlib
 import ipaddress
 import json
 import os
+import pty
 import socket
 import sqlite3
 import stat
 import struct
+import subprocess
 import sys
 import tempfile
+import termios
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import tmpdir, PUBLIC, ROOT, Tally, analyse, load_json, run, sessions  # noqa: E402
@@ -281,6 +285,9 @@ def main():
             "truncated capture: exit %d %r" % (rc, err))
     t.check(len(sessions(db)) == 1, "truncated capture: the session before the damage is kept")
 
+    forgiving_usage(t, b, tmp, one, caps)
+    progress(t, b, tmp, caps)
+
     # Captures cut at many snap lengths: no crash, no invented credential, drops counted.
     full = sessions(analyse(b, caps, ["--reveal-secrets"], tmp=os.path.join(tmp, "full"))[3])
     full_creds = {(s["client_port"], c["username"], c["secret"]) for s in full
@@ -304,6 +311,161 @@ def main():
         con.close()
         t.check(snap >= 1500 or trunc > 0, "snaplen %d: truncation counted (%d)" % (snap, trunc))
     t.done()
+
+
+def forgiving_usage(t, b, tmp, one, caps):
+    """Usage errors say "plainsight:" and how to do it right; live-only options with -r warn."""
+    for args, want in ((["--no-such-option"], "unknown option --no-such-option"),
+                       (["-x"], "unknown option -x"),
+                       (["-r"], "-r needs an argument"),
+                       (["--read"], "--read needs an argument"),
+                       (["--quiet=yes"], "--quiet takes no argument"),
+                       (["--re", "x"], "--re is ambiguous")):
+        rc, out, err = run(b, args)
+        t.check(rc == 1 and err.startswith("plainsight: error: " + want) and
+                all(line.startswith("plainsight:") or line.startswith("Try ")
+                    for line in err.splitlines()),
+                "%s: exit %d, %r" % (" ".join(args), rc, err))
+
+    # --json with a space before a file name: refused, saying how to write it; nothing made.
+    d = os.path.join(tmp, "jsonspace")
+    os.makedirs(d)
+    jpath = os.path.join(d, "out.json")
+    for word in ("out.json", jpath, "out.jsonl"):
+        rc, out, err = run(b, ["-r", one, "-w", os.path.join(d, "x.db"), "--json", word])
+        t.check(rc == 1 and "--json=%s" % word in err and err.count("\n") == 2 and
+                not os.path.exists(os.path.join(d, "x.db")),
+                "--json %s: exit %d, %r" % (word, rc, err))
+    # ... but a bare --json before a filter is JSON on stdout and the filter, even with a file
+    # named like the filter's first word in the current directory.
+    with open(os.path.join(d, "tcp"), "w") as f:
+        f.write("not a JSON file\n")
+    p = subprocess.run([os.path.abspath(b), "-r", os.path.abspath(one), "-w", "f.db", "--json",
+                        "tcp", "port", "110"], cwd=d, capture_output=True, timeout=120)
+    objs = [json.loads(line) for line in p.stdout.decode().splitlines() if line.startswith("{")]
+    t.check(p.returncode == 0 and len(objs) == 1 and objs[0]["server_port"] == 110,
+            "--json tcp port 110: exit %d, %d objects, %r" % (p.returncode, len(objs),
+                                                               p.stderr[-300:]))
+    p = subprocess.run([os.path.abspath(b), "-r", os.path.abspath(one), "-w", "g.db", "--json",
+                        "tcp", "port", "25"], cwd=d, capture_output=True, timeout=120)
+    t.check(p.returncode == 0 and b"{" not in p.stdout,
+            "--json tcp port 25: the filter applies: exit %d" % p.returncode)
+
+    # Live-only options with -r: one warning line each, and the run goes on.
+    db = os.path.join(tmp, "liveonly.db")
+    rc, out, err = run(b, ["-r", one, "-w", db, "-q", "-s", "100", "-B", "1024", "-p", "-s", "200"])
+    warns = [line for line in err.splitlines() if "warning:" in line]
+    t.check(rc == 0 and len(warns) == 3 and "-s (--snaplen)" in warns[0] and
+            "-B (--buffer-size)" in warns[1] and "-p (--no-promiscuous)" in warns[2] and
+            len(sessions(db)) == 1, "live-only options with -r: exit %d, %r" % (rc, err))
+
+    # -c on files: stops after N packets, counted across all the files.
+    for n in (5, 150):
+        db = os.path.join(tmp, "count%d.db" % n)
+        args = []
+        for c in caps:
+            args += ["-r", c]
+        rc, out, err = run(b, args + ["-w", db, "-q", "-c", str(n)])
+        con = sqlite3.connect(db)
+        got = con.execute("SELECT packets, status FROM runs").fetchone()
+        con.close()
+        t.check(rc == 0 and got == (n, "ok"), "-c %d on files: exit %d, %r" % (n, rc, got))
+
+    # A live capture's errors say what to do, once, starting with "plainsight:".
+    rc, out, err = run(b, ["-i", "nosuch0", "-w", os.path.join(tmp, "live.db")])
+    if os.geteuid() == 0:
+        t.check(rc == 2 and err == "plainsight: error: nosuch0: no such interface "
+                "(plainsight -D lists them)\n", "-i nosuch0 as root: exit %d, %r" % (rc, err))
+        t.skip("the capture permission message: running as root")
+    else:
+        t.check(rc == 2 and err.startswith("plainsight: error: nosuch0: permission denied") and
+                "CAP_NET_RAW" in err and "setcap cap_net_raw,cap_net_admin=eip " in err and
+                err.count("\n") == 1, "-i nosuch0 as a user: exit %d, %r" % (rc, err))
+
+
+def open_pty(cols):
+    """A pseudo-terminal cols wide: (master, slave)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    return master, slave
+
+
+def run_pty(b, args, env, cols=200):
+    """Runs plainsight with stderr on a pseudo-terminal; returns (exit code, stderr bytes)."""
+    master, slave = open_pty(cols)
+    p = subprocess.Popen([b] + args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=slave, env=env)
+    os.close(slave)
+    data = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(master)
+    return p.wait(timeout=120), data
+
+
+def progress(t, b, tmp, caps):
+    """The progress line: on a terminal only, rewritten in place, cleared at the end; never
+    with -q or when stderr is not a terminal. PLAINSIGHT_PROGRESS_MSEC=0 draws it after every
+    batch, so the small captures are enough."""
+    args = []
+    for c in caps:
+        args += ["-r", c]
+    env = dict(os.environ, PLAINSIGHT_PROGRESS_MSEC="0")
+    rc, err = run_pty(b, args + ["-w", os.path.join(tmp, "prog.db")], env)
+    last = err.rfind(b"\rplainsight: ")
+    line = err[last:].split(b"\x1b[K")[0].decode("ascii", "replace")
+    t.check(rc == 0 and last >= 0 and " MiB of " in line and "packets/s" in line and
+            "sessions" in line and "exposed" in line and "ETA" in line,
+            "progress on a terminal: exit %d, %r" % (rc, line))
+    tail = err[err.rfind(b"\r\x1b[K") + 4:]
+    t.check(err.find(b"\r\x1b[K", last) > last and tail.startswith(b"plainsight: ") and
+            b"packets, " in tail and b"\r" not in tail.rstrip(b"\r\n"),
+            "progress: cleared before the summary, %r" % err[-300:])
+    # Standard input: bytes only, no share and no ETA.
+    with open(caps[0], "rb") as f:
+        data = f.read()
+    rdfd, wrfd = os.pipe()
+    os.write(wrfd, data)  # small: fits the pipe
+    os.close(wrfd)
+    master, slave = open_pty(200)
+    p = subprocess.Popen([b, "-r", "-", "-w", os.path.join(tmp, "prog-stdin.db")], stdin=rdfd,
+                         stdout=subprocess.DEVNULL, stderr=slave, env=env)
+    os.close(slave)
+    os.close(rdfd)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    rc = p.wait(timeout=120)
+    errs = b"".join(chunks)
+    lines = [x for x in errs.split(b"\r") if x.startswith(b"plainsight: ") and b"MiB" in x]
+    t.check(rc == 0 and lines and all(b" of " not in x and b"ETA" not in x for x in lines),
+            "progress on a pipe: bytes only: exit %d, %r" % (rc, lines[:2]))
+    # A narrow terminal: the line is cut short of its last column, so that it never wraps.
+    rc, err = run_pty(b, args + ["-w", os.path.join(tmp, "prog-narrow.db")], env, cols=40)
+    lines = [x.split(b"\x1b[K")[0] for x in err.split(b"\r") if x.startswith(b"plainsight: ")
+             and b"\x1b[K" in x]
+    t.check(rc == 0 and lines and all(len(x) == 39 for x in lines),
+            "progress on 40 columns: %r" % lines[:2])
+    rc, err = run_pty(b, args + ["-q", "-w", os.path.join(tmp, "prog-q.db")], env)
+    t.check(rc == 0 and b"\r" not in err.replace(b"\r\n", b"\n"),
+            "no progress with -q: exit %d, %r" % (rc, err[:200]))
+    p = subprocess.run([b] + args + ["-w", os.path.join(tmp, "prog-pipe.db")], env=env,
+                       capture_output=True, timeout=120)
+    t.check(p.returncode == 0 and b"\r" not in p.stderr and b"\x1b" not in p.stderr,
+            "no progress when stderr is not a terminal: exit %d" % p.returncode)
 
 
 def snap_cut(src, dst, snap):
