@@ -457,7 +457,7 @@ static enum parse_status hc_feed(void *vp, enum parse_dir dir, const uint8_t *da
             continue;
         }
         /* Queue what fits and read what it completes; a full queue whose step does not come
-         * (a client pipelining more than a head can hold) is not followed. */
+         * (a client pipelining more than HTTPCONNECT_MAX_HEAD) is not followed. */
         size_t room = sizeof p->q[dir] - p->q_len[dir];
         if (room == 0) {
             p->st->httpconnect_overlong++;
@@ -465,6 +465,15 @@ static enum parse_status hc_feed(void *vp, enum parse_dir dir, const uint8_t *da
             break;
         }
         size_t n = len < room ? len : room;
+        if (dir == step_dir(p->step)) {
+            /* A line at a time, so that a head ends at the same byte however the stream is
+             * chunked: what follows it is the tunnel's, and must reach the inner parser after
+             * the other direction's queued bytes, never before. */
+            const uint8_t *lf = memchr(data, '\n', n);
+            if (lf != NULL) {
+                n = (size_t)(lf - data) + 1;
+            }
+        }
         memcpy(p->q[dir] + p->q_len[dir], data, n);
         p->q_len[dir] += n;
         data += n;
