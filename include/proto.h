@@ -49,6 +49,10 @@ enum parse_dir {
                             "capture: never answered, they may have been message text")            \
     X(socks_tunnels, "SOCKS5 connections to a mail port, unwrapped")                               \
     X(socks_not_mail, "SOCKS5 connections elsewhere, refused or not followed")                     \
+    X(httpconnect_tunnels, "HTTP CONNECT tunnels to a mail port, unwrapped")                       \
+    X(httpconnect_not_mail, "HTTP CONNECT requests elsewhere, refused, malformed or not followed") \
+    X(httpconnect_overlong, "HTTP CONNECT heads past HTTPCONNECT_MAX_HEAD: not followed")          \
+    X(httpconnect_bad_auth, "Proxy-Authorization: Basic values that are not base64 of user:pass")  \
     X(tls_not_found, "TLS expected but no ServerHello could be read")                              \
     X(not_protocol, "streams given up as not this protocol")
 

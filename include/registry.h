@@ -3,7 +3,8 @@
  * A row says everything the rest of the program needs to know about a protocol: its name (the
  * "protocol" column and JSON field), the ports it is served on in the clear and with implicit
  * TLS, how its server greets (and, when another protocol greets alike, what the client's first
- * word must be), how a wrapper's client opens (SOCKS5), the names nDPI gives it, and its parser.
+ * word must be), how a wrapper's client opens (SOCKS5, HTTP CONNECT), the names nDPI gives it,
+ * and its parser.
  * classify and flow ask the registry; no other module names a parser. Adding a protocol is a
  * row here and the parser's own files (HACKING.md, "Add a protocol"). */
 #ifndef PLAINSIGHT_REGISTRY_H
@@ -25,7 +26,7 @@ struct parser_ops;
 typedef enum line_prefix registry_opens_fn(const uint8_t *p, size_t len);
 
 struct registry_proto {
-    const char *name;          /* "smtp", "pop3", "imap", "ftp"...; "socks5" for the wrapper */
+    const char *name; /* "smtp", "pop3", "imap", "ftp"...; "socks5", "http-connect" for wrappers */
     const uint16_t *ports;     /* cleartext ports, 0-terminated (may be empty) */
     const uint16_t *tls_ports; /* implicit-TLS ports, 0-terminated (may be empty) */
     /* How the server's greeting begins: ASCII prefixes, compared in any case, NULL-terminated;

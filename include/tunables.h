@@ -101,6 +101,16 @@
 /* socks: bytes charged for the mail parser a tunnel leads to, on top of the wrapper's own
  * state (test_socks checks that every mail parser's state fits). */
 #define SOCKS_INNER_MAX_STATE 16384
+/* httpconnect: bytes of one direction an HTTP CONNECT handshake may queue: the request line
+ * and header section (or the proxy's answer), and whatever the client pipelines after them
+ * before the proxy answers. Real requests are a few hundred bytes; 8192 is the limit most
+ * proxies (Squid's default request_header_max_size is 64 KiB, nginx's and Apache's lines 8 KiB)
+ * keep for a line, and holds a Proxy-Authorization: Basic header of a user and a secret at
+ * their finding limits. A longer head is not followed and counted. */
+#define HTTPCONNECT_MAX_HEAD 8192
+/* httpconnect: bytes charged for the mail parser a tunnel leads to, on top of the wrapper's
+ * own state (test_httpconnect checks that every mail parser's state fits). */
+#define HTTPCONNECT_INNER_MAX_STATE 16384
 /* classify: packets with payload after which nDPI is asked for its final word. The greeting
  * rules are held only by the two limits above: they cost nothing per packet, and counting
  * the segments of a greeting cut small against this would miss the session. */

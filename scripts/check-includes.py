@@ -27,7 +27,7 @@ import tempfile
 # ---- Rule table: edit here. Patterns are fnmatch globs on module names. ---------------------
 
 # The protocol parsers: they see bytes, never packets, and know nothing of output.
-PARSERS = ["smtp", "pop3", "imap", "socks", "managesieve", "ftp", "xmpp", "ldap", "nntp", "http"]
+PARSERS = ["smtp", "pop3", "imap", "socks", "httpconnect", "managesieve", "ftp", "xmpp", "ldap", "nntp", "http"]
 
 # The protocol registry: the one module that names a parser (its table of protocols).
 REGISTRY = ["registry"]

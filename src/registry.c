@@ -11,10 +11,16 @@
  * capability list (RFC 5804 section 1.7), whose first line is one of the quoted capability names
  * below ("IMPLEMENTATION" in Dovecot and Cyrus). nDPI 4.2 does not know ManageSieve, and names
  * FTP's control connection FTP_CONTROL (it has no name for implicit FTPS). SOCKS5 (RFC 1928) has
- * no port of its own here: its client speaks first, and the greeting says it. */
+ * no port of its own here: its client speaks first, and the greeting says it. Nor has HTTP
+ * CONNECT (RFC 9110 section 9.3.6): proxies listen on 3128, 8080 and many others, and the
+ * client's "CONNECT " says it; listing 8080 would hand every plain HTTP request there to a
+ * parser only to be refused, while classification by the first bytes costs nothing. nDPI's
+ * HTTP_Proxy and HTTP_Connect names are not listed either: a flow nDPI names mid-stream has
+ * lost its CONNECT request, and the tunnel cannot be followed without it. */
 #include "registry.h"
 
 #include "ftp.h"
+#include "httpconnect.h"
 #include "imap.h"
 #include "line.h"
 #include "managesieve.h"
@@ -98,6 +104,13 @@ static const struct registry_proto protos[] = {
       .client_opens = socks_greeting,
       .ndpi_names = no_names,
       .ops = &socks_parser_ops,
+      .is_wrapper = true },
+    { .name = "http-connect",
+      .ports = no_ports,
+      .tls_ports = no_ports,
+      .client_opens = httpconnect_opens,
+      .ndpi_names = no_names,
+      .ops = &httpconnect_parser_ops,
       .is_wrapper = true },
 };
 

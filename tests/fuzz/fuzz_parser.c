@@ -1,5 +1,6 @@
 /* fuzz_parser.c - the harness shared by the protocol parser targets (fuzz_pop3, fuzz_smtp,
- * fuzz_imap, fuzz_managesieve, fuzz_socks), driving a parser through proto.h as flow.c does.
+ * fuzz_imap, fuzz_managesieve, fuzz_socks, fuzz_httpconnect), driving a parser through proto.h as
+ * flow.c does.
  *
  * The input is a list of segments, each a 2-byte header and its bytes:
  *   flags   bit 0 direction (0 client, 1 server), bit 1 a gap of the stream comes before this

@@ -22,6 +22,9 @@ holds, and are built by hand from the RFCs' examples where it does not:
   fuzz_socks     the SOCKS5 captures' dialogues, and SOCKS5 handshakes (no auth,
                  username/password, pipelined, refused) in front of the hand-made SMTP
                  dialogues and a POP3 login
+  fuzz_httpconnect  HTTP CONNECT requests and answers (Basic login, 407 and a retry, 100,
+                 IPv6, pipelined TLS, refused, port 80) in front of the hand-made SMTP
+                 dialogues, POP3 and IMAP logins
   fuzz_imap      each IMAP capture's dialogue, and dialogues built by hand: LOGIN with atoms,
                  quoted strings and literals, AUTHENTICATE with and without SASL-IR, STARTTLS,
                  APPEND and FETCH literals
@@ -639,6 +642,42 @@ def seeds_socks():
     return s
 
 
+def seeds_httpconnect():
+    """fuzz_httpconnect: HTTP CONNECT requests (RFC 9110 9.3.6) and proxy answers in front of
+    hand-made mail dialogues, with Basic proxy logins, a 407 and a retry, and refusals."""
+    s = Seeds("fuzz_httpconnect")
+    captured(s, "http-connect-")
+    ok = b"HTTP/1.1 200 Connection established\r\n\r\n"
+    for name, (lines, implicit) in sorted(smtp_dialogues().items()):
+        if implicit:
+            continue
+        head = [("C", b"CONNECT mail.example.test:25 HTTP/1.1\r\nHost: mail.example.test:25\r\n"
+                      b"\r\n"), ("S", ok)]
+        s.put("smtp-" + name, dialogue(*(head + lines)))
+    s.put("basic-pop3", dialogue(
+        ("C", b"CONNECT 192.0.2.10:110 HTTP/1.1\r\nProxy-Authorization: Basic "
+              + base64.b64encode(b"bob:pw") + b"\r\n\r\n"),
+        ("S", b"HTTP/1.1 200 OK\r\nVia: 1.1 proxy\r\n\r\n+OK ready\r\n"),
+        ("C", b"USER alice\r\n"), ("S", b"+OK\r\n"), ("C", b"PASS s3cret\r\n"),
+        ("S", b"+OK logged in\r\n")))
+    s.put("407-retry-imap", dialogue(
+        ("C", b"CONNECT imap.example.test:143 HTTP/1.1\r\n\r\n"),
+        ("S", b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic "
+              b"realm=\"p\"\r\nContent-Length: 5\r\n\r\nhello"),
+        ("C", b"CONNECT imap.example.test:143 HTTP/1.1\r\nProxy-Authorization: Basic "
+              + base64.b64encode(b"bob:right") + b"\r\n\r\n"),
+        ("S", b"HTTP/1.1 100 Continue\r\n\r\n" + ok + b"* OK ready\r\n"),
+        ("C", b"a LOGIN alice s3cret\r\n"), ("S", b"a OK done\r\n")))
+    s.put("pipelined-imaps-v6", dialogue(
+        ("C", b"CONNECT [2001:db8::1]:993 HTTP/1.0\r\n\r\n\x16\x03\x01\x00\x05hello"),
+        ("S", ok + b"\x16\x03\x03\x00\x02hi")))
+    s.put("refused", dialogue(("C", b"CONNECT mail.example.test:25 HTTP/1.1\r\n\r\n"),
+                              ("S", b"HTTP/1.1 403 Forbidden\r\n\r\n")))
+    s.put("port-80", dialogue(("C", b"CONNECT www.example.test:80 HTTP/1.1\r\n\r\n"),
+                              ("S", ok), ("C", b"GET / HTTP/1.1\r\n\r\n")))
+    return s
+
+
 def seeds_imap():
     s = Seeds("fuzz_imap")
     captured(s, "imap-")
@@ -770,7 +809,8 @@ def main():
         sys.exit("make-seeds.py: no captures/ directory at " + CAPTURES)
     total = 0
     for make in (seeds_capture, seeds_decode, seeds_defrag, seeds_reasm, seeds_pop3, seeds_smtp,
-                 seeds_imap, seeds_managesieve, seeds_ftp, seeds_socks, seeds_sasl, seeds_tlssniff,
+                 seeds_imap, seeds_managesieve, seeds_ftp, seeds_socks, seeds_httpconnect,
+                 seeds_sasl, seeds_tlssniff,
                  seeds_line):
         s = make()
         n = len(os.listdir(s.dir))

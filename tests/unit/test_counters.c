@@ -127,6 +127,10 @@ static const char *const want_names[] = {
     "parse.midstream_unanswered",
     "parse.socks_tunnels",
     "parse.socks_not_mail",
+    "parse.httpconnect_tunnels",
+    "parse.httpconnect_not_mail",
+    "parse.httpconnect_overlong",
+    "parse.httpconnect_bad_auth",
     "parse.tls_not_found",
     "parse.not_protocol",
 };

@@ -536,6 +536,9 @@ static const struct opens_case opens_cases[] = {
     OPENS("SOCKS4", "\x04\x01\x00\x19\x0a\x00\x00\x01\x00", REGISTRY_NO, NULL),
     OPENS("SOCKS5, no methods", "\x05\x00", REGISTRY_NO, NULL),
     OPENS("HTTP", "GET / HTTP/1.1\r\n", REGISTRY_NO, NULL),
+    OPENS("HTTP CONNECT", "CONNECT mx.example.test:25 HTTP/1.1\r\n", REGISTRY_YES, "http-connect"),
+    OPENS("HTTP CONNECT cut short", "CONNEC", REGISTRY_SHORT, NULL),
+    OPENS("HTTP CONNECT in lower case", "connect mx:25 HTTP/1.1\r\n", REGISTRY_NO, NULL),
     OPENS("EHLO", "EHLO x\r\n", REGISTRY_NO, NULL),
     OPENS("nothing yet", "", REGISTRY_SHORT, NULL),
 };
