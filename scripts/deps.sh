@@ -70,6 +70,7 @@ if [ "$set_" = test ]; then
     need tcpreplay command -v tcpreplay
     need valgrind command -v valgrind
     need iproute2 command -v ip
+    need procps command -v pgrep
     need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a'
 fi
 
