@@ -145,6 +145,30 @@ struct parser_ops {
  * ops->free_parser). */
 void *parse_open(const struct parser_ops *ops, const struct parse_ctx *ctx);
 
+/* A wrapper's tunnel (SOCKS5, HTTP CONNECT): the parser of the protocol its proxy connects
+ * to. Zeroed to start: closed until parse_tunnel_open. */
+struct parse_tunnel {
+    const struct parser_ops *ops; /* NULL while closed */
+    void *p;                      /* owned */
+};
+
+/* Opens the tunnel to port: the parser lookup names (implicit TLS when the port is one),
+ * writing into s and counting in st, and s->protocol its name. False, with nothing made, when
+ * lookup is NULL or names no protocol there. */
+bool parse_tunnel_open(struct parse_tunnel *t, parse_lookup_fn *lookup, uint16_t port,
+                       struct session *s, struct parse_stats *st);
+
+/* Feeds len bytes of direction dir (borrowed) to the open tunnel's parser; its status. */
+enum parse_status parse_tunnel_feed(struct parse_tunnel *t, enum parse_dir dir, const uint8_t *data,
+                                    size_t len);
+
+/* What the wrapper's gap, end and inner ops forward to an open tunnel (nothing when closed),
+ * and its free (closed: nothing). */
+void parse_tunnel_gap(struct parse_tunnel *t, enum parse_dir dir, uint64_t len);
+void parse_tunnel_end(struct parse_tunnel *t);
+const struct parser_ops *parse_tunnel_inner(const struct parse_tunnel *t, void **inner);
+void parse_tunnel_free(struct parse_tunnel *t);
+
 /* True when credential c of the session the parser p of ops reads may yet be dropped by
  * parse_end (a session begun before the capture, a client that sends message text, a login
  * the server has not taken part in so far): not to be published before its session ends. */

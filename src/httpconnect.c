@@ -59,8 +59,7 @@ struct httpconnect {
     bool has_basic; /* the current request carried Proxy-Authorization: Basic */
     uint8_t basic[HC_MAX_BASIC];
     size_t user_len, basic_len; /* user: basic[0..user_len), secret after the colon */
-    const struct parser_ops *inner_ops;
-    void *inner;
+    struct parse_tunnel tunnel;
 };
 
 enum line_prefix httpconnect_opens(const uint8_t *p, size_t len)
@@ -306,21 +305,12 @@ static void record_basic(struct httpconnect *p, enum finding_result result)
  * the tunnel is not mail. */
 static bool open_tunnel(struct httpconnect *p)
 {
-    const char *name = NULL;
-    bool is_tls = false;
-    const struct parser_ops *ops =
-        p->lookup != NULL ? p->lookup(p->dst_port, &name, &is_tls) : NULL;
-    if (ops == NULL) {
+    if (!parse_tunnel_open(&p->tunnel, p->lookup, p->dst_port, p->s, p->st)) {
         p->st->httpconnect_not_mail++;
         return false;
     }
     p->st->httpconnect_tunnels++;
-    p->s->protocol = name;
     record_basic(p, FINDING_RESULT_SUCCESS);
-    /* The tunnel's parser was charged for with this one (state_size). */
-    struct parse_ctx ctx = { p->s, p->st, is_tls ? PARSE_F_IMPLICIT_TLS : 0u, NULL };
-    p->inner_ops = ops;
-    p->inner = parse_open(ops, &ctx);
     p->step = HC_TUNNEL;
     return true;
 }
@@ -436,8 +426,7 @@ static enum parse_status drain(struct httpconnect *p, enum parse_dir dir)
     if (p->q_len[dir] == 0) {
         return PARSE_OK;
     }
-    size_t consumed = 0;
-    enum parse_status r = p->inner_ops->feed(p->inner, dir, p->q[dir], p->q_len[dir], &consumed);
+    enum parse_status r = parse_tunnel_feed(&p->tunnel, dir, p->q[dir], p->q_len[dir]);
     p->q_len[dir] = 0;
     return r;
 }
@@ -497,15 +486,14 @@ static enum parse_status hc_feed(void *vp, enum parse_dir dir, const uint8_t *da
     if (p->step != HC_TUNNEL) {
         return PARSE_NEED_MORE;
     }
-    size_t inner_consumed = 0;
-    return p->inner_ops->feed(p->inner, dir, data, len, &inner_consumed);
+    return parse_tunnel_feed(&p->tunnel, dir, data, len);
 }
 
 static void hc_gap(void *vp, enum parse_dir dir, uint64_t len)
 {
     struct httpconnect *p = vp;
     if (p->step == HC_TUNNEL) {
-        p->inner_ops->gap(p->inner, dir, len);
+        parse_tunnel_gap(&p->tunnel, dir, len);
         return;
     }
     if (p->step != HC_DEAD) {
@@ -518,16 +506,13 @@ static void hc_gap(void *vp, enum parse_dir dir, uint64_t len)
 static void hc_end(void *vp)
 {
     struct httpconnect *p = vp;
-    if (p->step == HC_TUNNEL) {
-        p->inner_ops->end(p->inner);
-    }
+    parse_tunnel_end(&p->tunnel);
 }
 
 static const struct parser_ops *hc_inner(void *vp, void **inner)
 {
     struct httpconnect *p = vp;
-    *inner = p->inner;
-    return p->inner != NULL ? p->inner_ops : NULL;
+    return parse_tunnel_inner(&p->tunnel, inner);
 }
 
 static void hc_free(void *vp)
@@ -536,9 +521,7 @@ static void hc_free(void *vp)
     if (p == NULL) {
         return;
     }
-    if (p->inner != NULL) {
-        p->inner_ops->free_parser(p->inner);
-    }
+    parse_tunnel_free(&p->tunnel);
     explicit_bzero(p, sizeof *p);
     free(p);
 }

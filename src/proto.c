@@ -50,6 +50,58 @@ void *parse_open(const struct parser_ops *ops, const struct parse_ctx *ctx)
     return ops->new_parser(ctx);
 }
 
+bool parse_tunnel_open(struct parse_tunnel *t, parse_lookup_fn *lookup, uint16_t port,
+                       struct session *s, struct parse_stats *st)
+{
+    const char *name = NULL;
+    bool is_tls = false;
+    const struct parser_ops *ops = lookup != NULL ? lookup(port, &name, &is_tls) : NULL;
+    if (ops == NULL) {
+        return false;
+    }
+    s->protocol = name;
+    /* The tunnel's parser was charged for with the wrapper's (state_size). */
+    struct parse_ctx ctx = { s, st, is_tls ? PARSE_F_IMPLICIT_TLS : 0u, NULL };
+    t->ops = ops;
+    t->p = parse_open(ops, &ctx);
+    return true;
+}
+
+enum parse_status parse_tunnel_feed(struct parse_tunnel *t, enum parse_dir dir, const uint8_t *data,
+                                    size_t len)
+{
+    size_t consumed = 0;
+    return t->ops->feed(t->p, dir, data, len, &consumed);
+}
+
+void parse_tunnel_gap(struct parse_tunnel *t, enum parse_dir dir, uint64_t len)
+{
+    if (t->p != NULL) {
+        t->ops->gap(t->p, dir, len);
+    }
+}
+
+void parse_tunnel_end(struct parse_tunnel *t)
+{
+    if (t->p != NULL) {
+        t->ops->end(t->p);
+    }
+}
+
+const struct parser_ops *parse_tunnel_inner(const struct parse_tunnel *t, void **inner)
+{
+    *inner = t->p;
+    return t->p != NULL ? t->ops : NULL;
+}
+
+void parse_tunnel_free(struct parse_tunnel *t)
+{
+    if (t->p != NULL) {
+        t->ops->free_parser(t->p);
+        t->p = NULL;
+    }
+}
+
 /* The parser that reads the session's own protocol: through wrappers to the innermost. */
 static const struct parser_ops *innermost(const struct parser_ops *ops, void *p)
 {

@@ -59,8 +59,7 @@ struct socks {
     bool has_user_pass;
     uint16_t dst_port;
     parse_lookup_fn *lookup;
-    const struct parser_ops *inner_ops;
-    void *inner;
+    struct parse_tunnel tunnel;
 };
 
 enum line_prefix socks_greeting(const uint8_t *p, size_t len)
@@ -205,16 +204,11 @@ static enum parse_dir step_dir(enum socks_step step)
  * tunnel is not mail. */
 static bool open_tunnel(struct socks *p)
 {
-    const char *name = NULL;
-    bool is_tls = false;
-    const struct parser_ops *ops =
-        p->lookup != NULL ? p->lookup(p->dst_port, &name, &is_tls) : NULL;
-    if (ops == NULL) {
+    if (!parse_tunnel_open(&p->tunnel, p->lookup, p->dst_port, p->s, p->st)) {
         p->st->socks_not_mail++;
         return false;
     }
     p->st->socks_tunnels++;
-    p->s->protocol = name;
     if (p->has_user_pass) {
         struct credential *c = finding_add_credential(p->s, "SOCKS5");
         if (c != NULL) {
@@ -223,10 +217,6 @@ static bool open_tunnel(struct socks *p)
             c->result = FINDING_RESULT_SUCCESS; /* the proxy said yes (SOCKS_S_AUTH) */
         }
     }
-    /* The tunnel's parser was charged for with this one (state_size). */
-    struct parse_ctx ctx = { p->s, p->st, is_tls ? PARSE_F_IMPLICIT_TLS : 0u, NULL };
-    p->inner_ops = ops;
-    p->inner = parse_open(ops, &ctx);
     p->step = SOCKS_TUNNEL;
     return true;
 }
@@ -266,8 +256,7 @@ static enum parse_status drain(struct socks *p, enum parse_dir dir)
     if (p->q_len[dir] == 0) {
         return PARSE_OK;
     }
-    size_t consumed = 0;
-    enum parse_status r = p->inner_ops->feed(p->inner, dir, p->q[dir], p->q_len[dir], &consumed);
+    enum parse_status r = parse_tunnel_feed(&p->tunnel, dir, p->q[dir], p->q_len[dir]);
     p->q_len[dir] = 0;
     return r;
 }
@@ -311,15 +300,14 @@ static enum parse_status socks_feed(void *vp, enum parse_dir dir, const uint8_t 
     if (p->step != SOCKS_TUNNEL) {
         return PARSE_NEED_MORE;
     }
-    size_t inner_consumed = 0;
-    return p->inner_ops->feed(p->inner, dir, data, len, &inner_consumed);
+    return parse_tunnel_feed(&p->tunnel, dir, data, len);
 }
 
 static void socks_gap(void *vp, enum parse_dir dir, uint64_t len)
 {
     struct socks *p = vp;
     if (p->step == SOCKS_TUNNEL) {
-        p->inner_ops->gap(p->inner, dir, len);
+        parse_tunnel_gap(&p->tunnel, dir, len);
         return;
     }
     if (p->step != SOCKS_DEAD) {
@@ -332,16 +320,13 @@ static void socks_gap(void *vp, enum parse_dir dir, uint64_t len)
 static void socks_end(void *vp)
 {
     struct socks *p = vp;
-    if (p->step == SOCKS_TUNNEL) {
-        p->inner_ops->end(p->inner);
-    }
+    parse_tunnel_end(&p->tunnel);
 }
 
 static const struct parser_ops *socks_inner(void *vp, void **inner)
 {
     struct socks *p = vp;
-    *inner = p->inner;
-    return p->inner != NULL ? p->inner_ops : NULL;
+    return parse_tunnel_inner(&p->tunnel, inner);
 }
 
 static void socks_free(void *vp)
@@ -350,9 +335,7 @@ static void socks_free(void *vp)
     if (p == NULL) {
         return;
     }
-    if (p->inner != NULL) {
-        p->inner_ops->free_parser(p->inner);
-    }
+    parse_tunnel_free(&p->tunnel);
     explicit_bzero(p, sizeof *p);
     free(p);
 }
