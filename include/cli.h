@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "capture.h"
+#include "decode.h"
 #include "finding.h"
 #include "sink.h"
 #include "tunables.h"
@@ -31,11 +32,13 @@ struct cli_opts {
     const char *iface; /* -i */
     bool is_ports_only;
     bool is_list;
-    size_t memcap;              /* --memcap, bytes */
-    uint32_t idle_sec;          /* --idle */
-    uint64_t max_packets;       /* -c; 0 for no limit */
-    uint16_t community_id_seed; /* --community-id-seed; 0 by default, as Zeek and Suricata */
-    const char *sensor;         /* --sensor, or sensor_default */
+    size_t memcap;               /* --memcap, bytes */
+    uint32_t idle_sec;           /* --idle */
+    uint64_t max_packets;        /* -c; 0 for no limit */
+    uint16_t community_id_seed;  /* --community-id-seed; 0 by default, as Zeek and Suricata */
+    unsigned flow_key;           /* --flow-key: FLOW_KEY_* (flow.h); 0, the 5-tuple alone */
+    struct decode_config decode; /* --vxlan-port, --geneve-port */
+    const char *sensor;          /* --sensor, or sensor_default */
     char sensor_default[FINDING_MAX_SENSOR + 1]; /* the host name, when --sensor is not given */
     struct capture_live_opts live;
     const char *user;       /* -Z */

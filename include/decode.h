@@ -15,8 +15,11 @@
 #ifndef PLAINSIGHT_DECODE_H
 #define PLAINSIGHT_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "tunables.h"
 
 /* Link layers we decode; capture maps libpcap's DLT_ values onto these. */
 enum decode_link {
@@ -46,6 +49,53 @@ enum decode_status {
 #define DECODE_TCP_PSH 0x08u
 #define DECODE_TCP_ACK 0x10u
 
+/* The layers a packet arrived in, outside its innermost IP header and other than the capture's
+ * own link header, outermost first: 802.1Q tags, MPLS stacks, PPPoE sessions and tunnels. A
+ * layer that a tunnel's outer IP header carried (GRE, IP in IP, the UDP tunnels) keeps that
+ * header's addresses. Filled only on the general path: an untagged Ethernet frame has none. */
+enum decode_layer_kind {
+    DECODE_LAYER_VLAN = 1, /* id: the VLAN id */
+    DECODE_LAYER_MPLS,     /* id: the bottom label */
+    DECODE_LAYER_MPLS_PW,  /* an Ethernet pseudowire after the stack; no id */
+    DECODE_LAYER_PPPOE,    /* id: the session id */
+    DECODE_LAYER_GRE,      /* id: the key, when present */
+    DECODE_LAYER_GRE_UDP,  /* GRE in UDP; the GRE header itself is a layer of its own */
+    DECODE_LAYER_PPTP,     /* id: the call id */
+    DECODE_LAYER_ERSPAN1,  /* no id */
+    DECODE_LAYER_ERSPAN2,  /* id: the session id */
+    DECODE_LAYER_ERSPAN3,  /* id: the session id */
+    DECODE_LAYER_VXLAN,    /* id: the VNI */
+    DECODE_LAYER_GENEVE,   /* id: the VNI */
+    DECODE_LAYER_IPIP,     /* IPv4 or IPv6 in IPv4 or IPv6; no id */
+    DECODE_LAYER_TEREDO,   /* no id */
+};
+
+struct decode_layer {
+    uint8_t kind;       /* enum decode_layer_kind */
+    uint8_t ip_version; /* 4 or 6 when src and dst hold the outer IP addresses, else 0 */
+    uint8_t has_id;
+    uint32_t id;
+    uint8_t src[16], dst[16];
+};
+
+struct decode_trail {
+    uint8_t n;      /* layers in l */
+    uint8_t is_cut; /* more layers than DECODE_TRAIL_MAX: the innermost ones are missing */
+    struct decode_layer l[DECODE_TRAIL_MAX];
+};
+
+/* The name of a layer kind as the session record spells it ("erspan2", "vxlan", ...). */
+const char *decode_layer_name(uint8_t kind);
+
+/* The name of a layer's id ("vni", "key", "session", ...), NULL for kinds without one. */
+const char *decode_layer_id_name(uint8_t kind);
+
+/* Writes t into buf[0..cap) as a session record spells it: each layer's name, its id and a
+ * tunnel's outer addresses, outermost first, comma-separated ("vlan id=10, gre
+ * 192.0.2.1>198.51.100.9, erspan2 session=123"), and ", ..." when the trail was cut. Cut to cap
+ * (FLOW_MAX_TUNNEL_TEXT holds a full trail); "" for an empty trail. cap > 0. */
+void decode_trail_format(const struct decode_trail *t, char *buf, size_t cap);
+
 /* One decoded TCP segment. The pointers borrow the packet's bytes: valid until the capture
  * callback returns. Addresses are 16 bytes; IPv4 uses the first 4 and zeroes the rest. */
 struct pkt {
@@ -54,16 +104,25 @@ struct pkt {
     uint8_t tcp_flags;     /* DECODE_TCP_* */
     uint16_t sport, dport; /* host byte order */
     uint8_t src[16], dst[16];
-    uint32_t seq, ack;      /* host byte order */
-    uint16_t vlan;          /* innermost 802.1Q VLAN id (the last tag read, inside tunnels
-                               too), 0 if none */
-    const uint8_t *l3;      /* the innermost IP header, for classifiers that want the whole
-                               packet: decoding from it alone gives the same segment */
-    size_t l3_len;          /* captured bytes from l3, cut to the IP header's length */
-    const uint8_t *payload; /* captured TCP payload bytes */
-    size_t payload_len;     /* bytes of payload present in the capture */
-    size_t seg_len;         /* payload length the IP header claims; > payload_len when the
-                               capture's snap length cut the packet */
+    uint32_t seq, ack;         /* host byte order */
+    uint16_t vlan;             /* innermost 802.1Q VLAN id (the last tag read, inside tunnels
+                                  too), 0 if none */
+    const uint8_t *l3;         /* the innermost IP header, for classifiers that want the whole
+                                  packet: decoding from it alone gives the same segment */
+    size_t l3_len;             /* captured bytes from l3, cut to the IP header's length */
+    const uint8_t *payload;    /* captured TCP payload bytes */
+    size_t payload_len;        /* bytes of payload present in the capture */
+    size_t seg_len;            /* payload length the IP header claims; > payload_len when the
+                                  capture's snap length cut the packet */
+    struct decode_trail trail; /* keep last: decode copies only the layers in use */
+};
+
+/* UDP ports peeled as tunnels besides the defaults (VXLAN 4789 and 8472, Geneve 6081): a
+ * collector that listens elsewhere (--vxlan-port, --geneve-port). Zeroed: the defaults alone. */
+struct decode_config {
+    uint16_t vxlan_ports[DECODE_MAX_EXTRA_PORTS];
+    uint16_t geneve_ports[DECODE_MAX_EXTRA_PORTS];
+    uint8_t n_vxlan, n_geneve;
 };
 
 /* What a decode carries from the layers outside an IP packet into the IP packet: for a
@@ -71,6 +130,7 @@ struct pkt {
 struct decode_outer {
     uint16_t vlan; /* innermost VLAN id so far (struct pkt's vlan), 0 if none */
     uint8_t depth; /* encapsulation layers peeled so far, charged against DECODE_MAX_ENCAP */
+    struct decode_trail trail; /* the layers peeled so far */
 };
 
 /* One IP fragment, as decode_frame found it. The pointers borrow the packet's bytes (valid
@@ -148,6 +208,9 @@ struct decode_frag {
     X(encap_geneve, "Geneve headers peeled (UDP port 6081)")                                       \
     X(encap_ipip, "IPv4 or IPv6 in IPv4 or IPv6 peeled (IP protocols 4 and 41)")                   \
     X(encap_teredo, "Teredo headers peeled (IPv6 in UDP, port 3544)")                              \
+    X(udp_tunnel_like, "UDP datagrams to a port not peeled whose payload looks like VXLAN or "     \
+                       "Geneve carrying Ethernet (the warning names the port: see --vxlan-port, "  \
+                       "--geneve-port); their outcome stays not_tcp")                              \
     X(reassembled, "datagrams defrag reassembled, decoded again from their IP header (each "       \
                    "also counts one outcome)")
 #define DECODE_STATS(X)               DECODE_OUTCOMES(X) DECODE_NOTES(X)
@@ -156,6 +219,9 @@ struct decode_stats {
     uint64_t packets; /* packets handed to decode_packet; not a run counter (the run record's
                          own packets column counts them) */
     DECODE_STATS(DECODE_STATS_FIELD)
+    uint16_t tunnel_like_port;  /* the UDP port of the last udp_tunnel_like datagram; not a run
+                                   counter */
+    bool is_tunnel_like_geneve; /* it looked like Geneve rather than VXLAN */
 };
 
 /* Decodes one packet of link type link from data[0..caplen). wirelen is the original length
@@ -167,21 +233,24 @@ enum decode_status decode_packet(enum decode_link link, const uint8_t *data, siz
                                  struct decode_stats *st);
 
 /* As decode_packet, and besides:
+ *  - cfg not NULL: its UDP tunnel ports are peeled too (decode_packet: the defaults alone);
  *  - frag not NULL: a fragment returns DECODE_FRAGMENT and fills *frag (else DECODE_SKIP);
  *  - outer not NULL: data is a datagram defrag reassembled (link DECODE_LINK_RAW), decoded
  *    with the context of the packet that completed it; counted in reassembled, not packets.
  * Untagged Ethernet with IPv4/IPv6 and TCP takes the same fast path as decode_packet. */
 enum decode_status decode_frame(enum decode_link link, const uint8_t *data, size_t caplen,
                                 uint64_t ts_usec, const struct decode_outer *outer, struct pkt *out,
-                                struct decode_frag *frag, struct decode_stats *st);
+                                struct decode_frag *frag, struct decode_stats *st,
+                                const struct decode_config *cfg);
 
 /* Why most of the packets of a run may have gone unseen: of the outcomes a user can act on
- * (IP fragments never reassembled, an unknown link type, not IP, tunnels not peeled, layers
- * past a limit), the one that counted most packets. frags_used is how many of ip_fragments went
- * into a reassembled datagram (defrag's count): those were seen into. Returns a phrase that
- * completes "N% of packets ..." (static) and sets *count to its packets and *total to the
- * packets of all those outcomes together; NULL (with both 0) when none counted a packet. */
+ * (IP fragments never reassembled, an unknown link type, not IP, tunnels not peeled, a tunnel on
+ * a UDP port not peeled, layers past a limit), the one that counted most packets. frags_used is
+ * how many of ip_fragments went into a reassembled datagram (defrag's count): those were seen
+ * into. Returns a phrase that completes "N% of packets ..." (static, or written into buf[0..cap)
+ * when it names a port) and sets *count to its packets and *total to the packets of all those
+ * outcomes together; NULL (with both 0) when none counted a packet. */
 const char *decode_blind_reason(const struct decode_stats *st, uint64_t frags_used, uint64_t *count,
-                                uint64_t *total);
+                                uint64_t *total, char *buf, size_t cap);
 
 #endif

@@ -111,6 +111,9 @@ struct session {
     char community_id[FINDING_COMMUNITY_ID_LEN + 1]; /* finding_set_community_id; "" unset */
     const char *sensor; /* the sensor that saw it (borrowed for the run; finding_set_uid), NULL
                            in a record made by hand */
+    char *tunnel;       /* how its first packet arrived: the layers outside its IP header, outermost
+                           first ("vlan id=10, gre 192.0.2.1>198.51.100.9, erspan2 session=123");
+                           owned (finding_set_tunnel), NULL for a plain frame */
 };
 
 /* One run of plainsight: what it read and what it dropped. Strings and counters borrowed. */
@@ -153,6 +156,10 @@ void finding_set_response(struct credential *c, const uint8_t *p, size_t len);
  * by custom an e-mail address: recorded like any login, but its secret exposes no account, so
  * it makes its session "cleartext" at most (finding_exposure). Any protocol may flag one. */
 void finding_set_anonymous(struct credential *c);
+
+/* Sets s->tunnel to a copy of text (NULL or "" for none), replacing an earlier one. Returns the
+ * bytes it holds (for a memory charge). */
+size_t finding_set_tunnel(struct session *s, const char *text);
 
 /* Sets s->sensor to sensor (borrowed: it must outlive the record; NULL for none) and s->uid from
  * the sensor, its first packet's time and its endpoints (set those first): the same session

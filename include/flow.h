@@ -34,8 +34,19 @@ struct flow_config {
     uint32_t idle_sec;          /* FLOW_IDLE_SEC */
     struct classify *cls;       /* borrowed; NULL: the table makes its own, for the ports alone */
     uint16_t community_id_seed; /* each session's Community ID seed (--community-id-seed) */
-    const char *sensor; /* borrowed for the table's life: each session's sensor, in its uid */
+    const char *sensor;  /* borrowed for the table's life: each session's sensor, in its uid */
+    unsigned key_layers; /* FLOW_KEY_*: outer layers that tell apart flows of one 5-tuple */
 };
+
+/* What identifies a flow besides its 5-tuple (--flow-key). By default nothing: the copies a
+ * mirror delivers of one packet (both directions of a port spanned, two mirror sessions, each
+ * with its own VLAN tag or tunnel) are one flow, and the second copy is counted in
+ * flow.duplicates. Where VLANs or tunnels separate address spaces (overlapping private
+ * networks behind one VXLAN collector), they can take part in the key. */
+#define FLOW_KEY_VLAN 0x1u /* the VLAN ids of the packet's tags */
+#define FLOW_KEY_TUNNEL                                                                            \
+    0x2u /* the tunnels' ids (VNI, GRE key, ERSPAN session, PPPoE session,                         \
+            MPLS label, PPTP call) and outer addresses */
 
 /* The table's counters; each is a run counter "flow.<name>" (counters.h). */
 #define FLOW_STATS(X)                                                                              \
@@ -48,6 +59,9 @@ struct flow_config {
     X(evicted, "flows ended early by the flow or memory cap")                                      \
     X(not_mail_segments, "segments of flows that are not mail (skipped early)")                    \
     X(late_packets, "segments of a closed flow, absorbed")                                         \
+    X(duplicates, "segments of a session that repeat the one before in their direction (same "     \
+                  "seq, ack, flags and length, within FLOW_DUP_WINDOW_USEC, with data or "         \
+                  "SYN/FIN/RST): a mirror's second copy, dropped")                                 \
     X(sessions_emitted, "sessions handed to the emit callback")                                    \
     X(sessions_empty, "mail-port flows with no payload, or not the protocol: not emitted")         \
     X(classified_mail, "flows on other ports classify named mail: their held packets replayed")    \

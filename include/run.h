@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "decode.h"
 #include "ps.h"
 
 struct capture;
@@ -45,6 +46,8 @@ struct run_config {
                                    files: no progress line */
     uint16_t community_id_seed; /* --community-id-seed */
     const char *sensor;         /* --sensor, borrowed for the run */
+    unsigned flow_key;          /* --flow-key: FLOW_KEY_* */
+    struct decode_config decode; /* --vxlan-port, --geneve-port */
 };
 
 /* Which statistics line a live run owes stderr now (run_report_due). */

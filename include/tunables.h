@@ -42,6 +42,13 @@
  * routing stacks run to about a dozen labels; L3VPNs use 2 or 3. */
 #define DECODE_MAX_MPLS_LABELS 16
 
+/* Layers a packet's trail records (struct decode_trail: how a session arrived). 8 bytes of
+ * header each at least; a deeper trail is most likely a crafted one: its innermost layers are
+ * dropped and the trail says it was cut. */
+#define DECODE_TRAIL_MAX 8
+/* decode: UDP ports each of --vxlan-port and --geneve-port adds to the defaults, ports. */
+#define DECODE_MAX_EXTRA_PORTS 8
+
 /* defrag: a datagram incomplete this long after its first fragment is dropped, seconds of
  * packet time (Linux's ipfrag_time default; RFC 791 suggests 15 as a lower bound). */
 #define DEFRAG_TIMEOUT_SEC 30
@@ -82,6 +89,14 @@
 /* flow: after FIN from both sides or RST, late packets of the flow are absorbed this long
  * (retransmissions, the final ACK) instead of starting a phantom session, seconds. */
 #define FLOW_CLOSED_LINGER_SEC 30
+/* flow: a segment that repeats the one before it in its direction (seq, ack, flags, length)
+ * within this long is a mirror's second copy (flow.duplicates), microseconds. The two copies of
+ * a span of both directions of a port arrive microseconds apart; a TCP retransmission waits at
+ * least its minimum RTO (200 ms on Linux, 1 s in RFC 6298). */
+#define FLOW_DUP_WINDOW_USEC 10000
+/* flow: bytes of a session's tunnel description (struct session's tunnel), the layers of
+ * DECODE_TRAIL_MAX with two IPv6 addresses each fit. */
+#define FLOW_MAX_TUNNEL_TEXT 1024
 /* flow: expiry is checked at most this often in packet time, microseconds. */
 #define FLOW_EXPIRE_INTERVAL_USEC 1000000
 

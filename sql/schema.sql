@@ -76,8 +76,12 @@ CREATE TABLE IF NOT EXISTS sessions (
     community_id    TEXT,                 -- Community ID v1 of the TCP 5-tuple ("1:..."), as
                                           -- Zeek and Suricata write it; added on open to
                                           -- databases made without it (NULL in their rows)
-    sensor          TEXT                  -- the sensor that saw it (--sensor, default the host
+    sensor          TEXT,                 -- the sensor that saw it (--sensor, default the host
                                           -- name), also in its uid; NULL in older rows
+    tunnel          TEXT                  -- how its first packet arrived: the layers outside
+                                          -- its IP header, outermost first ('vlan id=10,
+                                          -- gre 192.0.2.1>198.51.100.9, erspan2 session=123');
+                                          -- NULL for a plain frame and in older rows
 );
 CREATE INDEX IF NOT EXISTS sessions_server ON sessions(server_ip, server_port);
 CREATE UNIQUE INDEX IF NOT EXISTS sessions_uid ON sessions(uid);

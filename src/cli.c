@@ -22,6 +22,7 @@
 #include "capture.h"
 #include "classify.h"
 #include "finding.h"
+#include "flow.h"
 #include "keyfile.h"
 #include "log.h"
 #include "priv.h"
@@ -76,6 +77,13 @@ static void usage(FILE *f)
             "      --ports-only       classify by the mail ports alone; without it the first\n"
             "                         packets of TCP flows on other ports are looked at (the\n"
             "                         server's greeting, or nDPI for flows seen mid-stream)\n"
+            "      --flow-key LIST    what tells apart flows of one 5-tuple: 5tuple (the\n"
+            "                         default: a mirror's copies of a packet are one flow),\n"
+            "                         or vlan, tunnel, or vlan,tunnel where VLANs or tunnels\n"
+            "                         (VNI, GRE key, ERSPAN session) separate address spaces\n"
+            "      --vxlan-port PORT  peel VXLAN on this UDP port too (besides 4789, 8472);\n"
+            "                         repeat for more\n"
+            "      --geneve-port PORT peel Geneve on this UDP port too (besides 6081)\n"
             "\n"
             "Identity:\n"
             "      --sensor NAME      this sensor's name in every record (default: the host\n"
@@ -290,6 +298,59 @@ static enum cli_action opt_sensor(struct cli_opts *o, const char *arg)
     return CLI_RUN;
 }
 
+/* A UDP port for --vxlan-port or --geneve-port, added to ports[*n]. */
+static enum cli_action add_port(const char *opt, const char *arg, uint16_t *ports, uint8_t *n)
+{
+    uint64_t v;
+    if (!parse_u64(arg, UINT16_MAX, &v) || v == 0) {
+        return usage_error("%s: '%s' is not a UDP port (1 to 65535)", opt, arg);
+    }
+    if (*n == DECODE_MAX_EXTRA_PORTS) {
+        return usage_error("%s: at most %d ports", opt, DECODE_MAX_EXTRA_PORTS);
+    }
+    ports[(*n)++] = (uint16_t)v;
+    return CLI_RUN;
+}
+
+static enum cli_action opt_vxlan_port(struct cli_opts *o, const char *arg)
+{
+    return add_port("--vxlan-port", arg, o->decode.vxlan_ports, &o->decode.n_vxlan);
+}
+
+static enum cli_action opt_geneve_port(struct cli_opts *o, const char *arg)
+{
+    return add_port("--geneve-port", arg, o->decode.geneve_ports, &o->decode.n_geneve);
+}
+
+/* --flow-key LIST: "5tuple", or a comma-separated list of "vlan" and "tunnel". */
+static enum cli_action opt_flow_key(struct cli_opts *o, const char *arg)
+{
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } words[] = { { "5tuple", 0 }, { "vlan", FLOW_KEY_VLAN }, { "tunnel", FLOW_KEY_TUNNEL } };
+    unsigned bits = 0;
+    const char *p = arg;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        size_t i = 0;
+        while (i < sizeof words / sizeof words[0] &&
+               (strlen(words[i].name) != len || strncmp(words[i].name, p, len) != 0)) {
+            i++;
+        }
+        if (i == sizeof words / sizeof words[0]) {
+            return usage_error("--flow-key: '%s' is not 5tuple, or a list of vlan and tunnel", arg);
+        }
+        bits |= words[i].bits;
+        if (p[len] == '\0') {
+            break;
+        }
+        p += len + 1;
+    }
+    o->flow_key = bits;
+    return CLI_RUN;
+}
+
 static enum cli_action opt_community_id_seed(struct cli_opts *o, const char *arg)
 {
     uint64_t v;
@@ -347,6 +408,9 @@ static const struct cli_opt cli_opts_table[] = {
     { "ports-only", no_argument, 0, false, opt_ports_only },
     { "sensor", required_argument, 0, false, opt_sensor },
     { "community-id-seed", required_argument, 0, false, opt_community_id_seed },
+    { "flow-key", required_argument, 0, false, opt_flow_key },
+    { "vxlan-port", required_argument, 0, false, opt_vxlan_port },
+    { "geneve-port", required_argument, 0, false, opt_geneve_port },
     { "help", no_argument, 'h', false, opt_help },
     { "version", no_argument, 'V', false, opt_version },
 };

@@ -32,8 +32,10 @@
  */
 #include "decode.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "rd.h"
@@ -136,13 +138,17 @@
 #define DECODE_ERSPAN3_FT_ETH   0u
 #define DECODE_ERSPAN3_FT_IP    2u
 #define DECODE_ERSPAN3_PLATFORM 8
+#define DECODE_ERSPAN_SESSION_MASK                                                                 \
+    0x03ffu /* both types: the low 10 bits of the second half-word                                 \
+             */
 
 /* MPLS (RFC 3032): 4-byte label stack entries, bottom of stack in bit 8. After the stack the
  * first nibble tells (RFC 4385, RFC 4928): 4 IPv4, 6 IPv6, 0 a pseudowire control word, 1 the
  * associated channel (OAM, not data); anything else is an Ethernet pseudowire without one. */
-#define DECODE_MPLS_ENTRY_LEN 4
-#define DECODE_MPLS_BOTTOM    0x00000100u
-#define DECODE_PW_CW_LEN      4
+#define DECODE_MPLS_ENTRY_LEN   4
+#define DECODE_MPLS_BOTTOM      0x00000100u
+#define DECODE_MPLS_LABEL_SHIFT 12 /* the label: the top 20 bits */
+#define DECODE_PW_CW_LEN        4
 
 /* PPPoE session header (RFC 2516 4.4): version 1 and type 1 in one byte, code 0. */
 #define DECODE_PPPOE_VERTYPE 0x11u
@@ -183,6 +189,11 @@ struct walk {
     struct decode_stats *st;
     size_t depth;
     struct decode_frag *frag; /* where a fragment is described; NULL: fragments are skipped */
+    const struct decode_config *cfg; /* extra tunnel ports; NULL: the defaults alone */
+    /* The IP header just read, when the next layer is carried in it directly (or in its UDP):
+     * that layer's record in the trail takes the addresses. */
+    const uint8_t *ip_src, *ip_dst;
+    uint8_t ip_version; /* 0: no IP header waiting for a layer */
 };
 
 static enum decode_status count_skip(uint64_t *counter)
@@ -195,6 +206,38 @@ static enum decode_status count_bad(uint64_t *counter)
 {
     (*counter)++;
     return DECODE_BAD;
+}
+
+static void trail_copy(struct decode_trail *to, const struct decode_trail *from)
+{
+    to->n = from->n;
+    to->is_cut = from->is_cut;
+    memcpy(to->l, from->l, (size_t)from->n * sizeof from->l[0]);
+}
+
+/* Records one layer in the packet's trail: its kind, its id when has_id, and the addresses of
+ * the IP header that carried it when one is waiting (see struct walk). */
+static void trail_add(struct walk *w, enum decode_layer_kind kind, bool has_id, uint32_t id)
+{
+    struct decode_trail *t = &w->p->trail;
+    uint8_t ip_version = w->ip_version;
+    w->ip_version = 0;
+    if (t->n == DECODE_TRAIL_MAX) {
+        t->is_cut = 1;
+        return;
+    }
+    struct decode_layer *l = &t->l[t->n++];
+    l->kind = (uint8_t)kind;
+    l->has_id = has_id ? 1 : 0;
+    l->id = has_id ? id : 0;
+    l->ip_version = ip_version;
+    size_t len = ip_version == 6 ? DECODE_IPV6_ADDR_LEN : DECODE_IPV4_ADDR_LEN;
+    memset(l->src, 0, sizeof l->src);
+    memset(l->dst, 0, sizeof l->dst);
+    if (ip_version != 0) {
+        memcpy(l->src, w->ip_src, len);
+        memcpy(l->dst, w->ip_dst, len);
+    }
 }
 
 /* A fragment met at l3 (version and addresses known, hdr_len bytes of header before its data,
@@ -216,12 +259,15 @@ static enum decode_status take_fragment(struct rd *r, const uint8_t *l3, size_t 
     f->data_claim = claim;
     f->outer.vlan = w->p->vlan;
     f->outer.depth = (uint8_t)w->depth;
+    trail_copy(&f->outer.trail, &w->p->trail);
     return DECODE_FRAGMENT;
 }
 
-/* One more encapsulation layer, counted in *layer. False (and encap_too_deep counted) when
- * DECODE_MAX_ENCAP layers are peeled already. */
-static bool peel(struct walk *w, uint64_t *layer)
+/* One more encapsulation layer, counted in *layer and recorded in the trail as kind with id
+ * (has_id). False (and encap_too_deep counted) when DECODE_MAX_ENCAP layers are peeled
+ * already. */
+static bool peel_id(struct walk *w, uint64_t *layer, enum decode_layer_kind kind, bool has_id,
+                    uint32_t id)
 {
     if (w->depth >= DECODE_MAX_ENCAP) {
         w->st->encap_too_deep++;
@@ -229,7 +275,85 @@ static bool peel(struct walk *w, uint64_t *layer)
     }
     w->depth++;
     (*layer)++;
+    trail_add(w, kind, has_id, id);
     return true;
+}
+
+/* peel_id for a layer without an id. */
+static bool peel(struct walk *w, uint64_t *layer, enum decode_layer_kind kind)
+{
+    return peel_id(w, layer, kind, false, 0);
+}
+
+const char *decode_layer_name(uint8_t kind)
+{
+    static const char *const names[] = {
+        [DECODE_LAYER_VLAN] = "vlan",       [DECODE_LAYER_MPLS] = "mpls",
+        [DECODE_LAYER_MPLS_PW] = "mpls-pw", [DECODE_LAYER_PPPOE] = "pppoe",
+        [DECODE_LAYER_GRE] = "gre",         [DECODE_LAYER_GRE_UDP] = "gre-udp",
+        [DECODE_LAYER_PPTP] = "pptp",       [DECODE_LAYER_ERSPAN1] = "erspan1",
+        [DECODE_LAYER_ERSPAN2] = "erspan2", [DECODE_LAYER_ERSPAN3] = "erspan3",
+        [DECODE_LAYER_VXLAN] = "vxlan",     [DECODE_LAYER_GENEVE] = "geneve",
+        [DECODE_LAYER_IPIP] = "ipip",       [DECODE_LAYER_TEREDO] = "teredo",
+    };
+    if (kind >= sizeof names / sizeof names[0] || names[kind] == NULL) {
+        return "unknown";
+    }
+    return names[kind];
+}
+
+void decode_trail_format(const struct decode_trail *t, char *buf, size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < t->n && used < cap; i++) {
+        const struct decode_layer *l = &t->l[i];
+        const char *id_name = decode_layer_id_name(l->kind);
+        int n =
+            snprintf(buf + used, cap - used, "%s%s", i > 0 ? ", " : "", decode_layer_name(l->kind));
+        used += n > 0 ? (size_t)n : 0;
+        if (l->has_id && id_name != NULL && used < cap) {
+            n = snprintf(buf + used, cap - used, " %s=%u", id_name, (unsigned)l->id);
+            used += n > 0 ? (size_t)n : 0;
+        }
+        if (l->ip_version != 0 && used < cap) {
+            char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+            int af = l->ip_version == 6 ? AF_INET6 : AF_INET;
+            if (inet_ntop(af, l->src, a, sizeof a) == NULL ||
+                inet_ntop(af, l->dst, b, sizeof b) == NULL) {
+                snprintf(a, sizeof a, "?");
+                snprintf(b, sizeof b, "?");
+            }
+            n = snprintf(buf + used, cap - used, " %s>%s", a, b);
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+    if (t->is_cut && used < cap) {
+        snprintf(buf + used, cap - used, ", ...");
+    }
+}
+
+const char *decode_layer_id_name(uint8_t kind)
+{
+    switch (kind) {
+    case DECODE_LAYER_VLAN:
+        return "id";
+    case DECODE_LAYER_MPLS:
+        return "label";
+    case DECODE_LAYER_PPPOE:
+    case DECODE_LAYER_ERSPAN2:
+    case DECODE_LAYER_ERSPAN3:
+        return "session";
+    case DECODE_LAYER_GRE:
+        return "key";
+    case DECODE_LAYER_PPTP:
+        return "call";
+    case DECODE_LAYER_VXLAN:
+    case DECODE_LAYER_GENEVE:
+        return "vni";
+    default:
+        return NULL;
+    }
 }
 
 /* Cuts r so that at most n bytes remain from its position: a length field shorter than the
@@ -339,7 +463,7 @@ static enum decode_status decode_teredo(struct rd *r, struct walk *w)
     if (!peek_u8(r, &b) || (b >> 4) != 6 || rd_left(r) < DECODE_IPV6_HDR_LEN) {
         return count_skip(&st->not_tcp);
     }
-    if (!peel(w, &st->encap_teredo)) {
+    if (!peel(w, &st->encap_teredo, DECODE_LAYER_TEREDO)) {
         return DECODE_BAD;
     }
     return decode_ipv6(r, w);
@@ -353,7 +477,7 @@ static enum decode_status decode_vxlan(struct rd *r, struct walk *w)
     if (h == NULL || (h[0] & DECODE_VXLAN_I) == 0) {
         return count_bad(&st->bad_vxlan);
     }
-    if (!peel(w, &st->encap_vxlan)) {
+    if (!peel_id(w, &st->encap_vxlan, DECODE_LAYER_VXLAN, true, rd_get_be32(h + 4) >> 8)) {
         return DECODE_BAD;
     }
     return decode_eth(r, &st->bad_vxlan, w);
@@ -372,7 +496,7 @@ static enum decode_status decode_geneve(struct rd *r, struct walk *w)
     if (r->bad) {
         return count_bad(&st->bad_geneve);
     }
-    if (!peel(w, &st->encap_geneve)) {
+    if (!peel_id(w, &st->encap_geneve, DECODE_LAYER_GENEVE, true, rd_get_be32(h + 4) >> 8)) {
         return DECODE_BAD;
     }
     uint16_t type = rd_get_be16(h + 2);
@@ -380,6 +504,84 @@ static enum decode_status decode_geneve(struct rd *r, struct walk *w)
         return decode_eth(r, &st->bad_geneve, w);
     }
     return decode_ethertype(r, type, w);
+}
+
+/* Whether the bytes at r's position (an Ethernet header's) begin a frame that carries IP or a
+ * VLAN tag. */
+static bool is_eth_ip_at(const struct rd *r, size_t off)
+{
+    struct rd peek = *r;
+    rd_skip(&peek, off + DECODE_ETH_ADDRS_LEN);
+    uint16_t type = rd_be16(&peek);
+    return !peek.bad && (type == DECODE_ETHERTYPE_IPV4 || type == DECODE_ETHERTYPE_IPV6 ||
+                         type == DECODE_ETHERTYPE_8021Q);
+}
+
+/* UDP to a port decode does not peel (r at the UDP header): when its payload looks like VXLAN
+ * (flags 0x08, reserved bytes zero) or Geneve (version 0, protocol 0x6558) with an Ethernet
+ * frame carrying IP behind it, counted in udp_tunnel_like with the port, for the warning that
+ * names it. Three header tests and an ethertype: a DNS or QUIC datagram rarely passes all. */
+static void note_tunnel_like(const struct rd *r, uint16_t dport, struct decode_stats *st)
+{
+    struct rd peek = *r;
+    rd_skip(&peek, DECODE_UDP_HDR_LEN);
+    const uint8_t *h = rd_take(&peek, DECODE_VXLAN_HDR_LEN);
+    if (h == NULL) {
+        return;
+    }
+    bool is_vxlan = h[0] == DECODE_VXLAN_I && h[1] == 0 && h[2] == 0 && h[3] == 0 && h[7] == 0;
+    bool is_geneve = (h[0] >> 6) == 0 && (h[1] & 0x3fu) == 0 &&
+                     rd_get_be16(h + 2) == DECODE_ETHERTYPE_TEB && h[7] == 0;
+    size_t opts = is_geneve ? (size_t)(h[0] & DECODE_GENEVE_OPT_MASK) * DECODE_GENEVE_OPT_UNIT : 0;
+    if ((is_vxlan || is_geneve) && is_eth_ip_at(&peek, opts)) {
+        st->udp_tunnel_like++;
+        st->tunnel_like_port = dport;
+        st->is_tunnel_like_geneve = !is_vxlan;
+    }
+}
+
+enum udp_tunnel {
+    UDP_TUNNEL_NONE = 0,
+    UDP_TUNNEL_VXLAN,
+    UDP_TUNNEL_GENEVE,
+    UDP_TUNNEL_GRE,
+};
+
+static bool has_port(const uint16_t *ports, size_t n, uint16_t port)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ports[i] == port) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The tunnel a UDP destination port names: the IANA ports, Linux's VXLAN default, and the
+ * operator's (cfg). */
+static enum udp_tunnel udp_tunnel_of(const struct decode_config *cfg, uint16_t dport)
+{
+    switch (dport) {
+    case DECODE_PORT_VXLAN:
+    case DECODE_PORT_VXLAN_LINUX:
+        return UDP_TUNNEL_VXLAN;
+    case DECODE_PORT_GENEVE:
+        return UDP_TUNNEL_GENEVE;
+    case DECODE_PORT_GRE_UDP:
+        return UDP_TUNNEL_GRE;
+    default:
+        break;
+    }
+    if (cfg == NULL) {
+        return UDP_TUNNEL_NONE;
+    }
+    if (has_port(cfg->vxlan_ports, cfg->n_vxlan, dport)) {
+        return UDP_TUNNEL_VXLAN;
+    }
+    if (has_port(cfg->geneve_ports, cfg->n_geneve, dport)) {
+        return UDP_TUNNEL_GENEVE;
+    }
+    return UDP_TUNNEL_NONE;
 }
 
 /* UDP: peeled only when a port names a tunnel; anything else is not_tcp, as it was before
@@ -394,12 +596,13 @@ static enum decode_status decode_udp(struct rd *r, struct walk *w)
         return count_skip(&st->not_tcp);
     }
     bool is_teredo = sport == DECODE_PORT_TEREDO || dport == DECODE_PORT_TEREDO;
-    if (dport != DECODE_PORT_VXLAN && dport != DECODE_PORT_VXLAN_LINUX &&
-        dport != DECODE_PORT_GENEVE && dport != DECODE_PORT_GRE_UDP && !is_teredo) {
+    enum udp_tunnel kind = udp_tunnel_of(w->cfg, dport);
+    if (kind == UDP_TUNNEL_NONE && !is_teredo) {
         if (sport == DECODE_PORT_L2TP || dport == DECODE_PORT_L2TP || dport == DECODE_PORT_GTP_U ||
             dport == DECODE_PORT_VXLAN_GPE) {
             return count_skip(&st->encap_unsupported);
         }
+        note_tunnel_like(r, dport, st);
         return count_skip(&st->not_tcp);
     }
     const uint8_t *h = rd_take(r, DECODE_UDP_HDR_LEN);
@@ -408,14 +611,13 @@ static enum decode_status decode_udp(struct rd *r, struct walk *w)
         return count_bad(&st->bad_udp);
     }
     cut_to(r, len - DECODE_UDP_HDR_LEN);
-    switch (dport) {
-    case DECODE_PORT_VXLAN:
-    case DECODE_PORT_VXLAN_LINUX:
+    switch (kind) {
+    case UDP_TUNNEL_VXLAN:
         return decode_vxlan(r, w);
-    case DECODE_PORT_GENEVE:
+    case UDP_TUNNEL_GENEVE:
         return decode_geneve(r, w);
-    case DECODE_PORT_GRE_UDP:
-        if (!peel(w, &st->encap_gre_udp)) {
+    case UDP_TUNNEL_GRE:
+        if (!peel(w, &st->encap_gre_udp, DECODE_LAYER_GRE_UDP)) {
             return DECODE_BAD;
         }
         return decode_gre(r, w);
@@ -431,12 +633,12 @@ static enum decode_status decode_ip_payload(struct rd *r, uint8_t proto, struct 
     struct decode_stats *st = w->st;
     switch (proto) {
     case DECODE_IPPROTO_IPIP:
-        if (!peel(w, &st->encap_ipip)) {
+        if (!peel(w, &st->encap_ipip, DECODE_LAYER_IPIP)) {
             return DECODE_BAD;
         }
         return decode_ipv4(r, w);
     case DECODE_IPPROTO_IPV6:
-        if (!peel(w, &st->encap_ipip)) {
+        if (!peel(w, &st->encap_ipip, DECODE_LAYER_IPIP)) {
             return DECODE_BAD;
         }
         return decode_ipv6(r, w);
@@ -503,6 +705,9 @@ static enum decode_status decode_ipv4(struct rd *r, struct walk *w)
         return take_fragment(r, l3, hdr_len, claim, w);
     }
     if (proto != DECODE_IPPROTO_TCP) {
+        w->ip_src = src;
+        w->ip_dst = dst;
+        w->ip_version = 4;
         return decode_ip_payload(r, proto, w);
     }
     p->ip_version = 4;
@@ -597,6 +802,9 @@ static enum decode_status decode_ipv6(struct rd *r, struct walk *w)
         nh_off = hdr_off;
     }
     if (next != DECODE_IPPROTO_TCP) {
+        w->ip_src = src;
+        w->ip_dst = dst;
+        w->ip_version = 6;
         return decode_ip_payload(r, next, w);
     }
     p->ip_version = 6;
@@ -649,7 +857,7 @@ static enum decode_status decode_pppoe(struct rd *r, struct walk *w)
         return count_bad(&st->bad_pppoe);
     }
     cut_to(r, rd_get_be16(h + 4)); /* the PPP frame's length: trailing bytes are padding */
-    if (!peel(w, &st->encap_pppoe)) {
+    if (!peel_id(w, &st->encap_pppoe, DECODE_LAYER_PPPOE, true, rd_get_be16(h + 2))) {
         return DECODE_BAD;
     }
     return decode_ppp(r, false, &st->bad_pppoe, w);
@@ -679,11 +887,12 @@ static bool looks_like_eth(const struct rd *r, size_t off)
 static enum decode_status decode_mpls(struct rd *r, struct walk *w)
 {
     struct decode_stats *st = w->st;
+    uint32_t entry = 0;
     for (size_t n_labels = 0;; n_labels++) {
         if (n_labels == DECODE_MAX_MPLS_LABELS) {
             return count_bad(&st->mpls_too_deep);
         }
-        uint32_t entry = rd_be32(r);
+        entry = rd_be32(r);
         if (r->bad) {
             return count_bad(&st->bad_mpls);
         }
@@ -695,7 +904,7 @@ static enum decode_status decode_mpls(struct rd *r, struct walk *w)
     if (!peek_u8(r, &first)) {
         return count_bad(&st->bad_mpls);
     }
-    if (!peel(w, &st->encap_mpls)) {
+    if (!peel_id(w, &st->encap_mpls, DECODE_LAYER_MPLS, true, entry >> DECODE_MPLS_LABEL_SHIFT)) {
         return DECODE_BAD;
     }
     uint8_t nibble = (uint8_t)(first >> 4);
@@ -716,7 +925,7 @@ static enum decode_status decode_mpls(struct rd *r, struct walk *w)
             return count_bad(&st->bad_mpls);
         }
     }
-    if (!peel(w, &st->encap_mpls_pw)) {
+    if (!peel(w, &st->encap_mpls_pw, DECODE_LAYER_MPLS_PW)) {
         return DECODE_BAD;
     }
     return decode_eth(r, &st->bad_mpls, w);
@@ -732,7 +941,8 @@ static enum decode_status decode_erspan(struct rd *r, bool is_type3, struct walk
         if (h == NULL || (h[0] >> 4) != DECODE_ERSPAN2_VERSION) {
             return count_bad(&st->bad_erspan);
         }
-        if (!peel(w, &st->encap_erspan2)) {
+        if (!peel_id(w, &st->encap_erspan2, DECODE_LAYER_ERSPAN2, true,
+                     rd_get_be16(h + 2) & DECODE_ERSPAN_SESSION_MASK)) {
             return DECODE_BAD;
         }
         return decode_eth(r, &st->bad_erspan, w);
@@ -748,7 +958,8 @@ static enum decode_status decode_erspan(struct rd *r, bool is_type3, struct walk
             return count_bad(&st->bad_erspan);
         }
     }
-    if (!peel(w, &st->encap_erspan3)) {
+    if (!peel_id(w, &st->encap_erspan3, DECODE_LAYER_ERSPAN3, true,
+                 rd_get_be16(h + 2) & DECODE_ERSPAN_SESSION_MASK)) {
         return DECODE_BAD;
     }
     uint32_t frame_type = (word3 >> DECODE_ERSPAN3_FT_SHIFT) & DECODE_ERSPAN3_FT_MASK;
@@ -776,7 +987,7 @@ static enum decode_status decode_pptp(struct rd *r, uint16_t flags, uint16_t typ
         return count_bad(&st->bad_gre);
     }
     size_t payload_len = rd_be16(r);
-    rd_skip(r, 2); /* call id */
+    uint16_t call_id = rd_be16(r);
     if ((flags & DECODE_GRE_S) != 0) {
         rd_skip(r, DECODE_GRE_OPT_LEN);
     }
@@ -790,7 +1001,7 @@ static enum decode_status decode_pptp(struct rd *r, uint16_t flags, uint16_t typ
         return count_skip(&st->not_ip); /* an acknowledgment alone */
     }
     cut_to(r, payload_len);
-    if (!peel(w, &st->encap_pptp)) {
+    if (!peel_id(w, &st->encap_pptp, DECODE_LAYER_PPTP, true, call_id)) {
         return DECODE_BAD;
     }
     return decode_ppp(r, true, &st->bad_gre, w);
@@ -814,15 +1025,18 @@ static enum decode_status decode_gre(struct rd *r, struct walk *w)
     if ((flags & DECODE_GRE_VER) != 0 || (flags & (DECODE_GRE_R | DECODE_GRE_SSR)) != 0) {
         return count_bad(&st->bad_gre);
     }
-    size_t opt = 0;
-    opt += (flags & DECODE_GRE_C) != 0 ? DECODE_GRE_OPT_LEN : 0;
-    opt += (flags & DECODE_GRE_K) != 0 ? DECODE_GRE_OPT_LEN : 0;
-    opt += (flags & DECODE_GRE_S) != 0 ? DECODE_GRE_OPT_LEN : 0;
-    rd_skip(r, opt);
+    if ((flags & DECODE_GRE_C) != 0) {
+        rd_skip(r, DECODE_GRE_OPT_LEN);
+    }
+    bool has_key = (flags & DECODE_GRE_K) != 0;
+    uint32_t key = has_key ? rd_be32(r) : 0;
+    if ((flags & DECODE_GRE_S) != 0) {
+        rd_skip(r, DECODE_GRE_OPT_LEN);
+    }
     if (r->bad) {
         return count_bad(&st->bad_gre);
     }
-    if (!peel(w, &st->encap_gre)) {
+    if (!peel_id(w, &st->encap_gre, DECODE_LAYER_GRE, has_key, key)) {
         return DECODE_BAD;
     }
     switch (type) {
@@ -832,7 +1046,7 @@ static enum decode_status decode_gre(struct rd *r, struct walk *w)
         /* Type I has no sequence number and no header of its own; type II has both (as
          * Wireshark and Zeek tell them apart). */
         if ((flags & DECODE_GRE_S) == 0) {
-            if (!peel(w, &st->encap_erspan1)) {
+            if (!peel(w, &st->encap_erspan1, DECODE_LAYER_ERSPAN1)) {
                 return DECODE_BAD;
             }
             return decode_eth(r, &st->bad_erspan, w);
@@ -868,6 +1082,7 @@ static enum decode_status decode_ethertype(struct rd *r, uint16_t type, struct w
         }
         st->encap_vlan++;
         w->p->vlan = (uint16_t)(tci & DECODE_VLAN_ID_MASK); /* the last tag read is innermost */
+        trail_add(w, DECODE_LAYER_VLAN, true, w->p->vlan);
     }
     switch (type) {
     case DECODE_ETHERTYPE_IPV4:
@@ -1040,17 +1255,25 @@ static bool decode_fast(const uint8_t *d, size_t caplen, struct pkt *p, struct d
     return true;
 }
 
+/* *to = *from, but only the trail's layers in use: a plain frame copies no layer. */
+static void pkt_copy(struct pkt *to, const struct pkt *from)
+{
+    memcpy(to, from, offsetof(struct pkt, trail));
+    trail_copy(&to->trail, &from->trail);
+}
+
 enum decode_status decode_packet(enum decode_link link, const uint8_t *data, size_t caplen,
                                  size_t wirelen, uint64_t ts_usec, struct pkt *out,
                                  struct decode_stats *st)
 {
     (void)wirelen; /* informational: every bound comes from caplen */
-    return decode_frame(link, data, caplen, ts_usec, NULL, out, NULL, st);
+    return decode_frame(link, data, caplen, ts_usec, NULL, out, NULL, st, NULL);
 }
 
 enum decode_status decode_frame(enum decode_link link, const uint8_t *data, size_t caplen,
                                 uint64_t ts_usec, const struct decode_outer *outer, struct pkt *out,
-                                struct decode_frag *frag, struct decode_stats *st)
+                                struct decode_frag *frag, struct decode_stats *st,
+                                const struct decode_config *cfg)
 {
     struct rd r = rd_make(data, caplen);
     struct pkt p;
@@ -1058,11 +1281,13 @@ enum decode_status decode_frame(enum decode_link link, const uint8_t *data, size
     /* Every layer sets the fields it owns, so p needs no clearing; only vlan is optional. */
     p.ts_usec = ts_usec;
     p.vlan = 0;
+    p.trail.n = 0;
+    p.trail.is_cut = 0;
     size_t depth = 0;
     if (outer == NULL) {
         st->packets++;
         if (link == DECODE_LINK_ETHERNET && decode_fast(data, caplen, &p, st)) {
-            *out = p;
+            pkt_copy(out, &p);
             return DECODE_OK;
         }
     } else {
@@ -1073,20 +1298,25 @@ enum decode_status decode_frame(enum decode_link link, const uint8_t *data, size
             return count_bad(&st->encap_too_deep);
         }
         p.vlan = outer->vlan;
+        trail_copy(&p.trail, &outer->trail);
         depth = (size_t)outer->depth + 1;
     }
     /* Decode into a local view so *out changes only when a whole segment decoded. */
-    struct walk w = { &p, st, depth, frag };
+    struct walk w = { &p, st, depth, frag, cfg, NULL, NULL, 0 };
     enum decode_status status = decode_link_layer(link, &r, &w);
     if (status == DECODE_OK) {
-        *out = p;
+        pkt_copy(out, &p);
     }
     return status;
 }
 
 const char *decode_blind_reason(const struct decode_stats *st, uint64_t frags_used, uint64_t *count,
-                                uint64_t *total)
+                                uint64_t *total, char *buf, size_t cap)
 {
+    const char *kind = st->is_tunnel_like_geneve ? "Geneve" : "VXLAN";
+    snprintf(buf, cap,
+             "were UDP to port %u that looks like %s (is it %s on another port? see --%s-port)",
+             st->tunnel_like_port, kind, kind, st->is_tunnel_like_geneve ? "geneve" : "vxlan");
     /* The outcomes a user can act on: fragments that never completed, another capture point or link
      * type, a tunnel to peel (or a port to name), a limit to raise. Plain UDP and ICMP
      * (not_tcp) and malformed packets are not among them. */
@@ -1101,6 +1331,7 @@ const char *decode_blind_reason(const struct decode_stats *st, uint64_t frags_us
         { st->not_ip, "were not IP (other EtherTypes, PPP control, non-IP tunnel payloads)" },
         { st->encap_unsupported, "were in tunnels plainsight does not peel (ESP, L2TP, GTP-U, "
                                  "VXLAN-GPE, compressed PPP)" },
+        { st->udp_tunnel_like, buf },
         { st->encap_too_deep + st->mpls_too_deep + st->vlan_too_deep,
           "were wrapped in more layers, labels or tags than plainsight peels" },
     };

@@ -20,6 +20,8 @@
 #include <nettle/base64.h>
 #include <nettle/hmac.h>
 #include <nettle/sha1.h>
+
+#include "ps.h"
 #include <nettle/sha2.h>
 
 struct session *finding_new(void)
@@ -55,8 +57,22 @@ void finding_free(struct session *s)
     for (size_t i = 0; i < s->n_creds; i++) {
         credential_free(s->creds[i]);
     }
+    free(s->tunnel);
     explicit_bzero(s, sizeof *s);
     free(s);
+}
+
+size_t finding_set_tunnel(struct session *s, const char *text)
+{
+    free(s->tunnel);
+    s->tunnel = NULL;
+    if (text == NULL || text[0] == '\0') {
+        return 0;
+    }
+    size_t len = strlen(text) + 1;
+    s->tunnel = xmalloc(len);
+    memcpy(s->tunnel, text, len);
+    return len;
 }
 
 void finding_drop_credential(struct session *s, struct credential *c)

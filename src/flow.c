@@ -54,6 +54,16 @@ struct flow_key {
     uint8_t a[16], b[16]; /* a:pa sorts before b:pb */
     uint16_t pa, pb;
     uint8_t ip_version;
+    uint32_t zone; /* the outer layers --flow-key names, hashed; 0 by default */
+};
+
+/* A segment as duplicate detection compares it (flow.duplicates): 16 bytes, two per session. */
+struct seg_sig {
+    uint32_t seq, ack;
+    uint32_t ts_low; /* capture time, microseconds, modulo 2^32 (wraps every 71 minutes) */
+    uint16_t len;    /* seg_len; a longer segment (a reassembled IPv6 jumbogram) is not compared */
+    uint8_t flags;
+    bool is_set;
 };
 
 enum flow_state {
@@ -71,7 +81,8 @@ struct mail {
     bool is_parser_dead;
     bool has_client_syn;
     uint32_t client_isn;
-    uint8_t fin_mask; /* bit 0: client sent FIN, bit 1: server sent FIN */
+    uint8_t fin_mask;       /* bit 0: client sent FIN, bit 1: server sent FIN */
+    struct seg_sig last[2]; /* per direction: the last segment with data or SYN/FIN/RST */
     struct reasm dir[2];
 };
 
@@ -252,13 +263,54 @@ static uint64_t key_hash(const struct flow_table *ft, const struct flow_key *k)
     memcpy(&w[1], k->a + 8, 8);
     memcpy(&w[2], k->b, 8);
     memcpy(&w[3], k->b + 8, 8);
-    w[4] = (uint64_t)k->pa << 24 | (uint64_t)k->pb << 8 | k->ip_version;
+    w[4] = (uint64_t)k->zone << 40 | (uint64_t)k->pa << 24 | (uint64_t)k->pb << 8 | k->ip_version;
     uint64_t h = ft->seed;
     for (size_t i = 0; i < 5; i++) {
         h = (h ^ w[i]) * 0x9e3779b97f4a7c15u;
         h ^= h >> 29;
     }
     return mix(h);
+}
+
+/* FNV-1a over n bytes, continuing from h. */
+static uint32_t fnv1a(uint32_t h, const void *data, size_t n)
+{
+    const uint8_t *b = data;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ b[i]) * 16777619u;
+    }
+    return h;
+}
+
+/* The zone of p's flow key: its outer layers that key_layers names (FLOW_KEY_*), hashed; 0
+ * when there are none. Two copies of one packet that differ in those layers are two flows. */
+static uint32_t key_zone(unsigned key_layers, const struct pkt *p)
+{
+    const struct decode_trail *t = &p->trail;
+    if (key_layers == 0 || t->n == 0) {
+        return 0;
+    }
+    uint32_t h = 2166136261u;
+    bool any = false;
+    for (size_t i = 0; i < t->n; i++) {
+        const struct decode_layer *l = &t->l[i];
+        bool is_vlan = l->kind == DECODE_LAYER_VLAN;
+        if ((key_layers & (is_vlan ? FLOW_KEY_VLAN : FLOW_KEY_TUNNEL)) == 0) {
+            continue;
+        }
+        any = true;
+        h = fnv1a(h, &l->kind, 1);
+        h = fnv1a(h, &l->id, sizeof l->id);
+        if (!is_vlan) {
+            /* The two directions of a flow cross a tunnel in opposite directions: the outer
+             * addresses count as an unordered pair. */
+            bool is_src_low = memcmp(l->src, l->dst, sizeof l->src) <= 0;
+            h = fnv1a(h, &l->ip_version, 1);
+            h = fnv1a(h, is_src_low ? l->src : l->dst, sizeof l->src);
+            h = fnv1a(h, is_src_low ? l->dst : l->src, sizeof l->dst);
+        }
+    }
+    return any && h == 0 ? 1 : (any ? h : 0);
 }
 
 /* Fills *k from the packet; returns true when the source is the "a" end. */
@@ -291,7 +343,7 @@ static bool is_from_a(const struct flow_key *k, const struct pkt *p)
 static bool key_eq(const struct flow_key *x, const struct flow_key *y)
 {
     return x->pa == y->pa && x->pb == y->pb && x->ip_version == y->ip_version &&
-           memcmp(x->a, y->a, 16) == 0 && memcmp(x->b, y->b, 16) == 0;
+           x->zone == y->zone && memcmp(x->a, y->a, 16) == 0 && memcmp(x->b, y->b, 16) == 0;
 }
 
 static struct flow *lookup(struct flow_table *ft, const struct flow_key *k, uint64_t h)
@@ -424,6 +476,9 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
     }
     reasm_free(&m->dir[0], &ft->rc);
     reasm_free(&m->dir[1], &ft->rc);
+    if (m->s->tunnel != NULL) {
+        ft->mem_flows -= PS_HEAP_COST(strlen(m->s->tunnel) + 1);
+    }
     finding_free(m->s);
     free(m);
     f->m = NULL;
@@ -568,9 +623,22 @@ static struct flow *new_entry(struct flow_table *ft, const struct flow_key *k, u
     return f;
 }
 
-/* Gives f a mail session, with sides taken from p, the flow's first packet. */
+/* Records how the session's first packet arrived (trail NULL: unknown, as for a flow decided
+ * only at its idle timeout, whose packets classify held without their outer layers). */
+static void set_tunnel(struct flow_table *ft, struct mail *m, const struct decode_trail *trail)
+{
+    if (trail == NULL || trail->n == 0) {
+        return;
+    }
+    char text[FLOW_MAX_TUNNEL_TEXT];
+    decode_trail_format(trail, text, sizeof text);
+    ft->mem_flows += PS_HEAP_COST(finding_set_tunnel(m->s, text));
+}
+
+/* Gives f a mail session, with sides taken from p, the flow's first packet, and its outer
+ * layers from trail (p's own, unless p is a packet classify held). */
 static void attach_mail(struct flow_table *ft, struct flow *f, const struct pkt *p,
-                        const struct classify_result *cr)
+                        const struct decode_trail *trail, const struct classify_result *cr)
 {
     struct mail *m = xcalloc(1, sizeof *m);
     struct session *s = finding_new();
@@ -605,11 +673,13 @@ static void attach_mail(struct flow_table *ft, struct flow *f, const struct pkt 
     reasm_init(&m->dir[0]);
     reasm_init(&m->dir[1]);
     ft->mem_flows += FLOW_MAIL_CHARGE;
+    set_tunnel(ft, m, trail);
     update_mem(ft);
 }
 
 static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict v,
-                   const struct classify_result *cr, const struct pkt *extra);
+                   const struct classify_result *cr, const struct pkt *extra,
+                   const struct decode_trail *trail);
 
 static void expire(struct flow_table *ft, uint64_t now)
 {
@@ -630,7 +700,7 @@ static void expire(struct flow_table *ft, uint64_t now)
         if (f->state == FLOW_UNDECIDED) {
             struct classify_result cr;
             memset(&cr, 0, sizeof cr);
-            decide(ft, f, classify_flow_giveup(ft->cls, f->u, &cr), &cr, NULL);
+            decide(ft, f, classify_flow_giveup(ft->cls, f->u, &cr), &cr, NULL, NULL);
         }
         if (f->state == FLOW_ACTIVE) {
             ft->st.ended_idle++;
@@ -649,18 +719,44 @@ void flow_expire(struct flow_table *ft, uint64_t now_usec)
     expire(ft, ft->now_usec);
 }
 
+/* True when p repeats the last segment with data or SYN/FIN/RST of its direction within
+ * FLOW_DUP_WINDOW_USEC: a mirror's second copy. Otherwise remembers p as that segment. Pure
+ * ACKs are not compared: a receiver's duplicate ACKs repeat one another by design. */
+static bool is_duplicate(struct seg_sig *last, const struct pkt *p)
+{
+    uint8_t marks = DECODE_TCP_SYN | DECODE_TCP_FIN | DECODE_TCP_RST;
+    if ((p->seg_len == 0 && (p->tcp_flags & marks) == 0) || p->seg_len > UINT16_MAX) {
+        return false;
+    }
+    uint16_t len = (uint16_t)p->seg_len;
+    uint32_t now = (uint32_t)p->ts_usec;
+    /* Either order: two mirror sessions' copies may arrive swapped in time. */
+    uint32_t ahead = now - last->ts_low, behind = last->ts_low - now;
+    if (last->is_set && last->seq == p->seq && last->ack == p->ack && last->len == len &&
+        last->flags == p->tcp_flags &&
+        (ahead <= FLOW_DUP_WINDOW_USEC || behind <= FLOW_DUP_WINDOW_USEC)) {
+        return true;
+    }
+    *last = (struct seg_sig){ p->seq, p->ack, now, len, p->tcp_flags, true };
+    return false;
+}
+
 /* One packet of a mail flow: reassembly, parser, end of the flow on RST or both FINs. */
 static void mail_packet(struct flow_table *ft, struct flow *f, const struct pkt *p)
 {
     struct mail *m = f->m;
     struct session *s = m->s;
     bool is_syn_only = (p->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) == DECODE_TCP_SYN;
+    bool from_client = memcmp(p->src, s->client_ip, 16) == 0 && p->sport == s->client_port;
+    enum parse_dir dir = from_client ? PARSE_DIR_CLIENT : PARSE_DIR_SERVER;
+    if (is_duplicate(&m->last[dir], p)) {
+        ft->st.duplicates++;
+        return;
+    }
     s->packets++;
     if (p->ts_usec > s->ts_end_usec) {
         s->ts_end_usec = p->ts_usec;
     }
-    bool from_client = memcmp(p->src, s->client_ip, 16) == 0 && p->sport == s->client_port;
-    enum parse_dir dir = from_client ? PARSE_DIR_CLIENT : PARSE_DIR_SERVER;
     struct reasm *r = &m->dir[dir];
     struct dir_ctx d = { ft, f, m, dir };
     struct reasm_out out = { on_data, on_gap, &d };
@@ -707,7 +803,8 @@ static void mail_packet(struct flow_table *ft, struct flow *f, const struct pkt 
  * are replayed, then extra (a packet that could not be held), if not NULL; otherwise it
  * becomes a not-mail tombstone. */
 static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict v,
-                   const struct classify_result *cr, const struct pkt *extra)
+                   const struct classify_result *cr, const struct pkt *extra,
+                   const struct decode_trail *trail)
 {
     struct pkt first;
     size_t off = 0;
@@ -720,7 +817,7 @@ static void decide(struct flow_table *ft, struct flow *f, enum classify_verdict 
     struct classify_flow *u = f->u;
     f->u = NULL;
     make_room(ft, FLOW_MAIL_CHARGE, f);
-    attach_mail(ft, f, &first, cr);
+    attach_mail(ft, f, &first, trail, cr);
     ft->st.classified_mail++;
     struct pkt p = first;
     bool has_p = true;
@@ -774,7 +871,7 @@ static void undecided_packet(struct flow_table *ft, struct flow *f, const struct
     enum classify_verdict v =
         classify_flow_packet(ft->cls, f->u, p, is_from_a(&f->key, p), charge_undecided, &cc, &cr);
     if (v != CLASSIFY_MORE) {
-        decide(ft, f, v, &cr, cr.is_pkt_held ? NULL : p);
+        decide(ft, f, v, &cr, cr.is_pkt_held ? NULL : p, &p->trail);
     }
 }
 
@@ -796,6 +893,7 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
     }
     struct flow_key k;
     make_key(p, &k);
+    k.zone = key_zone(ft->cfg.key_layers, p);
     uint64_t h = key_hash(ft, &k);
     struct flow *f = lookup(ft, &k, h);
     bool is_syn_only = (p->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) == DECODE_TCP_SYN;
@@ -822,7 +920,7 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
         if (classify_port(ft->cls, p->sport, p->dport, &cr)) {
             make_room(ft, FLOW_ENTRY_CHARGE + FLOW_MAIL_CHARGE, NULL);
             f = new_entry(ft, &k, h, FLOW_ACTIVE);
-            attach_mail(ft, f, p, &cr);
+            attach_mail(ft, f, p, &p->trail, &cr);
         } else if (ft->is_ndpi) {
             size_t base = classify_flow_charge_new();
             make_room(ft, FLOW_ENTRY_CHARGE + base + PS_HEAP_COST(p->l3_len), NULL);
@@ -868,7 +966,7 @@ void flow_flush_all(struct flow_table *ft)
         if (f->state == FLOW_UNDECIDED) {
             struct classify_result cr;
             memset(&cr, 0, sizeof cr);
-            decide(ft, f, classify_flow_giveup(ft->cls, f->u, &cr), &cr, NULL);
+            decide(ft, f, classify_flow_giveup(ft->cls, f->u, &cr), &cr, NULL, NULL);
         }
         if (f->state == FLOW_ACTIVE) {
             close_flow(ft, f, FINDING_END_CAPTURE);

@@ -158,6 +158,8 @@ static int wire_and_run(const struct cli_opts *o, struct capture *live)
             .is_quiet = o->out.is_quiet,
             .community_id_seed = o->community_id_seed,
             .sensor = o->sensor,
+            .flow_key = o->flow_key,
+            .decode = o->decode,
         };
         struct run *r = run_start(&rc_cfg, out, &key);
         if (r != NULL) {

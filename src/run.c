@@ -232,6 +232,7 @@ struct run *run_start(const struct run_config *cfg, struct sink_set *out,
         .cls = r->cls,
         .community_id_seed = cfg->community_id_seed,
         .sensor = cfg->sensor,
+        .key_layers = cfg->flow_key,
     };
     r->ft = flow_table_new(&fc, emit, r);
     struct defrag_config dc = { cfg->memcap_bytes / DEFRAG_MEMCAP_DIV, defrag_charge,
@@ -292,8 +293,9 @@ static bool blind_warning(const struct run *r, char *buf, size_t cap)
 {
     uint64_t count;
     uint64_t total;
-    const char *why =
-        decode_blind_reason(&r->ds, defrag_get_stats(r->df)->fragments_used, &count, &total);
+    char phrase[160];
+    const char *why = decode_blind_reason(&r->ds, defrag_get_stats(r->df)->fragments_used, &count,
+                                          &total, phrase, sizeof phrase);
     uint64_t packets = r->ds.packets;
     if (why == NULL || packets == 0 || total * 100u <= packets * RUN_BLIND_WARN_PERCENT) {
         return false;
@@ -380,8 +382,8 @@ static void take_fragment(struct run *r, struct decode_frag *frag, uint64_t ts_u
         }
         struct decode_outer outer = frag->outer;
         struct pkt p;
-        enum decode_status st =
-            decode_frame(DECODE_LINK_RAW, dg, len, ts_usec, &outer, &p, frag, &r->ds);
+        enum decode_status st = decode_frame(DECODE_LINK_RAW, dg, len, ts_usec, &outer, &p, frag,
+                                             &r->ds, &r->cfg->decode);
         if (st == DECODE_OK) {
             flow_packet(r->ft, &p);
         }
@@ -405,8 +407,8 @@ static void take_packet(struct run *r, enum decode_link link, const struct captu
     }
     struct pkt p;
     struct decode_frag frag;
-    enum decode_status st =
-        decode_frame(link, cp->data, cp->caplen, cp->ts_usec, NULL, &p, &frag, &r->ds);
+    enum decode_status st = decode_frame(link, cp->data, cp->caplen, cp->ts_usec, NULL, &p, &frag,
+                                         &r->ds, &r->cfg->decode);
     if (st == DECODE_OK) {
         flow_packet(r->ft, &p);
     } else if (st == DECODE_FRAGMENT) {

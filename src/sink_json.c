@@ -218,6 +218,8 @@ static void put_head(FILE *f, const char *event_type, const struct session *s)
     } else {
         fputs(",\"vlan\":null", f);
     }
+    fputs(",\"tunnel\":", f);
+    put_cstr(f, s->tunnel);
     fputs(",\"protocol\":", f);
     put_cstr(f, finding_proto_name(s->protocol));
 }

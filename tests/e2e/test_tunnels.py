@@ -5,7 +5,8 @@ against their MANIFEST.json, and the warning of a run that could not see into it
    wrapped, at test time, in VXLAN, Geneve, GRE (plain, bridged, with key and sequence, over
    UDP), ERSPAN I/II/III, MPLS (IP and Ethernet pseudowires), PPPoE, PPTP, IP in IP, Teredo and
    a nested stack (tests/e2e/pcapgen.py). Each must give the same session as the plain
-   capture: the same inner endpoints, user, result and secret length, and the layer counted.
+   capture: the same inner endpoints, user, result and secret length, and the layer counted;
+   the session's tunnel column names every layer with its id and outer addresses.
 2. ../shared/captures/public-tunnels (skipped with a note when absent): every capture's layer
    is counted by name, nothing in it is counted malformed, the TCP connections tshark sees
    inside (with fragments reassembled) reach the flow table, each fragment capture's
@@ -16,8 +17,13 @@ against their MANIFEST.json, and the warning of a run that could not see into it
    the outer ones fragmented again, give the plain capture's session; a flood of first
    fragments never completed stays under --memcap, is evicted and counted, and the session
    beside it is still found.
-4. Never silently blind: a capture of fragments that never complete, or all in a tunnel
-   plainsight does not peel, ends with one warning line naming the reason and its share; a
+4. One flow, whatever the copy: the POP3 capture as a mirror of both directions of a port
+   delivers it, every packet twice (once tagged VLAN 10, once in ERSPAN II with VLAN 20),
+   gives one session and one credential, the second copies counted in flow.duplicates; with
+   --flow-key vlan,tunnel the two copies are two sessions, as the option promises.
+5. Never silently blind: a capture of fragments that never complete, all in a tunnel
+   plainsight does not peel, or in VXLAN or Geneve on a port of its own (named in the warning,
+   with the option that peels it), ends with one warning line naming the reason and its share; a
    plain one, one all in fragments that complete, or one with exactly half its packets blind,
    does not."""
 import random
@@ -91,6 +97,33 @@ MALFORMED = ("bad_link", "bad_ipv4", "bad_ipv6", "bad_tcp", "bad_mpls", "bad_ppp
              "mpls_too_deep", "vlan_too_deep")
 
 
+# The session's tunnel column for each of pcapgen.TUNNELS (outer addresses pcapgen.OUTER4/6).
+TUNNEL_TEXT = {
+    "vxlan": "vxlan vni=4242 192.0.2.100>192.0.2.200",
+    "vxlan-8472-ipv6-vlan": "vxlan vni=4242 2001:db8:ffff::1>2001:db8:ffff::2, vlan id=42",
+    "geneve": "geneve vni=4242 192.0.2.100>192.0.2.200",
+    "gre": "gre 192.0.2.100>192.0.2.200",
+    "gre-key-seq-ipv6": "gre key=99 2001:db8:ffff::1>2001:db8:ffff::2",
+    "gre-bridged": "gre 192.0.2.100>192.0.2.200",
+    "gre-udp": "gre-udp 192.0.2.100>192.0.2.200, gre",
+    "erspan1": "gre 192.0.2.100>192.0.2.200, erspan1",
+    "erspan2": "gre 192.0.2.100>192.0.2.200, erspan2 session=7",
+    "erspan2-ipv6": "gre 2001:db8:ffff::1>2001:db8:ffff::2, erspan2 session=7",
+    "erspan3": "gre 192.0.2.100>192.0.2.200, erspan3 session=7, vlan id=10",
+    "mpls": "mpls label=2000",
+    "mpls-pw-cw": "mpls label=3000, mpls-pw",
+    "mpls-pw": "mpls label=3000, mpls-pw",
+    "pppoe": "pppoe session=66",
+    "pppoe-qinq": "vlan id=100, vlan id=200, pppoe session=66",
+    "pptp": "pptp call=66 192.0.2.100>192.0.2.200",
+    "ipip": "ipip 192.0.2.100>192.0.2.200",
+    "ip-in-ipv6": "ipip 2001:db8:ffff::1>2001:db8:ffff::2",
+    "nested": "mpls label=77, mpls-pw, gre 192.0.2.100>192.0.2.200, erspan2 session=7, "
+              "vxlan vni=4242 192.0.2.100>192.0.2.200",
+    "teredo": "teredo 192.0.2.100>192.0.2.200",
+}
+
+
 def counters(db):
     con = sqlite3.connect(db)
     c = dict(con.execute("SELECT name, value FROM run_counters"))
@@ -133,6 +166,91 @@ def wrapped_mail(t, b, tmp):
             got = creds(db)
             t.check(got == want, "%s: sessions %r, plain %r" % (label, got, want))
             t.check("warning" not in err, "%s: warns: %r" % (label, err))
+            tunnels = [s["tunnel"] for s in sessions(db)]
+            t.check(tunnels == [TUNNEL_TEXT.get(kind)], "%s: tunnel %r, want %r" %
+                    (label, tunnels, TUNNEL_TEXT.get(kind)))
+    rc, out, err, db = analyse(b, [os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap")], ["-q"],
+                               tmp=os.path.join(tmp, "plain-tunnel"))
+    t.check([s["tunnel"] for s in sessions(db)] == [None], "a plain frame has no tunnel")
+
+
+def span_capture(plain, path, apart_usec):
+    """Writes plain with every packet twice: once tagged VLAN 10, then apart_usec later in
+    ERSPAN II with VLAN 20 inside. Returns how many copies carry data or SYN/FIN/RST."""
+    linktype, pkts = pcapgen.read_pcap(plain)
+    records = [pcapgen.pcap_header(snaplen=262144)]
+    copies = 0
+    for sec, usec, data, _ in pkts:
+        l3 = pcapgen.l3_of(linktype, data)
+        if l3 is None:
+            continue
+        l3 = pcapgen.ip_trim(l3)
+        first = pcapgen.eth_ip(l3, tags=((0x8100, 10),))
+        second = pcapgen.eth_ip(pcapgen.ipv4(47, pcapgen.gre(
+            0x88BE, pcapgen.erspan2(pcapgen.eth_ip(l3, tags=((0x8100, 20),))), seq=5)))
+        for i, frame in enumerate((first, second)):
+            records.append(pcapgen.record(sec + (usec + apart_usec * i) / 1e6, frame))
+        ihl = (l3[0] & 15) * 4
+        tcp_len = len(l3) - ihl - (l3[ihl + 12] >> 4) * 4
+        if tcp_len > 0 or l3[ihl + 13] & 0x07:
+            copies += 1
+    with open(path, "wb") as f:
+        f.write(b"".join(records))
+    return copies
+
+
+def span_duplicates(t, b, tmp):
+    """A mirror of both directions of a port: every packet twice, 30 microseconds apart, with
+    other outer layers; and a copy 50 ms later, which is a retransmission, not a duplicate."""
+    name = "pop3-dovecot-user-pass.pcap"
+    plain = os.path.join(CAPTURES, name)
+    rc, out, err, db = analyse(b, [plain], ["-q"], tmp=os.path.join(tmp, "span-plain"))
+    want = creds(db)
+    want_tcp = counters(db)["decode.tcp"]
+    path = os.path.join(tmp, "span-" + name)
+    copies = span_capture(plain, path, 30)
+
+    rc, out, err, db = analyse(b, [path], ["-q"], tmp=os.path.join(tmp, "span-default"))
+    c = counters(db)
+    got = sessions(db)
+    t.check(rc == 0 and creds(db) == want, "span: one session as plain: %r, want %r" %
+            (creds(db), want))
+    t.check(c.get("decode.tcp") == 2 * want_tcp, "span: decode.tcp %r, want %r" %
+            (c.get("decode.tcp"), 2 * want_tcp))
+    # The copy of the second FIN finds the flow closed: a late packet, not a duplicate.
+    t.check(c.get("flow.duplicates") == copies - 1, "span: flow.duplicates %r, want %r" %
+            (c.get("flow.duplicates"), copies - 1))
+    t.check(c.get("flow.late_packets", 0) >= 1, "span: the last copies are late packets")
+    t.check([s["tunnel"] for s in got] == ["vlan id=10"], "span: the first copy's layers: %r" %
+            [s["tunnel"] for s in got])
+    t.check(c.get("reasm.retrans_segs", 0) == 0, "span: no copy reached reassembly: %r" %
+            c.get("reasm.retrans_segs"))
+
+    rc, out, err, db = analyse(b, [path], ["-q", "--flow-key", "vlan,tunnel"],
+                               tmp=os.path.join(tmp, "span-keyed"))
+    got = sessions(db)
+    t.check(rc == 0 and creds(db) == want * 2, "span, --flow-key vlan,tunnel: two sessions: %r" %
+            creds(db))
+    t.check(sorted(s["tunnel"] for s in got) ==
+            ["gre 192.0.2.100>192.0.2.200, erspan2 session=7, vlan id=20", "vlan id=10"],
+            "span, keyed: each copy's layers: %r" % [s["tunnel"] for s in got])
+    t.check(counters(db).get("flow.duplicates") == 0, "span, keyed: no duplicates counted")
+    for key in ("vlan", "tunnel"):
+        rc, out, err, db = analyse(b, [path], ["-q", "--flow-key", key],
+                                   tmp=os.path.join(tmp, "span-" + key))
+        t.check(rc == 0 and len(sessions(db)) == 2, "span, --flow-key %s: two sessions" % key)
+    late = os.path.join(tmp, "span-late-" + name)
+    span_capture(plain, late, 50000)
+    rc, out, err, db = analyse(b, [late], ["-q"], tmp=os.path.join(tmp, "span-late"))
+    c = counters(db)
+    t.check(rc == 0 and creds(db) == want, "span 50 ms apart: one session: %r" % creds(db))
+    t.check(c.get("flow.duplicates") == 0 and c.get("reasm.retrans_segs", 0) > 0,
+            "span 50 ms apart: retransmissions, not duplicates: %r %r" %
+            (c.get("flow.duplicates"), c.get("reasm.retrans_segs")))
+    rc, out, err, db = analyse(b, [path], ["-q", "--flow-key", "vlan,bogus"],
+                               tmp=os.path.join(tmp, "span-bogus"))
+    t.check(rc == 1 and "--flow-key" in err, "span: --flow-key vlan,bogus is a usage error: "
+            "%d %r" % (rc, err))
 
 
 def public_tunnels(t, b, tmp):
@@ -360,6 +478,31 @@ def blind(t, b, tmp):
     plain = os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap")
     rc, out, err, db = analyse(b, [plain], tmp=os.path.join(tmp, "plainrun"))
     t.check(rc == 0 and "warning" not in err, "plain capture: no warning: %r" % err)
+    rc, out, err, db = analyse(b, [plain], ["-q"], tmp=os.path.join(tmp, "plain-tunnel-port"))
+    want = creds(db)
+
+    # A tunnel on a port of its own: the warning names the port and the option; the option
+    # peels it (and ports not given still warn).
+    for kind, port, wrap in (
+            ("VXLAN", 4792, lambda l3: pcapgen.udp(49152, 4792, pcapgen.vxlan(pcapgen.eth_ip(l3)))),
+            ("Geneve", 6090, lambda l3: pcapgen.udp(49152, 6090, pcapgen.geneve(
+                0x6558, pcapgen.eth_ip(l3), options=b"\x01\x02\x03\x01" + b"\0" * 4)))):
+        path = os.path.join(tmp, "%s-%d.pcap" % (kind, port))
+        pcapgen.rewrap(plain, path, lambda l3: pcapgen.eth_ip(pcapgen.ipv4(17, wrap(l3))))
+        opt = "--%s-port" % kind.lower()
+        rc, out, err, db = analyse(b, [path], ["-q"], tmp=os.path.join(tmp, "port-" + kind))
+        t.check(("warning: 100%% of packets were UDP to port %d that looks like %s (is it %s on "
+                 "another port? see %s)" % (port, kind, kind, opt)) in err and creds(db) == [],
+                "%s on %d: the warning names it: %r" % (kind, port, err))
+        t.check(counters(db).get("decode.udp_tunnel_like", 0) > 0, "%s on %d: counted" %
+                (kind, port))
+        rc, out, err, db = analyse(b, [path], ["-q", opt, "1", opt, str(port)],
+                                   tmp=os.path.join(tmp, "port-" + kind))
+        t.check(rc == 0 and "warning" not in err and creds(db) == want,
+                "%s on %d with %s: the session: %r %r" % (kind, port, opt, creds(db), err))
+        rc, out, err, db = analyse(b, [path], ["-q", opt, "70000"],
+                                   tmp=os.path.join(tmp, "port-" + kind))
+        t.check(rc == 1 and opt in err, "%s 70000: a usage error: %r" % (opt, err))
 
 
 def main():
@@ -368,6 +511,7 @@ def main():
     tmp = tmpdir("plainsight-tunnels-")
     wrapped_mail(t, b, tmp)
     public_tunnels(t, b, tmp)
+    span_duplicates(t, b, tmp)
     fragmented_mail(t, b, tmp)
     blind(t, b, tmp)
     t.done()

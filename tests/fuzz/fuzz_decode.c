@@ -56,6 +56,23 @@ static bool same_pkt(const struct pkt *a, const struct pkt *b)
            a->payload == b->payload && a->payload_len == b->payload_len && a->seg_len == b->seg_len;
 }
 
+/* The trail: within its bounds, every layer a kind with a name, and its text within any buffer
+ * (cut, never overrun). */
+static void check_trail(const struct decode_trail *t, size_t cap)
+{
+    FUZZ_CHECK(t->n <= DECODE_TRAIL_MAX);
+    FUZZ_CHECK(!t->is_cut || t->n == DECODE_TRAIL_MAX);
+    for (size_t i = 0; i < t->n; i++) {
+        FUZZ_CHECK(strcmp(decode_layer_name(t->l[i].kind), "unknown") != 0);
+        FUZZ_CHECK(t->l[i].ip_version == 0 || t->l[i].ip_version == 4 || t->l[i].ip_version == 6);
+    }
+    char *buf = malloc(cap);
+    FUZZ_CHECK(buf != NULL);
+    decode_trail_format(t, buf, cap);
+    FUZZ_CHECK(strlen(buf) < cap);
+    free(buf);
+}
+
 /* A segment decoded through tunnels is the one its innermost IP header gives alone (classify
  * replays held packets from there). */
 static void check_from_l3(const struct pkt *out)
@@ -141,6 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_touch(out.payload, out.payload_len);
         fuzz_touch(out.l3, out.l3_len);
         check_from_l3(&out);
+        check_trail(&out.trail, 1 + (size_t)(data[0] >> 4) * 16);
         break;
     case DECODE_SKIP:
     case DECODE_BAD:

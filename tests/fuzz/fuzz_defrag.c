@@ -127,7 +127,8 @@ static void send(struct state *s, const uint8_t *frag, size_t len, uint64_t ts)
     memcpy(pkt, frag, len);
     struct pkt p;
     struct decode_frag fr;
-    enum decode_status st = decode_frame(DECODE_LINK_RAW, pkt, len, ts, NULL, &p, &fr, &s->ds);
+    enum decode_status st =
+        decode_frame(DECODE_LINK_RAW, pkt, len, ts, NULL, &p, &fr, &s->ds, NULL);
     if (st == DECODE_FRAGMENT) {
         uint8_t *dg = NULL;
         size_t dg_len = 0;
@@ -141,7 +142,7 @@ static void send(struct state *s, const uint8_t *frag, size_t len, uint64_t ts)
                 s->is_same = false;
             }
             struct decode_outer outer = fr.outer;
-            (void)decode_frame(DECODE_LINK_RAW, dg, dg_len, ts, &outer, &p, &fr, &s->ds);
+            (void)decode_frame(DECODE_LINK_RAW, dg, dg_len, ts, &outer, &p, &fr, &s->ds, NULL);
             defrag_datagram_free(dg);
         }
     }

@@ -1052,6 +1052,9 @@ static const struct trow trows[] = {
     { "6in6 raw link", { OIP6, IP6, TCP }, TOK(encap_ipip), .note_n = 1 },
     { "ipip at the depth limit", { ETH, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4,
       IP4, TCP }, TOK(encap_ipip), .note_n = 8 },
+    { "ipip at the depth limit, tagged", { { L_ETH, 0x8100, 0, 0 }, { L_VLAN, 7, 0, 0 }, IPIP4,
+      IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IP4, TCP }, TOK(encap_ipip), .note_n = 8,
+      .want_vlan = 7 },
     { "ipip past the depth limit", { ETH, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4, IPIP4,
       IPIP4, IP4, TCP }, .want = DECODE_BAD, .counter = STAT(encap_too_deep) },
     { "mixed to the depth limit", { ETH, { L_MPLS, 1, 0, 0 }, { L_PWCW, 0, 0, 0 }, ETH, OIP4,
@@ -1331,6 +1334,68 @@ static int trow_ip_version(const struct trow *row)
 /* A tunnel row decoded as built: status, the one outcome counter, the layer's counter, the
  * innermost segment's view; and decoded again from its innermost IP header alone (which
  * classify relies on when it replays held packets), to the same segment. */
+/* The trail each tunnel row's packet arrives with (decode_trail_format), by row name. */
+#define O4 "203.0.113.1>203.0.113.2"
+#define O6 "2001:db8:ff00::1>2001:db8:ff00::2"
+static const struct {
+    const char *row, *trail;
+} trow_trails[] = {
+    { "mpls ipv4", "mpls label=16" },
+    { "mpls 3 labels ipv6", "mpls label=18" },
+    { "mpls 0x8848 in vlan", "vlan id=77, mpls label=17" },
+    { "mpls labels at limit", "mpls label=31" },
+    { "mpls pw with control word", "mpls label=17, mpls-pw" },
+    { "mpls pw without control word", "mpls label=16, mpls-pw, vlan id=5" },
+    { "mpls pw without cw, address 00:", "mpls label=16, mpls-pw" },
+    { "pppoe ipv4", "pppoe session=4660" },
+    { "pppoe qinq ipv6", "vlan id=100, vlan id=200, pppoe session=4660" },
+    { "pppoe compressed protocol", "pppoe session=4660" },
+    { "pppoe mpls", "pppoe session=4660, mpls label=16" },
+    { "gre ipv4", "gre " O4 },
+    { "gre csum key seq ipv6", "gre key=3237998080 " O4 },
+    { "gre over ipv6, bridging, vlan", "gre key=3237998080 " O6 ", vlan id=2748" },
+    { "gre mpls", "gre " O4 ", mpls label=16" },
+    { "gre in gre", "gre " O4 ", gre key=3237998080 " O4 },
+    { "gre over udp 4754", "gre-udp " O4 ", gre" },
+    { "erspan type I", "gre " O4 ", erspan1" },
+    { "erspan type II", "gre " O4 ", erspan2 session=1" },
+    { "erspan type II over ipv6", "gre " O6 ", erspan2 session=1" },
+    { "erspan type III", "gre " O4 ", erspan3 session=1" },
+    { "erspan type III platform, vlan", "gre " O4 ", erspan3 session=1, vlan id=10" },
+    { "erspan type III ip frame", "gre " O6 ", erspan3 session=1" },
+    { "pptp ppp ipv4", "pptp call=66 " O4 },
+    { "pptp ack, compressed ppp ipv6", "pptp call=66 " O4 },
+    { "vxlan", "vxlan vni=4242 " O4 },
+    { "vxlan 8472 over ipv6, qinq inside", "vxlan vni=4242 " O6 ", vlan id=30, vlan id=31" },
+    { "geneve", "geneve vni=4242 " O4 },
+    { "geneve options, ipv4 inside", "geneve vni=4242 " O6 },
+    { "teredo", "teredo " O4 },
+    { "teredo auth and origin", "teredo " O4 },
+    { "teredo origin", "teredo " O4 },
+    { "4in4", "ipip " O4 },
+    { "6in4", "ipip " O4 },
+    { "4in6", "ipip " O6 },
+    { "6in6 raw link", "ipip " O6 },
+    { "ipip at the depth limit", "ipip " O4 ", ipip " O4 ", ipip " O4 ", ipip " O4 ", ipip " O4
+                                 ", ipip " O4 ", ipip " O4 ", ipip " O4 },
+    { "mixed to the depth limit",
+      "mpls label=16, mpls-pw, gre " O4 ", erspan2 session=1, vxlan vni=4242 " O6
+      ", pppoe session=4660, geneve vni=4242 " O4 ", ipip " O4 },
+    { "ipip at the depth limit, tagged",
+      "vlan id=7, ipip " O4 ", ipip " O4 ", ipip " O4 ", ipip " O4 ", ipip " O4 ", ipip " O4
+      ", ipip " O4 ", ..." },
+};
+
+static const char *trow_trail(const char *name)
+{
+    for (size_t i = 0; i < sizeof trow_trails / sizeof trow_trails[0]; i++) {
+        if (strcmp(trow_trails[i].row, name) == 0) {
+            return trow_trails[i].trail;
+        }
+    }
+    return "(no trail listed for this row)";
+}
+
 static void check_trow(size_t idx)
 {
     const struct trow *row = &trows[idx];
@@ -1367,6 +1432,12 @@ static void check_trow(size_t idx)
     CHECK_EQ_U(p.payload_len, T_PAYLOAD_LEN);
     CHECK_EQ_U(p.seg_len, T_PAYLOAD_LEN);
     CHECK_EQ_U(st.truncated, 0);
+    char trail[FLOW_MAX_TUNNEL_TEXT];
+    decode_trail_format(&p.trail, trail, sizeof trail);
+    if (strcmp(trail, trow_trail(row->name)) != 0) {
+        fprintf(stderr, "%s: trail \"%s\"\n", row->name, trail);
+    }
+    CHECK(strcmp(trail, trow_trail(row->name)) == 0);
 
     struct decode_stats st2;
     struct pkt p2;
@@ -1424,33 +1495,41 @@ static void check_trow_robust(size_t idx)
 /* decode_blind_reason: the outcome a user can act on that counted most, and their total. */
 static void test_blind_reason(void)
 {
+    char phrase[160];
     struct decode_stats st;
     uint64_t count, total;
     memset(&st, 0, sizeof st);
     st.tcp = 100;
     st.not_tcp = 1000; /* plain UDP: not a reason */
-    CHECK(decode_blind_reason(&st, 0, &count, &total) == NULL);
+    CHECK(decode_blind_reason(&st, 0, &count, &total, phrase, sizeof phrase) == NULL);
     CHECK_EQ_U(count, 0);
     CHECK_EQ_U(total, 0);
     st.ip_fragments = 30;
     st.not_ip = 20;
     st.encap_too_deep = 3;
     st.vlan_too_deep = 4;
-    const char *why = decode_blind_reason(&st, 0, &count, &total);
+    const char *why = decode_blind_reason(&st, 0, &count, &total, phrase, sizeof phrase);
     CHECK(why != NULL && strstr(why, "fragments") != NULL);
     CHECK_EQ_U(count, 30);
     CHECK_EQ_U(total, 57);
     /* Fragments that went into a reassembled datagram were seen into. */
-    why = decode_blind_reason(&st, 25, &count, &total);
+    why = decode_blind_reason(&st, 25, &count, &total, phrase, sizeof phrase);
     CHECK(why != NULL && strstr(why, "not IP") != NULL);
     CHECK_EQ_U(count, 20);
     CHECK_EQ_U(total, 32);
-    why = decode_blind_reason(&st, 99, &count, &total); /* never below 0 */
+    why = decode_blind_reason(&st, 99, &count, &total, phrase, sizeof phrase); /* never below 0 */
     CHECK_EQ_U(total, 27);
     st.encap_unsupported = 31;
-    why = decode_blind_reason(&st, 0, &count, &total);
+    why = decode_blind_reason(&st, 0, &count, &total, phrase, sizeof phrase);
     CHECK(why != NULL && strstr(why, "tunnels") != NULL);
     CHECK_EQ_U(count, 31);
+    st.udp_tunnel_like = 40;
+    st.tunnel_like_port = 6090;
+    st.is_tunnel_like_geneve = true;
+    why = decode_blind_reason(&st, 0, &count, &total, phrase, sizeof phrase);
+    CHECK(why != NULL && strstr(why, "UDP to port 6090 that looks like Geneve") != NULL &&
+          strstr(why, "--geneve-port") != NULL);
+    CHECK_EQ_U(count, 40);
 }
 
 /* The outcome table covers every counter decode.h names as an outcome. */

@@ -182,7 +182,7 @@ static void feed_one(struct defrag *d, const uint8_t *b, size_t len, uint64_t ts
 {
     struct pkt p;
     struct decode_frag fr;
-    enum decode_status st = decode_frame(DECODE_LINK_RAW, b, len, ts, NULL, &p, &fr, ds);
+    enum decode_status st = decode_frame(DECODE_LINK_RAW, b, len, ts, NULL, &p, &fr, ds, NULL);
     CHECK_EQ_U(st, DECODE_FRAGMENT);
     if (st != DECODE_FRAGMENT) {
         return;
@@ -201,7 +201,8 @@ static void feed_one(struct defrag *d, const uint8_t *b, size_t len, uint64_t ts
         out->last_len = dg_len;
     }
     struct decode_outer outer = fr.outer;
-    if (decode_frame(DECODE_LINK_RAW, dg, dg_len, ts, &outer, &out->p, &fr, ds) == DECODE_OK) {
+    if (decode_frame(DECODE_LINK_RAW, dg, dg_len, ts, &outer, &out->p, &fr, ds, NULL) ==
+        DECODE_OK) {
         out->n_tcp++;
     }
     defrag_datagram_free(dg);
@@ -655,13 +656,23 @@ static void test_outer_context(void)
     memset(&ds, 0, sizeof ds);
     struct pkt p;
     struct decode_frag fr;
-    struct decode_outer outer = { 42, 2 };
-    CHECK_EQ_U(decode_frame(DECODE_LINK_RAW, dg, dg_len, T_TS, &outer, &p, &fr, &ds), DECODE_OK);
+    struct decode_outer outer;
+    memset(&outer, 0, sizeof outer);
+    outer.vlan = 42;
+    outer.depth = 2;
+    outer.trail.n = 1; /* the layers peeled before the fragments: the datagram keeps them */
+    outer.trail.l[0] = (struct decode_layer){ .kind = DECODE_LAYER_VXLAN, .has_id = 1, .id = 7 };
+    CHECK_EQ_U(decode_frame(DECODE_LINK_RAW, dg, dg_len, T_TS, &outer, &p, &fr, &ds, NULL),
+               DECODE_OK);
     CHECK_EQ_U(p.vlan, 42);
+    CHECK_EQ_U(p.trail.n, 1);
+    CHECK_EQ_U(p.trail.l[0].kind, DECODE_LAYER_VXLAN);
+    CHECK_EQ_U(p.trail.l[0].id, 7);
     CHECK_EQ_U(ds.packets, 0);
     CHECK_EQ_U(ds.reassembled, 1);
     outer.depth = DECODE_MAX_ENCAP;
-    CHECK_EQ_U(decode_frame(DECODE_LINK_RAW, dg, dg_len, T_TS, &outer, &p, &fr, &ds), DECODE_BAD);
+    CHECK_EQ_U(decode_frame(DECODE_LINK_RAW, dg, dg_len, T_TS, &outer, &p, &fr, &ds, NULL),
+               DECODE_BAD);
     CHECK_EQ_U(ds.encap_too_deep, 1);
 
     /* A fragment in an 802.1Q frame: the tag travels with it. */
@@ -671,7 +682,7 @@ static void test_outer_context(void)
     put16(frame + 14, 7);
     put16(frame + 16, 0x0800);
     size_t len = make_frag(dg, dg_len, 0, 1, 0, 32, true, frame + 18);
-    CHECK_EQ_U(decode_frame(DECODE_LINK_ETHERNET, frame, 18 + len, T_TS, NULL, &p, &fr, &ds),
+    CHECK_EQ_U(decode_frame(DECODE_LINK_ETHERNET, frame, 18 + len, T_TS, NULL, &p, &fr, &ds, NULL),
                DECODE_FRAGMENT);
     CHECK_EQ_U(fr.outer.vlan, 7);
     CHECK_EQ_U(fr.offset, 0);

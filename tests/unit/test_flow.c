@@ -169,7 +169,7 @@ static void on_emit(void *ctx, struct session *s)
 static struct flow_table *table_new_cls(struct sink *k, size_t max_flows, size_t memcap,
                                         uint32_t idle_sec, struct classify *cls)
 {
-    struct flow_config cfg = { max_flows, memcap, idle_sec, cls, 0, NULL };
+    struct flow_config cfg = { max_flows, memcap, idle_sec, cls, 0, NULL, 0 };
     memset(k, 0, sizeof *k);
     struct flow_table *ft = flow_table_new(&cfg, on_emit, k);
     k->ft = ft;
