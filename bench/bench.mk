@@ -4,6 +4,8 @@
 #                       tshark) and the flow flood; see bench/README.md
 #   make bench-data     generate the cached capture build/bench/mix-$(BENCH_SIZE)-s$(BENCH_SEED).pcap
 #   make bench-flood    the flow flood alone
+#   make bench-tunnels  the mix of BENCH_TUNNEL_SIZE with every frame in VXLAN, then in ERSPAN II:
+#                       the floor, plainsight and the recall (part of "make bench")
 #   make bench-live     live capture on a veth pair in a namespace of its own: kernel drops of
 #                       tcpdump and plainsight at top speed and the highest rate held without a
 #                       drop (needs root; skipped with a note otherwise)
@@ -26,6 +28,7 @@ BENCH_TSHARK_SIZE    ?= 64M
 BENCH_TSHARK_TIMEOUT ?= 600
 BENCH_FLOOD          ?= 1000000
 BENCH_MEMCAP         ?= 64M
+BENCH_TUNNEL_SIZE    ?= 256M
 BENCH_LIVE_SIZE      ?= 64M
 BENCH_LIVE_RUNS      ?= 3
 BENCH_LIVE_START_PPS ?= 10000
@@ -40,9 +43,12 @@ BENCH_MIX    := $(BENCH_DIR)/mix-$(BENCH_SIZE)-s$(BENCH_SEED).pcap
 BENCH_SMALL  := $(BENCH_DIR)/mix-$(BENCH_TSHARK_SIZE)-s$(BENCH_SEED).pcap
 BENCH_FLOODF := $(BENCH_DIR)/flood-$(BENCH_FLOOD)-s$(BENCH_SEED).pcap
 BENCH_TINY   := $(BENCH_DIR)/tiny-s$(BENCH_SEED).pcap
+# The plain mix of that size first, as the baseline beside the wrapped ones.
+BENCH_TUNNELS := $(BENCH_DIR)/mix-$(BENCH_TUNNEL_SIZE)-s$(BENCH_SEED).pcap \
+  $(foreach w,vxlan erspan2,$(BENCH_DIR)/wrap-$(w)-mix-$(BENCH_TUNNEL_SIZE)-s$(BENCH_SEED).pcap)
 BENCH_LIVE_MIX := $(BENCH_DIR)/mix-$(BENCH_LIVE_SIZE)-s$(BENCH_SEED).pcap
 
-.PHONY: bench bench-data bench-flood bench-live bench-tools bench-rel
+.PHONY: bench bench-data bench-flood bench-live bench-tools bench-rel bench-tunnels
 
 $(BENCH_DIR)/gen: bench/gen.c | deps-check
 	@mkdir -p $(dir $@)
@@ -57,6 +63,20 @@ $(BENCH_DIR)/floor: bench/floor.c | deps-check
 # under a temporary name and renamed, so an interrupted run leaves no half file behind.
 $(BENCH_DIR)/mix-%-s$(BENCH_SEED).pcap: | $(BENCH_DIR)/gen
 	$(BENCH_DIR)/gen --size $* --seed $(BENCH_SEED) -o $@.tmp -t $(@:.pcap=.truth.json).tmp
+	mv $(@:.pcap=.truth.json).tmp $(@:.pcap=.truth.json)
+	mv $@.tmp $@
+
+# The mix inside a mirror tunnel, with its own truth (the outer headers take room: fewer
+# frames make the size).
+$(BENCH_DIR)/wrap-vxlan-mix-%-s$(BENCH_SEED).pcap: | $(BENCH_DIR)/gen
+	$(BENCH_DIR)/gen --size $* --seed $(BENCH_SEED) --wrap vxlan -o $@.tmp \
+	  -t $(@:.pcap=.truth.json).tmp
+	mv $(@:.pcap=.truth.json).tmp $(@:.pcap=.truth.json)
+	mv $@.tmp $@
+
+$(BENCH_DIR)/wrap-erspan2-mix-%-s$(BENCH_SEED).pcap: | $(BENCH_DIR)/gen
+	$(BENCH_DIR)/gen --size $* --seed $(BENCH_SEED) --wrap erspan2 -o $@.tmp \
+	  -t $(@:.pcap=.truth.json).tmp
 	mv $(@:.pcap=.truth.json).tmp $(@:.pcap=.truth.json)
 	mv $@.tmp $@
 
@@ -79,13 +99,18 @@ bench-tools: bench-rel $(BENCH_DIR)/gen $(BENCH_DIR)/floor
 bench-data: $(BENCH_MIX)
 
 # Both parts run even when the first fails a check; the status says whether either did.
-bench: bench-tools $(BENCH_MIX) $(BENCH_SMALL) $(BENCH_FLOODF) $(BENCH_TINY)
+bench: bench-tools $(BENCH_MIX) $(BENCH_SMALL) $(BENCH_FLOODF) $(BENCH_TINY) $(BENCH_TUNNELS)
 	@s=0; \
 	BENCH_RUNS=$(BENCH_RUNS) BENCH_TSHARK_TIMEOUT=$(BENCH_TSHARK_TIMEOUT) \
 	  sh bench/bench.sh mix $(BENCH_DIR) $(BENCH_BIN) $(BENCH_MIX) $(BENCH_SMALL) || s=1; \
+	BENCH_RUNS=$(BENCH_RUNS) sh bench/bench.sh tunnels $(BENCH_DIR) $(BENCH_BIN) $(BENCH_TUNNELS) \
+	  || s=1; \
 	sh bench/bench.sh flood $(BENCH_DIR) $(BENCH_BIN) $(BENCH_FLOODF) $(BENCH_TINY) \
 	  $(BENCH_MEMCAP) || s=1; \
 	exit $$s
+
+bench-tunnels: bench-tools $(BENCH_TUNNELS)
+	@BENCH_RUNS=$(BENCH_RUNS) sh bench/bench.sh tunnels $(BENCH_DIR) $(BENCH_BIN) $(BENCH_TUNNELS)
 
 bench-flood: bench-tools $(BENCH_FLOODF) $(BENCH_TINY)
 	@sh bench/bench.sh flood $(BENCH_DIR) $(BENCH_BIN) $(BENCH_FLOODF) $(BENCH_TINY) $(BENCH_MEMCAP)

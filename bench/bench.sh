@@ -8,6 +8,11 @@
 #       runs taken round-robin after one read to warm the page cache; peak RSS is the largest of
 #       the runs. plainsight runs with --reveal-secrets so that recall compares the secrets
 #       themselves: client, server, mechanism, user name, secret and result must all match.
+#   sh bench/bench.sh tunnels DIR BIN FILE...
+#       The plain mix, then the mix with every frame in a mirror tunnel (gen --wrap: VXLAN, ERSPAN
+#       II):
+#       the floor and plainsight with its defaults, best of BENCH_RUNS, with the recall against
+#       its truth file. Target: 0.6 of the floor, 100 % recall, nothing extra.
 #   sh bench/bench.sh flood DIR BIN FLOOD_FILE TINY_FILE MEMCAP
 #       plainsight with --memcap MEMCAP on a million half-open connections, in both modes: peak
 #       RSS against the cap plus the fixed overhead (the peak RSS on TINY_FILE), evictions, and
@@ -259,6 +264,40 @@ mix() {
     }'
 }
 
+tunnels() {
+    echo
+    echo "bench: mirror tunnels: the mix plain, then every frame inside VXLAN or ERSPAN II; best of $runs runs"
+    echo
+    header
+    for file in "$@"; do
+        base=$(basename "$file")
+        truth=${file%.pcap}.truth.json
+        db=$dir/tunnel.db
+        bytes=$(size_of "$file")
+        packets=$(packets_of "$file")
+        cat "$file" >/dev/null
+        unset best_tfloor best_tdef rss_tfloor rss_tdef
+        i=0
+        while [ "$i" -lt "$runs" ]; do
+            i=$((i + 1))
+            run_one "$floor_bin" "$file"
+            [ "$rc" -eq 0 ] || fail "floor exited $rc on $base: $(cat "$dir/run.err")"
+            keep tfloor
+            fresh_db "$db"
+            run_one "$bin" -r "$file" -w "$db" -q --reveal-secrets
+            [ "$rc" -eq 0 ] || fail "plainsight exited $rc on $base: $(cat "$dir/run.err")"
+            keep tdef
+        done
+        set -- $(recall "$db" "$truth" 0)
+        [ "$1" -eq "$2" ] || fail "$base: plainsight found $1 of $2 credentials"
+        [ "$3" -eq 0 ] || fail "$base: plainsight reported $3 credentials not in the truth"
+        note="$1 of $2, extra $3; $(awk -v f="$best_tfloor" -v d="$best_tdef" 'BEGIN {
+            printf "%.2f of the floor (target 0.60: %s)", f / d, (f / d >= 0.6) ? "met" : "MISSED" }')"
+        row "floor (pcap_next_ex loop)" "${base%%-s*}" "$best_tfloor" "$packets" "$bytes" "$best_tfloor" "$rss_tfloor" "-"
+        row "plainsight (defaults)" "${base%%-s*}" "$best_tdef" "$packets" "$bytes" "$best_tfloor" "$rss_tdef" "$note"
+    done
+}
+
 flood() {
     file=$1
     tiny=$2
@@ -317,8 +356,12 @@ mix)
 flood)
     flood "$4" "$5" "$6"
     ;;
+tunnels)
+    shift 3
+    tunnels "$@"
+    ;;
 *)
-    echo "Usage: bench.sh mix DIR BIN FILE SMALL_FILE | flood DIR BIN FLOOD_FILE TINY_FILE MEMCAP" >&2
+    echo "Usage: bench.sh mix DIR BIN FILE SMALL_FILE | tunnels DIR BIN FILE... | flood DIR BIN FLOOD_FILE TINY_FILE MEMCAP" >&2
     exit 1
     ;;
 esac

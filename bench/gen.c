@@ -229,6 +229,17 @@ struct gen_flow {
     size_t turn;
 };
 
+/* --wrap: the mirror feed every frame arrives in (the bench's tunnel variants). */
+enum gen_wrap {
+    GEN_WRAP_NONE = 0,
+    GEN_WRAP_VXLAN,   /* Ethernet, IPv4, UDP to 4789, VXLAN (VNI 4242) */
+    GEN_WRAP_ERSPAN2, /* Ethernet, IPv4, GRE with a sequence number, ERSPAN II (session 7) */
+};
+
+/* Bytes --wrap puts in front of each frame: Ethernet 14, IPv4 20, and UDP 8 + VXLAN 8 or
+ * GRE 8 + ERSPAN II 8. */
+#define GEN_WRAP_LEN 50
+
 struct gen {
     struct rng r;
     FILE *out;
@@ -254,6 +265,8 @@ struct gen {
     uint64_t midstream;                      /* flows whose handshake came before the capture */
     uint64_t mail_per_proto[GEN_MAX_PROTOS]; /* sessions, by index in mail_protos */
     bool has_truth_session;
+    enum gen_wrap wrap; /* --wrap: every frame inside a tunnel, as a remote mirror delivers it */
+    uint32_t wrap_seq;  /* ERSPAN II: the GRE sequence number */
 };
 
 static void *xmalloc(size_t n)
@@ -914,19 +927,59 @@ static uint16_t csum_fold(uint64_t sum)
     return (uint16_t)~sum;
 }
 
+/* The tunnel headers --wrap puts in front of a frame of len bytes, into out
+ * (GEN_WRAP_LEN bytes); returns their length. The outer addresses are a mirror source and its
+ * collector in 203.0.113.0/24. */
+static size_t wrap_header(struct gen *g, uint8_t *out, size_t len)
+{
+    static const uint8_t macs[12] = { 0x02, 0, 0, 0, 0x01, 0x01, 0x02, 0, 0, 0, 0x01, 0x02 };
+    memcpy(out, macs, sizeof macs);
+    be16(out + 12, 0x0800);
+    uint8_t *ip = out + 14;
+    bool is_vxlan = g->wrap == GEN_WRAP_VXLAN;
+    memset(ip, 0, 20);
+    ip[0] = 0x45;
+    be16(ip + 2, (uint32_t)(20 + 16 + len));
+    ip[8] = 64;
+    ip[9] = is_vxlan ? 17 : 47;
+    static const uint8_t addrs[8] = { 203, 0, 113, 10, 203, 0, 113, 20 };
+    memcpy(ip + 12, addrs, sizeof addrs);
+    be16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+    uint8_t *t = ip + 20;
+    if (is_vxlan) {
+        be16(t, 49152);
+        be16(t + 2, 4789);
+        be16(t + 4, (uint32_t)(16 + len));
+        be16(t + 6, 0); /* no UDP checksum, as VXLAN senders commonly send it */
+        be32(t + 8, 0x08000000u);
+        be32(t + 12, 4242u << 8);
+    } else {
+        be16(t, 0x1000);     /* S: a sequence number follows */
+        be16(t + 2, 0x88be); /* ERSPAN type II */
+        be32(t + 4, g->wrap_seq++);
+        be16(t + 8, 1u << 12); /* version 1 (type II), VLAN 0 */
+        be16(t + 10, 7);       /* COS, En, T 0; session 7 */
+        be32(t + 12, 0);       /* index */
+    }
+    return GEN_WRAP_LEN;
+}
+
 /* Writes frame[0, len) as one pcap record at the current packet time, then moves the clock on
  * by the frame's time on a link of rate_mbit, with jitter. */
 static void put_record(struct gen *g, size_t len)
 {
     uint8_t h[16];
+    uint8_t outer[GEN_WRAP_LEN];
+    size_t outer_len = g->wrap != GEN_WRAP_NONE ? wrap_header(g, outer, len) : 0;
     uint64_t usec = g->now_ns / 1000u;
     le32(h, (uint32_t)(GEN_T0_SEC + usec / 1000000u));
     le32(h + 4, (uint32_t)(usec % 1000000u));
-    le32(h + 8, (uint32_t)len);
-    le32(h + 12, (uint32_t)len);
+    le32(h + 8, (uint32_t)(outer_len + len));
+    le32(h + 12, (uint32_t)(outer_len + len));
     fwrite(h, 1, sizeof h, g->out);
+    fwrite(outer, 1, outer_len, g->out);
     fwrite(g->frame, 1, len, g->out);
-    g->bytes += sizeof h + len;
+    g->bytes += sizeof h + outer_len + len;
     g->packets++;
     uint64_t jitter = rng_range(&g->r, 500, 1500);
     g->now_ns += (uint64_t)(len + 24) * 8000u * jitter / ((uint64_t)g->rate_mbit * 1000u);
@@ -1927,7 +1980,9 @@ static void usage(FILE *f)
             "  -c, --concurrency N   flows open at once (default 2000)\n"
             "  -r, --rate MBIT       link rate that spaces the timestamps (default 200)\n"
             "  -f, --flood N         instead: N half-open connections (SYN only, half on port\n"
-            "                        110) with a few mail sessions among them\n");
+            "                        110) with a few mail sessions among them\n"
+            "  -w, --wrap KIND       every frame inside a mirror tunnel: vxlan (UDP 4789) or\n"
+            "                        erspan2 (GRE); the truth is the same\n");
 }
 
 int main(int argc, char **argv)
@@ -1941,6 +1996,7 @@ int main(int argc, char **argv)
         { "concurrency", required_argument, NULL, 'c' },
         { "rate", required_argument, NULL, 'r' },
         { "flood", required_argument, NULL, 'f' },
+        { "wrap", required_argument, NULL, 'w' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -1952,7 +2008,7 @@ int main(int argc, char **argv)
     g.concurrency = 2000;
     g.rate_mbit = 200;
     int c;
-    while ((c = getopt_long(argc, argv, "o:t:s:S:m:c:r:f:h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:t:s:S:m:c:r:f:w:h", longs, NULL)) != -1) {
         uint64_t v;
         char *end;
         switch (c) {
@@ -2000,6 +2056,16 @@ int main(int argc, char **argv)
             if (!parse_size(optarg, &g.flood) || g.flood == 0 || g.flood > GEN_FLOOD_MAX) {
                 fprintf(stderr, "gen: --flood: 1 to %llu connections\n",
                         (unsigned long long)GEN_FLOOD_MAX);
+                return 1;
+            }
+            break;
+        case 'w':
+            if (strcmp(optarg, "vxlan") == 0) {
+                g.wrap = GEN_WRAP_VXLAN;
+            } else if (strcmp(optarg, "erspan2") == 0) {
+                g.wrap = GEN_WRAP_ERSPAN2;
+            } else {
+                fprintf(stderr, "gen: --wrap: '%s' is not vxlan or erspan2\n", optarg);
                 return 1;
             }
             break;
