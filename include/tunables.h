@@ -133,8 +133,11 @@
 
 /* reasm: out-of-order bytes held per direction before a gap is declared. */
 #define REASM_MAX_OOO_BYTES ((size_t)256 * 1024)
-/* reasm: out-of-order segments held per direction before a gap is declared. */
-#define REASM_MAX_OOO_SEGS 256
+/* reasm: out-of-order segments held per direction before a gap is declared. Evasion tools cut
+ * a segment into 1-byte ones sent in any order (fragroute's tcp_seg 1 with order random): a
+ * full 1460-byte segment is then 1460 segments, any of them first; 4096 holds a jumbo frame's
+ * worth. Each is charged to --memcap, and REASM_MAX_OOO_BYTES still bounds the bytes. */
+#define REASM_MAX_OOO_SEGS 4096
 
 /* line: longest protocol line kept, bytes, CR LF excluded. RFC 5321 allows 512 for SMTP
  * command lines and 1000 for text lines; SASL responses (XOAUTH2 bearer tokens) run to a few

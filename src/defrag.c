@@ -11,7 +11,9 @@
  * header left out, its next header written where the chain named it); checksums are left as they
  * are, since decode does not check them. The entry then keeps only its ranges, on a second list,
  * for DEFRAG_DUP_WINDOW_USEC, to tell copies of its fragments (duplicates) from a new datagram
- * reusing the identification (different ranges: the record is dropped and the new one starts).
+ * reusing the identification (different ranges, or the same ranges with other bytes, as when a
+ * sender picks identifications at random and cuts equal datagrams: the record is dropped and
+ * the new one starts).
  *
  * Memory: each entry's struct, header copy, data buffer and range array are charged in
  * PS_HEAP_COST units against cfg.memcap_bytes and through cfg.charge (the flow table's cap).
@@ -41,7 +43,18 @@ _Static_assert((DEFRAG_BUCKETS & (DEFRAG_BUCKETS - 1)) == 0,
 
 struct range {
     uint32_t off, end; /* data bytes [off, end) */
+    uint32_t sum;      /* FNV-1a of those bytes: a copy of the fragment has the same */
 };
+
+/* FNV-1a over n bytes. */
+static uint32_t data_sum(const uint8_t *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ p[i]) * 16777619u;
+    }
+    return h;
+}
 
 struct dg {
     struct dg *hnext;
@@ -362,13 +375,18 @@ static size_t range_at(const struct dg *g, uint32_t off)
     return lo;
 }
 
-/* Whether [off, end) is exactly a range of g (a duplicate). Sets *is_overlap when it overlaps a
- * range otherwise. An empty fragment (a last one of no data) overlaps nothing. */
-static bool find_dup(const struct dg *g, uint32_t off, uint32_t end, bool *is_overlap)
+/* Whether [off, end) is exactly a range of g (a duplicate), and, for a completed datagram's
+ * record, with the same bytes (sum). Sets *is_overlap when it overlaps a range otherwise. An
+ * empty fragment (a last one of no data) overlaps nothing. */
+static bool find_dup(const struct dg *g, uint32_t off, uint32_t end, uint32_t sum, bool *is_overlap)
 {
     size_t i = range_at(g, off);
     *is_overlap = false;
     if (i < g->n_ranges && g->ranges[i].off == off && g->ranges[i].end == end) {
+        if (g->is_done && g->ranges[i].sum != sum) {
+            *is_overlap = true; /* other bytes: not a copy */
+            return false;
+        }
         return true;
     }
     if (off == end) {
@@ -525,6 +543,7 @@ static bool store(struct defrag *d, struct dg *g, const struct decode_frag *f, u
     memmove(g->ranges + i + 1, g->ranges + i, (g->n_ranges - i) * sizeof *g->ranges);
     g->ranges[i].off = off;
     g->ranges[i].end = end;
+    g->ranges[i].sum = data_sum(f->data, end - off);
     g->n_ranges++;
     if (end > off) {
         memcpy(g->data + off, f->data, end - off);
@@ -566,8 +585,11 @@ enum defrag_status defrag_add(struct defrag *d, const struct decode_frag *f, uin
     uint32_t end = (uint32_t)end64;
     bool is_overlap;
 
+    /* Only a completed datagram's record compares bytes: in progress, an exact duplicate
+     * keeps the first copy's bytes whatever the second holds. */
+    uint32_t sum = g != NULL && g->is_done ? data_sum(f->data, end - off) : 0;
     if (g != NULL && g->is_done) {
-        if (find_dup(g, off, end, &is_overlap)) {
+        if (find_dup(g, off, end, sum, &is_overlap)) {
             d->st.duplicates++;
             d->st.fragments_used++;
             return DEFRAG_HELD;
@@ -581,7 +603,7 @@ enum defrag_status defrag_add(struct defrag *d, const struct decode_frag *f, uin
             return DEFRAG_DROPPED;
         }
     }
-    if (find_dup(g, off, end, &is_overlap)) {
+    if (find_dup(g, off, end, sum, &is_overlap)) {
         d->st.duplicates++;
         g->n_used++;
         return DEFRAG_HELD;

@@ -17,6 +17,8 @@ against their MANIFEST.json, and the warning of a run that could not see into it
    the outer ones fragmented again, give the plain capture's session; a flood of first
    fragments never completed stays under --memcap, is evicted and counted, and the session
    beside it is still found.
+   The same captures cut by tcprewrite --fragroute (8-byte IP fragments, 1-byte TCP segments,
+   both; random order) give the plain capture's session.
 4. One flow, whatever the copy: the POP3 capture as a mirror of both directions of a port
    delivers it, every packet twice (once tagged VLAN 10, once in ERSPAN II with VLAN 20),
    gives one session and one credential, the second copies counted in flow.duplicates; with
@@ -428,6 +430,48 @@ def fragmented_mail(t, b, tmp):
                                                    ("frag" in k or "mem" in k)}))
 
 
+# tcprewrite --fragroute rules (tcpreplay's fragroute engine), as the issue names them.
+FRAGROUTE = {
+    "ip_frag 8, random order": "ip_frag 8\norder random\n",
+    "tcp_seg 1, random order": "tcp_seg 1\norder random\n",
+    "tcp_seg 4, ip_frag 8, random order": "tcp_seg 4\nip_frag 8\norder random\n",
+}
+
+
+def fragroute(t, b, tmp):
+    """Real captures cut by another tool: tcprewrite's fragroute into 8-byte IP fragments,
+    1-byte TCP segments, or both, each in random order; the session must be the plain one."""
+    import shutil
+    import subprocess
+    if shutil.which("tcprewrite") is None:
+        t.skip("fragroute: tcprewrite (package tcpreplay) is not installed")
+        return
+    for name in ("pop3-dovecot-user-pass.pcap", "imap-dovecot-login-literal.pcap",
+                 "smtp-postfix-auth-plain.pcap"):
+        plain = os.path.join(CAPTURES, name)
+        rc, out, err, db = analyse(b, [plain], ["-q"], tmp=os.path.join(tmp, "fr-plain"))
+        want = creds(db)
+        for label, rules in FRAGROUTE.items():
+            conf = os.path.join(tmp, "fragroute.conf")
+            with open(conf, "w") as f:
+                f.write(rules)
+            path = os.path.join(tmp, "fragroute-" + name)
+            r = subprocess.run(["tcprewrite", "--fragroute=" + conf, "-i", plain, "-o", path],
+                               capture_output=True, timeout=60)
+            if not t.check(r.returncode == 0, "tcprewrite %s on %s: %r" % (label, name,
+                                                                          r.stderr)):
+                continue
+            rc, out, err, db = analyse(b, [path], ["-q"], tmp=os.path.join(tmp, "fr"))
+            c = counters(db)
+            t.check(rc == 0 and creds(db) == want, "%s, %s: %r, want %r" %
+                    (name, label, creds(db), want))
+            if "ip_frag" in rules:
+                t.check(c.get("decode.ip_fragments", 0) > 0 and
+                        c.get("defrag.reassembled", 0) > 0 and "warning" not in err,
+                        "%s, %s: fragments reassembled: %r %r" %
+                        (name, label, c.get("defrag.reassembled"), err))
+
+
 def blind(t, b, tmp):
     l3s = l3s_of("pop3-dovecot-user-pass.pcap")
 
@@ -513,6 +557,7 @@ def main():
     public_tunnels(t, b, tmp)
     span_duplicates(t, b, tmp)
     fragmented_mail(t, b, tmp)
+    fragroute(t, b, tmp)
     blind(t, b, tmp)
     t.done()
 

@@ -592,7 +592,7 @@ static void test_memory(void)
     start(d, 2, T_TS + 1, &ds);
     CHECK_EQ_U(finish(d, 2, T_TS + 2, &ds), 1);
     CHECK_EQ_U(defrag_get_stats(d)->evicted, 1);
-    o.limit = o.held + 100;
+    o.limit = o.held + one; /* room to start one, not to finish it */
     start(d, 3, T_TS + 3, &ds);
     CHECK_EQ_U(finish(d, 3, T_TS + 4, &ds), 0);
     CHECK_EQ_U(defrag_get_stats(d)->no_memory, 1);
@@ -626,7 +626,7 @@ static void test_table_limit(void)
 }
 
 /* After completion, copies of the fragments are duplicates for DEFRAG_DUP_WINDOW_USEC; later
- * they start a datagram of their own. */
+ * they start a datagram of their own, and so do fragments of the same sizes with other bytes. */
 static void test_dup_window(void)
 {
     struct owner o;
@@ -642,6 +642,24 @@ static void test_dup_window(void)
     start(d, 7, T_TS + 10 + DEFRAG_DUP_WINDOW_USEC, &ds);
     CHECK_EQ_U(finish(d, 7, T_TS + 11 + DEFRAG_DUP_WINDOW_USEC, &ds), 1);
     CHECK_EQ_U(defrag_get_stats(d)->reassembled, 2);
+
+    /* Within the window, the same identification and fragment sizes with other bytes: a new
+     * datagram (a sender that picks identifications at random and cuts equal segments, as
+     * fragroute does), not a copy. */
+    uint8_t dg[T_MAX];
+    uint8_t b[T_MAX];
+    size_t dg_len = make_dg(dg, 4, 0, 0, 1380, 7);
+    dg[20 + 30] ^= 0xffu;
+    dg[dg_len - 1] ^= 0xffu;
+    struct fed out;
+    memset(&out, 0, sizeof out);
+    size_t len = make_frag(dg, dg_len, 0, 7, 0, 64, true, b);
+    feed_one(d, b, len, T_TS + 12 + DEFRAG_DUP_WINDOW_USEC, &ds, &out);
+    len = make_frag(dg, dg_len, 0, 7, 64, dg_len - 20 - 64, false, b);
+    feed_one(d, b, len, T_TS + 13 + DEFRAG_DUP_WINDOW_USEC, &ds, &out);
+    CHECK_EQ_U(out.n_done, 1);
+    CHECK_EQ_U(defrag_get_stats(d)->reassembled, 3);
+    CHECK_EQ_U(defrag_get_stats(d)->duplicates, 2);
     defrag_free(d);
     CHECK_EQ_U(o.held, 0);
 }
