@@ -3,7 +3,7 @@
 #   make bench          bench-data, then the table (floor, plainsight, --ports-only, ndpiReader,
 #                       tshark) and the flow flood; see bench/README.md
 #   make bench-data     generate the cached capture build/bench/mix-$(BENCH_SIZE)-s$(BENCH_SEED).pcap
-#   make bench-flood    the flow flood alone
+#   make bench-flood    the floods alone: half-open connections, then first IP fragments
 #   make bench-tunnels  the mix of BENCH_TUNNEL_SIZE with every frame in VXLAN, then in ERSPAN II:
 #                       the floor, plainsight and the recall (part of "make bench")
 #   make bench-live     live capture on a veth pair in a namespace of its own: kernel drops of
@@ -42,6 +42,7 @@ BENCH_CFLAGS := -std=c11 -D_DEFAULT_SOURCE $(WARN) -O2 -g
 BENCH_MIX    := $(BENCH_DIR)/mix-$(BENCH_SIZE)-s$(BENCH_SEED).pcap
 BENCH_SMALL  := $(BENCH_DIR)/mix-$(BENCH_TSHARK_SIZE)-s$(BENCH_SEED).pcap
 BENCH_FLOODF := $(BENCH_DIR)/flood-$(BENCH_FLOOD)-s$(BENCH_SEED).pcap
+BENCH_FRAGF  := $(BENCH_DIR)/fragflood-$(BENCH_FLOOD)-s$(BENCH_SEED).pcap
 BENCH_TINY   := $(BENCH_DIR)/tiny-s$(BENCH_SEED).pcap
 # The plain mix of that size first, as the baseline beside the wrapped ones.
 BENCH_TUNNELS := $(BENCH_DIR)/mix-$(BENCH_TUNNEL_SIZE)-s$(BENCH_SEED).pcap \
@@ -85,6 +86,12 @@ $(BENCH_DIR)/flood-%-s$(BENCH_SEED).pcap: | $(BENCH_DIR)/gen
 	mv $(@:.pcap=.truth.json).tmp $(@:.pcap=.truth.json)
 	mv $@.tmp $@
 
+$(BENCH_DIR)/fragflood-%-s$(BENCH_SEED).pcap: | $(BENCH_DIR)/gen
+	$(BENCH_DIR)/gen --flood $* --frags --seed $(BENCH_SEED) -o $@.tmp \
+	  -t $(@:.pcap=.truth.json).tmp
+	mv $(@:.pcap=.truth.json).tmp $(@:.pcap=.truth.json)
+	mv $@.tmp $@
+
 $(BENCH_TINY): | $(BENCH_DIR)/gen
 	$(BENCH_DIR)/gen --size 64K --concurrency 20 --seed $(BENCH_SEED) -o $@.tmp \
 	  -t $(@:.pcap=.truth.json).tmp
@@ -99,7 +106,8 @@ bench-tools: bench-rel $(BENCH_DIR)/gen $(BENCH_DIR)/floor
 bench-data: $(BENCH_MIX)
 
 # Both parts run even when the first fails a check; the status says whether either did.
-bench: bench-tools $(BENCH_MIX) $(BENCH_SMALL) $(BENCH_FLOODF) $(BENCH_TINY) $(BENCH_TUNNELS)
+bench: bench-tools $(BENCH_MIX) $(BENCH_SMALL) $(BENCH_FLOODF) $(BENCH_FRAGF) $(BENCH_TINY) \
+       $(BENCH_TUNNELS)
 	@s=0; \
 	BENCH_RUNS=$(BENCH_RUNS) BENCH_TSHARK_TIMEOUT=$(BENCH_TSHARK_TIMEOUT) \
 	  sh bench/bench.sh mix $(BENCH_DIR) $(BENCH_BIN) $(BENCH_MIX) $(BENCH_SMALL) || s=1; \
@@ -107,13 +115,20 @@ bench: bench-tools $(BENCH_MIX) $(BENCH_SMALL) $(BENCH_FLOODF) $(BENCH_TINY) $(B
 	  || s=1; \
 	sh bench/bench.sh flood $(BENCH_DIR) $(BENCH_BIN) $(BENCH_FLOODF) $(BENCH_TINY) \
 	  $(BENCH_MEMCAP) || s=1; \
+	sh bench/bench.sh flood $(BENCH_DIR) $(BENCH_BIN) $(BENCH_FRAGF) $(BENCH_TINY) \
+	  $(BENCH_MEMCAP) || s=1; \
 	exit $$s
 
 bench-tunnels: bench-tools $(BENCH_TUNNELS)
 	@BENCH_RUNS=$(BENCH_RUNS) sh bench/bench.sh tunnels $(BENCH_DIR) $(BENCH_BIN) $(BENCH_TUNNELS)
 
-bench-flood: bench-tools $(BENCH_FLOODF) $(BENCH_TINY)
-	@sh bench/bench.sh flood $(BENCH_DIR) $(BENCH_BIN) $(BENCH_FLOODF) $(BENCH_TINY) $(BENCH_MEMCAP)
+bench-flood: bench-tools $(BENCH_FLOODF) $(BENCH_FRAGF) $(BENCH_TINY)
+	@s=0; \
+	sh bench/bench.sh flood $(BENCH_DIR) $(BENCH_BIN) $(BENCH_FLOODF) $(BENCH_TINY) \
+	  $(BENCH_MEMCAP) || s=1; \
+	sh bench/bench.sh flood $(BENCH_DIR) $(BENCH_BIN) $(BENCH_FRAGF) $(BENCH_TINY) \
+	  $(BENCH_MEMCAP) || s=1; \
+	exit $$s
 
 # Live capture under load (bench/live.sh): needs root and network namespaces, skips otherwise.
 bench-live: bench-tools $(BENCH_LIVE_MIX)

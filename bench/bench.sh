@@ -310,11 +310,11 @@ flood() {
         else if (u == "G" || u == "g") n *= 1073741824; printf "%.0f", n }')
     packets=$(packets_of "$file")
     echo
-    echo "bench: flow flood: $(basename "$file"), $packets packets; --memcap $memcap"
+    echo "bench: flood: $(basename "$file"), $packets packets; --memcap $memcap"
     cat "$file" >/dev/null
     echo
-    echo "| mode         | seconds | peak RSS MB | overhead MB | cap + overhead MB | verdict | flow.evicted | flow.created | flow.active_max | flow.mem_used_max MB | mail recall |"
-    echo "|--------------|--------:|------------:|------------:|------------------:|---------|-------------:|-------------:|----------------:|---------------------:|-------------|"
+    echo "| mode         | seconds | peak RSS MB | overhead MB | cap + overhead MB | verdict | flow.evicted | flow.created | flow.active_max | flow.mem_used_max MB | defrag.evicted | mail recall |"
+    echo "|--------------|--------:|------------:|------------:|------------------:|---------|-------------:|-------------:|----------------:|---------------------:|---------------:|-------------|"
     for m in defaults ports-only; do
         extra=
         [ "$m" = ports-only ] && extra=--ports-only
@@ -340,12 +340,12 @@ flood() {
             verdict=OVER
             fail "flood, $m: peak RSS $(mb "$rss_kb") MB over the cap plus overhead $(mb "$limit_kb") MB"
         fi
-        printf "| %-12s | %7.2f | %11s | %11s | %17s | %-7s | %12s | %12s | %15s | %20s | %s |\n" \
+        printf "| %-12s | %7.2f | %11s | %11s | %17s | %-7s | %12s | %12s | %15s | %20s | %14s | %s |\n" \
             "$m" "$secs" "$(mb "$rss_kb")" "$(mb "$base_kb")" "$(mb "$limit_kb")" "$verdict" \
             "$(counter "$db" flow.evicted)" "$(counter "$db" flow.created)" \
             "$(counter "$db" flow.active_max)" \
             "$(awk -v b="$(counter "$db" flow.mem_used_max)" 'BEGIN { printf "%.1f", b / 1048576 }')" \
-            "$note"
+            "$(counter "$db" defrag.evicted)" "$note"
     done
 }
 

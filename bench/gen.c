@@ -266,6 +266,7 @@ struct gen {
     uint64_t mail_per_proto[GEN_MAX_PROTOS]; /* sessions, by index in mail_protos */
     bool has_truth_session;
     enum gen_wrap wrap; /* --wrap: every frame inside a tunnel, as a remote mirror delivers it */
+    bool is_frag_flood; /* --frags: the flood is of first IP fragments, never completed */
     uint32_t wrap_seq;  /* ERSPAN II: the GRE sequence number */
 };
 
@@ -1917,6 +1918,37 @@ static void emit_flood_syn(struct gen *g, uint64_t n)
     g->syns++;
 }
 
+/* One first fragment (MF set, offset 0) of a 1,500-byte UDP datagram whose other fragments
+ * never come: what defrag must hold until its timeout or evict, from a source of its own. */
+static void emit_flood_frag(struct gen *g, uint64_t n)
+{
+    struct gen_flow f;
+    memset(&f, 0, sizeof f);
+    uint32_t k = (uint32_t)(n % GEN_FLOOD_MAX);
+    set_v4(f.cli, 0x0a400000u + k); /* 10.64.0.0/10 */
+    set_v4(f.srv, 0xc0000214u);     /* 192.0.2.20 */
+    f.cport = (uint16_t)rng_range(&g->r, 1024, 65535);
+    f.sport = 4500;
+    f.ip_id[0] = (uint16_t)rng_next(&g->r);
+    enum {
+        FIRST = 1024 /* data bytes in the first fragment: UDP header and payload */
+    };
+    uint64_t sum;
+    size_t off = put_l2l3(g, &f, 0, 17, FIRST, &sum);
+    uint8_t *ip = g->frame + GEN_ETH_LEN;
+    be16(ip + 6, 0x2000); /* MF, offset 0 */
+    be16(ip + 10, 0);
+    be16(ip + 10, csum_fold(csum_add(0, ip, GEN_IPV4_LEN)));
+    uint8_t *u = g->frame + off;
+    be16(u, f.cport);
+    be16(u + 2, f.sport);
+    be16(u + 4, 1480); /* the whole datagram's UDP length */
+    be16(u + 6, 0);
+    memcpy(u + GEN_UDP_LEN, g->pool + (n * 64u) % (GEN_POOL_LEN - FIRST), FIRST - GEN_UDP_LEN);
+    put_record(g, off + FIRST);
+    g->syns++;
+}
+
 static void run_flood(struct gen *g)
 {
     uint64_t syns = 0;
@@ -1928,7 +1960,11 @@ static void run_flood(struct gen *g)
         if (is_mail) {
             step(g, rng_below(&g->r, (uint32_t)g->n_act), 1);
         } else {
-            emit_flood_syn(g, syns++);
+            if (g->is_frag_flood) {
+                emit_flood_frag(g, syns++);
+            } else {
+                emit_flood_syn(g, syns++);
+            }
         }
     }
 }
@@ -1981,6 +2017,8 @@ static void usage(FILE *f)
             "  -r, --rate MBIT       link rate that spaces the timestamps (default 200)\n"
             "  -f, --flood N         instead: N half-open connections (SYN only, half on port\n"
             "                        110) with a few mail sessions among them\n"
+            "      --frags           with --flood: first IP fragments never completed (IPv4,\n"
+            "                        1 KiB each, each from a source of its own) instead of SYNs\n"
             "  -w, --wrap KIND       every frame inside a mirror tunnel: vxlan (UDP 4789) or\n"
             "                        erspan2 (GRE); the truth is the same\n");
 }
@@ -1997,6 +2035,7 @@ int main(int argc, char **argv)
         { "rate", required_argument, NULL, 'r' },
         { "flood", required_argument, NULL, 'f' },
         { "wrap", required_argument, NULL, 'w' },
+        { "frags", no_argument, NULL, 'F' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -2008,7 +2047,7 @@ int main(int argc, char **argv)
     g.concurrency = 2000;
     g.rate_mbit = 200;
     int c;
-    while ((c = getopt_long(argc, argv, "o:t:s:S:m:c:r:f:w:h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:t:s:S:m:c:r:f:w:Fh", longs, NULL)) != -1) {
         uint64_t v;
         char *end;
         switch (c) {
@@ -2058,6 +2097,9 @@ int main(int argc, char **argv)
                         (unsigned long long)GEN_FLOOD_MAX);
                 return 1;
             }
+            break;
+        case 'F':
+            g.is_frag_flood = true;
             break;
         case 'w':
             if (strcmp(optarg, "vxlan") == 0) {
