@@ -36,8 +36,10 @@
  * messageID of more than four bytes or negative, an operation tag LDAP does not define, an
  * operation longer than its SEQUENCE) at the start of a direction whose first byte the capture
  * saw means the stream is not LDAP; later, the direction's framing is lost (counted) and its
- * bytes are ignored up to the next gap. After a gap the next byte must begin a message, or the
- * direction stays lost; a SASL exchange in progress ends with its outcome unknown.
+ * bytes are ignored up to the next gap. A gap inside a message keeps the framing (its end is
+ * known; an operation that lost bytes is not read); after any other gap the next byte must
+ * begin a message, or the direction stays lost. A gap ends a SASL exchange in progress with
+ * its outcome unknown.
  *
  * Known limits: a capture begun mid-message reads nothing of that direction until a gap puts
  * it back at a message boundary. A bind longer than LDAP_MAX_MESSAGE is skipped unread (a
@@ -833,6 +835,15 @@ static void ldap_gap(void *vp, enum parse_dir dir, uint64_t len)
     }
     if (sd->step == LDAP_SKIP && len < sd->skip) {
         sd->skip -= len; /* lost inside bytes counted off: the framing holds */
+        return;
+    }
+    if (sd->step == LDAP_BODY && len < sd->h.op_len - sd->buf_len) {
+        /* Lost inside an operation being gathered: it cannot be read, but its end is known. */
+        sd->skip = (uint64_t)(sd->h.op_len - sd->buf_len - len) + sd->h.rest;
+        buf_free(p, sd);
+        sd->step = LDAP_SKIP;
+        sasl_abort(&p->sasl);
+        p->is_sasl_waiting = false;
         return;
     }
     buf_free(p, sd);

@@ -255,6 +255,10 @@ static const struct script_case cases[] = {
       SCRIPT(C BIND_BOB_2 G S S "0\x0c\x01\x01\x07" C BIND_BOB_3), 0,
       "tls=none starttls=null inj=0 | SIMPLE cn=bob,dc=example,dc=org hunter2 unknown | SIMPLE "
       "cn=bob,dc=example,dc=org hunter2 unknown" },
+    { "client gap inside a bind's operation keeps the framing",
+      SCRIPT(C "0+\x02\x01\x02\x60\x26\x02\x01\x03\x04\x18"
+               "cn=bob," G C C ",dc=org\x80\x07hunter2" BIND_BOB_3 S BIND_OK_2 BIND_OK_3),
+      0, "tls=none starttls=null inj=0 | SIMPLE cn=bob,dc=example,dc=org hunter2 success" },
     { "client gap in a bind drops it", SCRIPT(C "0+\x02\x01\x02\x60" G C C BIND_BOB_3 S BIND_OK_3),
       0, "tls=none starttls=null inj=0 | SIMPLE cn=bob,dc=example,dc=org hunter2 success" },
     /* The exchange ends at the gap; the next bind starts anew, its credentials read as an
