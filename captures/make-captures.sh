@@ -12,7 +12,8 @@
 # dovecot, then make-socks-captures.sh, which makes the SOCKS5 captures (captures/socks5-*)
 # through microsocks, then make-managesieve-captures.sh, which makes the ManageSieve captures
 # (captures/managesieve-*) with dovecot's managesieve, then make-ftp-captures.sh, which makes the
-# FTP captures (captures/ftp-*) with vsftpd in a network namespace; POP3_ONLY=1 skips them. Run any alone to
+# FTP captures (captures/ftp-*) with vsftpd in a network namespace, then make-ldap-captures.sh
+# (captures/ldap-*, slapd in a network namespace); POP3_ONLY=1 skips them. Run any alone to
 # remake only its captures.
 # The server set-up, capture control, line-by-line client and truth files are in lib-mail.sh.
 #
@@ -289,4 +290,6 @@ if [ -z "${POP3_ONLY:-}" ]; then
     OUT_DIR="$OUT_DIR" "$HERE/make-managesieve-captures.sh"
     log "== FTP: make-ftp-captures.sh"
     OUT_DIR="$OUT_DIR" "$HERE/make-ftp-captures.sh"
+    log "== LDAP: make-ldap-captures.sh"
+    OUT_DIR="$OUT_DIR" "$HERE/make-ldap-captures.sh"
 fi

@@ -53,7 +53,7 @@ enum classify_verdict {
                "or at the end of the capture)")                                                    \
     X(by_content, "flows named mail by their greeting")                                            \
     X(client_first, "flows whose client spoke first and opened no wrapper: not mail")              \
-    X(socks, "flows opening as a wrapper's client (SOCKS5 greeting, HTTP CONNECT): maybe mail")    \
+    X(socks, "flows a client opened as a wrapper's or LDAP's (SOCKS5, HTTP CONNECT, LDAP)")        \
     X(tls_midstream, "flows seen mid-stream whose first payload is a TLS record: not "             \
                      "cleartext mail, nDPI not asked")
 

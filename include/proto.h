@@ -53,6 +53,10 @@ enum parse_dir {
     X(httpconnect_not_mail, "HTTP CONNECT requests elsewhere, refused, malformed or not followed") \
     X(httpconnect_overlong, "HTTP CONNECT heads past HTTPCONNECT_MAX_HEAD: not followed")          \
     X(httpconnect_bad_auth, "Proxy-Authorization: Basic values that are not base64 of user:pass")  \
+    X(ldap_messages, "LDAP messages framed (each header read, its operation read or skipped)")     \
+    X(ldap_overlong, "LDAP binds and StartTLS messages past LDAP_MAX_MESSAGE, or SASL "            \
+                     "credentials longer than sasl.c reads: skipped unread")                       \
+    X(ldap_bad_ber, "LDAP messages or operations whose BER could not be read")                     \
     X(tls_not_found, "TLS expected but no ServerHello could be read")                              \
     X(not_protocol, "streams given up as not this protocol")
 

@@ -21,8 +21,8 @@ struct parser_ops;
 /* Rows a registry may hold: the greeting candidates travel as a bit mask of row indexes. */
 #define REGISTRY_MAX_PROTOS 32
 
-/* Is a wrapper's client opening there? p: the client's first len bytes. LINE_PREFIX_SHORT
- * while they are a proper prefix of one (line.h). */
+/* Is a wrapper's (or a client-first protocol's) client opening there? p: the client's first len
+ * bytes. LINE_PREFIX_SHORT while they are a proper prefix of one (line.h). */
 typedef enum line_prefix registry_opens_fn(const uint8_t *p, size_t len);
 
 struct registry_proto {
@@ -36,7 +36,8 @@ struct registry_proto {
      * client's first line must begin with (any case), NULL-terminated; NULL when the greeting
      * decides alone. */
     const char *const *client_words;
-    /* A wrapper whose client speaks first: true when the client's first bytes open it. */
+    /* A wrapper, or a protocol, whose client speaks first (SOCKS5, LDAP): true when the client's
+     * first bytes open it. */
     registry_opens_fn *client_opens;
     /* nDPI's names for the protocol (its cleartext and TLS ids), NULL-terminated. */
     const char *const *ndpi_names;
@@ -75,8 +76,8 @@ enum registry_match registry_greeting(const uint8_t *p, size_t len, uint32_t *ro
 enum registry_match registry_confirm(uint32_t rows, const uint8_t *p, size_t len,
                                      const struct registry_proto **out);
 
-/* Whether p (the client's first len bytes) opens a wrapper: REGISTRY_YES with *out set,
- * REGISTRY_SHORT while more bytes may make it one, REGISTRY_NO. */
+/* Whether p (the client's first len bytes) opens a wrapper or a client-first protocol: REGISTRY_YES
+ * with *out set, REGISTRY_SHORT while more bytes may make it one, REGISTRY_NO. */
 enum registry_match registry_client_opens(const uint8_t *p, size_t len,
                                           const struct registry_proto **out);
 

@@ -168,6 +168,15 @@
  * at a time and nothing of it is kept but its code, so a STAT or HELP listing of any length
  * costs nothing more. */
 
+/* ldap: longest bind, StartTLS or their response read, bytes of the operation's BER content
+ * (RFC 4511 sets no limit). 16384 holds a DN and a password past the record's limits, and SASL
+ * credentials up to what sasl.c decodes (LINE_MAX_LEN / 4 * 3 bytes). An operation that does
+ * not arrive in one piece is gathered in a buffer of its length, allocated for it and freed
+ * once read; a longer one (a GSSAPI token with a large ticket) is skipped by its length and
+ * counted in ldap_overlong. Every other message (searches and their results, whatever their
+ * size) is counted off by its BER length and costs nothing. */
+#define LDAP_MAX_MESSAGE 16384
+
 /* imap: longest tag tracked, bytes. RFC 9051 sets no limit, clients use a few characters
  * ("a0001", "C3", "."); a command with a longer tag is still read, but not tracked (counted in
  * pending_overflow), so its outcome stays unknown. */

@@ -22,6 +22,7 @@
 #include "ftp.h"
 #include "httpconnect.h"
 #include "imap.h"
+#include "ldap.h"
 #include "line.h"
 #include "managesieve.h"
 #include "pop3.h"
@@ -59,6 +60,12 @@ static const char *const ftp_greetings[] = { "220 ", "220-", NULL };
 static const char *const ftp_client_words[] = { "USER", "AUTH", "FEAT", "SYST", "OPTS", "HOST",
                                                 "PBSZ", "CLNT", "LANG", "CSID", NULL };
 static const char *const ftp_ndpi[] = { "FTP_CONTROL", NULL };
+
+/* LDAP (RFC 4511): 389, and 636 for LDAPS (implicit TLS). Its client speaks first, with a BER
+ * LDAPMessage that ldap_opens tells on any port. */
+static const uint16_t ldap_ports[] = { 389, 0 };
+static const uint16_t ldap_tls_ports[] = { 636, 0 };
+static const char *const ldap_ndpi[] = { "LDAP", NULL };
 
 static const uint16_t no_ports[] = { 0 };
 static const char *const no_names[] = { NULL };
@@ -98,6 +105,12 @@ static const struct registry_proto protos[] = {
       .client_words = ftp_client_words,
       .ndpi_names = ftp_ndpi,
       .ops = &ftp_parser_ops },
+    { .name = "ldap",
+      .ports = ldap_ports,
+      .tls_ports = ldap_tls_ports,
+      .client_opens = ldap_opens,
+      .ndpi_names = ldap_ndpi,
+      .ops = &ldap_parser_ops },
     { .name = "socks5",
       .ports = no_ports,
       .tls_ports = no_ports,

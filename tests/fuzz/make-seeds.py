@@ -34,6 +34,9 @@ holds, and are built by hand from the RFCs' examples where it does not:
   fuzz_ftp       each FTP capture's control connection, and dialogues built by hand: RFC 959's
                  multi-line reply, 332 and ACCT, pipelining, FEAT, AUTH TLS used, refused and
                  with commands pipelined after it, anonymous, HELP and STAT text, ABOR after IAC
+  fuzz_ldap      each LDAP capture's session, and BER messages built by hand: simple, anonymous
+                 and SASL binds (PLAIN, CRAM-MD5 with saslBindInProgress), StartTLS used and
+                 refused, a bind pipelined after StartTLS, a search result skipped by length
   fuzz_sasl      one exchange per mechanism (RFC examples) and base64 strings for the decoder
   fuzz_tlssniff  the server's TLS bytes from the STLS and POP3S captures, and hand-built
                  ServerHellos (TLS 1.2, TLS 1.3 with supported_versions, SSLv3, HRR)
@@ -62,7 +65,7 @@ DLT_TO_LINK = {1: LINK_ETHERNET, 101: LINK_RAW, 0: LINK_NULL, 108: LINK_LOOP, 11
 # Server ports of the captures: SMTP, submission, 2525, SMTPS, POP3, POP3S, IMAP, IMAPS,
 # ManageSieve, FTP (and the FTP capture on 2121), FTPS.
 MAIL_PORTS = (25, 587, 2525, 465, 110, 995, 143, 993, 4190, 21, 2121, 990)
-IMPLICIT_TLS_PORTS = (465, 995, 993, 990)
+IMPLICIT_TLS_PORTS = (465, 995, 993, 990, 636)
 
 
 # ---- reading captures ----
@@ -607,6 +610,66 @@ def seeds_ftp():
     return s
 
 
+def ldap_dialogues():
+    """{name: ([("C"|"S", bytes)], implicit_tls)} of hand-made LDAP sessions (RFC 4511 BER)."""
+    def tlv(tag, v):
+        n = len(v)
+        ln = bytes([n]) if n < 0x80 else b"\x84" + n.to_bytes(4, "big")
+        return bytes([tag]) + ln + v
+
+    def msg(mid, op):
+        return tlv(0x30, tlv(0x02, bytes([mid])) + op)
+
+    def result(code, extra=b""):
+        return tlv(0x0a, bytes([code])) + tlv(0x04, b"") + tlv(0x04, b"") + extra
+
+    def simple(mid, dn, pw):
+        return msg(mid, tlv(0x60, b"\x02\x01\x03" + tlv(0x04, dn) + tlv(0x80, pw)))
+
+    def sasl(mid, mech, cred=None):
+        c = tlv(0x04, mech) + (tlv(0x04, cred) if cred is not None else b"")
+        return msg(mid, tlv(0x60, b"\x02\x01\x03" + tlv(0x04, b"") + tlv(0xa3, c)))
+
+    def bind_resp(mid, code, creds=None):
+        return msg(mid, tlv(0x61, result(code, tlv(0x87, creds) if creds is not None else b"")))
+
+    stls = b"1.3.6.1.4.1.1466.20037"
+    starttls = ("C", msg(1, tlv(0x77, tlv(0x80, stls))))
+    entry = msg(2, tlv(0x64, tlv(0x04, b"cn=x") + tlv(0x30, tlv(0x30, tlv(0x04, b"jpegPhoto") +
+                                                          tlv(0x31, tlv(0x04, b"\x30" * 300))))))
+    s = {}
+    s["simple"] = dialogue_of(("C", simple(1, b"cn=admin,dc=example,dc=org", b"secret")),
+                              ("S", bind_resp(1, 0)))
+    s["anonymous-search"] = dialogue_of(("C", simple(1, b"", b"")), ("S", bind_resp(1, 0)),
+                                        ("C", msg(2, tlv(0x63, tlv(0x04, b"")))),
+                                        ("S", entry + msg(2, tlv(0x65, result(0)))))
+    s["sasl-plain"] = dialogue_of(("C", sasl(1, b"PLAIN", b"\0alice\0wonder")),
+                                  ("S", bind_resp(1, 49)))
+    s["sasl-cram-md5"] = dialogue_of(("C", sasl(1, b"CRAM-MD5")),
+                                     ("S", bind_resp(1, 14, b"<1896.697170952@example.net>")),
+                                     ("C", sasl(2, b"CRAM-MD5",
+                                                b"tim b913a602c7eda7a495b4e6e7334d3890")),
+                                     ("S", bind_resp(2, 0)))
+    s["starttls"] = dialogue_of(starttls, ("S", msg(1, tlv(0x78, result(0, tlv(0x8a, stls))))),
+                                ("C", b"\x16\x03\x01\x00\x05hello"),
+                                ("S", server_hello(0x0303, sv=0x0304)))
+    s["starttls-refused"] = dialogue_of(starttls, ("S", msg(1, tlv(0x78, result(2)))),
+                                        ("C", simple(2, b"uid=bob", b"pw")),
+                                        ("S", bind_resp(2, 0)))
+    s["starttls-injection"] = dialogue_of(("C", starttls[1] + simple(2, b"uid=evil", b"evil")),
+                                          ("S", msg(1, tlv(0x78, result(0)))))
+    s["implicit-tls"] = dialogue_of(("S", server_hello(0x0303)), implicit_tls=True)
+    return s
+
+
+def seeds_ldap():
+    s = Seeds("fuzz_ldap")
+    captured(s, "ldap-")
+    for name, (lines, implicit) in sorted(ldap_dialogues().items()):
+        s.put(name, dialogue(*lines, implicit_tls=implicit))
+    return s
+
+
 def seeds_smtp():
     s = Seeds("fuzz_smtp")
     captured(s, "smtp-")
@@ -809,7 +872,7 @@ def main():
         sys.exit("make-seeds.py: no captures/ directory at " + CAPTURES)
     total = 0
     for make in (seeds_capture, seeds_decode, seeds_defrag, seeds_reasm, seeds_pop3, seeds_smtp,
-                 seeds_imap, seeds_managesieve, seeds_ftp, seeds_socks, seeds_httpconnect,
+                 seeds_imap, seeds_managesieve, seeds_ftp, seeds_ldap, seeds_socks, seeds_httpconnect,
                  seeds_sasl, seeds_tlssniff,
                  seeds_line):
         s = make()

@@ -231,6 +231,28 @@ static const struct cls_case cases[] = {
       .proto = "http-connect",
       .is_server_dst = true,
       .st = { .socks = 1 } },
+    { .name = "LDAP simple bind (OpenLDAP's long-form lengths)",
+      .steps = { HANDSHAKE, SEG(CL, F_PA,
+                                "0\x84\x00\x00\x00\x1b\x02\x01\x01\x60\x84\x00\x00\x00\x12"
+                                "\x02\x01\x03\x04\x07"
+                                "cn=root\x80\x04pass",
+                                CLASSIFY_MAIL) },
+      .proto = "ldap",
+      .is_server_dst = true,
+      .st = { .socks = 1 } },
+    { .name = "LDAP StartTLS cut inside its header",
+      .steps = { HANDSHAKE, SEG(CL, F_PA, "0\x1d\x02\x01\x01", CLASSIFY_MORE),
+                 SEG_AT(CL, F_PA, 5,
+                        "w\x18\x80\x16"
+                        "1.3.6.1.4.1.1466.20037",
+                        CLASSIFY_MAIL) },
+      .proto = "ldap",
+      .is_server_dst = true,
+      .st = { .socks = 1 } },
+    { .name = "a BER SEQUENCE that is no LDAP request",
+      .steps = { HANDSHAKE, SEG(CL, F_PA, "0\x0c\x02\x01\x01\x61\x07\x0a\x01\x00\x04\x00\x04\x00",
+                                CLASSIFY_NOT_MAIL) },
+      .st = { .client_first = 1 } },
     { .name = "HTTP CONNECT in lower case is no method",
       .steps = { HANDSHAKE, SEG(CL, F_PA, "connect mx:25 HTTP/1.1\r\n\r\n", CLASSIFY_NOT_MAIL) },
       .st = { .client_first = 1 } },
@@ -656,6 +678,9 @@ static const struct port_case port_cases[] = {
     /* FTP's control connection, in the clear and implicit FTPS. */
     { 50000, 21, true, "ftp", false, true },
     { 990, 50000, true, "ftp", true, false },
+    /* LDAP, and LDAPS (implicit TLS). */
+    { 50000, 389, true, "ldap", false, true },
+    { 636, 50000, true, "ldap", true, false },
     /* Not mail. FTP's data connections: active mode from port 20, passive to a high port. */
     { 20, 50000, false, NULL, false, false },
     { 50000, 40123, false, NULL, false, false },

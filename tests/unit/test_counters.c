@@ -133,6 +133,9 @@ static const char *const want_names[] = {
     "parse.httpconnect_not_mail",
     "parse.httpconnect_overlong",
     "parse.httpconnect_bad_auth",
+    "parse.ldap_messages",
+    "parse.ldap_overlong",
+    "parse.ldap_bad_ber",
     "parse.tls_not_found",
     "parse.not_protocol",
 };
