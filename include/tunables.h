@@ -150,6 +150,11 @@
  * at a time and nothing of it is kept but its code, so a STAT or HELP listing of any length
  * costs nothing more. */
 
+/* nntp: no limit of its own. Lines are LINE_MAX_LEN (RFC 3977 section 3.1 sets 512 octets for
+ * commands and initial response lines; article lines may be longer and are then dropped and
+ * counted), pending commands PARSE_MAX_PENDING, and a multi-line block or an article is read a
+ * line at a time and nothing of it is kept, so an article of any length costs nothing more. */
+
 /* imap: longest tag tracked, bytes. RFC 9051 sets no limit, clients use a few characters
  * ("a0001", "C3", "."); a command with a longer tag is still read, but not tracked (counted in
  * pending_overflow), so its outcome stays unknown. */

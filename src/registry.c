@@ -24,6 +24,7 @@
 #include "imap.h"
 #include "line.h"
 #include "managesieve.h"
+#include "nntp.h"
 #include "pop3.h"
 #include "proto.h"
 #include "smtp.h"
@@ -59,6 +60,13 @@ static const char *const ftp_greetings[] = { "220 ", "220-", NULL };
 static const char *const ftp_client_words[] = { "USER", "AUTH", "FEAT", "SYST", "OPTS", "HOST",
                                                 "PBSZ", "CLNT", "LANG", "CSID", NULL };
 static const char *const ftp_ndpi[] = { "FTP_CONTROL", NULL };
+
+/* NNTP 119 and NNTPS 563 (RFC 3977 section 3.1, RFC 4642 section 1); the greeting 200 or 201
+ * (RFC 3977 section 5.1.1), which no other row's greeting begins with (SMTP and FTP greet 220).
+ * nDPI 4.2 does not know NNTP. */
+static const uint16_t nntp_ports[] = { 119, 0 };
+static const uint16_t nntp_tls_ports[] = { 563, 0 };
+static const char *const nntp_greetings[] = { "200 ", "201 ", NULL };
 
 static const uint16_t no_ports[] = { 0 };
 static const char *const no_names[] = { NULL };
@@ -98,6 +106,12 @@ static const struct registry_proto protos[] = {
       .client_words = ftp_client_words,
       .ndpi_names = ftp_ndpi,
       .ops = &ftp_parser_ops },
+    { .name = "nntp",
+      .ports = nntp_ports,
+      .tls_ports = nntp_tls_ports,
+      .greetings = nntp_greetings,
+      .ndpi_names = no_names,
+      .ops = &nntp_parser_ops },
     { .name = "socks5",
       .ports = no_ports,
       .tls_ports = no_ports,

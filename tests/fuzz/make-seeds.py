@@ -34,6 +34,9 @@ holds, and are built by hand from the RFCs' examples where it does not:
   fuzz_ftp       each FTP capture's control connection, and dialogues built by hand: RFC 959's
                  multi-line reply, 332 and ACCT, pipelining, FEAT, AUTH TLS used, refused and
                  with commands pipelined after it, anonymous, HELP and STAT text, ABOR after IAC
+  fuzz_nntp      each NNTP capture's dialogue, and dialogues built by hand: AUTHINFO SASL after
+                 383, POST and TAKETHIS articles and an ARTICLE block holding command-like lines,
+                 STARTTLS, COMPRESS
   fuzz_sasl      one exchange per mechanism (RFC examples) and base64 strings for the decoder
   fuzz_tlssniff  the server's TLS bytes from the STLS and POP3S captures, and hand-built
                  ServerHellos (TLS 1.2, TLS 1.3 with supported_versions, SSLv3, HRR)
@@ -60,9 +63,9 @@ LINK_ETHERNET, LINK_RAW, LINK_IPV4, LINK_IPV6, LINK_NULL, LINK_LOOP, LINK_SLL, L
 DLT_TO_LINK = {1: LINK_ETHERNET, 101: LINK_RAW, 0: LINK_NULL, 108: LINK_LOOP, 113: LINK_SLL,
                276: LINK_SLL2, 228: LINK_IPV4, 229: LINK_IPV6}
 # Server ports of the captures: SMTP, submission, 2525, SMTPS, POP3, POP3S, IMAP, IMAPS,
-# ManageSieve, FTP (and the FTP capture on 2121), FTPS.
-MAIL_PORTS = (25, 587, 2525, 465, 110, 995, 143, 993, 4190, 21, 2121, 990)
-IMPLICIT_TLS_PORTS = (465, 995, 993, 990)
+# ManageSieve, FTP (and the FTP capture on 2121), FTPS, NNTP (and the NNTP capture on 1119), NNTPS.
+MAIL_PORTS = (25, 587, 2525, 465, 110, 995, 143, 993, 4190, 21, 2121, 990, 119, 1119, 563)
+IMPLICIT_TLS_PORTS = (465, 995, 993, 990, 563)
 
 
 # ---- reading captures ----
@@ -607,6 +610,25 @@ def seeds_ftp():
     return s
 
 
+def seeds_nntp():
+    s = Seeds("fuzz_nntp")
+    captured(s, "nntp-")
+    greet = ("S", b"200 news.example.test InterNetNews NNRP server INN 2.7.1 ready\r\n")
+    s.put("sasl-plain-383", dialogue(greet, ("C", b"AUTHINFO SASL PLAIN\r\n"), ("S", b"383 =\r\n"),
+                                     ("C", b"AHRlc3QAMTIzNA==\r\n"), ("S", b"281 ok\r\n")))
+    s.put("post-trap", dialogue(greet, ("C", b"POST\r\n"), ("S", b"340 send\r\n"),
+                                ("C", b"Subject: x\r\n\r\nAUTHINFO PASS x\r\n..\r\n.\r\n"),
+                                ("S", b"240 ok\r\n")))
+    s.put("takethis", dialogue(greet, ("C", b"MODE STREAM\r\nTAKETHIS <a@b>\r\nX: y\r\n\r\n.\r\n"),
+                               ("S", b"203 ok\r\n239 <a@b>\r\n")))
+    s.put("article-block", dialogue(greet, ("C", b"ARTICLE 1\r\n"),
+                                    ("S", b"220 1 <a@b>\r\n281 x\r\n.\r\n")))
+    s.put("starttls", dialogue(greet, ("C", b"STARTTLS\r\n"), ("S", b"382 go\r\n"),
+                               ("S", server_hello(0x0303))))
+    s.put("compress", dialogue(greet, ("C", b"COMPRESS DEFLATE\r\n"), ("S", b"206 ok\r\nxx")))
+    return s
+
+
 def seeds_smtp():
     s = Seeds("fuzz_smtp")
     captured(s, "smtp-")
@@ -809,7 +831,7 @@ def main():
         sys.exit("make-seeds.py: no captures/ directory at " + CAPTURES)
     total = 0
     for make in (seeds_capture, seeds_decode, seeds_defrag, seeds_reasm, seeds_pop3, seeds_smtp,
-                 seeds_imap, seeds_managesieve, seeds_ftp, seeds_socks, seeds_httpconnect,
+                 seeds_imap, seeds_managesieve, seeds_ftp, seeds_nntp, seeds_socks, seeds_httpconnect,
                  seeds_sasl, seeds_tlssniff,
                  seeds_line):
         s = make()

@@ -296,6 +296,7 @@ static const struct port_case port_cases[] = {
     { 65535, NULL, false, false }, { 24, NULL, false, false },
     { 26, NULL, false, false },    { 21, "ftp", false, true },
     { 990, "ftp", true, true },    { 20, NULL, false, false },
+    { 119, "nntp", false, true },  { 563, "nntp", true, true },
 };
 
 static void test_port_table(void)
@@ -375,6 +376,12 @@ static const struct greeting_case greeting_cases[] = {
     GREET("\"IMPLEMENTATIO", REGISTRY_SHORT, NULL),
     GREET("\"NOTIFY\" \"mailto\"\r\n", REGISTRY_NO, NULL),
     GREET("\"IMPLEMENTATIONS\"", REGISTRY_NO, NULL),
+    GREET("200 news.example.test InterNetNews NNRP server INN 2.7.1 ready (posting ok)\r\n",
+          REGISTRY_YES, "nntp"),
+    GREET("201 news.example.net server ready, no posting\r\n", REGISTRY_YES, "nntp"),
+    GREET("200", REGISTRY_SHORT, NULL),
+    GREET("2001 x\r\n", REGISTRY_NO, NULL),
+    GREET("202 x\r\n", REGISTRY_NO, NULL),
     GREET("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", REGISTRY_NO, NULL),
     GREET("HTTP/1.1 200 OK\r\n", REGISTRY_NO, NULL),
     GREET("+ERR not now\r\n", REGISTRY_NO, NULL),
