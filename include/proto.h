@@ -54,6 +54,7 @@ enum parse_dir {
     X(httpconnect_overlong, "HTTP CONNECT heads past HTTPCONNECT_MAX_HEAD: not followed")          \
     X(httpconnect_bad_auth, "Proxy-Authorization: Basic values that are not base64 of user:pass")  \
     X(tls_not_found, "TLS expected but no ServerHello could be read")                              \
+    X(xmpp_overlong, "XMPP tags past XMPP_MAX_TAG or texts past XMPP_MAX_TEXT, cut")               \
     X(not_protocol, "streams given up as not this protocol")
 
 #define PARSE_STATS_FIELD(name, doc) uint64_t name;

@@ -29,6 +29,7 @@
 #include "proto.h"
 #include "smtp.h"
 #include "socks.h"
+#include "xmpp.h"
 
 static const uint16_t smtp_ports[] = { 25, 587, 2525, 0 };
 static const uint16_t smtp_tls_ports[] = { 465, 0 };
@@ -67,6 +68,12 @@ static const char *const ftp_ndpi[] = { "FTP_CONTROL", NULL };
 static const uint16_t nntp_ports[] = { 119, 0 };
 static const uint16_t nntp_tls_ports[] = { 563, 0 };
 static const char *const nntp_greetings[] = { "200 ", "201 ", NULL };
+
+/* XMPP client-to-server 5222 (RFC 6120 section 14.7) and the legacy implicit-TLS port 5223. The
+ * client speaks first, with its stream header (xmpp_opens); nDPI 4.2 names it Jabber. */
+static const uint16_t xmpp_ports[] = { 5222, 0 };
+static const uint16_t xmpp_tls_ports[] = { 5223, 0 };
+static const char *const xmpp_ndpi[] = { "Jabber", NULL };
 
 static const uint16_t no_ports[] = { 0 };
 static const char *const no_names[] = { NULL };
@@ -112,6 +119,12 @@ static const struct registry_proto protos[] = {
       .greetings = nntp_greetings,
       .ndpi_names = no_names,
       .ops = &nntp_parser_ops },
+    { .name = "xmpp",
+      .ports = xmpp_ports,
+      .tls_ports = xmpp_tls_ports,
+      .client_opens = xmpp_opens,
+      .ndpi_names = xmpp_ndpi,
+      .ops = &xmpp_parser_ops },
     { .name = "socks5",
       .ports = no_ports,
       .tls_ports = no_ports,

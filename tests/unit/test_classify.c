@@ -232,6 +232,12 @@ static const struct cls_case cases[] = {
       .proto = "socks5",
       .is_server_dst = true,
       .st = { .socks = 1 } },
+    { .name = "XMPP stream header cut after <stream:",
+      .steps = { HANDSHAKE, SEG(CL, F_PA, "<stream:", CLASSIFY_MORE),
+                 SEG_AT(CL, F_PA, 8, "stream to='example.com' version='1.0'>", CLASSIFY_MAIL) },
+      .proto = "xmpp",
+      .is_server_dst = true,
+      .st = { .socks = 1 } },
     { .name = "HTTP CONNECT request",
       .steps = { HANDSHAKE,
                  SEG(CL, F_PA, "CONNECT mail.example.test:25 HTTP/1.1\r\n\r\n", CLASSIFY_MAIL) },
@@ -669,6 +675,9 @@ static const struct port_case port_cases[] = {
     /* FTP's control connection, in the clear and implicit FTPS. */
     { 50000, 21, true, "ftp", false, true },
     { 990, 50000, true, "ftp", true, false },
+    /* XMPP, in the clear and legacy implicit TLS. */
+    { 50000, 5222, true, "xmpp", false, true },
+    { 5223, 50000, true, "xmpp", true, false },
     /* NNTP, in the clear and NNTPS. */
     { 50000, 119, true, "nntp", false, true },
     { 563, 50000, true, "nntp", true, false },

@@ -132,6 +132,7 @@ static const char *const want_names[] = {
     "parse.httpconnect_overlong",
     "parse.httpconnect_bad_auth",
     "parse.tls_not_found",
+    "parse.xmpp_overlong",
     "parse.not_protocol",
 };
 
