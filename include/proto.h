@@ -58,6 +58,7 @@ enum parse_dir {
                      "credentials longer than sasl.c reads: skipped unread")                       \
     X(ldap_bad_ber, "LDAP messages or operations whose BER could not be read")                     \
     X(tls_not_found, "TLS expected but no ServerHello could be read")                              \
+    X(xmpp_overlong, "XMPP tags past XMPP_MAX_TAG or texts past XMPP_MAX_TEXT, cut")               \
     X(not_protocol, "streams given up as not this protocol")
 
 #define PARSE_STATS_FIELD(name, doc) uint64_t name;

@@ -36,8 +36,8 @@ struct registry_proto {
      * client's first line must begin with (any case), NULL-terminated; NULL when the greeting
      * decides alone. */
     const char *const *client_words;
-    /* A wrapper, or a protocol, whose client speaks first (SOCKS5, LDAP): true when the client's
-     * first bytes open it. */
+    /* A wrapper, or a protocol, whose client speaks first (SOCKS5, HTTP CONNECT, LDAP, XMPP):
+     * true when the client's first bytes open it. */
     registry_opens_fn *client_opens;
     /* nDPI's names for the protocol (its cleartext and TLS ids), NULL-terminated. */
     const char *const *ndpi_names;

@@ -177,6 +177,24 @@
  * size) is counted off by its BER length and costs nothing. */
 #define LDAP_MAX_MESSAGE 16384
 
+/* nntp: no limit of its own. Lines are LINE_MAX_LEN (RFC 3977 section 3.1 sets 512 octets for
+ * commands and initial response lines; article lines may be longer and are then dropped and
+ * counted), pending commands PARSE_MAX_PENDING, and a multi-line block or an article is read a
+ * line at a time and nothing of it is kept, so an article of any length costs nothing more. */
+
+/* xmpp: bytes of one tag kept ("<" to ">", attributes included), per direction. A stream header
+ * with its namespaces is about 200 bytes, an <auth> or <iq> tag less; a longer tag is cut here
+ * (its name and first attributes kept) and counted in parse.xmpp_overlong. */
+#define XMPP_MAX_TAG 512
+/* xmpp: bytes of character data kept of an element the parser reads (a SASL payload, a
+ * jabber:iq:auth field), allocated per direction on first use. 6144 holds a PLAIN message with a
+ * user name and a secret at their limits in base64 (5808 bytes); longer text is cut and
+ * counted in parse.xmpp_overlong. Other elements' text (messages) is never kept. */
+#define XMPP_MAX_TEXT 6144
+/* xmpp: bytes of an id kept (the server's stream id, which a jabber:iq:auth digest answers, and
+ * an <iq>'s id, which pairs a login with its result); longer ids are cut. */
+#define XMPP_MAX_ID 64
+
 /* imap: longest tag tracked, bytes. RFC 9051 sets no limit, clients use a few characters
  * ("a0001", "C3", "."); a command with a longer tag is still read, but not tracked (counted in
  * pending_overflow), so its outcome stays unknown. */

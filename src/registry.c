@@ -25,10 +25,12 @@
 #include "ldap.h"
 #include "line.h"
 #include "managesieve.h"
+#include "nntp.h"
 #include "pop3.h"
 #include "proto.h"
 #include "smtp.h"
 #include "socks.h"
+#include "xmpp.h"
 
 static const uint16_t smtp_ports[] = { 25, 587, 2525, 0 };
 static const uint16_t smtp_tls_ports[] = { 465, 0 };
@@ -66,6 +68,19 @@ static const char *const ftp_ndpi[] = { "FTP_CONTROL", NULL };
 static const uint16_t ldap_ports[] = { 389, 0 };
 static const uint16_t ldap_tls_ports[] = { 636, 0 };
 static const char *const ldap_ndpi[] = { "LDAP", NULL };
+
+/* NNTP 119 and NNTPS 563 (RFC 3977 section 3.1, RFC 4642 section 1); the greeting 200 or 201
+ * (RFC 3977 section 5.1.1), which no other row's greeting begins with (SMTP and FTP greet 220).
+ * nDPI 4.2 does not know NNTP. */
+static const uint16_t nntp_ports[] = { 119, 0 };
+static const uint16_t nntp_tls_ports[] = { 563, 0 };
+static const char *const nntp_greetings[] = { "200 ", "201 ", NULL };
+
+/* XMPP client-to-server 5222 (RFC 6120 section 14.7) and the legacy implicit-TLS port 5223. The
+ * client speaks first, with its stream header (xmpp_opens); nDPI 4.2 names it Jabber. */
+static const uint16_t xmpp_ports[] = { 5222, 0 };
+static const uint16_t xmpp_tls_ports[] = { 5223, 0 };
+static const char *const xmpp_ndpi[] = { "Jabber", NULL };
 
 static const uint16_t no_ports[] = { 0 };
 static const char *const no_names[] = { NULL };
@@ -111,6 +126,18 @@ static const struct registry_proto protos[] = {
       .client_opens = ldap_opens,
       .ndpi_names = ldap_ndpi,
       .ops = &ldap_parser_ops },
+    { .name = "nntp",
+      .ports = nntp_ports,
+      .tls_ports = nntp_tls_ports,
+      .greetings = nntp_greetings,
+      .ndpi_names = no_names,
+      .ops = &nntp_parser_ops },
+    { .name = "xmpp",
+      .ports = xmpp_ports,
+      .tls_ports = xmpp_tls_ports,
+      .client_opens = xmpp_opens,
+      .ndpi_names = xmpp_ndpi,
+      .ops = &xmpp_parser_ops },
     { .name = "socks5",
       .ports = no_ports,
       .tls_ports = no_ports,

@@ -146,6 +146,7 @@ static bool saslname_decode(const uint8_t *in, size_t len, uint8_t *out, size_t 
     return true;
 }
 
+/* X-OAUTH2 (Google's, in XMPP) has PLAIN's form, the token in the password's place. */
 static const struct {
     const char *name;
     enum sasl_mech mech;
@@ -153,6 +154,7 @@ static const struct {
     { "PLAIN", SASL_MECH_PLAIN },       { "LOGIN", SASL_MECH_LOGIN },
     { "CRAM-MD5", SASL_MECH_CRAM_MD5 }, { "DIGEST-MD5", SASL_MECH_DIGEST_MD5 },
     { "XOAUTH2", SASL_MECH_XOAUTH2 },   { "OAUTHBEARER", SASL_MECH_OAUTHBEARER },
+    { "X-OAUTH2", SASL_MECH_PLAIN },
 };
 
 /* name[0..len) is upper-cased already. RFC 4422 section 3.1: a mechanism name is upper-case

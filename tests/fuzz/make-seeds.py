@@ -37,6 +37,11 @@ holds, and are built by hand from the RFCs' examples where it does not:
   fuzz_ldap      each LDAP capture's session, and BER messages built by hand: simple, anonymous
                  and SASL binds (PLAIN, CRAM-MD5 with saslBindInProgress), StartTLS used and
                  refused, a bind pipelined after StartTLS, a search result skipped by length
+  fuzz_nntp      each NNTP capture's dialogue, and dialogues built by hand: AUTHINFO SASL after
+                 383, POST and TAKETHIS articles and an ARTICLE block holding command-like lines,
+                 STARTTLS, COMPRESS
+  fuzz_xmpp      each XMPP capture's dialogue, and dialogues built by hand: SASL PLAIN after an
+                 empty challenge, a jabber:iq:auth digest, STARTTLS, an escaped message body
   fuzz_sasl      one exchange per mechanism (RFC examples) and base64 strings for the decoder
   fuzz_tlssniff  the server's TLS bytes from the STLS and POP3S captures, and hand-built
                  ServerHellos (TLS 1.2, TLS 1.3 with supported_versions, SSLv3, HRR)
@@ -63,9 +68,11 @@ LINK_ETHERNET, LINK_RAW, LINK_IPV4, LINK_IPV6, LINK_NULL, LINK_LOOP, LINK_SLL, L
 DLT_TO_LINK = {1: LINK_ETHERNET, 101: LINK_RAW, 0: LINK_NULL, 108: LINK_LOOP, 113: LINK_SLL,
                276: LINK_SLL2, 228: LINK_IPV4, 229: LINK_IPV6}
 # Server ports of the captures: SMTP, submission, 2525, SMTPS, POP3, POP3S, IMAP, IMAPS,
-# ManageSieve, FTP (and the FTP capture on 2121), FTPS.
-MAIL_PORTS = (25, 587, 2525, 465, 110, 995, 143, 993, 4190, 21, 2121, 990)
-IMPLICIT_TLS_PORTS = (465, 995, 993, 990, 636)
+# ManageSieve, FTP (and the FTP capture on 2121), FTPS, NNTP (and the NNTP capture on 1119), NNTPS,
+# XMPP (and the XMPP capture on 15222), XMPP's legacy implicit TLS; LDAPS is implicit TLS too.
+MAIL_PORTS = (25, 587, 2525, 465, 110, 995, 143, 993, 4190, 21, 2121, 990, 119, 1119, 563, 5222,
+              15222, 5223)
+IMPLICIT_TLS_PORTS = (465, 995, 993, 990, 636, 563, 5223)
 
 
 # ---- reading captures ----
@@ -670,6 +677,49 @@ def seeds_ldap():
     return s
 
 
+def seeds_nntp():
+    s = Seeds("fuzz_nntp")
+    captured(s, "nntp-")
+    greet = ("S", b"200 news.example.test InterNetNews NNRP server INN 2.7.1 ready\r\n")
+    s.put("sasl-plain-383", dialogue(greet, ("C", b"AUTHINFO SASL PLAIN\r\n"), ("S", b"383 =\r\n"),
+                                     ("C", b"AHRlc3QAMTIzNA==\r\n"), ("S", b"281 ok\r\n")))
+    s.put("post-trap", dialogue(greet, ("C", b"POST\r\n"), ("S", b"340 send\r\n"),
+                                ("C", b"Subject: x\r\n\r\nAUTHINFO PASS x\r\n..\r\n.\r\n"),
+                                ("S", b"240 ok\r\n")))
+    s.put("takethis", dialogue(greet, ("C", b"MODE STREAM\r\nTAKETHIS <a@b>\r\nX: y\r\n\r\n.\r\n"),
+                               ("S", b"203 ok\r\n239 <a@b>\r\n")))
+    s.put("article-block", dialogue(greet, ("C", b"ARTICLE 1\r\n"),
+                                    ("S", b"220 1 <a@b>\r\n281 x\r\n.\r\n")))
+    s.put("starttls", dialogue(greet, ("C", b"STARTTLS\r\n"), ("S", b"382 go\r\n"),
+                               ("S", server_hello(0x0303))))
+    s.put("compress", dialogue(greet, ("C", b"COMPRESS DEFLATE\r\n"), ("S", b"206 ok\r\nxx")))
+    return s
+
+
+def seeds_xmpp():
+    s = Seeds("fuzz_xmpp")
+    captured(s, "xmpp-")
+    c_open = ("C", b"<?xml version='1.0'?><stream:stream to='localhost' xmlns='jabber:client' "
+                   b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
+    s_open = ("S", b"<stream:stream from='localhost' id='abc' version='1.0'><stream:features>"
+                   b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>")
+    sasl = b"xmlns='urn:ietf:params:xml:ns:xmpp-sasl'"
+    s.put("plain-challenge", dialogue(c_open, s_open, ("C", b"<auth " + sasl + b" mechanism='PLAIN'/>"),
+                                      ("S", b"<challenge " + sasl + b"/>"),
+                                      ("C", b"<response " + sasl + b">AGFsaWNlAHMzY3JldA==</response>"),
+                                      ("S", b"<success " + sasl + b"/>")))
+    s.put("iq-auth-digest", dialogue(c_open, s_open, ("C", b"<iq type='set' id='a'><query "
+                                                           b"xmlns='jabber:iq:auth'><username>u</username>"
+                                                           b"<digest>48fc78be</digest></query></iq>"),
+                                     ("S", b"<iq type='result' id='a'/>")))
+    s.put("starttls", dialogue(c_open, s_open, ("C", b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+                               ("S", b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+                               ("S", server_hello(0x0304))))
+    s.put("escaped-message", dialogue(c_open, s_open, ("C", b"<message><body>&lt;auth&gt;&amp;&#65;"
+                                                            b"</body></message>")))
+    return s
+
+
 def seeds_smtp():
     s = Seeds("fuzz_smtp")
     captured(s, "smtp-")
@@ -872,7 +922,8 @@ def main():
         sys.exit("make-seeds.py: no captures/ directory at " + CAPTURES)
     total = 0
     for make in (seeds_capture, seeds_decode, seeds_defrag, seeds_reasm, seeds_pop3, seeds_smtp,
-                 seeds_imap, seeds_managesieve, seeds_ftp, seeds_ldap, seeds_socks, seeds_httpconnect,
+                 seeds_imap, seeds_managesieve, seeds_ftp, seeds_ldap, seeds_nntp, seeds_xmpp,
+                 seeds_socks, seeds_httpconnect,
                  seeds_sasl, seeds_tlssniff,
                  seeds_line):
         s = make()

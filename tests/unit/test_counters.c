@@ -137,6 +137,7 @@ static const char *const want_names[] = {
     "parse.ldap_overlong",
     "parse.ldap_bad_ber",
     "parse.tls_not_found",
+    "parse.xmpp_overlong",
     "parse.not_protocol",
 };
 
