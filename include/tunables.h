@@ -18,7 +18,7 @@
  * waits longer. */
 #define CAPTURE_BUFFER_MSEC 100
 /* capture: live sources one capture_wait call watches at most: the size of its poll array on
- * the stack (one interface today; a TAP's two ports or a few SPAN ports would be more). */
+ * the stack, and the most -i options one run takes (a TAP's two ports, a few SPAN ports). */
 #define CAPTURE_WAIT_MAX 16
 /* capture: packets one capture_dispatch call reads at most, from a file or an interface.
  * Signals, commits, the clock and the stop checks run between calls, so this bounds how late
@@ -202,6 +202,10 @@
 /* run: live, how often the clock ticks when no packet comes (idle expiry, commits, flushes),
  * milliseconds; also the capture's poll timeout. */
 #define RUN_TICK_MSEC 250
+/* run: with several live sources (-i twice: a TAP's two ports), how long the oldest packet
+ * waiting waits for a source that has none, so that the sources go into the flow table in
+ * timestamp order, milliseconds: twice the kernel's block timeout, CAPTURE_BUFFER_MSEC. */
+#define RUN_MERGE_WAIT_MSEC (2 * CAPTURE_BUFFER_MSEC)
 /* run: live, seconds between updates of the run's row, and between statistics lines on stderr
  * (without -q). */
 #define RUN_STATS_SEC 60

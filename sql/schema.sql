@@ -78,10 +78,13 @@ CREATE TABLE IF NOT EXISTS sessions (
                                           -- databases made without it (NULL in their rows)
     sensor          TEXT,                 -- the sensor that saw it (--sensor, default the host
                                           -- name), also in its uid; NULL in older rows
-    tunnel          TEXT                  -- how its first packet arrived: the layers outside
+    tunnel          TEXT,                 -- how its first packet arrived: the layers outside
                                           -- its IP header, outermost first ('vlan id=10,
                                           -- gre 192.0.2.1>198.51.100.9, erspan2 session=123');
                                           -- NULL for a plain frame and in older rows
+    interface       TEXT                  -- live: the interfaces (-i) its packets came from,
+                                          -- comma-separated ('eth1,eth2' for a TAP's two
+                                          -- ports); NULL reading files and in older rows
 );
 CREATE INDEX IF NOT EXISTS sessions_server ON sessions(server_ip, server_port);
 CREATE UNIQUE INDEX IF NOT EXISTS sessions_uid ON sessions(uid);

@@ -754,6 +754,7 @@ static void mail_packet(struct flow_table *ft, struct flow *f, const struct pkt 
         return;
     }
     s->packets++;
+    s->iface_mask |= 1u << (p->iface & 31u);
     if (p->ts_usec > s->ts_end_usec) {
         s->ts_end_usec = p->ts_usec;
     }

@@ -220,6 +220,8 @@ static void put_head(FILE *f, const char *event_type, const struct session *s)
     }
     fputs(",\"tunnel\":", f);
     put_cstr(f, s->tunnel);
+    fputs(",\"interface\":", f);
+    put_cstr(f, s->interfaces);
     fputs(",\"protocol\":", f);
     put_cstr(f, finding_proto_name(s->protocol));
 }
