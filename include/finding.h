@@ -164,6 +164,12 @@ void finding_set_anonymous(struct credential *c);
  * bytes it holds (for a memory charge). */
 size_t finding_set_tunnel(struct session *s, const char *text);
 
+/* True when c is a login cut before it showed what proves it: neither a secret nor a
+ * challenge-response's response (an AUTH LOGIN whose password never came, a session evicted or
+ * ended mid-login). Reported as incomplete, never as an exposed secret or a challenge-response:
+ * what crossed in the clear is its user name at most. Anonymous logins are never incomplete. */
+bool finding_credential_is_incomplete(const struct credential *c);
+
 /* Sets s->sensor to sensor (borrowed: it must outlive the record; NULL for none) and s->uid from
  * the sensor, its first packet's time and its endpoints (set those first): the same session
  * read twice by one sensor gets the same uid, and two sessions differ in one of them. Two

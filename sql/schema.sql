@@ -105,8 +105,12 @@ CREATE TABLE IF NOT EXISTS credentials (
     response           TEXT,              -- challenge-response only, with --reveal-secrets
     result             TEXT NOT NULL,     -- 'success', 'failure', 'unknown'
     truncated          INTEGER NOT NULL,  -- 1 when a field was longer than its limit
-    anonymous          INTEGER NOT NULL DEFAULT 0 -- 1 for an anonymous login (FTP's
+    anonymous          INTEGER NOT NULL DEFAULT 0, -- 1 for an anonymous login (FTP's
                                           -- "anonymous"): its secret exposes no account;
+                                          -- added on open to databases made without it
+    incomplete         INTEGER NOT NULL DEFAULT 0 -- 1 for a login cut before its secret or
+                                          -- response (the session ended or was evicted
+                                          -- mid-login): its user name at most was seen;
                                           -- added on open to databases made without it
 );
 CREATE UNIQUE INDEX IF NOT EXISTS credentials_session_seq ON credentials(session_id, seq);

@@ -75,19 +75,19 @@ static const char sql_del_creds[] = "DELETE FROM credentials WHERE session_id = 
 
 static const char sql_ins_cred[] =
     "INSERT INTO credentials (session_id, seq, mechanism, username, secret, secret_len,"
-    " secret_fingerprint, challenge, response, result, truncated, anonymous)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    " secret_fingerprint, challenge, response, result, truncated, anonymous, incomplete)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
 /* A credential event: the row for (session, seq), made or brought up to date. */
 static const char sql_upsert_cred[] =
     "INSERT INTO credentials (session_id, seq, mechanism, username, secret, secret_len,"
-    " secret_fingerprint, challenge, response, result, truncated, anonymous)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    " secret_fingerprint, challenge, response, result, truncated, anonymous, incomplete)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
     " ON CONFLICT (session_id, seq) DO UPDATE SET mechanism = excluded.mechanism,"
     " username = excluded.username, secret = excluded.secret, secret_len = excluded.secret_len,"
     " secret_fingerprint = excluded.secret_fingerprint, challenge = excluded.challenge,"
     " response = excluded.response, result = excluded.result, truncated = excluded.truncated,"
-    " anonymous = excluded.anonymous";
+    " anonymous = excluded.anonymous, incomplete = excluded.incomplete";
 
 static const char sql_upd_run[] =
     "UPDATE runs SET status = ?2, ended = ?3, first_packet = ?4, last_packet = ?5,"
@@ -281,6 +281,8 @@ static int migrate(struct sink_sqlite *db)
         { "sessions", "sensor", "ALTER TABLE sessions ADD COLUMN sensor TEXT" },
         { "runs", "sensor", "ALTER TABLE runs ADD COLUMN sensor TEXT" },
         { "sessions", "tunnel", "ALTER TABLE sessions ADD COLUMN tunnel TEXT" },
+        { "credentials", "incomplete",
+          "ALTER TABLE credentials ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0" },
         { "sessions", "interface", "ALTER TABLE sessions ADD COLUMN interface TEXT" },
     };
     for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
@@ -584,6 +586,7 @@ static enum ps_err put_credential(struct sink_sqlite *db, sqlite3_stmt *st, int6
     sqlite3_bind_text(st, 10, finding_result_name(c->result), -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 11, c->is_truncated ? 1 : 0);
     sqlite3_bind_int(st, 12, c->is_anonymous ? 1 : 0);
+    sqlite3_bind_int(st, 13, finding_credential_is_incomplete(c) ? 1 : 0);
     return step_done(st) == SQLITE_OK ? PS_OK : PS_ERR_DB;
 }
 
