@@ -29,7 +29,10 @@ enum cli_action {
 struct cli_opts {
     const char *files[CLI_MAX_FILES]; /* -r, in order */
     size_t n_files;
-    const char *iface; /* -i */
+    const char *iface; /* the -i names joined by spaces (iface_owned), NULL without -i */
+    const char *ifaces[CAPTURE_WAIT_MAX]; /* each -i, in order */
+    size_t n_ifaces;
+    char *iface_owned;
     bool is_ports_only;
     bool is_list;
     size_t memcap;               /* --memcap, bytes */

@@ -114,6 +114,7 @@ struct pkt {
     size_t payload_len;        /* bytes of payload present in the capture */
     size_t seg_len;            /* payload length the IP header claims; > payload_len when the
                                   capture's snap length cut the packet */
+    uint8_t iface;             /* which live source it came from (run sets it; decode: 0) */
     struct decode_trail trail; /* keep last: decode copies only the layers in use */
 };
 

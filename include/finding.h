@@ -109,11 +109,14 @@ struct session {
     bool is_published;  /* a credential event of it was written: its record replaces one */
     char uid[FINDING_UID_LEN + 1];                   /* finding_set_uid */
     char community_id[FINDING_COMMUNITY_ID_LEN + 1]; /* finding_set_community_id; "" unset */
-    const char *sensor; /* the sensor that saw it (borrowed for the run; finding_set_uid), NULL
-                           in a record made by hand */
-    char *tunnel;       /* how its first packet arrived: the layers outside its IP header, outermost
-                           first ("vlan id=10, gre 192.0.2.1>198.51.100.9, erspan2 session=123");
-                           owned (finding_set_tunnel), NULL for a plain frame */
+    const char *sensor;     /* the sensor that saw it (borrowed for the run; finding_set_uid), NULL
+                               in a record made by hand */
+    uint32_t iface_mask;    /* live: bit i set when a packet came from source i (flow sets it) */
+    const char *interfaces; /* live: the names of those sources, comma-separated (borrowed for
+                               the emit call; set by run), NULL reading files */
+    char *tunnel; /* how its first packet arrived: the layers outside its IP header, outermost
+                     first ("vlan id=10, gre 192.0.2.1>198.51.100.9, erspan2 session=123");
+                     owned (finding_set_tunnel), NULL for a plain frame */
 };
 
 /* One run of plainsight: what it read and what it dropped. Strings and counters borrowed. */
@@ -160,6 +163,12 @@ void finding_set_anonymous(struct credential *c);
 /* Sets s->tunnel to a copy of text (NULL or "" for none), replacing an earlier one. Returns the
  * bytes it holds (for a memory charge). */
 size_t finding_set_tunnel(struct session *s, const char *text);
+
+/* True when c is a login cut before it showed what proves it: neither a secret nor a
+ * challenge-response's response (an AUTH LOGIN whose password never came, a session evicted or
+ * ended mid-login). Reported as incomplete, never as an exposed secret or a challenge-response:
+ * what crossed in the clear is its user name at most. Anonymous logins are never incomplete. */
+bool finding_credential_is_incomplete(const struct credential *c);
 
 /* Sets s->sensor to sensor (borrowed: it must outlive the record; NULL for none) and s->uid from
  * the sensor, its first packet's time and its endpoints (set those first): the same session

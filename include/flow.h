@@ -57,6 +57,8 @@ struct flow_config {
     X(ended_rst, "flows ended by RST")                                                             \
     X(ended_idle, "flows ended by the idle timeout")                                               \
     X(evicted, "flows ended early by the flow or memory cap")                                      \
+    X(evicted_late, "segments of an evicted mail flow that came later: dropped, not made a new "   \
+                    "session mid-stream (until the flow is quiet for --idle seconds)")             \
     X(not_mail_segments, "segments of flows that are not mail (skipped early)")                    \
     X(late_packets, "segments of a closed flow, absorbed")                                         \
     X(duplicates, "segments of a session that repeat the one before in their direction (same "     \

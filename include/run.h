@@ -34,10 +34,12 @@ enum run_status {
 struct run_config {
     const char *const *files; /* capture files, read in turn ("-" is standard input) */
     size_t n_files;
-    struct capture *live;       /* the open live source, or NULL to read files */
-    const char *iface;          /* its name, for messages and the run's source */
-    const char *bpf;            /* filter for the files, NULL for none (live: already installed) */
-    const char *db_path;        /* the database, for messages */
+    struct capture *const *live; /* the open live sources (n_live), or NULL to read files */
+    size_t n_live;               /* at most CAPTURE_WAIT_MAX */
+    const char *const *ifaces;   /* their names, in the same order */
+    const char *iface;           /* the names joined by spaces: messages, the run's source */
+    const char *bpf;             /* filter for the files, NULL for none (live: already installed) */
+    const char *db_path;         /* the database, for messages */
     uint64_t max_packets;       /* stop after this many packets (-c), over all files; 0: no limit */
     size_t memcap_bytes;        /* flow state and reassembly (--memcap) */
     uint32_t idle_sec;          /* session idle timeout (--idle) */

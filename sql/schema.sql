@@ -78,10 +78,13 @@ CREATE TABLE IF NOT EXISTS sessions (
                                           -- databases made without it (NULL in their rows)
     sensor          TEXT,                 -- the sensor that saw it (--sensor, default the host
                                           -- name), also in its uid; NULL in older rows
-    tunnel          TEXT                  -- how its first packet arrived: the layers outside
+    tunnel          TEXT,                 -- how its first packet arrived: the layers outside
                                           -- its IP header, outermost first ('vlan id=10,
                                           -- gre 192.0.2.1>198.51.100.9, erspan2 session=123');
                                           -- NULL for a plain frame and in older rows
+    interface       TEXT                  -- live: the interfaces (-i) its packets came from,
+                                          -- comma-separated ('eth1,eth2' for a TAP's two
+                                          -- ports); NULL reading files and in older rows
 );
 CREATE INDEX IF NOT EXISTS sessions_server ON sessions(server_ip, server_port);
 CREATE UNIQUE INDEX IF NOT EXISTS sessions_uid ON sessions(uid);
@@ -102,8 +105,12 @@ CREATE TABLE IF NOT EXISTS credentials (
     response           TEXT,              -- challenge-response only, with --reveal-secrets
     result             TEXT NOT NULL,     -- 'success', 'failure', 'unknown'
     truncated          INTEGER NOT NULL,  -- 1 when a field was longer than its limit
-    anonymous          INTEGER NOT NULL DEFAULT 0 -- 1 for an anonymous login (FTP's
+    anonymous          INTEGER NOT NULL DEFAULT 0, -- 1 for an anonymous login (FTP's
                                           -- "anonymous"): its secret exposes no account;
+                                          -- added on open to databases made without it
+    incomplete         INTEGER NOT NULL DEFAULT 0 -- 1 for a login cut before its secret or
+                                          -- response (the session ended or was evicted
+                                          -- mid-login): its user name at most was seen;
                                           -- added on open to databases made without it
 );
 CREATE UNIQUE INDEX IF NOT EXISTS credentials_session_seq ON credentials(session_id, seq);

@@ -64,6 +64,7 @@ struct held_hdr {
     uint32_t l3_len;
     uint16_t vlan;
     uint8_t is_from_a;
+    uint8_t iface;
 };
 #define CLASSIFY_HELD_HDR sizeof(struct held_hdr)
 /* The held buffer's first size, doubled as it fills: a SYN and its SYN-ACK fit. */
@@ -260,6 +261,7 @@ bool classify_flow_held(const struct classify_flow *cf, size_t *off, struct pkt 
         return false;
     }
     p->vlan = h.vlan;
+    p->iface = h.iface;
     *off += CLASSIFY_HELD_HDR + h.l3_len;
     return true;
 }
@@ -300,7 +302,7 @@ static bool hold(struct classify_flow *cf, const struct pkt *p, bool is_from_a,
         cf->bytes = xrealloc(cf->bytes, cap);
         cf->bytes_cap = cap;
     }
-    struct held_hdr h = { p->ts_usec, (uint32_t)p->l3_len, p->vlan, is_from_a ? 1u : 0u };
+    struct held_hdr h = { p->ts_usec, (uint32_t)p->l3_len, p->vlan, is_from_a ? 1u : 0u, p->iface };
     memcpy(cf->bytes + cf->held_bytes, &h, sizeof h);
     memcpy(cf->bytes + cf->held_bytes + CLASSIFY_HELD_HDR, p->l3, p->l3_len);
     cf->held_bytes = need;

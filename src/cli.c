@@ -26,6 +26,7 @@
 #include "keyfile.h"
 #include "log.h"
 #include "priv.h"
+#include "ps.h"
 #include "sink.h"
 #include "tunables.h"
 
@@ -44,7 +45,8 @@ static void usage(FILE *f)
             "  -r, --read FILE        read a pcap or pcapng file; '-' reads standard input;\n"
             "                         repeat for more files (one run, sessions may span files)\n"
             "  -i, --interface IFACE  capture live on IFACE (a mirror/SPAN port) until SIGINT\n"
-            "                         or SIGTERM\n"
+            "                         or SIGTERM; repeat for more (a TAP's two ports): one\n"
+            "                         flow table for all\n"
             "  BPF expression         only packets matching it (as in tcpdump)\n"
             "  -c, --count N          stop after N packets (over all -r files together)\n"
             "\n"
@@ -163,9 +165,33 @@ static enum cli_action opt_read(struct cli_opts *o, const char *arg)
     return CLI_RUN;
 }
 
+/* -i, repeatable: a TAP's two ports, several SPAN ports, all into one flow table. */
 static enum cli_action opt_interface(struct cli_opts *o, const char *arg)
 {
-    o->iface = arg;
+    for (size_t i = 0; i < o->n_ifaces; i++) {
+        if (strcmp(o->ifaces[i], arg) == 0) {
+            return usage_error("-i %s given twice", arg);
+        }
+    }
+    if (o->n_ifaces == CAPTURE_WAIT_MAX) {
+        return usage_error("too many -i interfaces (at most %d)", CAPTURE_WAIT_MAX);
+    }
+    o->ifaces[o->n_ifaces++] = arg;
+    size_t len = 0;
+    for (size_t i = 0; i < o->n_ifaces; i++) {
+        len += strlen(o->ifaces[i]) + 1;
+    }
+    char *joined = xmalloc(len);
+    joined[0] = '\0';
+    for (size_t i = 0; i < o->n_ifaces; i++) {
+        if (i > 0) {
+            strcat(joined, " ");
+        }
+        strcat(joined, o->ifaces[i]);
+    }
+    free(o->iface_owned);
+    o->iface_owned = joined;
+    o->iface = joined;
     return CLI_RUN;
 }
 
@@ -639,4 +665,7 @@ void cli_free(struct cli_opts *o)
     o->bpf = NULL;
     free(o->key_path_owned);
     o->key_path_owned = NULL;
+    free(o->iface_owned);
+    o->iface_owned = NULL;
+    o->iface = NULL;
 }

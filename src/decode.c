@@ -1281,6 +1281,7 @@ enum decode_status decode_frame(enum decode_link link, const uint8_t *data, size
     /* Every layer sets the fields it owns, so p needs no clearing; only vlan is optional. */
     p.ts_usec = ts_usec;
     p.vlan = 0;
+    p.iface = 0;
     p.trail.n = 0;
     p.trail.is_cut = 0;
     size_t depth = 0;

@@ -351,13 +351,18 @@ void finding_finalize(struct session *s, const uint8_t key[FINDING_KEY_LEN])
     }
 }
 
+bool finding_credential_is_incomplete(const struct credential *c)
+{
+    return !c->is_anonymous && c->secret == NULL && c->response == NULL;
+}
+
 const char *finding_exposure(const struct session *s)
 {
     bool has_challenge = false;
     bool has_anonymous = false;
     for (size_t i = 0; i < s->n_creds; i++) {
-        if (s->creds[i]->is_anonymous) {
-            has_anonymous = true; /* seen in the clear, but nobody's secret */
+        if (s->creds[i]->is_anonymous || finding_credential_is_incomplete(s->creds[i])) {
+            has_anonymous = true; /* seen in the clear, but nobody's secret (or not yet) */
         } else if (s->creds[i]->secret != NULL) {
             return "credentials";
         } else {

@@ -107,6 +107,13 @@ struct flow {
     struct classify_flow *u; /* FLOW_UNDECIDED only */
 };
 
+/* An evicted mail flow, remembered by its key's hash so that its later segments do not start a
+ * session mid-stream. */
+struct tomb {
+    uint64_t hash;
+    uint64_t until_usec; /* forgotten after this (its last segment plus the idle time) */
+};
+
 struct flow_list {
     struct flow *head, *tail; /* head: least recently seen */
 };
@@ -133,6 +140,8 @@ struct flow_table {
     bool is_ndpi;               /* cls looks at other ports */
     bool is_evicting;           /* make_room is at work */
     size_t budget;              /* the memory cap less the heap's own headroom */
+    struct tomb *tombs;         /* n_tombs of them, made at the first mail eviction; or NULL */
+    size_t n_tombs;             /* a power of two */
 };
 
 struct dir_ctx {
@@ -531,21 +540,100 @@ static void destroy_flow(struct flow_table *ft, struct flow *f, enum finding_end
 
 /* Evicts the oldest flow other than keep from the first n_lists of: closed ones, then the cheap
  * list, then the mail list. Returns false when there is nothing else to evict. */
+/* True when f's session has a credential still awaiting its answer: a login in progress. */
+static bool is_mid_login(const struct flow *f)
+{
+    if (f->state != FLOW_ACTIVE || f->m == NULL) {
+        return false;
+    }
+    const struct session *s = f->m->s;
+    for (size_t i = 0; i < s->n_creds; i++) {
+        if (s->creds[i]->result == FINDING_RESULT_UNKNOWN) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Remembers the evicted mail flow with hash h until it has been quiet for the idle time. The
+ * tombstones are made at the first such eviction: FLOW_TOMBSTONES of them, or fewer under a
+ * small cap (at most a sixteenth of the budget), and only when they fit it now. */
+static void bury(struct flow_table *ft, uint64_t h)
+{
+    if (ft->tombs == NULL) {
+        size_t n = FLOW_TOMBSTONES;
+        while (n > 1 && n * sizeof *ft->tombs > ft->budget / 16) {
+            n /= 2;
+        }
+        size_t cost = PS_HEAP_COST(n * sizeof *ft->tombs);
+        if (used(ft) + cost > ft->budget) {
+            return;
+        }
+        ft->tombs = xcalloc(n, sizeof *ft->tombs);
+        ft->n_tombs = n;
+        ft->mem_flows += cost;
+    }
+    struct tomb *t = &ft->tombs[h & (ft->n_tombs - 1)];
+    t->hash = h;
+    t->until_usec = ft->now_usec + (uint64_t)ft->cfg.idle_sec * PS_USEC_PER_SEC;
+}
+
+/* True when hash h names an evicted mail flow still remembered: its segment is dropped, and the
+ * tombstone kept as long as segments come. A SYN (a new connection on the tuple) forgets it. */
+static bool is_buried(struct flow_table *ft, uint64_t h, bool is_syn_only)
+{
+    struct tomb *t = ft->tombs != NULL ? &ft->tombs[h & (ft->n_tombs - 1)] : NULL;
+    if (t == NULL || t->hash != h || t->until_usec < ft->now_usec) {
+        return false;
+    }
+    if (is_syn_only) {
+        t->until_usec = 0;
+        return false;
+    }
+    t->until_usec = ft->now_usec + (uint64_t)ft->cfg.idle_sec * PS_USEC_PER_SEC;
+    return true;
+}
+
+/* The flow to evict from list l: its oldest other than keep; on the mail list, the oldest of
+ * the first FLOW_EVICT_SCAN that is not in the middle of a login, when one is not. */
+static struct flow *evict_pick(struct flow_table *ft, enum flow_list_id l, const struct flow *keep)
+{
+    struct flow *oldest = NULL;
+    size_t n = 0;
+    for (struct flow *f = list_of(ft, l)->head; f != NULL && n < FLOW_EVICT_SCAN; f = f->next) {
+        if (f == keep) {
+            continue;
+        }
+        if (oldest == NULL) {
+            oldest = f;
+        }
+        if (l != FLOW_LIST_MAIL || !is_mid_login(f)) {
+            return f;
+        }
+        n++;
+    }
+    return oldest;
+}
+
 static bool evict_from(struct flow_table *ft, const struct flow *keep, size_t n_lists)
 {
     static const enum flow_list_id order[] = { FLOW_LIST_CLOSED, FLOW_LIST_CHEAP, FLOW_LIST_MAIL };
     for (size_t i = 0; i < n_lists && i < 3; i++) {
-        struct flow *f = list_of(ft, order[i])->head;
-        if (f == keep && f != NULL) {
-            f = f->next;
-        }
+        struct flow *f = evict_pick(ft, order[i], keep);
         if (f == NULL) {
             continue;
         }
         if (f->state != FLOW_CLOSED) {
             ft->st.evicted++;
         }
+        /* A session that carried mail bytes leaves a tombstone; a half-open one has nothing to
+         * come back to. */
+        bool is_buried = f->state == FLOW_ACTIVE && f->list == FLOW_LIST_MAIL;
+        uint64_t h = f->hash;
         destroy_flow(ft, f, FINDING_END_EVICTED);
+        if (is_buried) {
+            bury(ft, h);
+        }
         return true;
     }
     return false;
@@ -754,6 +842,7 @@ static void mail_packet(struct flow_table *ft, struct flow *f, const struct pkt 
         return;
     }
     s->packets++;
+    s->iface_mask |= 1u << (p->iface & 31u);
     if (p->ts_usec > s->ts_end_usec) {
         s->ts_end_usec = p->ts_usec;
     }
@@ -917,6 +1006,10 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
             ft->st.late_packets++; /* a stray reset starts nothing */
             return;
         }
+        if (is_buried(ft, h, is_syn_only)) {
+            ft->st.evicted_late++;
+            return;
+        }
         if (classify_port(ft->cls, p->sport, p->dport, &cr)) {
             make_room(ft, FLOW_ENTRY_CHARGE + FLOW_MAIL_CHARGE, NULL);
             f = new_entry(ft, &k, h, FLOW_ACTIVE);
@@ -961,6 +1054,13 @@ void flow_packet(struct flow_table *ft, const struct pkt *p)
 
 void flow_flush_all(struct flow_table *ft)
 {
+    if (ft->tombs != NULL) { /* nothing more comes to them */
+        ft->mem_flows -= PS_HEAP_COST(ft->n_tombs * sizeof *ft->tombs);
+        free(ft->tombs);
+        ft->tombs = NULL;
+        ft->n_tombs = 0;
+        update_mem(ft);
+    }
     while (ft->cheap.head != NULL || ft->mail.head != NULL) {
         struct flow *f = ft->cheap.head != NULL ? ft->cheap.head : ft->mail.head;
         if (f->state == FLOW_UNDECIDED) {
@@ -986,6 +1086,7 @@ void flow_table_free(struct flow_table *ft)
         destroy_flow(ft, ft->closed.head, FINDING_END_CAPTURE);
     }
     free(ft->buckets);
+    free(ft->tombs);
     classify_free(ft->owned_cls);
     free(ft);
 }

@@ -57,17 +57,21 @@ static int list_interfaces(void)
     return MAIN_EXIT_OK;
 }
 
-/* Opens the interface: a wrong name or missing permission fails before any file is made. A
- * setting libpcap refuses is a usage error; a bad filter, like a missing device, a failure. */
+/* Opens every interface: a wrong name or missing permission fails before any file is made. A
+ * setting libpcap refuses is a usage error; a bad filter, like a missing device, a failure.
+ * live[] gets the open ones (close them whatever the answer). */
 static int open_live(const struct cli_opts *o, struct capture **live)
 {
     char err[512];
-    enum ps_err e = capture_open_live(o->iface, &o->live, o->bpf, live, err, sizeof err);
-    if (e == PS_OK) {
-        return MAIN_GO_ON;
+    for (size_t i = 0; i < o->n_ifaces; i++) {
+        enum ps_err e =
+            capture_open_live(o->ifaces[i], &o->live, o->bpf, &live[i], err, sizeof err);
+        if (e != PS_OK) {
+            log_err("%s", err);
+            return e == PS_ERR_ARG ? MAIN_EXIT_USAGE : MAIN_EXIT_FAIL;
+        }
     }
-    log_err("%s", err);
-    return e == PS_ERR_ARG ? MAIN_EXIT_USAGE : MAIN_EXIT_FAIL;
+    return MAIN_GO_ON;
 }
 
 /* The run's fingerprint key, from the key file; when the file is missing, the key an earlier
@@ -128,7 +132,7 @@ static bool prepare_key(const struct sink_config *cfg, struct finding_key *key)
 }
 
 /* Opens the outputs, drops root on live capture, and runs. Returns the exit status. */
-static int wire_and_run(const struct cli_opts *o, struct capture *live)
+static int wire_and_run(const struct cli_opts *o, struct capture *const *live)
 {
     char err[512];
     struct finding_key key = { .is_set = false };
@@ -148,6 +152,8 @@ static int wire_and_run(const struct cli_opts *o, struct capture *live)
             .files = o->files,
             .n_files = o->n_files,
             .live = live,
+            .n_live = live != NULL ? o->n_ifaces : 0,
+            .ifaces = o->ifaces,
             .iface = o->iface,
             .bpf = o->bpf,
             .db_path = o->out.db_path,
@@ -189,14 +195,16 @@ int main(int argc, char **argv)
     }
     log_set_quiet(o.out.is_quiet);
     int rc = MAIN_GO_ON;
-    struct capture *live = NULL;
-    if (o.iface != NULL) {
-        rc = open_live(&o, &live);
+    struct capture *live[CAPTURE_WAIT_MAX] = { NULL };
+    if (o.n_ifaces > 0) {
+        rc = open_live(&o, live);
     }
     if (rc == MAIN_GO_ON) {
-        rc = wire_and_run(&o, live);
+        rc = wire_and_run(&o, o.n_ifaces > 0 ? live : NULL);
     }
-    capture_close(live);
+    for (size_t i = 0; i < o.n_ifaces; i++) {
+        capture_close(live[i]);
+    }
     cli_free(&o);
     return rc;
 }

@@ -68,6 +68,8 @@ struct run {
     char *source; /* rec.source, owned */
     struct decode_stats ds;
     struct capture_stats cs;
+    struct capture_stats live_cs[CAPTURE_WAIT_MAX]; /* each live source's last counters */
+    char iface_text[CAPTURE_WAIT_MAX * 17];         /* name_interfaces: IFNAMSIZ names, commas */
     struct flow_table *ft;
     struct defrag *df;
     struct classify *cls;
@@ -139,12 +141,32 @@ static void progress_clear(struct run *r)
     }
 }
 
+/* Live: the names of the sources s's packets came from, into r's buffer (s borrows it for the
+ * call). Reading files: none. */
+static void name_interfaces(struct run *r, struct session *s)
+{
+    if (r->cfg->live == NULL) {
+        return;
+    }
+    size_t used = 0;
+    r->iface_text[0] = '\0';
+    for (size_t i = 0; i < r->cfg->n_live && used < sizeof r->iface_text; i++) {
+        if ((s->iface_mask & (1u << i)) != 0) {
+            int n = snprintf(r->iface_text + used, sizeof r->iface_text - used, "%s%s",
+                             used > 0 ? "," : "", r->cfg->ifaces[i]);
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+    s->interfaces = r->iface_text[0] != '\0' ? r->iface_text : NULL;
+}
+
 /* The session is finished: fingerprints under the run's key, counted, to every output. A fatal
  * output failure shows in is_stopped. */
 static void emit(void *ctx, struct session *s)
 {
     struct run *r = ctx;
     progress_clear(r);
+    name_interfaces(r, s);
     finding_finalize(s, r->key->bytes);
     r->rec.sessions++;
     if (finding_is_exposed(s)) {
@@ -158,6 +180,7 @@ static void emit(void *ctx, struct session *s)
 static void emit_credential(void *ctx, struct session *s, size_t i)
 {
     struct run *r = ctx;
+    name_interfaces(r, s);
     finding_finalize(s, r->key->bytes);
     sink_set_credential(r->out, s, i);
 }
@@ -258,13 +281,32 @@ void run_free(struct run *r)
     free(r);
 }
 
+/* The live sources' kernel counters, summed into r->cs (a source that cannot say keeps its
+ * last). Reading files: nothing. */
+static void live_stats(struct run *r)
+{
+    if (r->cfg->live == NULL) {
+        return;
+    }
+    struct capture_stats sum;
+    memset(&sum, 0, sizeof sum);
+    for (size_t i = 0; i < r->cfg->n_live; i++) {
+        struct capture_stats one = r->live_cs[i];
+        if (capture_live_stats(r->cfg->live[i], &one) == PS_OK) {
+            r->live_cs[i] = one;
+        }
+        sum.kernel_received += r->live_cs[i].kernel_received;
+        sum.kernel_dropped += r->live_cs[i].kernel_dropped;
+        sum.interface_dropped += r->live_cs[i].interface_dropped;
+    }
+    r->cs = sum;
+}
+
 /* Every module's counters into the run record (and the live source's kernel counters into
  * r->cs, for the statistics line). */
 static void collect_counters(struct run *r)
 {
-    if (r->cfg->live != NULL) {
-        capture_live_stats(r->cfg->live, &r->cs);
-    }
+    live_stats(r);
     struct counters_src src = {
         .capture = &r->cs,
         .decode = &r->ds,
@@ -367,7 +409,7 @@ enum run_report run_report_due(struct run_report_clock *c, uint64_t now_usec, ui
 /* A fragment (borrowed) into defrag; a datagram it completes is decoded again and handed to
  * flow, or to defrag again when it holds a fragment itself. Each round is a layer more in the
  * decode depth, so the loop ends by DECODE_MAX_ENCAP. */
-static void take_fragment(struct run *r, struct decode_frag *frag, uint64_t ts_usec)
+static void take_fragment(struct run *r, struct decode_frag *frag, uint64_t ts_usec, uint8_t iface)
 {
     uint8_t *dg = NULL;
     for (;;) {
@@ -385,6 +427,7 @@ static void take_fragment(struct run *r, struct decode_frag *frag, uint64_t ts_u
         enum decode_status st = decode_frame(DECODE_LINK_RAW, dg, len, ts_usec, &outer, &p, frag,
                                              &r->ds, &r->cfg->decode);
         if (st == DECODE_OK) {
+            p.iface = iface;
             flow_packet(r->ft, &p);
         }
         if (st != DECODE_FRAGMENT) {
@@ -395,7 +438,8 @@ static void take_fragment(struct run *r, struct decode_frag *frag, uint64_t ts_u
 }
 
 /* One captured packet into the pipeline. */
-static void take_packet(struct run *r, enum decode_link link, const struct capture_pkt *cp)
+static void take_packet(struct run *r, enum decode_link link, uint8_t iface,
+                        const struct capture_pkt *cp)
 {
     r->rec.packets++;
     r->rec.bytes += cp->caplen;
@@ -410,9 +454,10 @@ static void take_packet(struct run *r, enum decode_link link, const struct captu
     enum decode_status st = decode_frame(link, cp->data, cp->caplen, cp->ts_usec, NULL, &p, &frag,
                                          &r->ds, &r->cfg->decode);
     if (st == DECODE_OK) {
+        p.iface = iface;
         flow_packet(r->ft, &p);
     } else if (st == DECODE_FRAGMENT) {
-        take_fragment(r, &frag, cp->ts_usec);
+        take_fragment(r, &frag, cp->ts_usec, iface);
     }
 }
 
@@ -420,12 +465,13 @@ static void take_packet(struct run *r, enum decode_link link, const struct captu
 struct read_ctx {
     struct run *r;
     enum decode_link link;
+    uint8_t iface; /* live: the source's index in cfg->live */
 };
 
 static void take_one(void *user, const struct capture_pkt *cp)
 {
     const struct read_ctx *rc = user;
-    take_packet(rc->r, rc->link, cp);
+    take_packet(rc->r, rc->link, rc->iface, cp);
 }
 
 /* The progress line's clock, for a run over files: on only when stderr is a terminal and -q is
@@ -548,7 +594,7 @@ static enum run_status read_file(struct run *r, const char *path)
     uint64_t n = 0;
     uint64_t next_tick = RUN_COMMIT_PACKETS;
     enum capture_status cs = CAPTURE_PACKET;
-    struct read_ctx rc = { r, capture_link(cap) };
+    struct read_ctx rc = { r, capture_link(cap), 0 };
     while (!is_stopped(r) && !is_count_reached(r) && cs == CAPTURE_PACKET) {
         size_t got = 0;
         cs = capture_dispatch(cap, batch_max(r), take_one, &rc, &got);
@@ -602,7 +648,7 @@ static void live_tick(struct run *r, uint64_t now, uint64_t *next_row_usec)
         update_record(r);
         *next_row_usec = now + (uint64_t)RUN_STATS_SEC * PS_USEC_PER_SEC;
     } else {
-        capture_live_stats(r->cfg->live, &r->cs);
+        live_stats(r);
     }
     switch (run_report_due(&r->report, now, r->cs.kernel_dropped + r->cs.interface_dropped)) {
     case RUN_REPORT_STATS:
@@ -619,16 +665,15 @@ static void live_tick(struct run *r, uint64_t now, uint64_t *next_row_usec)
 /* Reads the live sources until a signal, -c packets, or a failure. */
 static enum run_status read_live(struct run *r)
 {
-    /* One interface today; everything below works on the array. */
-    struct capture *srcs[CAPTURE_WAIT_MAX] = { r->cfg->live };
-    size_t n_srcs = 1;
+    struct capture *const *srcs = r->cfg->live;
+    size_t n_srcs = r->cfg->n_live;
     struct read_ctx ctx[CAPTURE_WAIT_MAX];
     /* A source is drained when its last read came up short: it is polled before the next. */
     bool is_drained[CAPTURE_WAIT_MAX];
     bool is_ready[CAPTURE_WAIT_MAX];
     for (size_t i = 0; i < n_srcs; i++) {
-        warn_link(srcs[i], r->cfg->iface);
-        ctx[i] = (struct read_ctx){ r, capture_link(srcs[i]) };
+        warn_link(srcs[i], r->cfg->ifaces[i]);
+        ctx[i] = (struct read_ctx){ r, capture_link(srcs[i]), (uint8_t)i };
         is_drained[i] = false;
     }
     uint64_t tick_usec = (uint64_t)RUN_TICK_MSEC * PS_USEC_PER_MSEC;
@@ -655,7 +700,8 @@ static enum run_status read_live(struct run *r)
             if (capture_wait(srcs, n_srcs, wait_ms, is_ready) == CAPTURE_DAMAGED) {
                 for (size_t i = 0; i < n_srcs; i++) {
                     if (is_ready[i]) {
-                        log_err("%s: capture failed: %s", r->cfg->iface, capture_error(srcs[i]));
+                        log_err("%s: capture failed: %s", r->cfg->ifaces[i],
+                                capture_error(srcs[i]));
                     }
                 }
                 return RUN_FAILED;
@@ -672,7 +718,7 @@ static enum run_status read_live(struct run *r)
             size_t got = 0;
             enum capture_status cs = capture_dispatch(srcs[i], max, take_one, &ctx[i], &got);
             if (cs == CAPTURE_DAMAGED) {
-                log_err("%s: capture failed: %s", r->cfg->iface, capture_error(srcs[i]));
+                log_err("%s: capture failed: %s", r->cfg->ifaces[i], capture_error(srcs[i]));
                 return RUN_FAILED;
             }
             is_drained[i] = got < max;
@@ -689,16 +735,127 @@ static enum run_status read_live(struct run *r)
     return RUN_OK;
 }
 
+/* Several live sources (a TAP's two ports, each direction on its own): packets go to the flow
+ * table in timestamp order across the sources, since a parser pairs each command with its
+ * answer. One packet per source waits (libpcap keeps its bytes until that source's next read,
+ * so nothing is copied); the oldest is taken when every source has one waiting, or once it is
+ * RUN_MERGE_WAIT_MSEC old, because the kernel hands a source's packets over in blocks and one
+ * with nothing yet may still deliver older ones. */
+struct merge {
+    struct capture_pkt head[CAPTURE_WAIT_MAX];
+    bool has[CAPTURE_WAIT_MAX];
+    size_t n_has;
+};
+
+/* Reads one packet for each source that has none waiting. False on a capture failure. */
+static bool merge_fill(struct run *r, struct merge *m)
+{
+    for (size_t i = 0; i < r->cfg->n_live; i++) {
+        if (m->has[i]) {
+            continue;
+        }
+        enum capture_status cs = capture_next(r->cfg->live[i], &m->head[i]);
+        if (cs == CAPTURE_DAMAGED) {
+            log_err("%s: capture failed: %s", r->cfg->ifaces[i], capture_error(r->cfg->live[i]));
+            return false;
+        }
+        if (cs == CAPTURE_PACKET) {
+            m->has[i] = true;
+            m->n_has++;
+        }
+    }
+    return true;
+}
+
+/* Waits until a source without a waiting packet has some, or wait_ms passes. False when a
+ * source failed. */
+static bool merge_wait(struct run *r, const struct merge *m, int wait_ms)
+{
+    struct capture *empty[CAPTURE_WAIT_MAX];
+    bool is_ready[CAPTURE_WAIT_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < r->cfg->n_live; i++) {
+        if (!m->has[i]) {
+            empty[n++] = r->cfg->live[i];
+        }
+    }
+    if (n == 0 || capture_wait(empty, n, wait_ms, is_ready) != CAPTURE_DAMAGED) {
+        return true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (is_ready[i]) {
+            log_err("capture failed: %s", capture_error(empty[i]));
+        }
+    }
+    return false;
+}
+
+static enum run_status read_live_merged(struct run *r)
+{
+    struct merge m;
+    memset(&m, 0, sizeof m);
+    size_t n = r->cfg->n_live;
+    for (size_t i = 0; i < n; i++) {
+        warn_link(r->cfg->live[i], r->cfg->ifaces[i]);
+    }
+    uint64_t tick_usec = (uint64_t)RUN_TICK_MSEC * PS_USEC_PER_MSEC;
+    uint64_t merge_usec = (uint64_t)RUN_MERGE_WAIT_MSEC * PS_USEC_PER_MSEC;
+    uint64_t now = wall_usec();
+    uint64_t next_tick = now + tick_usec;
+    uint64_t next_row = now + (uint64_t)RUN_STATS_SEC * PS_USEC_PER_SEC;
+    run_report_init(&r->report, now, r->cfg->is_quiet);
+    while (!is_stopped(r)) {
+        if (run_hup) {
+            run_hup = 0;
+            sink_set_reopen(r->out);
+        }
+        if (!merge_fill(r, &m)) {
+            return RUN_FAILED;
+        }
+        now = wall_usec();
+        size_t pick = n;
+        for (size_t i = 0; i < n; i++) {
+            if (m.has[i] && (pick == n || m.head[i].ts_usec < m.head[pick].ts_usec)) {
+                pick = i;
+            }
+        }
+        if (pick < n && (m.n_has == n || m.head[pick].ts_usec + merge_usec <= now)) {
+            take_packet(r, capture_link(r->cfg->live[pick]), (uint8_t)pick, &m.head[pick]);
+            m.has[pick] = false;
+            m.n_has--;
+            if (is_count_reached(r)) {
+                return RUN_OK;
+            }
+        } else {
+            uint64_t until = next_tick;
+            if (pick < n && m.head[pick].ts_usec + merge_usec < until) {
+                until = m.head[pick].ts_usec + merge_usec;
+            }
+            int wait_ms =
+                until > now ? (int)((until - now + PS_USEC_PER_MSEC - 1) / PS_USEC_PER_MSEC) : 0;
+            if (!merge_wait(r, &m, wait_ms)) {
+                return RUN_FAILED;
+            }
+            now = wall_usec();
+        }
+        if (now >= next_tick) {
+            live_tick(r, now, &next_row);
+            next_tick = now + tick_usec;
+        }
+    }
+    return RUN_OK;
+}
+
 enum run_status run_read(struct run *r)
 {
     if (r->cfg->live == NULL) {
         return read_files(r);
     }
-    if (!r->cfg->is_quiet) {
-        log_info("listening on %s (%s), writing to %s", r->cfg->iface,
-                 capture_link_name(r->cfg->live), r->cfg->db_path);
+    for (size_t i = 0; i < r->cfg->n_live && !r->cfg->is_quiet; i++) {
+        log_info("listening on %s (%s), writing to %s", r->cfg->ifaces[i],
+                 capture_link_name(r->cfg->live[i]), r->cfg->db_path);
     }
-    return read_live(r);
+    return r->cfg->n_live > 1 ? read_live_merged(r) : read_live(r);
 }
 
 enum run_status run_finish(struct run *r, enum run_status st)

@@ -68,7 +68,8 @@ void sink_console_session(FILE *out, const struct session *s, bool is_reveal)
                 fprintf(out, " secret=<%zu bytes>", c->secret_len);
             }
         }
-        fprintf(out, " %s%s", finding_result_name(c->result), c->is_anonymous ? " anonymous" : "");
+        fprintf(out, " %s%s%s", finding_result_name(c->result), c->is_anonymous ? " anonymous" : "",
+                finding_credential_is_incomplete(c) ? " incomplete" : "");
     }
     if (s->creds_dropped > 0) {
         fprintf(out, " | +%u more credentials", s->creds_dropped);

@@ -175,8 +175,9 @@ static void put_credential(FILE *f, const struct credential *c, bool is_reveal)
     put_bytes_or_null(f, c->response, c->response_len, is_reveal);
     fputs(",\"result\":", f);
     put_cstr(f, finding_result_name(c->result));
-    fprintf(f, ",\"truncated\":%s,\"anonymous\":%s}", c->is_truncated ? "true" : "false",
-            c->is_anonymous ? "true" : "false");
+    fprintf(f, ",\"truncated\":%s,\"anonymous\":%s,\"incomplete\":%s}",
+            c->is_truncated ? "true" : "false", c->is_anonymous ? "true" : "false",
+            finding_credential_is_incomplete(c) ? "true" : "false");
 }
 
 enum ps_err sink_json_reopen(struct sink_json *j, char *err, size_t errcap)
@@ -220,6 +221,8 @@ static void put_head(FILE *f, const char *event_type, const struct session *s)
     }
     fputs(",\"tunnel\":", f);
     put_cstr(f, s->tunnel);
+    fputs(",\"interface\":", f);
+    put_cstr(f, s->interfaces);
     fputs(",\"protocol\":", f);
     put_cstr(f, finding_proto_name(s->protocol));
 }

@@ -55,9 +55,9 @@ static const char sql_ins_session[] =
     "INSERT INTO sessions (run_id, ts_start, ts_end, client_ip, client_port, server_ip,"
     " server_port, vlan, protocol, tls, tls_version, tls_weak, starttls, exposure, end_reason,"
     " packets, bytes_client, bytes_server, gaps, gap_bytes, injected_commands,"
-    " credentials_dropped, uid, community_id, sensor, tunnel)"
+    " credentials_dropped, uid, community_id, sensor, tunnel, interface)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"
+    " ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
     " ON CONFLICT (uid) DO NOTHING";
 
 /* The same columns into the row a credential event wrote (?1 is its id, not the run). */
@@ -67,7 +67,7 @@ static const char sql_upd_session[] =
     " tls_weak = ?12, starttls = ?13, exposure = ?14, end_reason = ?15, packets = ?16,"
     " bytes_client = ?17, bytes_server = ?18, gaps = ?19, gap_bytes = ?20,"
     " injected_commands = ?21, credentials_dropped = ?22, uid = ?23, community_id = ?24,"
-    " sensor = ?25, tunnel = ?26 WHERE id = ?1";
+    " sensor = ?25, tunnel = ?26, interface = ?27 WHERE id = ?1";
 
 static const char sql_find_session[] = "SELECT id FROM sessions WHERE uid = ?1";
 
@@ -75,19 +75,19 @@ static const char sql_del_creds[] = "DELETE FROM credentials WHERE session_id = 
 
 static const char sql_ins_cred[] =
     "INSERT INTO credentials (session_id, seq, mechanism, username, secret, secret_len,"
-    " secret_fingerprint, challenge, response, result, truncated, anonymous)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    " secret_fingerprint, challenge, response, result, truncated, anonymous, incomplete)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
 /* A credential event: the row for (session, seq), made or brought up to date. */
 static const char sql_upsert_cred[] =
     "INSERT INTO credentials (session_id, seq, mechanism, username, secret, secret_len,"
-    " secret_fingerprint, challenge, response, result, truncated, anonymous)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    " secret_fingerprint, challenge, response, result, truncated, anonymous, incomplete)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
     " ON CONFLICT (session_id, seq) DO UPDATE SET mechanism = excluded.mechanism,"
     " username = excluded.username, secret = excluded.secret, secret_len = excluded.secret_len,"
     " secret_fingerprint = excluded.secret_fingerprint, challenge = excluded.challenge,"
     " response = excluded.response, result = excluded.result, truncated = excluded.truncated,"
-    " anonymous = excluded.anonymous";
+    " anonymous = excluded.anonymous, incomplete = excluded.incomplete";
 
 static const char sql_upd_run[] =
     "UPDATE runs SET status = ?2, ended = ?3, first_packet = ?4, last_packet = ?5,"
@@ -281,6 +281,9 @@ static int migrate(struct sink_sqlite *db)
         { "sessions", "sensor", "ALTER TABLE sessions ADD COLUMN sensor TEXT" },
         { "runs", "sensor", "ALTER TABLE runs ADD COLUMN sensor TEXT" },
         { "sessions", "tunnel", "ALTER TABLE sessions ADD COLUMN tunnel TEXT" },
+        { "credentials", "incomplete",
+          "ALTER TABLE credentials ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0" },
+        { "sessions", "interface", "ALTER TABLE sessions ADD COLUMN interface TEXT" },
     };
     for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
         bool is_table =
@@ -583,6 +586,7 @@ static enum ps_err put_credential(struct sink_sqlite *db, sqlite3_stmt *st, int6
     sqlite3_bind_text(st, 10, finding_result_name(c->result), -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 11, c->is_truncated ? 1 : 0);
     sqlite3_bind_int(st, 12, c->is_anonymous ? 1 : 0);
+    sqlite3_bind_int(st, 13, finding_credential_is_incomplete(c) ? 1 : 0);
     return step_done(st) == SQLITE_OK ? PS_OK : PS_ERR_DB;
 }
 
@@ -650,6 +654,11 @@ static enum ps_err put_session(sqlite3_stmt *st, int64_t first, const struct ses
         sqlite3_bind_text(st, 26, s->tunnel, -1, SQLITE_TRANSIENT);
     } else {
         sqlite3_bind_null(st, 26);
+    }
+    if (s->interfaces != NULL) {
+        sqlite3_bind_text(st, 27, s->interfaces, -1, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, 27);
     }
     return step_done(st) == SQLITE_OK ? PS_OK : PS_ERR_DB;
 }

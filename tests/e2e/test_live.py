@@ -2,7 +2,8 @@
 plainsight on one end, the project's captures replayed with tcpreplay on the other. The
 findings must match the offline run of the same captures; SIGTERM, SIGINT, SIGHUP, kill -9,
 -c, the privilege drop, the statistics line on kernel drops and a bad filter are checked as a
-user would meet them. Needs root, ip and tcpreplay; skipped with a note otherwise."""
+user would meet them. A TAP's two ports (-i psa -i psc, each direction on its own) give the
+same findings into one flow table. Needs root, ip and tcpreplay; skipped with a note otherwise."""
 import json
 import os
 import shutil
@@ -353,6 +354,61 @@ def run_tests(t, b, tmp, caps):
             "missing interface: exit %d, %r" % (r.returncode, r.stderr.decode()))
     r = ns(b, "-D", check=False)
     t.check(r.returncode == 0 and b"psa" in r.stdout, "-D lists the interfaces")
+
+    two_interfaces(t, b, tmp, caps)
+
+
+def two_interfaces(t, b, tmp, caps):
+    """A passive TAP: each direction on a port of its own (tcpprep splits each capture by
+    port, tcpreplay sends the client's packets out psb and the server's out psd, in their
+    order). plainsight -i psa -i psc puts both into one flow table: the same findings as
+    offline, each session naming both interfaces."""
+    if shutil.which("tcpprep") is None:
+        t.skip("two interfaces: tcpprep (package tcpreplay) is not installed")
+        return
+    ns("ip", "link", "add", "psc", "type", "veth", "peer", "name", "psd")
+    for dev in ("psc", "psd"):
+        ns("ip", "link", "set", dev, "mtu", "65535")
+        ns("ip", "link", "set", dev, "up")
+    picked = [c for c in caps if os.path.basename(c).startswith(("pop3-dovecot-user-pass",
+                                                                  "imap-dovecot-login",
+                                                                  "smtp-postfix-auth"))]
+    offline = session_keys(analyse(b, picked, ["-q"], tmp=os.path.join(tmp, "off2"))[3])
+    db = os.path.join(tmp, "two.db")
+    args = ["ip", "netns", "exec", NS, b, "-i", "psa", "-i", "psc", "-w", db, "-Z", "root", "-q"]
+    err = tempfile.TemporaryFile()
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
+    deadline = time.time() + 10
+    while time.time() < deadline and not os.path.exists(db):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    for c in picked:
+        cache = os.path.join(tmp, "split.cache")
+        sh("tcpprep", "--port", "--pcap=" + c, "--cachefile=" + cache)
+        ns("tcpreplay", "-q", "--cachefile=" + cache, "-i", "psb", "-I", "psd", "--pps=2000", c)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=20)
+    err.seek(0)
+    msg = err.read().decode("utf-8", "replace")
+    t.check(rc == 0, "two interfaces: exit %d: %s" % (rc, msg))
+    got = session_keys(db)
+    t.check(got == offline and len(got) == len(picked),
+            "two interfaces: findings as offline: missing %r, extra %r" %
+            (offline - got, got - offline))
+    con = sqlite3.connect(db)
+    ifs = {r[0] for r in con.execute("SELECT interface FROM sessions")}
+    src = con.execute("SELECT source FROM runs").fetchone()
+    con.close()
+    t.check(ifs == {"psa,psc"}, "two interfaces: each session came from both: %r" % ifs)
+    t.check(src == ("psa psc",), "two interfaces: the run's source names both: %r" % (src,))
+    r = ns(b, "-i", "psa", "-i", "psa", "-w", os.path.join(tmp, "twice.db"), check=False)
+    t.check(r.returncode == 1 and "given twice" in r.stderr.decode(),
+            "-i psa -i psa: a usage error: %r" % r.stderr.decode())
+    r = ns(b, "-i", "psa", "-i", "no-such-if1", "-w", os.path.join(tmp, "nif2.db"), check=False)
+    t.check(r.returncode == 2 and "no-such-if1" in r.stderr.decode() and
+            not os.path.exists(os.path.join(tmp, "nif2.db")),
+            "-i psa -i missing: exit %d, %r" % (r.returncode, r.stderr.decode()))
 
 
 main()

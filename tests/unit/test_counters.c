@@ -84,6 +84,7 @@ static const char *const want_names[] = {
     "flow.ended_rst",
     "flow.ended_idle",
     "flow.evicted",
+    "flow.evicted_late",
     "flow.not_mail_segments",
     "flow.late_packets",
     "flow.duplicates",

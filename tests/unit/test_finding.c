@@ -345,6 +345,11 @@ static void test_exposure(void)
     /* A real password beside it still rules, and so does a challenge-response. */
     c = finding_add_credential(s, "CRAM-MD5");
     finding_set_username(c, LIT("u"));
+    /* Cut before its response: incomplete, the user name its only exposure. */
+    CHECK(finding_credential_is_incomplete(c));
+    CHECK(strcmp(finding_exposure(s), "cleartext") == 0);
+    finding_set_response(c, LIT("u 0123456789abcdef"));
+    CHECK(!finding_credential_is_incomplete(c));
     CHECK(strcmp(finding_exposure(s), "challenge-response") == 0);
     c = finding_add_credential(s, "USER/PASS");
     finding_set_secret(c, LIT("pw"));

@@ -553,7 +553,7 @@ static void test_json_hide_secrets(void)
                         "{\"mechanism\":\"APOP\",\"username\":\"mrose\",\"secret\":null,"
                         "\"secret_len\":null,\"secret_fingerprint\":null,\"challenge\":null,"
                         "\"response\":null,\"result\":\"failure\",\"truncated\":false,"
-                        "\"anonymous\":false}"));
+                        "\"anonymous\":false,\"incomplete\":false}"));
         CHECK(!has_bytes(buf, len, APOP_RESPONSE));
         CHECK(has_bytes(buf, len, "{\"mechanism\":\"PLAIN\",\"username\":null,\"secret\":null,"));
         CHECK(has_bytes(buf, len, "\"result\":\"success\""));
@@ -1782,7 +1782,9 @@ static void test_anonymous_credential(void)
     uint8_t *buf = NULL;
     CHECK(slurp(json, &buf, &len));
     if (buf != NULL) {
-        CHECK_EQ_U(count_bytes(buf, len, "\"truncated\":false,\"anonymous\":true}"), 2);
+        CHECK_EQ_U(
+            count_bytes(buf, len, "\"truncated\":false,\"anonymous\":true,\"incomplete\":false}"),
+            2);
         CHECK(has_bytes(buf, len, "\"exposure\":\"cleartext\""));
         CHECK(!has_bytes(buf, len, "\"exposure\":\"credentials\""));
         free(buf);
