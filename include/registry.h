@@ -80,4 +80,8 @@ enum registry_match registry_confirm(uint32_t rows, const uint8_t *p, size_t len
 enum registry_match registry_client_opens(const uint8_t *p, size_t len,
                                           const struct registry_proto **out);
 
+/* The parser of the wrapper whose client opening p[0..len) is (a whole first line), for a
+ * parser that hands its session over (a parse_opener_fn, proto.h), or NULL. */
+const struct parser_ops *registry_wrapper_opening(const uint8_t *p, size_t len);
+
 #endif

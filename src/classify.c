@@ -404,14 +404,19 @@ static enum classify_verdict by_content(struct classify *c, struct classify_flow
         return by_client_word(c, cf, prefix, n, out);
     }
     if (from_a == cf->is_client_a) {
-        /* The client spoke first: the registry's servers always speak first, but a wrapper's
-         * client (SOCKS5) does, and its tunnel may lead to a mail server. */
+        /* The client spoke first: the registry's mail servers always speak first, but a
+         * wrapper's client (SOCKS5) does, and its tunnel may lead to a mail server, and an HTTP
+         * client does, with a request line. */
         const struct registry_proto *w = NULL;
         switch (registry_client_opens(prefix, n, &w)) {
         case REGISTRY_SHORT:
             return CLASSIFY_MORE; /* a greeting cut short: wait for the rest */
         case REGISTRY_YES:
-            c->st.socks++;
+            if (w->is_wrapper) {
+                c->st.socks++;
+            } else {
+                c->st.by_content++; /* HTTP's request line */
+            }
             result_for(out, w, false);
             return CLASSIFY_MAIL;
         case REGISTRY_NO:

@@ -20,6 +20,7 @@
 #include "registry.h"
 
 #include "ftp.h"
+#include "http.h"
 #include "httpconnect.h"
 #include "imap.h"
 #include "line.h"
@@ -59,6 +60,9 @@ static const char *const ftp_greetings[] = { "220 ", "220-", NULL };
 static const char *const ftp_client_words[] = { "USER", "AUTH", "FEAT", "SYST", "OPTS", "HOST",
                                                 "PBSZ", "CLNT", "LANG", "CSID", NULL };
 static const char *const ftp_ndpi[] = { "FTP_CONTROL", NULL };
+
+static const uint16_t http_ports[] = { 80, 8080, 0 };
+static const char *const http_ndpi[] = { "HTTP", "HTTP_Proxy", NULL };
 
 static const uint16_t no_ports[] = { 0 };
 static const char *const no_names[] = { NULL };
@@ -112,6 +116,13 @@ static const struct registry_proto protos[] = {
       .ndpi_names = no_names,
       .ops = &httpconnect_parser_ops,
       .is_wrapper = true },
+    /* After http-connect: a client's "CONNECT " opens the wrapper, its other methods this. */
+    { .name = "http",
+      .ports = http_ports,
+      .tls_ports = no_ports,
+      .client_opens = http_opens,
+      .ndpi_names = http_ndpi,
+      .ops = &http_parser_ops },
 };
 
 #define REGISTRY_N (sizeof protos / sizeof protos[0])
@@ -254,4 +265,15 @@ enum registry_match registry_client_opens(const uint8_t *p, size_t len,
         }
     }
     return is_short ? REGISTRY_SHORT : REGISTRY_NO;
+}
+
+const struct parser_ops *registry_wrapper_opening(const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i < REGISTRY_N; i++) {
+        if (protos[i].is_wrapper && protos[i].client_opens != NULL &&
+            protos[i].client_opens(p, len) == LINE_PREFIX_YES) {
+            return protos[i].ops;
+        }
+    }
+    return NULL;
 }

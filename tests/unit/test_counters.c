@@ -131,6 +131,11 @@ static const char *const want_names[] = {
     "parse.httpconnect_not_mail",
     "parse.httpconnect_overlong",
     "parse.httpconnect_bad_auth",
+    "parse.http_bad_auth",
+    "parse.http_field_overlong",
+    "parse.http_resync",
+    "parse.http_unframed",
+    "parse.http_tunnels",
     "parse.tls_not_found",
     "parse.not_protocol",
 };

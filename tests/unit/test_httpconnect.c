@@ -112,9 +112,11 @@ static const struct script_case cases[] = {
       SCRIPT(C "CONNECT mail.example.test:25 HTTP/1.1\r\nProxy-Authorization: Basic "
                "Ym9iOnB3\r\n\r\n" S "HTTP/1.1 502 Bad Gateway\r\n\r\n"),
       0, "PARSE_ERROR" },
-    { "CONNECT to 80 is not mail",
-      SCRIPT(C "CONNECT www.example.test:80 HTTP/1.1\r\n\r\n" S OK_200 C "GET / HTTP/1.1\r\n\r\n"),
-      0, "PARSE_ERROR" },
+    { "CONNECT to 80: the HTTP parser reads the tunnel",
+      SCRIPT(C "CONNECT www.example.test:80 HTTP/1.1\r\n\r\n" S OK_200 C
+               "GET / HTTP/1.1\r\nAuthorization: Basic Ym9iOnB3\r\n\r\n" S
+               "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+      0, "tls=none starttls=n/a inj=0 | BASIC bob pw success" },
     { "407 on a Basic login to port 443: not mail, no credential",
       SCRIPT(C "CONNECT www.example.test:443 HTTP/1.1\r\nProxy-Authorization: Basic "
                "Ym9iOnB3\r\n\r\n" S AUTH_407 "\r\n"),
@@ -187,7 +189,7 @@ static void run_variant(const struct script_case *tc, size_t cut, size_t off, bo
     struct session *s = finding_new();
     struct parse_stats st;
     memset(&st, 0, sizeof st);
-    struct parse_ctx ctx = { s, &st, tc->flags, registry_parser_for_port };
+    struct parse_ctx ctx = { s, &st, tc->flags, registry_parser_for_port, NULL };
     const struct parser_ops *ops = &httpconnect_parser_ops;
     void *p = parse_open(ops, &ctx);
     bool is_dead = false;
