@@ -289,4 +289,6 @@ if [ -z "${POP3_ONLY:-}" ]; then
     OUT_DIR="$OUT_DIR" "$HERE/make-managesieve-captures.sh"
     log "== FTP: make-ftp-captures.sh"
     OUT_DIR="$OUT_DIR" "$HERE/make-ftp-captures.sh"
+    log "== HTTP: make-http-captures.sh"
+    OUT_DIR="$OUT_DIR" "$HERE/make-http-captures.sh"
 fi
