@@ -20,6 +20,10 @@ struct credential;
 struct parse_stats;
 struct session;
 
+/* The protocol name of an HTTP session (the registry's http row): the HTTP CONNECT wrapper
+ * records a proxy login there when its tunnel leads to no other protocol. */
+#define HTTPAUTH_PROTOCOL "http"
+
 /* The header fields that carry authentication (RFC 9110 section 11). */
 enum httpauth_field {
     HTTPAUTH_F_NONE = 0,

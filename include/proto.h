@@ -52,7 +52,8 @@ enum parse_dir {
     X(httpconnect_tunnels, "HTTP CONNECT tunnels to a mail port, unwrapped")                       \
     X(httpconnect_not_mail, "HTTP CONNECT requests elsewhere, refused, malformed or not followed") \
     X(httpconnect_overlong, "HTTP CONNECT heads past HTTPCONNECT_MAX_HEAD: not followed")          \
-    X(httpconnect_bad_auth, "Proxy-Authorization: Basic values that are not base64 of user:pass")  \
+    X(httpconnect_bad_auth, "HTTP CONNECT requests with more than one Proxy-Authorization: none "  \
+                            "recorded (which the proxy read cannot be told)")                      \
     X(http_bad_auth, "HTTP credentials that cannot be read (Basic not base64 of user:pass, "       \
                      "Digest without a username, an NTLM message out of its bounds)")              \
     X(http_field_overlong, "HTTP authentication or framing fields past HTTP_MAX_AUTH_FIELD or "    \

@@ -13,10 +13,13 @@
  * FTP's control connection FTP_CONTROL (it has no name for implicit FTPS). SOCKS5 (RFC 1928) has
  * no port of its own here: its client speaks first, and the greeting says it. Nor has HTTP
  * CONNECT (RFC 9110 section 9.3.6): proxies listen on 3128, 8080 and many others, and the
- * client's "CONNECT " says it; listing 8080 would hand every plain HTTP request there to a
- * parser only to be refused, while classification by the first bytes costs nothing. nDPI's
- * HTTP_Proxy and HTTP_Connect names are not listed either: a flow nDPI names mid-stream has
- * lost its CONNECT request, and the tunnel cannot be followed without it. */
+ * client's "CONNECT " says it; on 80 and 8080, HTTP's ports, the http parser hands a session
+ * whose first request is CONNECT to this wrapper (registry_wrapper_opening). nDPI's
+ * HTTP_Connect name is not listed: a flow nDPI names mid-stream has lost its CONNECT request,
+ * and the tunnel cannot be followed without it. HTTP (RFC 9112) on 80 and 8080, and on any port
+ * when the client's first bytes are a request line's method (http_opens; the client speaks
+ * first, so no greeting can say it); nDPI's HTTP and HTTP_Proxy (a forward proxy's GET
+ * http://... carries Proxy-Authorization the same way). */
 #include "registry.h"
 
 #include "ftp.h"
