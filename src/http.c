@@ -321,9 +321,11 @@ static void field_start(struct http *p, enum parse_dir dir, const uint8_t *h, si
     struct http_side *sd = &p->side[dir];
     size_t off = 0;
     enum httpauth_field f = HTTPAUTH_F_NONE;
+    /* A letter further on rules out the common names that share the first (Content-Type,
+     * Connection, Cookie; Accept-*) before the comparison. */
     switch (line_upper(h[0])) {
     case 'C':
-        if (!line_has_prefix(h, len, "CONTENT-LENGTH:")) {
+        if (len < 15 || line_upper(h[8]) != 'L' || !line_has_prefix(h, len, "CONTENT-LENGTH:")) {
             return;
         }
         sd->pend = HTTP_PEND_LENGTH;
@@ -337,6 +339,10 @@ static void field_start(struct http *p, enum parse_dir dir, const uint8_t *h, si
         off = sizeof "TRANSFER-ENCODING:" - 1;
         break;
     case 'A':
+        if (len < 2 || line_upper(h[1]) != 'U') {
+            return;
+        }
+        /* fall through */
     case 'P':
     case 'W':
         f = httpauth_field(h, len, &off);
@@ -635,6 +641,30 @@ static void skip_body(struct http_side *sd, const uint8_t **data, size_t *len)
     }
 }
 
+/* Header lines that lie whole in the chunk, read in place up to the head's end: the common
+ * case, at a memchr per line (line_next does the rest: lines cut by the chunk, overlong ones). */
+static void headers_in_place(struct http *p, enum parse_dir dir, const uint8_t **data, size_t *len)
+{
+    struct http_side *sd = &p->side[dir];
+    while (sd->state == HTTP_HEADERS && *len > 0) {
+        const uint8_t *lf = memchr(*data, '\n', *len);
+        size_t n = lf != NULL ? (size_t)(lf - *data) : 0;
+        const uint8_t *l = *data;
+        size_t l_len = n > 0 && l[n - 1] == '\r' ? n - 1 : n;
+        if (lf == NULL || l_len > LINE_MAX_LEN) {
+            return;
+        }
+        *data += n + 1;
+        *len -= n + 1;
+        p->st->lines++;
+        if (l_len == 0) {
+            head_done(p, dir);
+        } else {
+            header_line(p, dir, l, l_len);
+        }
+    }
+}
+
 static enum parse_status side_feed(struct http *p, enum parse_dir dir, const uint8_t *data,
                                    size_t len)
 {
@@ -647,6 +677,13 @@ static enum parse_status side_feed(struct http *p, enum parse_dir dir, const uin
         if (sd->state == HTTP_BODY || sd->state == HTTP_CHUNK_DATA) {
             skip_body(sd, &data, &len);
             continue;
+        }
+        if (sd->state == HTTP_HEADERS && !line_has_partial(lb)) {
+            size_t before = len;
+            headers_in_place(p, dir, &data, &len);
+            if (len != before) {
+                continue;
+            }
         }
         const uint8_t *line;
         size_t line_len;
@@ -681,6 +718,11 @@ static enum parse_status http_feed(void *vp, enum parse_dir dir, const uint8_t *
 {
     struct http *p = vp;
     *consumed = len;
+    struct http_side *sd = &p->side[dir];
+    if (sd->state == HTTP_BODY && len < sd->remain) {
+        sd->remain -= len; /* most segments of a download: inside a body, before its end */
+        return PARSE_OK;
+    }
     if (p->wrap.p != NULL) {
         return parse_tunnel_feed(&p->wrap, dir, data, len);
     }
