@@ -692,6 +692,10 @@ static enum parse_status side_feed(struct http *p, enum parse_dir dir, const uin
         uint64_t *overlong = sd->state == HTTP_RESYNC ? &lost : &p->st->overlong_lines;
         enum line_status ls = line_next(lb, &data, &len, &line, &line_len, overlong);
         if (ls == LINE_DROPPED) {
+            if (sd->state == HTTP_START && !sd->has_message &&
+                (p->flags & PARSE_F_MIDSTREAM) == 0) {
+                return PARSE_ERROR; /* no start line at all: not HTTP (TLS on 80, say) */
+            }
             on_dropped(p, dir);
             continue;
         }

@@ -231,6 +231,20 @@ static void auth_field_limit(void)
     }
 }
 
+/* A first line past LINE_MAX_LEN (a TLS handshake on port 80 has no LF) is not HTTP. */
+static void no_start_line(void)
+{
+    struct script_fx f;
+    script_fx_open(&f, &http_parser_ops, 0);
+    char *b = malloc(LINE_MAX_LEN + 2);
+    memset(b, 0x16, LINE_MAX_LEN + 1);
+    b[LINE_MAX_LEN + 1] = '\n';
+    CHECK_EQ_U(script_fx_feed(&f, PARSE_DIR_CLIENT, b, LINE_MAX_LEN + 1), PARSE_NEED_MORE);
+    CHECK_EQ_U(script_fx_feed(&f, PARSE_DIR_CLIENT, b + LINE_MAX_LEN + 1, 1), PARSE_ERROR);
+    free(b);
+    script_fx_free(&f);
+}
+
 /* The counters: bad credentials, resynchronisation, unframed bodies, tunnels. */
 static void counters(void)
 {
@@ -323,6 +337,7 @@ int main(void)
 {
     script_run_table(&http_parser_ops, cases, sizeof cases / sizeof cases[0], NULL);
     RUN(auth_field_limit);
+    RUN(no_start_line);
     RUN(counters);
     RUN(record_rule);
     RUN(connect_handover);
