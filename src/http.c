@@ -114,20 +114,34 @@ struct http {
 
 enum line_prefix http_opens(const uint8_t *p, size_t len)
 {
-    static const char *const methods[] = { "GET ",      "POST ",      "PUT ",    "HEAD ",
-                                           "DELETE ",   "OPTIONS ",   "PATCH ",  "TRACE ",
-                                           "PROPFIND ", "PROPPATCH ", "MKCOL ",  "COPY ",
-                                           "MOVE ",     "LOCK ",      "UNLOCK ", "REPORT ",
-                                           NULL };
+#define HTTP_METHOD(m)                                                                             \
+    {                                                                                              \
+        m, sizeof m - 1                                                                            \
+    }
+    static const struct {
+        const char *m;
+        size_t len;
+    } methods[] = {
+        HTTP_METHOD("GET "),       HTTP_METHOD("POST "),   HTTP_METHOD("PUT "),
+        HTTP_METHOD("HEAD "),      HTTP_METHOD("DELETE "), HTTP_METHOD("OPTIONS "),
+        HTTP_METHOD("PATCH "),     HTTP_METHOD("TRACE "),  HTTP_METHOD("PROPFIND "),
+        HTTP_METHOD("PROPPATCH "), HTTP_METHOD("MKCOL "),  HTTP_METHOD("COPY "),
+        HTTP_METHOD("MOVE "),      HTTP_METHOD("LOCK "),   HTTP_METHOD("UNLOCK "),
+        HTTP_METHOD("REPORT "),
+    };
+#undef HTTP_METHOD
     enum line_prefix best = LINE_PREFIX_NO;
-    for (size_t i = 0; methods[i] != NULL; i++) {
-        /* Methods are case-sensitive: an exact comparison, not line_prefix. */
-        size_t n = strlen(methods[i]);
-        size_t k = len < n ? len : n;
-        if (memcmp(p, methods[i], k) != 0) {
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        /* Methods are case-sensitive: an exact comparison, not line_prefix. Most flows that
+         * get here (TLS, SSH...) differ at the first byte. */
+        size_t k = len < methods[i].len ? len : methods[i].len;
+        if (k > 0 && p[0] != (uint8_t)methods[i].m[0]) {
             continue;
         }
-        if (len >= n) {
+        if (memcmp(p, methods[i].m, k) != 0) {
+            continue;
+        }
+        if (len >= methods[i].len) {
             return LINE_PREFIX_YES;
         }
         best = LINE_PREFIX_SHORT;
