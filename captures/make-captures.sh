@@ -12,7 +12,9 @@
 # dovecot, then make-socks-captures.sh, which makes the SOCKS5 captures (captures/socks5-*)
 # through microsocks, then make-managesieve-captures.sh, which makes the ManageSieve captures
 # (captures/managesieve-*) with dovecot's managesieve, then make-ftp-captures.sh, which makes the
-# FTP captures (captures/ftp-*) with vsftpd in a network namespace; POP3_ONLY=1 skips them. Run any alone to
+# FTP captures (captures/ftp-*) with vsftpd in a network namespace, then make-http-captures.sh,
+# which makes the HTTP captures (captures/http-*) with nginx, curl and python3 in a network
+# namespace; POP3_ONLY=1 skips them. Run any alone to
 # remake only its captures.
 # The server set-up, capture control, line-by-line client and truth files are in lib-mail.sh.
 #
