@@ -274,7 +274,7 @@ cap_stop
 expect "Authorization: NTLM TlRMTVNTUAAB" "WWW-Authenticate: NTLM TlRMTVNTUAAC" \
     "Authorization: NTLM TlRMTVNTUAAD" "HTTP/1.1 200 OK"
 forbid "$ALICE_PASS"
-truth http "curl --ntlm as CORP\\alice on 8080: NEGOTIATE, 401 with the CHALLENGE, AUTHENTICATE (user and domain in UTF-16LE, NTLMv2 response), 200 on the same connection" \
+truth http "curl --ntlm as CORP\\alice on 8080: NEGOTIATE, 401 with the CHALLENGE, AUTHENTICATE (user and domain in UTF-16LE, a 24-byte NT response), 200 on the same connection" \
     none n/a @null "$(cred NTLM 'CORP\alice' @null success)"
 
 publish 65536
