@@ -325,11 +325,20 @@ static void *parser_of(struct dir_ctx *d)
         m->parser = parse_open(m->ops, &ctx);
         d->ft->mem_flows += FLOW_PARSER_CHARGE(m->ops);
         update_mem(d->ft);
-        if (d->f->list == FLOW_LIST_CHEAP) {
-            move_to(d->ft, d->f, FLOW_LIST_MAIL); /* it carries mail now */
-        }
     }
     return m->parser;
+}
+
+/* A flow whose parser reads a session worth a record carries mail now: it leaves the cheap
+ * list, whose flows are evicted first. One of a protocol recorded only with a login (HTTP) stays
+ * there until it shows one, so that web traffic never pushes a mail session out. */
+static void promote(struct dir_ctx *d)
+{
+    struct mail *m = d->m;
+    if (d->f->list == FLOW_LIST_CHEAP && m->parser != NULL &&
+        parse_is_recorded(m->ops, m->parser, m->s)) {
+        move_to(d->ft, d->f, FLOW_LIST_MAIL);
+    }
 }
 
 /* The session's uid and Community ID, made when it is first written (a credential event or its
@@ -385,6 +394,7 @@ static void on_data(void *ctx, const uint8_t *data, size_t len)
         m->is_parser_dead = true;
         d->ft->ps.not_protocol++;
     }
+    promote(d);
     if (d->ft->on_cred != NULL && m->s->n_creds > 0) {
         publish(d->ft, m);
     }
@@ -398,6 +408,7 @@ static void on_gap(void *ctx, uint64_t len)
     m->s->gap_bytes += len;
     if (!m->is_parser_dead && !m->s->is_parse_done) {
         m->ops->gap(parser_of(d), d->dir, len);
+        promote(d);
         if (d->ft->on_cred != NULL && m->s->n_creds > 0) {
             publish(d->ft, m);
         }

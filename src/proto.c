@@ -138,8 +138,10 @@ bool parse_is_provisional(const struct parser_ops *ops, void *p, unsigned flags,
 
 bool parse_is_recorded(const struct parser_ops *ops, void *p, const struct session *s)
 {
-    const struct parser_ops *in = p != NULL ? innermost(ops, p) : ops;
-    return !in->is_login_only || s->n_creds > 0;
+    if (s->n_creds > 0) {
+        return true;
+    }
+    return !(p != NULL ? innermost(ops, p) : ops)->is_login_only;
 }
 
 void parse_end(const struct parser_ops *ops, void *p, struct session *s, unsigned flags,

@@ -1568,6 +1568,38 @@ static void test_http_by_request_line(void)
     classify_free(cls);
 }
 
+/* Web sessions without a login are evicted before a mail session, however recently they were
+ * seen: a busy link's web traffic never pushes mail out of the table. One that shows a login is
+ * a session like any other. */
+static void test_http_evicted_first(void)
+{
+    struct sink k;
+    struct flow_table *ft = table_new(&k, 3, BIGCAP, FLOW_IDLE_SEC);
+    struct conn c;
+    conn_init(&c, 30, 40030, 110, 1000, 5000);
+    handshake(ft, &c);
+    say(ft, &c, false, F_PA, "+OK ready\r\n");
+    say(ft, &c, true, F_PA, "USER alice\r\n");
+    struct conn w[3];
+    for (size_t i = 0; i < 3; i++) {
+        conn_init(&w[i], (uint8_t)(31 + i), (uint16_t)(40031 + i), 80, 1000, 5000);
+        handshake(ft, &w[i]);
+        say(ft, &w[i], true, F_PA,
+            i == 1 ? "GET / HTTP/1.1\r\nAuthorization: Basic YTpi\r\n\r\n"
+                   : "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        say(ft, &w[i], false, F_PA, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    }
+    /* w[0] made room for w[2]: the oldest flow without a login, not the POP3 session. */
+    CHECK_EQ_U(flow_get_stats(ft)->evicted, 1);
+    CHECK_EQ_U(k.n, 0);
+    flow_table_free(ft);
+    CHECK_EQ_U(k.n, 2);
+    for (size_t i = 0; i < k.n && i < 2; i++) {
+        CHECK_EQ_U(k.got[i].end_reason, FINDING_END_CAPTURE);
+        CHECK(k.got[i].server_port == 110 || k.got[i].client_port == 40032);
+    }
+}
+
 /* HTTP on port 8000 seen mid-stream: nDPI names it, and the HTTP parser reads it; without a
  * login nothing is emitted. */
 static void test_ndpi_http(void)
@@ -1947,6 +1979,7 @@ int main(void)
     RUN_ISOLATED(test_ndpi_rst_while_undecided);
     RUN(test_ndpi_http);
     RUN(test_http_by_request_line);
+    RUN(test_http_evicted_first);
     RUN(test_client_first_not_mail);
     RUN(test_flood_spares_sessions);
     RUN(test_ports_only_classifier);
