@@ -100,9 +100,8 @@ struct http {
     unsigned flags;
     struct line_buf lb[2];
     struct http_side side[2];
-    struct http_req req;      /* the request being read */
-    unsigned status;          /* the answer being read */
-    struct http_req answered; /* the request it answers (pairs with nothing: all zero) */
+    struct http_req req; /* the request being read */
+    unsigned status;     /* the answer being read */
     struct http_req q[PARSE_MAX_PENDING];
     struct parse_ring ring;
     bool is_unpaired; /* after a gap or an overflow of the queue: answers pair with nothing */

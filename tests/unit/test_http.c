@@ -203,6 +203,54 @@ static const struct script_case cases[] = {
       "USER/PASS alice s3cret success" },
 };
 
+/* Feeds tc's chunks, chunk cut (SIZE_MAX: none) in two at off, and writes the description. */
+static void run_cut(const struct script_case *tc, size_t cut, size_t off, char *out, size_t cap)
+{
+    struct script_chunk ch[SCRIPT_MAX_CHUNKS];
+    size_t n = script_split(tc->script, tc->script_len, ch, SCRIPT_MAX_CHUNKS);
+    struct script_fx f;
+    script_fx_open(&f, &http_parser_ops, tc->flags);
+    bool is_dead = false;
+    for (size_t i = 0; i < n && !is_dead; i++) {
+        if (ch[i].is_gap) {
+            f.ops->gap(f.p, ch[i].dir, SCRIPT_GAP_LEN);
+            continue;
+        }
+        size_t at = i == cut ? off : ch[i].len;
+        is_dead = script_fx_feed(&f, ch[i].dir, ch[i].p, at) == PARSE_ERROR;
+        if (!is_dead && at < ch[i].len) {
+            is_dead = script_fx_feed(&f, ch[i].dir, ch[i].p + at, ch[i].len - at) == PARSE_ERROR;
+        }
+    }
+    f.ops->end(f.p);
+    script_describe(f.s, NULL, out, cap);
+    if (is_dead) {
+        snprintf(out, cap, "PARSE_ERROR");
+    }
+    script_fx_free(&f);
+}
+
+/* Every chunk of every case cut in two at every offset: the same record. */
+static void cut_everywhere(void)
+{
+    char got[SCRIPT_DESC_LEN];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct script_case *tc = &cases[i];
+        struct script_chunk ch[SCRIPT_MAX_CHUNKS];
+        size_t n = script_split(tc->script, tc->script_len, ch, SCRIPT_MAX_CHUNKS);
+        for (size_t c = 0; c < n; c++) {
+            for (size_t off = 1; off < ch[c].len; off++) {
+                run_cut(tc, c, off, got, sizeof got);
+                if (strcmp(got, tc->want) != 0) {
+                    fprintf(stderr, "  %s: chunk %zu cut at %zu: %s\n", tc->name, c, off, got);
+                    CHECK(strcmp(got, tc->want) == 0);
+                    break;
+                }
+            }
+        }
+    }
+}
+
 /* A field at HTTP_MAX_AUTH_FIELD is read; one byte past it is dropped and counted. */
 static void auth_field_limit(void)
 {
@@ -336,6 +384,7 @@ static void opens(void)
 int main(void)
 {
     script_run_table(&http_parser_ops, cases, sizeof cases / sizeof cases[0], NULL);
+    RUN(cut_everywhere);
     RUN(auth_field_limit);
     RUN(no_start_line);
     RUN(counters);
