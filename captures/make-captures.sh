@@ -13,7 +13,9 @@
 # through microsocks, then make-managesieve-captures.sh, which makes the ManageSieve captures
 # (captures/managesieve-*) with dovecot's managesieve, then make-ftp-captures.sh, which makes the
 # FTP captures (captures/ftp-*) with vsftpd in a network namespace, then make-ldap-captures.sh
-# (captures/ldap-*, slapd in a network namespace); POP3_ONLY=1 skips them. Run any alone to
+# (captures/ldap-*, slapd in a network namespace), then make-http-captures.sh, which makes the
+# HTTP captures (captures/http-*) with nginx, curl and python3 in a network namespace;
+# POP3_ONLY=1 skips them. Run any alone to
 # remake only its captures.
 # The server set-up, capture control, line-by-line client and truth files are in lib-mail.sh.
 #
@@ -292,4 +294,6 @@ if [ -z "${POP3_ONLY:-}" ]; then
     OUT_DIR="$OUT_DIR" "$HERE/make-ftp-captures.sh"
     log "== LDAP: make-ldap-captures.sh"
     OUT_DIR="$OUT_DIR" "$HERE/make-ldap-captures.sh"
+    log "== HTTP: make-http-captures.sh"
+    OUT_DIR="$OUT_DIR" "$HERE/make-http-captures.sh"
 fi

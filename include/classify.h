@@ -6,7 +6,7 @@
  *  - When the start was seen (SYN or SYN-ACK), content decides: a server whose first bytes are
  *    a registry greeting speaks that protocol (a greeting shared by two rows waits for the
  *    client's first word); a client that speaks first is not mail unless it opens a wrapper
- *    (SOCKS5).
+ *    (SOCKS5, HTTP CONNECT), LDAP or XMPP, or sends an HTTP request line.
  *  - A flow seen mid-stream whose first payload is a TLS record is not cleartext mail.
  *  - Any other flow seen mid-stream goes to nDPI, with the held packets and the next ones, until
  *    it names a protocol, CLASSIFY_MAX_DATA_PACKETS have passed, or the flow ends.
@@ -51,9 +51,10 @@ enum classify_verdict {
     X(gave_up, "undecided flows given up while their packets came: held all they may, "            \
                "CLASSIFY_MAX_DATA_PACKETS, or FIN or RST (not those still undecided at idle "      \
                "or at the end of the capture)")                                                    \
-    X(by_content, "flows named mail by their greeting")                                            \
+    X(by_content, "flows named by their greeting (or, for HTTP, the client's request line)")       \
     X(client_first, "flows whose client spoke first and opened no wrapper: not mail")              \
-    X(socks, "flows a client opened as a wrapper's or LDAP's (SOCKS5, HTTP CONNECT, LDAP)")        \
+    X(socks, "flows a client opened as a wrapper's, LDAP's or XMPP's (SOCKS5, HTTP CONNECT, "      \
+             "LDAP, XMPP)")                                                                        \
     X(tls_midstream, "flows seen mid-stream whose first payload is a TLS record: not "             \
                      "cleartext mail, nDPI not asked")
 

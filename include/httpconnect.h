@@ -6,10 +6,11 @@
  * when the client asks to CONNECT to a mail port and the proxy answers 2xx, it hands every byte
  * after the two header sections to that protocol's parser, as if the session ran on the mail
  * port itself. A tunnel to anything else, a refused, malformed or overlong request is not mail
- * (PARSE_ERROR, no session). A Proxy-Authorization: Basic user and password (RFC 7617) seen on
- * the way to a mail server are recorded as a credential of that session (mechanism
- * "HTTP-PROXY-BASIC"): a success when the proxy opens the tunnel, a failure when it answers
- * 407, after which the client may try again on the same connection. */
+ * (PARSE_ERROR, no session). A Proxy-Authorization login (Basic, Digest, Bearer, NTLM; httpauth.h)
+ * seen on the way to a mail server is recorded as a credential of that session (mechanism
+ * "HTTP-PROXY-BASIC"...): a success when the proxy opens the tunnel, a failure when it answers
+ * 407, after which the client may try again on the same connection. One on the way anywhere
+ * else makes the proxy connection an HTTP session of its own with that login. */
 #ifndef PLAINSIGHT_HTTPCONNECT_H
 #define PLAINSIGHT_HTTPCONNECT_H
 

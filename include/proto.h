@@ -52,11 +52,22 @@ enum parse_dir {
     X(httpconnect_tunnels, "HTTP CONNECT tunnels to a mail port, unwrapped")                       \
     X(httpconnect_not_mail, "HTTP CONNECT requests elsewhere, refused, malformed or not followed") \
     X(httpconnect_overlong, "HTTP CONNECT heads past HTTPCONNECT_MAX_HEAD: not followed")          \
-    X(httpconnect_bad_auth, "Proxy-Authorization: Basic values that are not base64 of user:pass")  \
+    X(httpconnect_bad_auth, "HTTP CONNECT requests with more than one Proxy-Authorization: none "  \
+                            "recorded (which the proxy read cannot be told)")                      \
     X(ldap_messages, "LDAP messages framed (each header read, its operation read or skipped)")     \
     X(ldap_overlong, "LDAP binds and StartTLS messages past LDAP_MAX_MESSAGE, or SASL "            \
                      "credentials longer than sasl.c reads: skipped unread")                       \
     X(ldap_bad_ber, "LDAP messages or operations whose BER could not be read")                     \
+    X(http_bad_auth, "HTTP credentials that cannot be read (Basic not base64 of user:pass, "       \
+                     "Digest without a username, an NTLM message out of its bounds)")              \
+    X(http_field_overlong, "HTTP authentication or framing fields past HTTP_MAX_AUTH_FIELD or "    \
+                           "HTTP_MAX_FRAMING_FIELD (folded lines included): not read")             \
+    X(http_resync, "HTTP start lines that could not be read where one was due (after a gap, "      \
+                   "a broken chunk): lines skipped up to the next request or status line")         \
+    X(http_unframed, "HTTP bodies whose end cannot be found (a transfer coding other than "        \
+                     "chunked, a bad Content-Length): that direction is not read further")         \
+    X(http_tunnels, "HTTP connections that became tunnels (CONNECT answered 2xx, 101 Switching "   \
+                    "Protocols): not read further")                                                \
     X(tls_not_found, "TLS expected but no ServerHello could be read")                              \
     X(xmpp_overlong, "XMPP tags past XMPP_MAX_TAG or texts past XMPP_MAX_TEXT, cut")               \
     X(not_protocol, "streams given up as not this protocol")
@@ -68,6 +79,9 @@ struct parse_stats {
      * (line.h) hold now, charged by flow against the memory cap. */
     size_t tls_mem;
     size_t line_mem;
+    /* Bytes of the wrappers that parsers opened inside themselves (HTTP's CONNECT on an HTTP
+     * port), charged likewise while they live. */
+    size_t tunnel_mem;
 };
 
 /* Commands awaiting their answers, oldest first (pipelining): the indexes of a ring of
@@ -102,12 +116,18 @@ struct parser_ops;
  * registry provides it; the wrapper never names another parser. */
 typedef const struct parser_ops *parse_lookup_fn(uint16_t port, const char **name, bool *is_tls);
 
+/* The wrapper whose client opens with p[0..len) (the whole first line a client sent), for a
+ * parser that finds its session is a wrapper's (HTTP's CONNECT on an HTTP port), or NULL. The
+ * registry provides it. */
+typedef const struct parser_ops *parse_opener_fn(const uint8_t *p, size_t len);
+
 /* What a parser is created with; every pointer borrowed and outliving the parser. */
 struct parse_ctx {
     struct session *s;       /* the record it writes into */
     struct parse_stats *st;  /* the run's parser counters */
     unsigned flags;          /* PARSE_F_* */
     parse_lookup_fn *lookup; /* for wrappers; may be NULL when none is used */
+    parse_opener_fn *opener; /* for parsers that may hand over to a wrapper; may be NULL */
 };
 
 /* Returns a new parser state (free with the matching free function). Called through
@@ -137,6 +157,10 @@ struct parser_ops {
      * such text as a command, so parse_end keeps only the logins the server took part in.
      * False where the client sends commands only (POP3). */
     bool has_client_text;
+    /* A session is worth a record only when it shows a credential (HTTP: every web request on
+     * the link is a session, and one without a login exposes nothing of an account). False for
+     * mail, whose sessions are recorded for their STARTTLS posture too. */
+    bool is_login_only;
     parse_new_fn *new_parser;
     parse_feed_fn *feed;
     parse_gap_fn *gap;
@@ -179,6 +203,11 @@ void parse_tunnel_free(struct parse_tunnel *t);
  * the server has not taken part in so far): not to be published before its session ends. */
 bool parse_is_provisional(const struct parser_ops *ops, void *p, unsigned flags,
                           const struct credential *c);
+
+/* True when the session s that the parser p of ops read (NULL: none was made) is worth a
+ * record: always, but for a protocol whose sessions are records only with a credential
+ * (is_login_only, of the innermost parser). */
+bool parse_is_recorded(const struct parser_ops *ops, void *p, const struct session *s);
 
 /* Ends the session the parser p of ops (with its creation flags) read: its end, then the rule
  * for sessions begun before the capture (has_client_text, of the innermost parser): a

@@ -36,8 +36,8 @@ struct registry_proto {
      * client's first line must begin with (any case), NULL-terminated; NULL when the greeting
      * decides alone. */
     const char *const *client_words;
-    /* A wrapper, or a protocol, whose client speaks first (SOCKS5, HTTP CONNECT, LDAP, XMPP):
-     * true when the client's first bytes open it. */
+    /* A wrapper, or a protocol, whose client speaks first (SOCKS5, HTTP CONNECT, LDAP, XMPP,
+     * HTTP): true when the client's first bytes open it. */
     registry_opens_fn *client_opens;
     /* nDPI's names for the protocol (its cleartext and TLS ids), NULL-terminated. */
     const char *const *ndpi_names;
@@ -80,5 +80,9 @@ enum registry_match registry_confirm(uint32_t rows, const uint8_t *p, size_t len
  * with *out set, REGISTRY_SHORT while more bytes may make it one, REGISTRY_NO. */
 enum registry_match registry_client_opens(const uint8_t *p, size_t len,
                                           const struct registry_proto **out);
+
+/* The parser of the wrapper whose client opening p[0..len) is (a whole first line), for a
+ * parser that hands its session over (a parse_opener_fn, proto.h), or NULL. */
+const struct parser_ops *registry_wrapper_opening(const uint8_t *p, size_t len);
 
 #endif

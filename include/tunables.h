@@ -137,6 +137,18 @@
 /* httpconnect: bytes charged for the mail parser a tunnel leads to, on top of the wrapper's
  * own state (test_httpconnect checks that every mail parser's state fits). */
 #define HTTPCONNECT_INNER_MAX_STATE 16384
+/* http: longest value of an Authorization, Proxy-Authorization, WWW-Authenticate or
+ * Proxy-Authenticate field gathered, bytes, obs-fold lines included: a line's limit
+ * (LINE_MAX_LEN), which holds a Basic value of a user and a secret at their finding limits and
+ * an NTLM AUTHENTICATE message with an NTLMv2 response. A longer one (a Kerberos ticket in
+ * Negotiate, which is not read anyway) is dropped and counted. Buffered only for the sessions
+ * that send one. */
+#define HTTP_MAX_AUTH_FIELD LINE_MAX_LEN
+/* http: longest value of a Content-Length or Transfer-Encoding field kept, bytes ("chunked",
+ * "gzip, chunked", 20 digits). A longer one leaves its message's end unknown: that direction is
+ * not read further, and counted. */
+#define HTTP_MAX_FRAMING_FIELD 64
+
 /* classify: packets with payload after which nDPI is asked for its final word. The greeting
  * rules are held only by the two limits above: they cost nothing per packet, and counting
  * the segments of a greeting cut small against this would miss the session. */

@@ -26,6 +26,7 @@
 
 #include "decode.h"
 #include "log.h"
+#include "proto.h"
 #include "ps.h"
 #include "registry.h"
 #include "tlssniff.h"
@@ -406,14 +407,19 @@ static enum classify_verdict by_content(struct classify *c, struct classify_flow
         return by_client_word(c, cf, prefix, n, out);
     }
     if (from_a == cf->is_client_a) {
-        /* The client spoke first: the registry's servers always speak first, but a wrapper's
-         * client (SOCKS5) does, and its tunnel may lead to a mail server. */
+        /* The client spoke first: the registry's mail servers always speak first, but a
+         * wrapper's client (SOCKS5) does, and its tunnel may lead to a mail server, as do the
+         * clients of LDAP and XMPP, and an HTTP client, with a request line. */
         const struct registry_proto *w = NULL;
         switch (registry_client_opens(prefix, n, &w)) {
         case REGISTRY_SHORT:
             return CLASSIFY_MORE; /* a greeting cut short: wait for the rest */
         case REGISTRY_YES:
-            c->st.socks++;
+            if (w->is_wrapper || !w->ops->is_login_only) {
+                c->st.socks++; /* SOCKS5, HTTP CONNECT, LDAP, XMPP */
+            } else {
+                c->st.by_content++; /* HTTP's request line: mostly web traffic */
+            }
             result_for(out, w, false);
             return CLASSIFY_MAIL;
         case REGISTRY_NO:

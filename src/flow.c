@@ -203,7 +203,8 @@ static void move_to(struct flow_table *ft, struct flow *f, enum flow_list_id id)
  * sniffers, line buffers, and what others charged (IP fragments). */
 static size_t used(const struct flow_table *ft)
 {
-    return ft->mem_flows + ft->rc.mem_used + ft->ps.tls_mem + ft->ps.line_mem + ft->mem_ext;
+    return ft->mem_flows + ft->rc.mem_used + ft->ps.tls_mem + ft->ps.line_mem + ft->ps.tunnel_mem +
+           ft->mem_ext;
 }
 
 static void update_mem(struct flow_table *ft)
@@ -213,7 +214,8 @@ static void update_mem(struct flow_table *ft)
      * a real session's reordered segment must still be held rather than become a gap. The
      * next flow made evicts cheap flows until the two fit the budget again, and the budget
      * itself keeps a sixteenth of the cap back, so the cap holds. */
-    size_t held = ft->mem_flows + ft->ps.tls_mem + ft->ps.line_mem + ft->mem_ext;
+    size_t held =
+        ft->mem_flows + ft->ps.tls_mem + ft->ps.line_mem + ft->ps.tunnel_mem + ft->mem_ext;
     size_t left = ft->budget > held ? ft->budget - held : 0;
     size_t floor = ft->budget / 16;
     ft->rc.mem_cap = left > floor ? left : floor;
@@ -379,15 +381,36 @@ static void *parser_of(struct dir_ctx *d)
     struct mail *m = d->m;
     if (m->parser == NULL) {
         make_room(d->ft, FLOW_PARSER_CHARGE(m->ops), d->f);
-        struct parse_ctx ctx = { m->s, &d->ft->ps, parse_flags(m), registry_parser_for_port };
+        struct parse_ctx ctx = { m->s, &d->ft->ps, parse_flags(m), registry_parser_for_port,
+                                 registry_wrapper_opening };
         m->parser = parse_open(m->ops, &ctx);
         d->ft->mem_flows += FLOW_PARSER_CHARGE(m->ops);
         update_mem(d->ft);
-        if (d->f->list == FLOW_LIST_CHEAP) {
-            move_to(d->ft, d->f, FLOW_LIST_MAIL); /* it carries mail now */
-        }
     }
     return m->parser;
+}
+
+/* A flow whose parser reads a session worth a record carries mail now: it leaves the cheap
+ * list, whose flows are evicted first. One of a protocol recorded only with a login (HTTP) stays
+ * there until it shows one, so that web traffic never pushes a mail session out. */
+static void promote(struct dir_ctx *d)
+{
+    struct mail *m = d->m;
+    if (d->f->list == FLOW_LIST_CHEAP && m->parser != NULL &&
+        parse_is_recorded(m->ops, m->parser, m->s)) {
+        move_to(d->ft, d->f, FLOW_LIST_MAIL);
+    }
+}
+
+/* The session's uid and Community ID, made when it is first written (a credential event or its
+ * end) from what attach_mail set: most sessions on a web port are never written, and the two
+ * hashes cost more than the rest of such a session. */
+static void identify(const struct flow_table *ft, struct session *s)
+{
+    if (s->uid[0] == '\0') {
+        finding_set_uid(s, ft->cfg.sensor);
+        finding_set_community_id(s, ft->cfg.community_id_seed);
+    }
 }
 
 /* Credential events for what the parser just learnt: a credential now ready, or its result
@@ -405,6 +428,7 @@ static void publish(struct flow_table *ft, struct mail *m)
         c->is_published = true;
         c->published_result = c->result;
         s->is_published = true;
+        identify(ft, s);
         ft->on_cred(ft->emit_ctx, s, i);
     }
 }
@@ -431,6 +455,7 @@ static void on_data(void *ctx, const uint8_t *data, size_t len)
         m->is_parser_dead = true;
         d->ft->ps.not_protocol++;
     }
+    promote(d);
     if (d->ft->on_cred != NULL && m->s->n_creds > 0) {
         publish(d->ft, m);
     }
@@ -444,6 +469,7 @@ static void on_gap(void *ctx, uint64_t len)
     m->s->gap_bytes += len;
     if (!m->is_parser_dead && !m->s->is_parse_done) {
         m->ops->gap(parser_of(d), d->dir, len);
+        promote(d);
         if (d->ft->on_cred != NULL && m->s->n_creds > 0) {
             publish(d->ft, m);
         }
@@ -471,9 +497,12 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
     m->s->end_reason = why;
 
     /* A flow the parser gave up on as not its protocol is no mail session, nor is a SOCKS5
-     * connection that never reached a mail server, unless either already showed a credential. */
-    bool is_mail = (!m->is_parser_dead && m->s->protocol != NULL) || m->s->n_creds > 0;
+     * connection that never reached a mail server, unless either already showed a credential;
+     * nor a session of a protocol recorded only with a login (HTTP) that showed none. */
+    bool is_mail = ((!m->is_parser_dead && m->s->protocol != NULL) || m->s->n_creds > 0) &&
+                   parse_is_recorded(m->ops, m->parser, m->s);
     if (m->s->bytes_client + m->s->bytes_server > 0 && is_mail) {
+        identify(ft, m->s);
         ft->st.sessions_emitted++;
         ft->emit(ft->emit_ctx, m->s);
     } else {
@@ -753,8 +782,6 @@ static void attach_mail(struct flow_table *ft, struct flow *f, const struct pkt 
     s->server_port = src_is_client ? p->dport : p->sport;
     s->vlan = p->vlan;
     s->ts_start_usec = p->ts_usec;
-    finding_set_uid(s, ft->cfg.sensor);
-    finding_set_community_id(s, ft->cfg.community_id_seed);
     /* A wrapper's session is of the protocol it carries, once it finds it. */
     s->protocol = cr->proto->is_wrapper ? NULL : cr->proto->name;
     m->parse_flags = cr->is_implicit_tls ? PARSE_F_IMPLICIT_TLS : 0u;

@@ -16,7 +16,16 @@
  * tools (an extra token before the version; Zeek's connect-with-smtp trace) is read, and header
  * lines without a colon are skipped. Known limits: Digest, NTLM and Negotiate proxy logins are
  * not credentials read here (no cleartext secret); a tunnel whose handshake the capture missed
- * is never recognised (classification needs the client's first bytes). */
+ * is never recognised (classification needs the client's first bytes).
+ *
+ * Proxy logins are read by httpauth (shared with the http parser): Basic, Digest, Bearer and
+ * NTLM (its CHALLENGE from the 407's Proxy-Authenticate), recorded when the request's head ends
+ * and settled by the answer: 2xx success, 407 failure. On the way to a mail server the
+ * credential belongs to that session, named "HTTP-PROXY-" and the scheme; on the way anywhere
+ * else (443, say) the proxy connection is an HTTP session of its own with that login (mechanism
+ * "BASIC"...), so a proxy password is recorded wherever the tunnel leads, while the tunnel
+ * itself is read only when it leads to a protocol of the registry. A request with more than one
+ * Proxy-Authorization gives none (which one the proxy read cannot be told). */
 #include "httpconnect.h"
 
 #include <stdbool.h>
@@ -24,14 +33,13 @@
 #include <string.h>
 
 #include "finding.h"
+#include "httpauth.h"
 #include "ps.h"
-#include "sasl.h"
 #include "tunables.h"
 
 #define HC_METHOD "CONNECT "
-/* A decoded Basic value: a user and a secret at their limits and the colon between them. */
-#define HC_MAX_BASIC (FINDING_MAX_USER + 1 + FINDING_MAX_SECRET)
-#define HC_MECH      "HTTP-PROXY-BASIC"
+/* The mechanism names' prefix of a proxy login recorded in the session of another protocol. */
+#define HC_PREFIX "HTTP-PROXY-"
 
 enum hc_step {
     HC_C_REQUEST = 0, /* client: the CONNECT line and its header section */
@@ -55,10 +63,12 @@ struct httpconnect {
      * whether it is chunked: a 407's body must be skipped before the next answer. */
     uint64_t body_len;
     bool is_chunked;
-    uint64_t skip;  /* proxy bytes still to drop: the rest of a 407's body */
-    bool has_basic; /* the current request carried Proxy-Authorization: Basic */
-    uint8_t basic[HC_MAX_BASIC];
-    size_t user_len, basic_len; /* user: basic[0..user_len), secret after the colon */
+    uint64_t skip; /* proxy bytes still to drop: the rest of a 407's body */
+    /* The current request's Proxy-Authorization: how many, and the last one's value in the
+     * client's queue (which holds the head until its empty line). */
+    size_t n_auth, auth_off, auth_len;
+    struct credential *cred;   /* borrowed from the session: the request's login, to settle */
+    struct httpauth_ntlm ntlm; /* the proxy's NTLM challenge, from a 407 */
     struct parse_tunnel tunnel;
 };
 
@@ -188,44 +198,43 @@ static bool read_request_line(struct httpconnect *p, const uint8_t *l, size_t le
     return p->dst_port != 0;
 }
 
-/* A header line h[0..len) of the request: Proxy-Authorization: Basic is kept for the answer. */
-static void read_request_header(struct httpconnect *p, const uint8_t *h, size_t len)
+/* A header line h[0..len) of the request, at q_off in the client's queue: a Proxy-Authorization
+ * is kept for the head's end. */
+static void read_request_header(struct httpconnect *p, const uint8_t *h, size_t len, size_t q_off)
 {
-    static const char name[] = "PROXY-AUTHORIZATION:";
-    if (!line_has_prefix(h, len, name)) {
-        return;
+    size_t off = 0;
+    if (httpauth_field(h, len, &off) == HTTPAUTH_F_PROXY_AUTHORIZATION) {
+        p->n_auth++;
+        p->auth_off = q_off + off;
+        p->auth_len = len - off;
     }
-    size_t off = sizeof name - 1;
-    while (off < len && (h[off] == ' ' || h[off] == '\t')) {
-        off++;
-    }
-    if (!line_has_prefix(h + off, len - off, "BASIC ")) {
-        return; /* Digest, NTLM, Negotiate: no cleartext secret */
-    }
-    off += 6;
-    while (off < len && (h[off] == ' ' || h[off] == '\t')) {
-        off++;
-    }
-    size_t end = len;
-    while (end > off && (h[end - 1] == ' ' || h[end - 1] == '\t')) {
-        end--;
-    }
-    size_t n = 0;
-    const uint8_t *colon = NULL;
-    if (sasl_b64_decode(h + off, end - off, p->basic, sizeof p->basic, &n)) {
-        colon = memchr(p->basic, ':', n);
-    }
-    if (colon == NULL) {
-        /* An earlier good header of the same request is forgotten too: which one the proxy
-         * read cannot be told. */
-        explicit_bzero(p->basic, sizeof p->basic);
-        p->has_basic = false;
+}
+
+/* The request's head is over: its login, if it shows one, into the session of the protocol the
+ * client asked for (HC_PREFIX and the scheme), or of HTTP when that is HTTP or nothing the
+ * registry knows. */
+static void record_login(struct httpconnect *p)
+{
+    size_t n = p->n_auth;
+    p->n_auth = 0;
+    p->cred = NULL;
+    if (n > 1) {
         p->st->httpconnect_bad_auth++;
+    }
+    if (n != 1) {
         return;
     }
-    p->has_basic = true;
-    p->basic_len = n;
-    p->user_len = (size_t)(colon - p->basic);
+    const char *name = NULL;
+    bool is_tls = false;
+    if (p->lookup == NULL || p->lookup(p->dst_port, &name, &is_tls) == NULL) {
+        name = HTTPAUTH_PROTOCOL;
+    }
+    bool is_http = strcmp(name, HTTPAUTH_PROTOCOL) == 0;
+    p->cred = httpauth_credential(p->s, p->st, is_http ? "" : HC_PREFIX, &p->ntlm,
+                                  p->q[PARSE_DIR_CLIENT] + p->auth_off, p->auth_len);
+    if (p->cred != NULL) {
+        p->s->protocol = name;
+    }
 }
 
 /* A header line h[0..len) of the answer: its body's framing. */
@@ -233,6 +242,11 @@ static void read_response_header(struct httpconnect *p, const uint8_t *h, size_t
 {
     static const char cl[] = "CONTENT-LENGTH:";
     static const char te[] = "TRANSFER-ENCODING:";
+    size_t off = 0;
+    if (httpauth_field(h, len, &off) == HTTPAUTH_F_PROXY_AUTHENTICATE) {
+        httpauth_challenge(&p->ntlm, h + off, len - off);
+        return;
+    }
     if (line_has_prefix(h, len, te)) {
         p->is_chunked = true; /* any coding but none: its end cannot be found by a count */
         return;
@@ -240,7 +254,7 @@ static void read_response_header(struct httpconnect *p, const uint8_t *h, size_t
     if (!line_has_prefix(h, len, cl)) {
         return;
     }
-    size_t off = sizeof cl - 1;
+    off = sizeof cl - 1;
     while (off < len && (h[off] == ' ' || h[off] == '\t')) {
         off++;
     }
@@ -284,21 +298,11 @@ static bool read_status_line(struct httpconnect *p, const uint8_t *l, size_t len
     return true;
 }
 
-/* The request's Basic credential, with the proxy's verdict, into the session of the mail
- * protocol name (the tunnel's, or the one the client asked for). */
-static void record_basic(struct httpconnect *p, enum finding_result result)
+/* The request's login, settled by the proxy's answer. */
+static void settle_login(struct httpconnect *p)
 {
-    if (!p->has_basic) {
-        return;
-    }
-    struct credential *c = finding_add_credential(p->s, HC_MECH);
-    if (c != NULL) {
-        finding_set_username(c, p->basic, p->user_len);
-        finding_set_secret(c, p->basic + p->user_len + 1, p->basic_len - p->user_len - 1);
-        c->result = result;
-    }
-    explicit_bzero(p->basic, sizeof p->basic);
-    p->has_basic = false;
+    httpauth_settle(p->cred, HTTPAUTH_F_PROXY_AUTHORIZATION, p->status);
+    p->cred = NULL;
 }
 
 /* The proxy opened the tunnel: the parser of the destination's mail protocol takes over, or
@@ -310,7 +314,6 @@ static bool open_tunnel(struct httpconnect *p)
         return false;
     }
     p->st->httpconnect_tunnels++;
-    record_basic(p, FINDING_RESULT_SUCCESS);
     p->step = HC_TUNNEL;
     return true;
 }
@@ -319,14 +322,6 @@ static bool open_tunnel(struct httpconnect *p)
  * ask again on this connection, once the answer's body has gone by. */
 static void auth_refused(struct httpconnect *p)
 {
-    const char *name = NULL;
-    bool is_tls = false;
-    if (p->has_basic && p->lookup != NULL && p->lookup(p->dst_port, &name, &is_tls) != NULL) {
-        p->s->protocol = name;
-        record_basic(p, FINDING_RESULT_FAILURE);
-    }
-    explicit_bzero(p->basic, sizeof p->basic);
-    p->has_basic = false;
     if (p->is_chunked || p->body_len == UINT64_MAX) {
         /* A body whose end we cannot count: the next answer cannot be found. */
         p->st->httpconnect_not_mail++;
@@ -348,6 +343,7 @@ static void head_done(struct httpconnect *p)
     if (p->status >= 100 && p->status < 200) {
         return; /* interim: the final answer follows */
     }
+    settle_login(p);
     if (p->status >= 200 && p->status < 300) {
         if (!open_tunnel(p)) {
             p->step = HC_DEAD;
@@ -405,13 +401,16 @@ static void advance(struct httpconnect *p)
         }
         if (len > 0) {
             if (p->step == HC_C_REQUEST) {
-                read_request_header(p, l, len);
+                read_request_header(p, l, len, (size_t)(l - q));
             } else {
                 read_response_header(p, l, len);
             }
             continue;
         }
         /* The empty line: the head is over. */
+        if (p->step == HC_C_REQUEST) {
+            record_login(p); /* before the queue moves: the value lies in it */
+        }
         memmove(q, q + next, q_len - next);
         p->q_len[dir] = q_len - next;
         p->line_off = 0;
@@ -506,6 +505,10 @@ static void hc_gap(void *vp, enum parse_dir dir, uint64_t len)
 static void hc_end(void *vp)
 {
     struct httpconnect *p = vp;
+    if (p->tunnel.p == NULL && p->s->protocol != NULL &&
+        strcmp(p->s->protocol, HTTPAUTH_PROTOCOL) == 0) {
+        p->s->starttls = FINDING_STARTTLS_NA; /* the proxy's own HTTP session: no STARTTLS */
+    }
     parse_tunnel_end(&p->tunnel);
 }
 

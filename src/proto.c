@@ -61,7 +61,7 @@ bool parse_tunnel_open(struct parse_tunnel *t, parse_lookup_fn *lookup, uint16_t
     }
     s->protocol = name;
     /* The tunnel's parser was charged for with the wrapper's (state_size). */
-    struct parse_ctx ctx = { s, st, is_tls ? PARSE_F_IMPLICIT_TLS : 0u, NULL };
+    struct parse_ctx ctx = { s, st, is_tls ? PARSE_F_IMPLICIT_TLS : 0u, NULL, NULL };
     t->ops = ops;
     t->p = parse_open(ops, &ctx);
     return true;
@@ -105,7 +105,8 @@ void parse_tunnel_free(struct parse_tunnel *t)
 /* The parser that reads the session's own protocol: through wrappers to the innermost. */
 static const struct parser_ops *innermost(const struct parser_ops *ops, void *p)
 {
-    /* Bounded: a wrapper's inner parser is never a wrapper (registry_parser_for_port). */
+    /* Bounded: a wrapper's inner parser is never a wrapper (registry_parser_for_port), and a
+     * parser that hands over to a wrapper (HTTP's CONNECT) is its outer end. */
     for (size_t depth = 0; ops->inner != NULL && depth < 4; depth++) {
         void *inner = NULL;
         const struct parser_ops *in = ops->inner(p, &inner);
@@ -133,6 +134,14 @@ bool parse_is_provisional(const struct parser_ops *ops, void *p, unsigned flags,
                           const struct credential *c)
 {
     return is_ruled(ops, p, flags) && is_unanswered(c);
+}
+
+bool parse_is_recorded(const struct parser_ops *ops, void *p, const struct session *s)
+{
+    if (s->n_creds > 0) {
+        return true;
+    }
+    return !(p != NULL ? innermost(ops, p) : ops)->is_login_only;
 }
 
 void parse_end(const struct parser_ops *ops, void *p, struct session *s, unsigned flags,

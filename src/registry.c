@@ -13,13 +13,17 @@
  * FTP's control connection FTP_CONTROL (it has no name for implicit FTPS). SOCKS5 (RFC 1928) has
  * no port of its own here: its client speaks first, and the greeting says it. Nor has HTTP
  * CONNECT (RFC 9110 section 9.3.6): proxies listen on 3128, 8080 and many others, and the
- * client's "CONNECT " says it; listing 8080 would hand every plain HTTP request there to a
- * parser only to be refused, while classification by the first bytes costs nothing. nDPI's
- * HTTP_Proxy and HTTP_Connect names are not listed either: a flow nDPI names mid-stream has
- * lost its CONNECT request, and the tunnel cannot be followed without it. */
+ * client's "CONNECT " says it; on 80 and 8080, HTTP's ports, the http parser hands a session
+ * whose first request is CONNECT to this wrapper (registry_wrapper_opening). nDPI's
+ * HTTP_Connect name is not listed: a flow nDPI names mid-stream has lost its CONNECT request,
+ * and the tunnel cannot be followed without it. HTTP (RFC 9112) on 80 and 8080, and on any port
+ * when the client's first bytes are a request line's method (http_opens; the client speaks
+ * first, so no greeting can say it); nDPI's HTTP and HTTP_Proxy (a forward proxy's GET
+ * http://... carries Proxy-Authorization the same way). */
 #include "registry.h"
 
 #include "ftp.h"
+#include "http.h"
 #include "httpconnect.h"
 #include "imap.h"
 #include "ldap.h"
@@ -81,6 +85,9 @@ static const char *const nntp_greetings[] = { "200 ", "201 ", NULL };
 static const uint16_t xmpp_ports[] = { 5222, 0 };
 static const uint16_t xmpp_tls_ports[] = { 5223, 0 };
 static const char *const xmpp_ndpi[] = { "Jabber", NULL };
+
+static const uint16_t http_ports[] = { 80, 8080, 0 };
+static const char *const http_ndpi[] = { "HTTP", "HTTP_Proxy", NULL };
 
 static const uint16_t no_ports[] = { 0 };
 static const char *const no_names[] = { NULL };
@@ -152,6 +159,13 @@ static const struct registry_proto protos[] = {
       .ndpi_names = no_names,
       .ops = &httpconnect_parser_ops,
       .is_wrapper = true },
+    /* After http-connect: a client's "CONNECT " opens the wrapper, its other methods this. */
+    { .name = "http",
+      .ports = http_ports,
+      .tls_ports = no_ports,
+      .client_opens = http_opens,
+      .ndpi_names = http_ndpi,
+      .ops = &http_parser_ops },
 };
 
 #define REGISTRY_N (sizeof protos / sizeof protos[0])
@@ -294,4 +308,15 @@ enum registry_match registry_client_opens(const uint8_t *p, size_t len,
         }
     }
     return is_short ? REGISTRY_SHORT : REGISTRY_NO;
+}
+
+const struct parser_ops *registry_wrapper_opening(const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i < REGISTRY_N; i++) {
+        if (protos[i].is_wrapper && protos[i].client_opens != NULL &&
+            protos[i].client_opens(p, len) == LINE_PREFIX_YES) {
+            return protos[i].ops;
+        }
+    }
+    return NULL;
 }

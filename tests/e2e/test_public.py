@@ -11,11 +11,12 @@ from common import (PUBLIC, Tally, analyse, endpoint, load_json, manifest_mechan
                     manifest_starttls, sessions)
 
 # Protocols this build parses; sessions of others are skipped, not judged.
-PARSED = {"pop3", "imap", "smtp", "ftp"}
+PARSED = {"pop3", "imap", "smtp", "ftp", "http"}
 
-# Ports whose sessions plainsight claims today (SMTP, POP3, IMAP, FTP): a session of another
-# protocol on another port is expected to be absent, not extra.
-OUR_PORTS = {110, 995, 143, 993, 25, 587, 2525, 465, 21, 990}
+# Ports whose sessions plainsight claims today (SMTP, POP3, IMAP, FTP, HTTP): a session of another
+# protocol on another port is expected to be absent, not extra. An HTTP session is one only
+# with a login.
+OUR_PORTS = {110, 995, 143, 993, 25, 587, 2525, 465, 21, 990, 80, 8080}
 
 
 # Where plainsight deliberately differs from MANIFEST.json, with the reason; each is named in
@@ -40,6 +41,12 @@ BEYOND = {
         "the manifest lists no session (a negative for mail); its notes and nDPI's verdict name "
         "this FTP control connection, USER anonymous / PASS NcFTP@; the data connections are "
         "no sessions"),
+    ("ndpi-http-basic-auth.pcap", "192.168.0.4:54337"): (
+        {"protocol": "http", "tls": "none", "tls_version": None, "starttls": "n/a",
+         "exposure": "credentials",
+         "credentials": [("BASIC", "test", "fail2", "failure", 0)]},
+        "the manifest lists no session (a negative for mail); its notes and nDPI's verdict name "
+        "HTTP Basic (browserspy.dk's password test) answered 401: user test, password fail2"),
 }
 # Sessions plainsight cannot find yet: skipped with the reason, not passed.
 NOT_YET = {}

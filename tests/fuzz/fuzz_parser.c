@@ -78,7 +78,8 @@ static void run_session(const struct fuzz_parser *fp, const uint8_t *data, size_
     if (size >= 1 && (data[0] & FUZZ_F_MIDSTREAM) != 0) {
         flags |= PARSE_F_MIDSTREAM;
     }
-    struct parse_ctx ctx = { out->s, &out->st, flags, registry_parser_for_port };
+    struct parse_ctx ctx = { out->s, &out->st, flags, registry_parser_for_port,
+                             registry_wrapper_opening };
     void *p = parse_open(ops, &ctx);
     FUZZ_CHECK(p != NULL);
 

@@ -25,6 +25,10 @@ holds, and are built by hand from the RFCs' examples where it does not:
   fuzz_httpconnect  HTTP CONNECT requests and answers (Basic login, 407 and a retry, 100,
                  IPv6, pipelined TLS, refused, port 80) in front of the hand-made SMTP
                  dialogues, POP3 and IMAP logins
+  fuzz_http      each HTTP capture's dialogue, and requests and answers built by hand: Basic,
+                 Bearer, Digest and NTLM logins, pipelining, chunked and counted bodies with
+                 request-shaped text, 100 Continue, HEAD, 304, a body to the close, obs-fold,
+                 CONNECT to a mail port, an Upgrade
   fuzz_imap      each IMAP capture's dialogue, and dialogues built by hand: LOGIN with atoms,
                  quoted strings and literals, AUTHENTICATE with and without SASL-IR, STARTTLS,
                  APPEND and FETCH literals
@@ -69,9 +73,10 @@ DLT_TO_LINK = {1: LINK_ETHERNET, 101: LINK_RAW, 0: LINK_NULL, 108: LINK_LOOP, 11
                276: LINK_SLL2, 228: LINK_IPV4, 229: LINK_IPV6}
 # Server ports of the captures: SMTP, submission, 2525, SMTPS, POP3, POP3S, IMAP, IMAPS,
 # ManageSieve, FTP (and the FTP capture on 2121), FTPS, NNTP (and the NNTP capture on 1119), NNTPS,
-# XMPP (and the XMPP capture on 15222), XMPP's legacy implicit TLS; LDAPS is implicit TLS too.
+# XMPP (and the XMPP capture on 15222), XMPP's legacy implicit TLS, HTTP (and the HTTP capture
+# on 8000); LDAPS is implicit TLS too.
 MAIL_PORTS = (25, 587, 2525, 465, 110, 995, 143, 993, 4190, 21, 2121, 990, 119, 1119, 563, 5222,
-              15222, 5223)
+              15222, 5223, 80, 8080, 8000)
 IMPLICIT_TLS_PORTS = (465, 995, 993, 990, 636, 563, 5223)
 
 
@@ -791,6 +796,70 @@ def seeds_httpconnect():
     return s
 
 
+def seeds_http():
+    """fuzz_http: the HTTP captures' dialogues, and requests and answers built by hand: Basic,
+    Bearer, Digest and NTLM logins, keep-alive and pipelining, chunked and counted bodies holding
+    request-shaped text, 100 Continue, HEAD, 304, a body to the close, obs-fold, CONNECT."""
+    s = Seeds("fuzz_http")
+    captured(s, "http-nginx-")
+    captured(s, "http-python-")
+    b64 = base64.b64encode
+    trap = b"GET /x HTTP/1.1\r\nAuthorization: Basic " + b64(b"evil:pw") + b"\r\n\r\n"
+    ok0 = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    s.put("basic-keepalive", dialogue(
+        ("C", b"GET /a HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + b64(b"bob:wrong")
+              + b"\r\n\r\n"),
+        ("S", b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"r\"\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(trap) + trap),
+        ("C", b"GET /a HTTP/1.1\r\nauthorization: basic\r\n " + b64(b"bob:right") + b"\r\n\r\n"),
+        ("S", ok0)))
+    s.put("pipelined-head-304", dialogue(
+        ("C", b"GET / HTTP/1.1\r\nAuthorization: Bearer tok\r\n\r\nHEAD / HTTP/1.1\r\n\r\n"
+              b"GET / HTTP/1.1\r\nIf-None-Match: x\r\n\r\n"),
+        ("S", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n"
+              b"0\r\nT: v\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"
+              b"HTTP/1.1 304 Not Modified\r\n\r\n")))
+    s.put("upload-continue", dialogue(
+        ("C", b"POST /u HTTP/1.1\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n"
+              b"Proxy-Authorization: Basic " + b64(b"p:q") + b"\r\n\r\n"),
+        ("S", b"HTTP/1.1 100 Continue\r\n\r\n"),
+        ("C", b"%x\r\n" % len(trap) + trap + b"\r\n0\r\n\r\n"),
+        ("S", b"HTTP/1.0 407 No\r\n\r\nto the close")))
+    s.put("digest", dialogue(
+        ("C", b"GET /d HTTP/1.1\r\n\r\n"),
+        ("S", b"HTTP/1.1 401 No\r\nWWW-Authenticate: Digest realm=\"r\", nonce=\"abc\"\r\n"
+              b"Content-Length: 0\r\n\r\n"),
+        ("C", b"GET /d HTTP/1.1\r\nAuthorization: Digest username=\"a\\\"b\", realm=\"r\", "
+              b"nonce=\"abc\", uri=\"/d\", response=\"0123\"\r\n\r\n"),
+        ("S", ok0)))
+    ntlm1 = b"NTLMSSP\0" + struct.pack("<II", 1, 0x00088207) + bytes(16)
+    ntlm2 = (b"NTLMSSP\0" + struct.pack("<I", 2) + struct.pack("<HHI", 0, 0, 48)
+             + struct.pack("<I", 0x00028205) + bytes(range(8)) + bytes(8)
+             + struct.pack("<HHI", 0, 0, 48))
+    fields, payload = [], b""
+    for f in (bytes(24), bytes(range(24)), "CORP".encode("utf-16-le"),
+              "alice".encode("utf-16-le"), "WS".encode("utf-16-le"), b""):
+        fields.append(struct.pack("<HHI", len(f), len(f), 64 + len(payload)))
+        payload += f
+    ntlm3 = (b"NTLMSSP\0" + struct.pack("<I", 3) + b"".join(fields)
+             + struct.pack("<I", 0x00088205) + payload)
+    s.put("ntlm", dialogue(
+        ("C", b"GET /n HTTP/1.1\r\nAuthorization: NTLM " + b64(ntlm1) + b"\r\n\r\n"),
+        ("S", b"HTTP/1.1 401 No\r\nWWW-Authenticate: NTLM " + b64(ntlm2)
+              + b"\r\nContent-Length: 0\r\n\r\n"),
+        ("C", b"GET /n HTTP/1.1\r\nAuthorization: Negotiate " + b64(ntlm3) + b"\r\n\r\n"),
+        ("S", ok0)))
+    s.put("connect-pop3", dialogue(
+        ("C", b"CONNECT pop.example.test:110 HTTP/1.1\r\nProxy-Authorization: Basic "
+              + b64(b"bob:pw") + b"\r\n\r\n"),
+        ("S", b"HTTP/1.1 200 OK\r\n\r\n+OK ready\r\n"), ("C", b"USER alice\r\n"),
+        ("S", b"+OK\r\n"), ("C", b"PASS s3cret\r\n"), ("S", b"+OK logged in\r\n")))
+    s.put("upgrade", dialogue(
+        ("C", b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"),
+        ("S", b"HTTP/1.1 101 Switching Protocols\r\n\r\n\x81\x05hello"), ("C", trap)))
+    return s
+
+
 def seeds_imap():
     s = Seeds("fuzz_imap")
     captured(s, "imap-")
@@ -923,7 +992,7 @@ def main():
     total = 0
     for make in (seeds_capture, seeds_decode, seeds_defrag, seeds_reasm, seeds_pop3, seeds_smtp,
                  seeds_imap, seeds_managesieve, seeds_ftp, seeds_ldap, seeds_nntp, seeds_xmpp,
-                 seeds_socks, seeds_httpconnect,
+                 seeds_socks, seeds_httpconnect, seeds_http,
                  seeds_sasl, seeds_tlssniff,
                  seeds_line):
         s = make()

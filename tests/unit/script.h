@@ -156,7 +156,7 @@ static inline struct session *script_feed(const struct parser_ops *ops, const ch
     size_t n = script_split(script, script_len, ch, SCRIPT_MAX_CHUNKS);
     struct session *s = finding_new();
     memset(st, 0, sizeof *st);
-    struct parse_ctx ctx = { s, st, flags, registry_parser_for_port };
+    struct parse_ctx ctx = { s, st, flags, registry_parser_for_port, registry_wrapper_opening };
     void *p = parse_open(ops, &ctx);
     *is_dead = false;
     for (size_t i = 0; i < n && !*is_dead; i++) {
@@ -241,7 +241,8 @@ static inline void script_fx_open(struct script_fx *f, const struct parser_ops *
     f->ops = ops;
     f->s = finding_new();
     memset(&f->st, 0, sizeof f->st);
-    struct parse_ctx ctx = { f->s, &f->st, flags, registry_parser_for_port };
+    struct parse_ctx ctx = { f->s, &f->st, flags, registry_parser_for_port,
+                             registry_wrapper_opening };
     f->p = parse_open(ops, &ctx);
 }
 

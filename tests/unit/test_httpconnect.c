@@ -30,6 +30,14 @@
     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"                                                             \
     "\x00\xc0\x2f\x00\x00\x00"
 #define CLIENT_HELLO "\x16\x03\x01\x00\x05hello"
+/* NTLM (MS-NLMP), as in test_http.c: NEGOTIATE; CHALLENGE with the server challenge
+ * 0123456789abcdef; AUTHENTICATE for CORP\alice with the NT response 00 01 .. 17. */
+#define NTLM1 "TlRMTVNTUAABAAAAB4IIAAAAAAAAAAAAAAAAAAAAAAA="
+#define NTLM2 "TlRMTVNTUAACAAAAAAAAADAAAAAFggIAASNFZ4mrze8AAAAAAAAAAAAAAAAwAAAA"
+#define NTLM3                                                                                      \
+    "TlRMTVNTUAADAAAAGAAYAEAAAAAYABgAWAAAAAgACABwAAAACgAKAHgAAAAEAAQAggAAAAAAAACGAAAABYIIAAAAAAAA" \
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAABAgMEBQYHCAkKCwwNDg8QERITFBUWF0MATwBSAFAAYQBsAGkAYwBlAFcAUwA="
+#define NT_RESP "000102030405060708090a0b0c0d0e0f1011121314151617"
 #define AUTH_407                                                                                   \
     "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic "                     \
     "realm=\"p\"\r\n"
@@ -101,9 +109,22 @@ static const struct script_case cases[] = {
                "bm9jb2xvbg==\r\nProxy-Authorization: Basic Ym9iOnB3\r\nProxy-Authorization: "
                "Basic !!\r\n\r\n" S OK_200),
       0, "tls=none starttls=null inj=0" },
-    { "Digest is no cleartext credential",
+    { "Digest: the user, challenge-response",
       SCRIPT(C "CONNECT pop.example.test:110 HTTP/1.1\r\nProxy-Authorization: Digest "
-               "username=\"bob\"\r\n\r\n" S OK_200),
+               "username=\"bob\", nonce=\"n0\", response=\"ab12\"\r\n\r\n" S OK_200),
+      0, "tls=none starttls=null inj=0 | HTTP-PROXY-DIGEST bob - success ch=n0 resp=ab12" },
+    { "NTLM: NEGOTIATE, 407 with the CHALLENGE, AUTHENTICATE, then SMTP",
+      SCRIPT(C "CONNECT mail.example.test:25 HTTP/1.1\r\nProxy-Authorization: NTLM " NTLM1
+               "\r\n\r\n" S AUTH_407 "Proxy-Authenticate: NTLM " NTLM2
+               "\r\nContent-Length: 0\r\n\r\n" C
+               "CONNECT mail.example.test:25 HTTP/1.1\r\nProxy-Authorization: NTLM " NTLM3
+               "\r\n\r\n" S OK_200 SMTP_AUTH),
+      0,
+      "tls=none starttls=not-offered inj=0 | HTTP-PROXY-NTLM CORP\\alice - success "
+      "ch=0123456789abcdef resp=" NT_RESP " | PLAIN alice s3cret success" },
+    { "two Proxy-Authorization fields: which the proxy read cannot be told",
+      SCRIPT(C "CONNECT pop.example.test:110 HTTP/1.1\r\nProxy-Authorization: Basic "
+               "Ym9iOnB3\r\nProxy-Authorization: Bearer t\r\n\r\n" S OK_200),
       0, "tls=none starttls=null inj=0" },
     { "403 refused",
       SCRIPT(C "CONNECT mail.example.test:25 HTTP/1.1\r\n\r\n" S "HTTP/1.1 403 Forbidden\r\n\r\n"),
@@ -112,13 +133,15 @@ static const struct script_case cases[] = {
       SCRIPT(C "CONNECT mail.example.test:25 HTTP/1.1\r\nProxy-Authorization: Basic "
                "Ym9iOnB3\r\n\r\n" S "HTTP/1.1 502 Bad Gateway\r\n\r\n"),
       0, "PARSE_ERROR" },
-    { "CONNECT to 80 is not mail",
-      SCRIPT(C "CONNECT www.example.test:80 HTTP/1.1\r\n\r\n" S OK_200 C "GET / HTTP/1.1\r\n\r\n"),
-      0, "PARSE_ERROR" },
-    { "407 on a Basic login to port 443: not mail, no credential",
+    { "CONNECT to 80: the HTTP parser reads the tunnel",
+      SCRIPT(C "CONNECT www.example.test:80 HTTP/1.1\r\n\r\n" S OK_200 C
+               "GET / HTTP/1.1\r\nAuthorization: Basic Ym9iOnB3\r\n\r\n" S
+               "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+      0, "tls=none starttls=n/a inj=0 | BASIC bob pw success" },
+    { "407 on a Basic login to port 443: the proxy's own HTTP session",
       SCRIPT(C "CONNECT www.example.test:443 HTTP/1.1\r\nProxy-Authorization: Basic "
                "Ym9iOnB3\r\n\r\n" S AUTH_407 "\r\n"),
-      0, "tls=none starttls=null inj=0" },
+      0, "tls=none starttls=n/a inj=0 | BASIC bob pw failure" },
     { "no port", SCRIPT(C "CONNECT mail.example.test HTTP/1.1\r\n\r\n"), 0, "PARSE_ERROR" },
     { "port 0", SCRIPT(C "CONNECT mail.example.test:0 HTTP/1.1\r\n\r\n"), 0, "PARSE_ERROR" },
     { "port past 65535", SCRIPT(C "CONNECT mail.example.test:65561 HTTP/1.1\r\n\r\n"), 0,
@@ -187,7 +210,7 @@ static void run_variant(const struct script_case *tc, size_t cut, size_t off, bo
     struct session *s = finding_new();
     struct parse_stats st;
     memset(&st, 0, sizeof st);
-    struct parse_ctx ctx = { s, &st, tc->flags, registry_parser_for_port };
+    struct parse_ctx ctx = { s, &st, tc->flags, registry_parser_for_port, NULL };
     const struct parser_ops *ops = &httpconnect_parser_ops;
     void *p = parse_open(ops, &ctx);
     bool is_dead = false;
@@ -320,7 +343,29 @@ static void test_counters(void)
     CHECK_EQ_U(script_fx_str(&f, PARSE_DIR_SERVER, OK_200), PARSE_ERROR);
     CHECK_EQ_U(f.st.httpconnect_tunnels, 0);
     CHECK_EQ_U(f.st.httpconnect_not_mail, 1);
+    CHECK_EQ_U(f.st.http_bad_auth, 1);
+    CHECK_EQ_U(f.st.httpconnect_bad_auth, 0);
+    script_fx_close(&f);
+
+    /* A Bearer login on the way to 443: the proxy's session is HTTP's, its login kept. */
+    script_fx_open(&f, &httpconnect_parser_ops, 0);
+    script_fx_str(&f, PARSE_DIR_CLIENT,
+                  "CONNECT www.example.test:443 HTTP/1.1\r\nProxy-Authorization: Bearer tok\r\n"
+                  "Proxy-Authorization: Bearer tok\r\n\r\n");
     CHECK_EQ_U(f.st.httpconnect_bad_auth, 1);
+    CHECK_EQ_U(f.s->n_creds, 0);
+    script_fx_close(&f);
+    script_fx_open(&f, &httpconnect_parser_ops, 0);
+    script_fx_str(&f, PARSE_DIR_CLIENT,
+                  "CONNECT www.example.test:443 HTTP/1.1\r\nProxy-Authorization: Bearer tok\r\n"
+                  "\r\n");
+    CHECK_EQ_U(script_fx_str(&f, PARSE_DIR_SERVER, OK_200), PARSE_ERROR);
+    CHECK(f.s->protocol != NULL && strcmp(f.s->protocol, "http") == 0);
+    CHECK_EQ_U(f.s->n_creds, 1);
+    if (f.s->n_creds == 1) {
+        CHECK(strcmp(f.s->creds[0]->mechanism, "BEARER") == 0);
+        CHECK_EQ_U(f.s->creds[0]->result, FINDING_RESULT_SUCCESS);
+    }
     script_fx_close(&f);
 }
 

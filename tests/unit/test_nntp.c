@@ -338,7 +338,7 @@ static void free_paths(void)
     struct session *s = finding_new();
     struct parse_stats st;
     memset(&st, 0, sizeof st);
-    struct parse_ctx ctx = { s, &st, 0, NULL };
+    struct parse_ctx ctx = { s, &st, 0, NULL, NULL };
     void *p = parse_open(&nntp_parser_ops, &ctx);
     size_t consumed;
     const char *t = "AUTHINFO USER a\r\nAUTHINFO PASS sec";

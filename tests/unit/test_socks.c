@@ -97,7 +97,7 @@ static void run(const struct tcase *tc, enum mode mode)
     struct session *s = finding_new();
     struct parse_stats st;
     memset(&st, 0, sizeof st);
-    struct parse_ctx ctx = { s, &st, 0, registry_parser_for_port };
+    struct parse_ctx ctx = { s, &st, 0, registry_parser_for_port, NULL };
     void *p = parse_open(&socks_parser_ops, &ctx);
     bool is_dead = false;
     size_t n = 0;
@@ -246,7 +246,7 @@ static void test_queue_limit(void)
     struct session *s = finding_new();
     struct parse_stats st;
     memset(&st, 0, sizeof st);
-    struct parse_ctx ctx = { s, &st, 0, registry_parser_for_port };
+    struct parse_ctx ctx = { s, &st, 0, registry_parser_for_port, NULL };
     void *p = parse_open(&socks_parser_ops, &ctx);
     static uint8_t junk[4096];
     memset(junk, 'x', sizeof junk);

@@ -312,7 +312,7 @@ static void free_paths(void)
     struct session *s = finding_new();
     struct parse_stats st;
     memset(&st, 0, sizeof st);
-    struct parse_ctx ctx = { s, &st, 0, NULL };
+    struct parse_ctx ctx = { s, &st, 0, NULL, NULL };
     void *p = parse_open(&xmpp_parser_ops, &ctx);
     size_t consumed;
     const char *t = "<stream:stream><iq type='set'><query xmlns='jabber:iq:auth'><password>sec";
