@@ -567,8 +567,6 @@ static void destroy_flow(struct flow_table *ft, struct flow *f, enum finding_end
     update_mem(ft);
 }
 
-/* Evicts the oldest flow other than keep from the first n_lists of: closed ones, then the cheap
- * list, then the mail list. Returns false when there is nothing else to evict. */
 /* True when f's session has a credential still awaiting its answer: a login in progress. */
 static bool is_mid_login(const struct flow *f)
 {
@@ -644,6 +642,9 @@ static struct flow *evict_pick(struct flow_table *ft, enum flow_list_id l, const
     return oldest;
 }
 
+/* Evicts the oldest flow other than keep from the first n_lists of: closed ones, then the cheap
+ * list, then the mail list (sparing sessions mid-login: evict_pick). Returns false when there
+ * is nothing else to evict. */
 static bool evict_from(struct flow_table *ft, const struct flow *keep, size_t n_lists)
 {
     static const enum flow_list_id order[] = { FLOW_LIST_CLOSED, FLOW_LIST_CHEAP, FLOW_LIST_MAIL };
