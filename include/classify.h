@@ -77,6 +77,11 @@ struct classify *classify_new(bool is_ndpi);
  * content rules, as in a capture whose connections start inside it. If it then fails, the
  * flows it would have judged are not mail (counted in ndpi_failed). */
 struct classify *classify_new_lazy(void);
+
+/* Looks for the registry rows whose bits (1 << registry index) rows sets, and for no other:
+ * their ports, greetings, client openings and nDPI names (--protocols). All of them by
+ * default. */
+void classify_set_protocols(struct classify *c, uint32_t rows);
 void classify_free(struct classify *c);
 
 /* True when flows on other ports are judged (not port-only mode), lazily or not. */

@@ -39,6 +39,7 @@ struct cli_opts {
     uint32_t idle_sec;           /* --idle */
     uint64_t max_packets;        /* -c; 0 for no limit */
     uint16_t community_id_seed;  /* --community-id-seed; 0 by default, as Zeek and Suricata */
+    uint32_t protocols;          /* --protocols: registry rows looked for (bits); 0 for all */
     unsigned flow_key;           /* --flow-key: FLOW_KEY_* (flow.h); 0, the 5-tuple alone */
     struct decode_config decode; /* --vxlan-port, --geneve-port */
     const char *sensor;          /* --sensor, or sensor_default */

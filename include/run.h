@@ -49,6 +49,7 @@ struct run_config {
     uint16_t community_id_seed; /* --community-id-seed */
     const char *sensor;         /* --sensor, borrowed for the run */
     unsigned flow_key;          /* --flow-key: FLOW_KEY_* */
+    uint32_t protocols;         /* --protocols: registry rows looked for (bits); 0 for all */
     struct decode_config decode; /* --vxlan-port, --geneve-port */
 };
 

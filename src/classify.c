@@ -57,6 +57,7 @@ struct classify {
     struct classify_ndpi_id ndpi_ids[CLASSIFY_MAX_NDPI_IDS];
     size_t n_ndpi_ids;
     uint8_t port_row[65536];
+    uint32_t enabled; /* bit i: registry row i is looked for (classify_set_protocols) */
 };
 
 /* A held packet's header, copied in and out with memcpy (no alignment in the buffer). */
@@ -91,10 +92,19 @@ struct classify_flow {
     uint32_t isn_a, isn_b;
 };
 
+static bool is_enabled(const struct classify *c, const struct registry_proto *r)
+{
+    return (c->enabled & (1u << registry_index(r))) != 0;
+}
+
 static void index_ports(struct classify *c)
 {
+    memset(c->port_row, 0, sizeof c->port_row);
     for (size_t i = 0; i < registry_count(); i++) {
         const struct registry_proto *r = registry_at(i);
+        if ((c->enabled & (1u << i)) == 0) {
+            continue;
+        }
         for (size_t k = 0; r->ports[k] != 0; k++) {
             c->port_row[r->ports[k]] = (uint8_t)(i + 1);
         }
@@ -146,6 +156,7 @@ struct classify *classify_new(bool is_ndpi)
 {
     struct classify *c = xcalloc(1, sizeof *c);
     c->is_ndpi = is_ndpi;
+    c->enabled = UINT32_MAX;
     index_ports(c);
     if (is_ndpi && !start_ndpi(c)) {
         free(c);
@@ -158,8 +169,15 @@ struct classify *classify_new_lazy(void)
 {
     struct classify *c = xcalloc(1, sizeof *c);
     c->is_ndpi = true;
+    c->enabled = UINT32_MAX;
     index_ports(c);
     return c;
+}
+
+void classify_set_protocols(struct classify *c, uint32_t rows)
+{
+    c->enabled = rows;
+    index_ports(c);
 }
 
 void classify_free(struct classify *c)
@@ -382,6 +400,9 @@ static enum classify_verdict by_client_word(struct classify *c, struct classify_
     if (m != REGISTRY_YES) {
         return short_of_yes(m);
     }
+    if (!is_enabled(c, r)) {
+        return CLASSIFY_NOT_MAIL; /* a protocol --protocols left out */
+    }
     c->st.by_content++;
     result_for(out, r, false);
     return CLASSIFY_MAIL;
@@ -415,6 +436,9 @@ static enum classify_verdict by_content(struct classify *c, struct classify_flow
         case REGISTRY_SHORT:
             return CLASSIFY_MORE; /* a greeting cut short: wait for the rest */
         case REGISTRY_YES:
+            if (!is_enabled(c, w)) {
+                break; /* a protocol --protocols left out */
+            }
             if (w->is_wrapper || !w->ops->is_login_only) {
                 c->st.socks++; /* SOCKS5, HTTP CONNECT, LDAP, XMPP */
             } else {
@@ -450,7 +474,7 @@ static enum classify_verdict ndpi_verdict(struct classify *c, ndpi_protocol prot
     uint16_t ids[2] = { proto.app_protocol, proto.master_protocol };
     for (size_t i = 0; i < 2; i++) {
         for (size_t k = 0; k < c->n_ndpi_ids; k++) {
-            if (c->ndpi_ids[k].id == ids[i]) {
+            if (c->ndpi_ids[k].id == ids[i] && is_enabled(c, c->ndpi_ids[k].proto)) {
                 /* The parsers see for themselves when a client starts with a TLS record. */
                 result_for(out, c->ndpi_ids[k].proto, false);
                 c->st.ndpi_mail++;

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "priv.h"
 #include "ps.h"
+#include "registry.h"
 #include "sink.h"
 #include "tunables.h"
 
@@ -79,6 +80,9 @@ static void usage(FILE *f)
             "      --ports-only       classify by the mail ports alone; without it the first\n"
             "                         packets of TCP flows on other ports are looked at (the\n"
             "                         server's greeting, or nDPI for flows seen mid-stream)\n"
+            "      --protocols LIST   only these protocols (comma-separated: smtp, pop3, imap,\n"
+            "                         managesieve, ftp, ldap, nntp, xmpp, socks5,\n"
+            "                         http-connect, http); default all\n"
             "      --flow-key LIST    what tells apart flows of one 5-tuple: 5tuple (the\n"
             "                         default: a mirror's copies of a packet are one flow),\n"
             "                         or vlan, tunnel, or vlan,tunnel where VLANs or tunnels\n"
@@ -348,6 +352,41 @@ static enum cli_action opt_geneve_port(struct cli_opts *o, const char *arg)
     return add_port("--geneve-port", arg, o->decode.geneve_ports, &o->decode.n_geneve);
 }
 
+/* --protocols LIST: "all", or registry names separated by commas. */
+static enum cli_action opt_protocols(struct cli_opts *o, const char *arg)
+{
+    if (strcmp(arg, "all") == 0) {
+        o->protocols = 0;
+        return CLI_RUN;
+    }
+    uint32_t rows = 0;
+    const char *p = arg;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        size_t i = 0;
+        while (i < registry_count() && (strlen(registry_at(i)->name) != len ||
+                                        strncmp(registry_at(i)->name, p, len) != 0)) {
+            i++;
+        }
+        if (i == registry_count()) {
+            char names[256] = "";
+            for (size_t k = 0; k < registry_count(); k++) {
+                size_t used = strlen(names);
+                snprintf(names + used, sizeof names - used, "%s%s", k > 0 ? ", " : "",
+                         registry_at(k)->name);
+            }
+            return usage_error("--protocols: '%.*s' is none of: all, %s", (int)len, p, names);
+        }
+        rows |= 1u << i;
+        if (p[len] == '\0') {
+            break;
+        }
+        p += len + 1;
+    }
+    o->protocols = rows;
+    return CLI_RUN;
+}
+
 /* --flow-key LIST: "5tuple", or a comma-separated list of "vlan" and "tunnel". */
 static enum cli_action opt_flow_key(struct cli_opts *o, const char *arg)
 {
@@ -435,6 +474,7 @@ static const struct cli_opt cli_opts_table[] = {
     { "sensor", required_argument, 0, false, opt_sensor },
     { "community-id-seed", required_argument, 0, false, opt_community_id_seed },
     { "flow-key", required_argument, 0, false, opt_flow_key },
+    { "protocols", required_argument, 0, false, opt_protocols },
     { "vxlan-port", required_argument, 0, false, opt_vxlan_port },
     { "geneve-port", required_argument, 0, false, opt_geneve_port },
     { "help", no_argument, 'h', false, opt_help },

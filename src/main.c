@@ -165,6 +165,7 @@ static int wire_and_run(const struct cli_opts *o, struct capture *const *live)
             .community_id_seed = o->community_id_seed,
             .sensor = o->sensor,
             .flow_key = o->flow_key,
+            .protocols = o->protocols,
             .decode = o->decode,
         };
         struct run *r = run_start(&rc_cfg, out, &key);

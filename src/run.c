@@ -248,6 +248,9 @@ struct run *run_start(const struct run_config *cfg, struct sink_set *out,
         run_free(r);
         return NULL;
     }
+    if (cfg->protocols != 0) {
+        classify_set_protocols(r->cls, cfg->protocols);
+    }
     struct flow_config fc = {
         .max_flows = FLOW_MAX_FLOWS,
         .memcap_bytes = cfg->memcap_bytes,

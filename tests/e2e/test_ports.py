@@ -1,6 +1,7 @@
 """Mail on any port: POP3 moved to a non-standard port is found through nDPI, not with
 --ports-only; SMTP and FTP moved elsewhere are told apart by the client's first word after
-their shared 220 greeting; a mail port that carries another protocol yields no session."""
+their shared 220 greeting; a mail port that carries another protocol yields no session;
+--protocols looks for the protocols it names and no other, by port, content and nDPI."""
 import os
 import sys
 import tempfile
@@ -57,6 +58,31 @@ def main():
                 "HTTP on port 110 is no POP3 session: %r" % sessions(db))
     else:
         t.skip("HTTP on port 110: ../shared/captures/public is absent")
+
+    # --protocols: only the protocols named are looked for, by port, by content and by nDPI.
+    caps = [os.path.join(CAPTURES, n) for n in ("http-nginx-basic.pcap",
+                                                "pop3-dovecot-user-pass.pcap",
+                                                "smtp-postfix-auth-plain.pcap",
+                                                "ftp-vsftpd-login.pcap")]
+    moved = os.path.join(tmp, "8110-pop3.pcap")
+    rewrite_port(os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap"), moved, 110, 8110)
+    for arg, want in (("all", ["ftp", "http", "pop3", "pop3", "smtp"]),
+                      ("smtp,pop3,imap", ["pop3", "pop3", "smtp"]),
+                      ("http", ["http"]),
+                      ("ftp,smtp", ["ftp", "smtp"])):
+        for extra in ([], ["--ports-only"]):
+            rc, out, err, db = analyse(b, caps + [moved], ["-q", "--protocols", arg] + extra,
+                                       tmp=os.path.join(tmp, "protocols"))
+            got = sorted(s["protocol"] for s in sessions(db))
+            exp = sorted(want)
+            if extra and "pop3" in exp:
+                exp.remove("pop3")  # --ports-only: not the POP3 on 8110
+            t.check(rc == 0 and got == sorted(exp), "--protocols %s %s: %r, want %r" %
+                    (arg, " ".join(extra), got, sorted(exp)))
+    rc, out, err, db = analyse(b, caps, ["-q", "--protocols", "smtp,bogus"],
+                               tmp=os.path.join(tmp, "protocols-bad"))
+    t.check(rc == 1 and "'bogus' is none of: all, smtp" in err,
+            "--protocols smtp,bogus: a usage error naming the protocols: %r" % err)
     t.done()
 
 
