@@ -127,7 +127,7 @@ DROP VIEW IF EXISTS sessions_without_tls;
 CREATE VIEW IF NOT EXISTS exposed_credentials AS
 SELECT s.ts_start, s.protocol, s.client_ip, s.client_port, s.server_ip, s.server_port,
        s.tls, s.starttls, c.mechanism, c.username, c.secret_len, c.secret_fingerprint,
-       c.result, c.secret, c.anonymous, s.id AS session_id, s.run_id
+       c.result, c.secret, c.anonymous, c.incomplete, s.id AS session_id, s.run_id
 FROM credentials c JOIN sessions s ON s.id = c.session_id;
 
 -- Accounts whose password or token crossed the wire, with how often and when (logins by
@@ -143,15 +143,25 @@ FROM exposed_credentials
 WHERE secret_len IS NOT NULL AND NOT anonymous
 GROUP BY username, protocol, server_ip, server_port;
 
--- Servers that accepted a login sent in the clear.
+-- Servers that carried sessions in the clear (no TLS at all), whether or not a login was seen
+-- in them: how many, the accounts whose password or token crossed (anonymous logins left
+-- out; a token sent without a user name, HTTP Bearer, counts once per token), the logins they accepted, and whether they offered STARTTLS: 'yes' when a session saw
+-- the offer, 'n/a' for a protocol without it (HTTP), 'no' when every session's verdict is
+-- known and none did, 'unknown' otherwise (never 'no' for what the capture could not tell).
 CREATE VIEW IF NOT EXISTS cleartext_servers AS
-SELECT server_ip, server_port, protocol,
-       count(DISTINCT username) AS accounts,
-       sum(result = 'success') AS accepted_logins,
-       max(starttls = 'offered-not-used') AS offered_starttls
-FROM exposed_credentials
-WHERE secret_len IS NOT NULL AND NOT anonymous
-GROUP BY server_ip, server_port, protocol;
+SELECT s.server_ip, s.server_port, s.protocol,
+       count(DISTINCT s.id) AS cleartext_sessions,
+       count(DISTINCT CASE WHEN c.secret_len IS NOT NULL AND NOT c.anonymous
+                           THEN coalesce(c.username, c.secret_fingerprint) END) AS accounts,
+       count(CASE WHEN c.secret_len IS NOT NULL AND NOT c.anonymous AND c.result = 'success'
+                  THEN 1 END) AS accepted_logins,
+       CASE WHEN max(s.starttls = 'offered-not-used') = 1 THEN 'yes'
+            WHEN min(s.starttls = 'n/a') = 1 THEN 'n/a'
+            WHEN count(DISTINCT CASE WHEN s.starttls IS NULL THEN s.id END) = 0 THEN 'no'
+            ELSE 'unknown' END AS offered_starttls
+FROM sessions s LEFT JOIN credentials c ON c.session_id = s.id
+WHERE s.tls = 'none'
+GROUP BY s.server_ip, s.server_port, s.protocol;
 
 -- Sessions that stayed in the clear, with why.
 CREATE VIEW IF NOT EXISTS sessions_without_tls AS

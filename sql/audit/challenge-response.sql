@@ -2,6 +2,6 @@
 SELECT username, mechanism, protocol, server_ip, server_port, count(*) AS exchanges,
        sum(result = 'success') AS successes
 FROM exposed_credentials
-WHERE secret_len IS NULL
+WHERE secret_len IS NULL AND NOT anonymous AND NOT incomplete
 GROUP BY username, mechanism, protocol, server_ip, server_port
 ORDER BY exchanges DESC;

@@ -1,5 +1,5 @@
--- Which servers accept logins in the clear, and did they offer STARTTLS the clients ignored?
-SELECT server_ip, server_port, protocol, accounts, accepted_logins,
-       CASE offered_starttls WHEN 1 THEN 'yes' ELSE 'no' END AS offered_starttls
+-- Which servers carried sessions in the clear, did they accept logins there, and did they offer STARTTLS the clients ignored ('unknown' when the capture cannot tell)?
+SELECT server_ip, server_port, protocol, cleartext_sessions, accounts, accepted_logins,
+       offered_starttls
 FROM cleartext_servers
-ORDER BY accepted_logins DESC, accounts DESC;
+ORDER BY accepted_logins DESC, accounts DESC, cleartext_sessions DESC;
