@@ -396,6 +396,9 @@ static bool server_line(struct ftp *p, const uint8_t *line, size_t len)
          * the text of a multi-line reply first. Otherwise a stray line is ignored. */
         return !is_first || p->is_midstream;
     }
+    if (is_first && !p->is_midstream) {
+        finding_set_context(p->s, FINDING_CONTEXT_BANNER, line, len); /* the greeting */
+    }
     if (!is_multi) {
         reply(p, line);
         return true;

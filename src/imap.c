@@ -718,6 +718,10 @@ static bool server_line(struct imap *p, const uint8_t *line, size_t len)
         return true;
     }
     if (len >= 2 && line[0] == '*' && line[1] == ' ') {
+        if (is_first && !p->has_client_line) {
+            /* The greeting (RFC 9051 section 7.1: OK, PREAUTH or BYE). */
+            finding_set_context(p->s, FINDING_CONTEXT_BANNER, line, len);
+        }
         return untagged(p, line + 2, len - 2, is_first);
     }
     /* The first thing an IMAP server says is "* OK", "* PREAUTH" or "* BYE"; a capture that

@@ -741,6 +741,10 @@ static bool server_line(struct managesieve *p, const uint8_t *line, size_t len)
     p->st->lines++;
     bool is_first = !p->has_server_line;
     p->has_server_line = true;
+    if (is_first && !p->is_midstream) {
+        /* The greeting's first line (RFC 5804 section 1.7: a capability). */
+        finding_set_context(p->s, FINDING_CONTEXT_BANNER, line, len);
+    }
     if (p->sv_is_open) {
         /* A line that goes on after a literal; a challenge's string is complete. */
         server_segment(p, line, len, 0);

@@ -275,8 +275,11 @@ static bool server_line(struct pop3 *p, const uint8_t *line, size_t len)
     }
     struct pop3_pending e;
     if (!pop(p, &e)) {
+        if (is_first) {
+            finding_set_context(p->s, FINDING_CONTEXT_BANNER, line, len); /* the greeting */
+        }
         if (is_first && is_ok) {
-            save_timestamp(p, line, len); /* the greeting */
+            save_timestamp(p, line, len);
         }
         return true;
     }

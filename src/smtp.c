@@ -180,14 +180,29 @@ static void auth_command(struct smtp *p, const uint8_t *line, size_t len)
     }
 }
 
+/* Records the argument of an EHLO or HELO line (the client's name, RFC 5321 section 4.1.1.1),
+ * unless the line was injected after STARTTLS. */
+static void client_name(struct smtp *p, const uint8_t *line, size_t len, bool is_injected)
+{
+    size_t off = 4;
+    while (off < len && line[off] == ' ') {
+        off++;
+    }
+    if (!is_injected && off < len) {
+        finding_set_context(p->s, FINDING_CONTEXT_CLIENT_NAME, line + off, len - off);
+    }
+}
+
 /* A command line. Lines injected after STARTTLS keep the framing (DATA, BDAT) and the reply
  * pairing, but neither start an AUTH exchange nor another STARTTLS: such commands are the
  * injector's, not the user's, and are counted rather than read. */
 static void command(struct smtp *p, const uint8_t *line, size_t len, bool is_injected)
 {
     if (line_is_word(line, len, "EHLO")) {
+        client_name(p, line, len, is_injected);
         push(p, SMTP_CMD_EHLO);
     } else if (line_is_word(line, len, "HELO")) {
+        client_name(p, line, len, is_injected);
         p->has_helo = true;
         push(p, SMTP_CMD_OTHER);
     } else if (line_is_word(line, len, "DATA")) {
@@ -408,6 +423,10 @@ static bool server_line(struct smtp *p, const uint8_t *line, size_t len)
         /* The first thing an SMTP server says is a reply; later, a line that is none is
          * skipped. */
         return p->has_server_line;
+    }
+    if (!p->has_server_line && !p->is_unsynced) {
+        /* The greeting, in a session whose start was captured. */
+        finding_set_context(p->s, FINDING_CONTEXT_BANNER, line, len);
     }
     p->has_server_line = true;
     p->is_unsynced = false; /* replies pair with commands from here on */
