@@ -199,6 +199,8 @@
 /* tlssniff: longest subject or issuer name rendered from a certificate, characters of RFC 4514
  * text (a longer one is cut and ends in "..."): real names are under 200. */
 #define TLSSNIFF_MAX_DN 256
+/* tlssniff: longest SNI host name kept, bytes (RFC 1035: a name is at most 255). */
+#define TLSSNIFF_MAX_SNI 255
 
 /* sink_sqlite: sessions per transaction before a commit, and the longest time between
  * commits on live capture, microseconds. */

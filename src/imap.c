@@ -735,6 +735,9 @@ static enum parse_status client_feed(struct imap *p, const uint8_t *data, size_t
 {
     struct line_buf *lb = &p->lb[PARSE_DIR_CLIENT];
     while (len > 0) {
+        if (p->is_client_tls && !p->is_compressed) {
+            tlssniff_leg_client(&p->tls, p->s, p->st, data, len); /* its ClientHello */
+        }
         if (p->is_client_tls || p->is_compressed) {
             return PARSE_OK;
         }
@@ -751,7 +754,7 @@ static enum parse_status client_feed(struct imap *p, const uint8_t *data, size_t
                 finding_set_implicit_tls(p->s);
                 p->phase = IMAP_TLS;
             }
-            return PARSE_OK;
+            continue;
         }
         const uint8_t *line;
         size_t line_len;
@@ -835,6 +838,7 @@ static void imap_gap(void *vp, enum parse_dir dir, uint64_t len)
         return;
     }
     if (dir == PARSE_DIR_CLIENT && p->is_client_tls) {
+        tlssniff_leg_client_lost(&p->tls, p->st);
         return; /* lost TLS bytes of the client: the server's answers still pair as before */
     }
     if (dir == PARSE_DIR_CLIENT) {

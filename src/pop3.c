@@ -340,6 +340,7 @@ static enum parse_status pop3_feed(void *vp, enum parse_dir dir, const uint8_t *
         }
         if (dir == PARSE_DIR_CLIENT) {
             if (p->is_client_tls) {
+                tlssniff_leg_client(&p->tls, p->s, p->st, data, len); /* its ClientHello */
                 return PARSE_OK;
             }
             /* A TLS record where a command should be: the client went to TLS (after STLS, or
@@ -351,7 +352,7 @@ static enum parse_status pop3_feed(void *vp, enum parse_dir dir, const uint8_t *
                     finding_set_implicit_tls(p->s);
                     p->phase = POP3_TLS;
                 }
-                return PARSE_OK;
+                continue;
             }
         }
         const uint8_t *line;
@@ -381,6 +382,9 @@ static void pop3_gap(void *vp, enum parse_dir dir, uint64_t len)
         /* The record framing is lost with the bytes: no version can be read any more. */
         tlssniff_leg_lost(&p->tls, p->s, p->st);
         return;
+    }
+    if (dir == PARSE_DIR_CLIENT && p->is_client_tls) {
+        tlssniff_leg_client_lost(&p->tls, p->st);
     }
     line_resync(&p->lb[dir]);
     /* What the lost bytes said is unknown: no answer may be paired with a command it did not

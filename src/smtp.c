@@ -475,6 +475,7 @@ static enum parse_status smtp_feed(void *vp, enum parse_dir dir, const uint8_t *
         }
         if (dir == PARSE_DIR_CLIENT) {
             if (p->is_client_tls || p->phase == SMTP_TLS) {
+                tlssniff_leg_client(&p->tls, p->s, p->st, data, len); /* its ClientHello */
                 return PARSE_OK;
             }
             if (p->bdat_left > 0) {
@@ -525,6 +526,7 @@ static void smtp_gap(void *vp, enum parse_dir dir, uint64_t len)
     }
     if (dir == PARSE_DIR_CLIENT) {
         if (p->is_client_tls || p->phase == SMTP_TLS) {
+            tlssniff_leg_client_lost(&p->tls, p->st);
             return; /* nothing of the client is read any more */
         }
         if (p->bdat_left > 0) {
