@@ -724,6 +724,17 @@ static void free_paths(void)
     finding_free(s);
 }
 
+/* The untagged greeting is the banner; after a client line it is none. */
+static void context(void)
+{
+    script_check_context(&imap_parser_ops, SCRIPT(S "* OK [CAPABILITY IMAP4rev1] ready\r\n"), 0,
+                         FINDING_CONTEXT_BANNER, "* OK [CAPABILITY IMAP4rev1] ready");
+    script_check_context(&imap_parser_ops, SCRIPT(S "* PREAUTH hi\r\n"), 0, FINDING_CONTEXT_BANNER,
+                         "* PREAUTH hi");
+    script_check_context(&imap_parser_ops, SCRIPT(C "a1 NOOP\r\n" S "* OK x\r\n"), 0,
+                         FINDING_CONTEXT_BANNER, NULL);
+}
+
 int main(void)
 {
     script_run_table(&imap_parser_ops, cases, sizeof cases / sizeof cases[0], describe_imap_cred);
@@ -742,5 +753,6 @@ int main(void)
     RUN(counters);
     RUN(parse_done_after_tls);
     RUN(free_paths);
+    RUN(context);
     return TEST_SUMMARY();
 }

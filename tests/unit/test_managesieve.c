@@ -611,6 +611,16 @@ static void free_paths(void)
     finding_free(s);
 }
 
+/* The greeting's first line is the banner; none mid-stream. */
+static void context(void)
+{
+    script_check_context(&managesieve_parser_ops,
+                         SCRIPT(S "\"IMPLEMENTATION\" \"Dovecot Pigeonhole\"\r\nOK\r\n"), 0,
+                         FINDING_CONTEXT_BANNER, "\"IMPLEMENTATION\" \"Dovecot Pigeonhole\"");
+    script_check_context(&managesieve_parser_ops, SCRIPT(S "OK\r\n"), PARSE_F_MIDSTREAM,
+                         FINDING_CONTEXT_BANNER, NULL);
+}
+
 int main(void)
 {
     script_run_table(&managesieve_parser_ops, cases, sizeof cases / sizeof cases[0], describe_cred);
@@ -626,5 +636,6 @@ int main(void)
     RUN(counters);
     RUN(parse_done_after_tls);
     RUN(free_paths);
+    RUN(context);
     return TEST_SUMMARY();
 }
