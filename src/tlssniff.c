@@ -12,7 +12,18 @@
  * plaintext reply such as "+OK" is NOT_TLS at once and the verdict is the same however the
  * stream is cut. An alert before the ServerHello means the handshake failed: NOT_TLS, as is
  * anything not reaching a ServerHello within TLSSNIFF_MAX_BYTES of stream. Known limitation:
- * pre-standard TLS 1.3 draft versions (0x7fxx) are outside 0x0300..0x0304 and read as NOT_TLS. */
+ * pre-standard TLS 1.3 draft versions (0x7fxx) are outside 0x0300..0x0304 and read as NOT_TLS.
+ *
+ * The same reader serves the session's context. At TLS 1.2 and older the server's Certificate
+ * (RFC 5246 section 7.4.2) follows in the clear: after the ServerHello the sniffer stays DONE
+ * and goes on, with a budget of its own, to that message's first TLSSNIFF_MAX_BYTES, and reads
+ * the first certificate's issuer and subject (RFC 5280 section 4.1) from its DER (X.690) far
+ * enough to render them in RFC 4514 form; any other message, a ChangeCipherSpec (a resumed
+ * session) or an alert ends that phase with no names. A client sniffer (tlssniff_new_client)
+ * reads the client's stream alike for a ClientHello (RFC 8446 section 4.1.2) and its
+ * server_name (RFC 6066 section 3). The names are read here rather than by GnuTLS or libtasn1:
+ * the message is often cut at the buffer's end and only two fields are wanted, while those
+ * libraries parse a whole certificate, and plainsight would gain a dependency for it. */
 #include "tlssniff.h"
 
 #include <assert.h>
