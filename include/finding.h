@@ -49,6 +49,18 @@ enum finding_end {
     FINDING_END_OPEN, /* not ended yet: a live run's record written at a credential event */
 };
 
+/* The context of a session, each a text field of the record and a column and JSON field of
+ * the same name (finding_context_name). */
+enum finding_context {
+    FINDING_CONTEXT_BANNER = 0,   /* the server's first greeting line ("220 mx.example ESMTP") */
+    FINDING_CONTEXT_CLIENT_NAME,  /* the SMTP EHLO/HELO argument */
+    FINDING_CONTEXT_SNI,          /* server_name from the client's TLS ClientHello */
+    FINDING_CONTEXT_CERT_SUBJECT, /* the server certificate's subject (RFC 4514), TLS <= 1.2 */
+    FINDING_CONTEXT_CERT_ISSUER,  /* its issuer (RFC 4514) */
+    FINDING_CONTEXT_PROXY_TARGET, /* host:port a SOCKS5 or HTTP CONNECT client asked for */
+    FINDING_CONTEXT_N,
+};
+
 /* A session's uid: "C" and 17 base62 digits, as Zeek writes its connection uids. */
 #define FINDING_UID_LEN 18
 
@@ -117,6 +129,10 @@ struct session {
     char *tunnel; /* how its first packet arrived: the layers outside its IP header, outermost
                      first ("vlan id=10, gre 192.0.2.1>198.51.100.9, erspan2 session=123");
                      owned (finding_set_tunnel), NULL for a plain frame */
+    /* What the session said about itself (finding_set_context): escaped text, owned, NULL
+     * while unknown, indexed by enum finding_context; ctx_mem is what they cost the heap. */
+    char *context[FINDING_CONTEXT_N];
+    size_t ctx_mem;
 };
 
 /* One run of plainsight: what it read and what it dropped. Strings and counters borrowed. */
@@ -169,6 +185,22 @@ size_t finding_set_tunnel(struct session *s, const char *text);
  * ended mid-login). Reported as incomplete, never as an exposed secret or a challenge-response:
  * what crossed in the clear is its user name at most. Anonymous logins are never incomplete. */
 bool finding_credential_is_incomplete(const struct credential *c);
+
+/* Sets s->context[which] from len wire bytes (borrowed), replacing an earlier value: cut to
+ * FINDING_MAX_CONTEXT bytes, then escaped as text (bytes 0x20..0x7e other than backslash as
+ * themselves, backslash as \\, every other byte as \xHH), so that a control byte never reaches
+ * an output. Allocates only when set; keeps s->ctx_mem (the heap bytes the fields hold) true,
+ * for flow's memory charge. len 0 clears the field. */
+void finding_set_context(struct session *s, enum finding_context which, const uint8_t *p,
+                         size_t len);
+
+/* Like finding_set_context for text that is already escaped (an RFC 4514 name, whose
+ * backslashes are its own escapes): bytes outside 0x20..0x7e become '?'. Borrows text. */
+void finding_set_context_text(struct session *s, enum finding_context which, const char *text);
+
+/* The field's name in SQLite and JSON ("banner", "client_name", "sni", "cert_subject",
+ * "cert_issuer", "proxy_target"). */
+const char *finding_context_name(enum finding_context which);
 
 /* Sets s->sensor to sensor (borrowed: it must outlive the record; NULL for none) and s->uid from
  * the sensor, its first packet's time and its endpoints (set those first): the same session

@@ -180,6 +180,10 @@
 /* finding: longest sensor name (--sensor), bytes: a Linux host name (the default) is at most 64,
  * and a name that long still fits a syslog HOSTNAME (RFC 5424: 255). */
 #define FINDING_MAX_SENSOR 64
+/* finding: longest context field kept (banner, EHLO name, SNI, certificate names, proxy
+ * target), bytes before escaping (up to 4 characters each after): a greeting line or a host
+ * name is far shorter (RFC 1035: 255 for a name), and a record stays small. */
+#define FINDING_MAX_CONTEXT 256
 
 /* pop3: APOP timestamp from the greeting, bytes (RFC 1939 msg-id; generous). */
 #define POP3_MAX_TIMESTAMP 512
@@ -233,6 +237,11 @@
 
 /* tlssniff: bytes of the server's first TLS records buffered to find the ServerHello. */
 #define TLSSNIFF_MAX_BYTES 16384
+/* tlssniff: longest subject or issuer name rendered from a certificate, characters of RFC 4514
+ * text (a longer one is cut and ends in "..."): real names are under 200. */
+#define TLSSNIFF_MAX_DN 256
+/* tlssniff: longest SNI host name kept, bytes (RFC 1035: a name is at most 255). */
+#define TLSSNIFF_MAX_SNI 255
 
 /* sink_sqlite: sessions per transaction before a commit, and the longest time between
  * commits on live capture, microseconds. */

@@ -82,9 +82,20 @@ CREATE TABLE IF NOT EXISTS sessions (
                                           -- its IP header, outermost first ('vlan id=10,
                                           -- gre 192.0.2.1>198.51.100.9, erspan2 session=123');
                                           -- NULL for a plain frame and in older rows
-    interface       TEXT                  -- live: the interfaces (-i) its packets came from,
+    interface       TEXT,                 -- live: the interfaces (-i) its packets came from,
                                           -- comma-separated ('eth1,eth2' for a TAP's two
                                           -- ports); NULL reading files and in older rows
+    -- The session's context, NULL when unknown (and in older rows). Wire text is cut to 256
+    -- bytes and escaped: bytes outside printable ASCII as \xHH, a backslash as \\.
+    banner          TEXT,                 -- the server's first greeting line ('220 mx.example
+                                          -- ESMTP Postfix', '+OK', '* OK', FTP 220, ManageSieve,
+                                          -- NNTP 200/201); NULL for LDAP, XMPP and HTTP
+    client_name     TEXT,                 -- the SMTP EHLO/HELO argument
+    sni             TEXT,                 -- server_name from the client's TLS ClientHello
+    cert_subject    TEXT,                 -- the server certificate's subject, RFC 4514 (seen in
+                                          -- the clear: TLS 1.2 and older)
+    cert_issuer     TEXT,                 -- its issuer, RFC 4514
+    proxy_target    TEXT                  -- host:port a SOCKS5 or HTTP CONNECT client asked for
 );
 CREATE INDEX IF NOT EXISTS sessions_server ON sessions(server_ip, server_port);
 CREATE UNIQUE INDEX IF NOT EXISTS sessions_uid ON sessions(uid);

@@ -58,6 +58,9 @@ void finding_free(struct session *s)
         credential_free(s->creds[i]);
     }
     free(s->tunnel);
+    for (size_t i = 0; i < FINDING_CONTEXT_N; i++) {
+        free(s->context[i]);
+    }
     explicit_bzero(s, sizeof *s);
     free(s);
 }
@@ -73,6 +76,69 @@ size_t finding_set_tunnel(struct session *s, const char *text)
     s->tunnel = xmalloc(len);
     memcpy(s->tunnel, text, len);
     return len;
+}
+
+/* Replaces s->context[which] with an owned copy of text[0..len) (len 0: none). */
+static void context_store(struct session *s, enum finding_context which, const char *text,
+                          size_t len)
+{
+    char **field = &s->context[which];
+    if (*field != NULL) {
+        s->ctx_mem -= PS_HEAP_COST(strlen(*field) + 1);
+        free(*field);
+        *field = NULL;
+    }
+    if (len == 0) {
+        return;
+    }
+    *field = xmalloc(len + 1);
+    memcpy(*field, text, len);
+    (*field)[len] = '\0';
+    s->ctx_mem += PS_HEAP_COST(len + 1);
+}
+
+void finding_set_context(struct session *s, enum finding_context which, const uint8_t *p,
+                         size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    char text[FINDING_MAX_CONTEXT * 4];
+    size_t o = 0;
+    if (len > FINDING_MAX_CONTEXT) {
+        len = FINDING_MAX_CONTEXT;
+    }
+    for (size_t i = 0; i < len; i++) {
+        uint8_t b = p[i];
+        if (b == '\\') {
+            text[o++] = '\\';
+            text[o++] = '\\';
+        } else if (b >= 0x20 && b < 0x7f) {
+            text[o++] = (char)b;
+        } else {
+            text[o++] = '\\';
+            text[o++] = 'x';
+            text[o++] = hex[b >> 4];
+            text[o++] = hex[b & 0xf];
+        }
+    }
+    context_store(s, which, text, o);
+}
+
+void finding_set_context_text(struct session *s, enum finding_context which, const char *text)
+{
+    char buf[FINDING_MAX_CONTEXT * 4];
+    size_t o = 0;
+    for (; o < sizeof buf && text[o] != '\0'; o++) {
+        buf[o] = text[o] >= 0x20 && text[o] < 0x7f ? text[o] : '?';
+    }
+    context_store(s, which, buf, o);
+}
+
+const char *finding_context_name(enum finding_context which)
+{
+    static const char *const names[FINDING_CONTEXT_N] = {
+        "banner", "client_name", "sni", "cert_subject", "cert_issuer", "proxy_target",
+    };
+    return which < FINDING_CONTEXT_N ? names[which] : "unknown";
 }
 
 void finding_drop_credential(struct session *s, struct credential *c)

@@ -84,6 +84,7 @@ struct mail {
     uint8_t fin_mask;       /* bit 0: client sent FIN, bit 1: server sent FIN */
     struct seg_sig last[2]; /* per direction: the last segment with data or SYN/FIN/RST */
     struct reasm dir[2];
+    size_t ctx_charged; /* the session's context fields as last charged (s->ctx_mem) */
 };
 
 /* Which list a flow is on. Eviction takes closed flows first, then flows that have carried
@@ -438,6 +439,16 @@ void flow_set_cred_events(struct flow_table *ft, flow_cred_fn *fn)
     ft->on_cred = fn;
 }
 
+/* Brings the charge for the context fields the parser set (finding_set_context) up to date. */
+static void charge_context(struct flow_table *ft, struct mail *m)
+{
+    if (m->s->ctx_mem != m->ctx_charged) {
+        ft->mem_flows = ft->mem_flows - m->ctx_charged + m->s->ctx_mem;
+        m->ctx_charged = m->s->ctx_mem;
+        update_mem(ft);
+    }
+}
+
 static void on_data(void *ctx, const uint8_t *data, size_t len)
 {
     struct dir_ctx *d = ctx;
@@ -456,6 +467,7 @@ static void on_data(void *ctx, const uint8_t *data, size_t len)
         d->ft->ps.not_protocol++;
     }
     promote(d);
+    charge_context(d->ft, m);
     if (d->ft->on_cred != NULL && m->s->n_creds > 0) {
         publish(d->ft, m);
     }
@@ -517,6 +529,7 @@ static void end_session(struct flow_table *ft, struct flow *f, enum finding_end 
     if (m->s->tunnel != NULL) {
         ft->mem_flows -= PS_HEAP_COST(strlen(m->s->tunnel) + 1);
     }
+    ft->mem_flows -= m->ctx_charged;
     finding_free(m->s);
     free(m);
     f->m = NULL;

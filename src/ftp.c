@@ -396,6 +396,9 @@ static bool server_line(struct ftp *p, const uint8_t *line, size_t len)
          * the text of a multi-line reply first. Otherwise a stray line is ignored. */
         return !is_first || p->is_midstream;
     }
+    if (is_first && !p->is_midstream) {
+        finding_set_context(p->s, FINDING_CONTEXT_BANNER, line, len); /* the greeting */
+    }
     if (!is_multi) {
         reply(p, line);
         return true;
@@ -414,6 +417,7 @@ static enum parse_status client_feed(struct ftp *p, const uint8_t *data, size_t 
     struct line_buf *lb = &p->lb[PARSE_DIR_CLIENT];
     while (len > 0) {
         if (p->is_client_tls) {
+            tlssniff_leg_client(&p->tls, p->s, p->st, data, len); /* its ClientHello */
             return PARSE_OK;
         }
         /* A TLS record where a command should be: the client went to TLS (after AUTH TLS, or
@@ -425,7 +429,7 @@ static enum parse_status client_feed(struct ftp *p, const uint8_t *data, size_t 
                 p->phase = FTP_TLS;
                 p->in_greeting = false;
             }
-            return PARSE_OK;
+            continue;
         }
         const uint8_t *line;
         size_t line_len;
@@ -498,6 +502,7 @@ static void ftp_gap(void *vp, enum parse_dir dir, uint64_t len)
         return;
     }
     if (dir == PARSE_DIR_CLIENT && p->is_client_tls) {
+        tlssniff_leg_client_lost(&p->tls, p->st);
         return; /* lost TLS bytes of the client: the server's replies still pair as before */
     }
     if (dir == PARSE_DIR_SERVER) {

@@ -195,6 +195,9 @@ static bool read_request_line(struct httpconnect *p, const uint8_t *l, size_t le
         return false;
     }
     p->dst_port = target_port(t, t_len);
+    if (p->dst_port != 0) {
+        finding_set_context(p->s, FINDING_CONTEXT_PROXY_TARGET, t, t_len);
+    }
     return p->dst_port != 0;
 }
 

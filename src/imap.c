@@ -718,6 +718,10 @@ static bool server_line(struct imap *p, const uint8_t *line, size_t len)
         return true;
     }
     if (len >= 2 && line[0] == '*' && line[1] == ' ') {
+        if (is_first && !p->has_client_line) {
+            /* The greeting (RFC 9051 section 7.1: OK, PREAUTH or BYE). */
+            finding_set_context(p->s, FINDING_CONTEXT_BANNER, line, len);
+        }
         return untagged(p, line + 2, len - 2, is_first);
     }
     /* The first thing an IMAP server says is "* OK", "* PREAUTH" or "* BYE"; a capture that
@@ -731,6 +735,9 @@ static enum parse_status client_feed(struct imap *p, const uint8_t *data, size_t
 {
     struct line_buf *lb = &p->lb[PARSE_DIR_CLIENT];
     while (len > 0) {
+        if (p->is_client_tls && !p->is_compressed) {
+            tlssniff_leg_client(&p->tls, p->s, p->st, data, len); /* its ClientHello */
+        }
         if (p->is_client_tls || p->is_compressed) {
             return PARSE_OK;
         }
@@ -747,7 +754,7 @@ static enum parse_status client_feed(struct imap *p, const uint8_t *data, size_t
                 finding_set_implicit_tls(p->s);
                 p->phase = IMAP_TLS;
             }
-            return PARSE_OK;
+            continue;
         }
         const uint8_t *line;
         size_t line_len;
@@ -831,6 +838,7 @@ static void imap_gap(void *vp, enum parse_dir dir, uint64_t len)
         return;
     }
     if (dir == PARSE_DIR_CLIENT && p->is_client_tls) {
+        tlssniff_leg_client_lost(&p->tls, p->st);
         return; /* lost TLS bytes of the client: the server's answers still pair as before */
     }
     if (dir == PARSE_DIR_CLIENT) {

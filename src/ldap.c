@@ -769,6 +769,7 @@ static enum parse_status side_feed(struct ldap *p, enum parse_dir dir, const uin
             return PARSE_OK;
         }
         if (dir == PARSE_DIR_CLIENT && p->is_client_tls) {
+            tlssniff_leg_client(&p->tls, p->s, p->st, data, len); /* its ClientHello */
             return PARSE_OK;
         }
         switch (sd->step) {
@@ -831,6 +832,7 @@ static void ldap_gap(void *vp, enum parse_dir dir, uint64_t len)
         return;
     }
     if (dir == PARSE_DIR_CLIENT && p->is_client_tls) {
+        tlssniff_leg_client_lost(&p->tls, p->st);
         return;
     }
     if (sd->step == LDAP_SKIP && len < sd->skip) {

@@ -741,6 +741,10 @@ static bool server_line(struct managesieve *p, const uint8_t *line, size_t len)
     p->st->lines++;
     bool is_first = !p->has_server_line;
     p->has_server_line = true;
+    if (is_first && !p->is_midstream) {
+        /* The greeting's first line (RFC 5804 section 1.7: a capability). */
+        finding_set_context(p->s, FINDING_CONTEXT_BANNER, line, len);
+    }
     if (p->sv_is_open) {
         /* A line that goes on after a literal; a challenge's string is complete. */
         server_segment(p, line, len, 0);
@@ -800,6 +804,7 @@ static enum parse_status client_feed(struct managesieve *p, const uint8_t *data,
     struct line_buf *lb = &p->lb[PARSE_DIR_CLIENT];
     while (len > 0) {
         if (p->is_client_tls) {
+            tlssniff_leg_client(&p->tls, p->s, p->st, data, len); /* its ClientHello */
             return PARSE_OK;
         }
         if (p->cl_lit_left > 0) {
@@ -816,7 +821,7 @@ static enum parse_status client_feed(struct managesieve *p, const uint8_t *data,
                 p->phase = MS_TLS;
                 p->sv_in_greeting = false;
             }
-            return PARSE_OK;
+            continue;
         }
         const uint8_t *line;
         size_t line_len;
@@ -897,6 +902,7 @@ static void ms_gap(void *vp, enum parse_dir dir, uint64_t len)
         return;
     }
     if (dir == PARSE_DIR_CLIENT && p->is_client_tls) {
+        tlssniff_leg_client_lost(&p->tls, p->st);
         return; /* lost TLS bytes of the client: the server's answers still pair as before */
     }
     /* Lost inside a literal: its end is still known and no command or answer was lost, so the

@@ -396,6 +396,10 @@ static void response(struct nntp *p, const uint8_t *line, size_t len)
 {
     if (p->in_greeting) {
         p->in_greeting = false; /* 200 or 201, or 400 or 502 to refuse the session */
+        if (code_is(line, "200") || code_is(line, "201")) {
+            /* The greeting (RFC 3977 section 5.1.1): posting allowed or not. */
+            finding_set_context(p->s, FINDING_CONTEXT_BANNER, line, len);
+        }
         return;
     }
     const struct nntp_pending *h = peek(p);
@@ -450,7 +454,11 @@ static enum parse_status client_feed(struct nntp *p, const uint8_t *data, size_t
 {
     struct line_buf *lb = &p->lb[PARSE_DIR_CLIENT];
     while (len > 0) {
-        if (p->is_client_tls || p->phase == NNTP_OPAQUE) {
+        if (p->is_client_tls) {
+            tlssniff_leg_client(&p->tls, p->s, p->st, data, len); /* its ClientHello */
+            return PARSE_OK;
+        }
+        if (p->phase == NNTP_OPAQUE) {
             return PARSE_OK;
         }
         /* A TLS record where a command should be: the client went to TLS (after STARTTLS, or
@@ -463,7 +471,7 @@ static enum parse_status client_feed(struct nntp *p, const uint8_t *data, size_t
                 p->phase = NNTP_TLS;
                 p->in_greeting = false;
             }
-            return PARSE_OK;
+            continue;
         }
         const uint8_t *line;
         size_t line_len;
@@ -531,7 +539,11 @@ static void nntp_gap(void *vp, enum parse_dir dir, uint64_t len)
         tlssniff_leg_lost(&p->tls, p->s, p->st);
         return;
     }
-    if ((dir == PARSE_DIR_CLIENT && p->is_client_tls) || p->phase == NNTP_OPAQUE) {
+    if (dir == PARSE_DIR_CLIENT && p->is_client_tls) {
+        tlssniff_leg_client_lost(&p->tls, p->st);
+        return; /* lost TLS bytes of the client: the server's responses still pair as before */
+    }
+    if (p->phase == NNTP_OPAQUE) {
         return; /* lost bytes nobody reads */
     }
     if (dir == PARSE_DIR_SERVER) {

@@ -275,8 +275,11 @@ static bool server_line(struct pop3 *p, const uint8_t *line, size_t len)
     }
     struct pop3_pending e;
     if (!pop(p, &e)) {
+        if (is_first) {
+            finding_set_context(p->s, FINDING_CONTEXT_BANNER, line, len); /* the greeting */
+        }
         if (is_first && is_ok) {
-            save_timestamp(p, line, len); /* the greeting */
+            save_timestamp(p, line, len);
         }
         return true;
     }
@@ -337,6 +340,7 @@ static enum parse_status pop3_feed(void *vp, enum parse_dir dir, const uint8_t *
         }
         if (dir == PARSE_DIR_CLIENT) {
             if (p->is_client_tls) {
+                tlssniff_leg_client(&p->tls, p->s, p->st, data, len); /* its ClientHello */
                 return PARSE_OK;
             }
             /* A TLS record where a command should be: the client went to TLS (after STLS, or
@@ -348,7 +352,7 @@ static enum parse_status pop3_feed(void *vp, enum parse_dir dir, const uint8_t *
                     finding_set_implicit_tls(p->s);
                     p->phase = POP3_TLS;
                 }
-                return PARSE_OK;
+                continue;
             }
         }
         const uint8_t *line;
@@ -378,6 +382,9 @@ static void pop3_gap(void *vp, enum parse_dir dir, uint64_t len)
         /* The record framing is lost with the bytes: no version can be read any more. */
         tlssniff_leg_lost(&p->tls, p->s, p->st);
         return;
+    }
+    if (dir == PARSE_DIR_CLIENT && p->is_client_tls) {
+        tlssniff_leg_client_lost(&p->tls, p->st);
     }
     line_resync(&p->lb[dir]);
     /* What the lost bytes said is unknown: no answer may be paired with a command it did not

@@ -225,6 +225,10 @@ static void put_head(FILE *f, const char *event_type, const struct session *s)
     put_cstr(f, s->interfaces);
     fputs(",\"protocol\":", f);
     put_cstr(f, finding_proto_name(s->protocol));
+    for (size_t i = 0; i < FINDING_CONTEXT_N; i++) {
+        fprintf(f, ",\"%s\":", finding_context_name((enum finding_context)i));
+        put_cstr(f, s->context[i]);
+    }
 }
 
 enum ps_err sink_json_credential(struct sink_json *j, const struct session *s, size_t i)

@@ -55,9 +55,10 @@ static const char sql_ins_session[] =
     "INSERT INTO sessions (run_id, ts_start, ts_end, client_ip, client_port, server_ip,"
     " server_port, vlan, protocol, tls, tls_version, tls_weak, starttls, exposure, end_reason,"
     " packets, bytes_client, bytes_server, gaps, gap_bytes, injected_commands,"
-    " credentials_dropped, uid, community_id, sensor, tunnel, interface)"
+    " credentials_dropped, uid, community_id, sensor, tunnel, interface, banner, client_name,"
+    " sni, cert_subject, cert_issuer, proxy_target)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
+    " ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)"
     " ON CONFLICT (uid) DO NOTHING";
 
 /* The same columns into the row a credential event wrote (?1 is its id, not the run). */
@@ -67,7 +68,8 @@ static const char sql_upd_session[] =
     " tls_weak = ?12, starttls = ?13, exposure = ?14, end_reason = ?15, packets = ?16,"
     " bytes_client = ?17, bytes_server = ?18, gaps = ?19, gap_bytes = ?20,"
     " injected_commands = ?21, credentials_dropped = ?22, uid = ?23, community_id = ?24,"
-    " sensor = ?25, tunnel = ?26, interface = ?27 WHERE id = ?1";
+    " sensor = ?25, tunnel = ?26, interface = ?27, banner = ?28, client_name = ?29, sni = ?30,"
+    " cert_subject = ?31, cert_issuer = ?32, proxy_target = ?33 WHERE id = ?1";
 
 static const char sql_find_session[] = "SELECT id FROM sessions WHERE uid = ?1";
 
@@ -264,7 +266,8 @@ static bool has_row(struct sink_sqlite *db, const char *sql, const char *a, cons
 }
 
 /* Version 1 had no sessions.uid, runs.pid or runs.host, and databases written before
- * credentials.anonymous, sessions.community_id or the sensor columns have no such column: they are
+ * credentials.anonymous, sessions.community_id, the sensor columns or the context columns (banner
+ * to proxy_target) have no such column: they are
  * added before the schema's text (whose indexes name them) is applied. A table that does not exist
  * yet is made whole by that text. */
 static int migrate(struct sink_sqlite *db)
@@ -284,6 +287,12 @@ static int migrate(struct sink_sqlite *db)
         { "credentials", "incomplete",
           "ALTER TABLE credentials ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0" },
         { "sessions", "interface", "ALTER TABLE sessions ADD COLUMN interface TEXT" },
+        { "sessions", "banner", "ALTER TABLE sessions ADD COLUMN banner TEXT" },
+        { "sessions", "client_name", "ALTER TABLE sessions ADD COLUMN client_name TEXT" },
+        { "sessions", "sni", "ALTER TABLE sessions ADD COLUMN sni TEXT" },
+        { "sessions", "cert_subject", "ALTER TABLE sessions ADD COLUMN cert_subject TEXT" },
+        { "sessions", "cert_issuer", "ALTER TABLE sessions ADD COLUMN cert_issuer TEXT" },
+        { "sessions", "proxy_target", "ALTER TABLE sessions ADD COLUMN proxy_target TEXT" },
     };
     for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
         bool is_table =
@@ -659,6 +668,13 @@ static enum ps_err put_session(sqlite3_stmt *st, int64_t first, const struct ses
         sqlite3_bind_text(st, 27, s->interfaces, -1, SQLITE_TRANSIENT);
     } else {
         sqlite3_bind_null(st, 27);
+    }
+    for (int i = 0; i < FINDING_CONTEXT_N; i++) {
+        if (s->context[i] != NULL) {
+            sqlite3_bind_text(st, 28 + i, s->context[i], -1, SQLITE_TRANSIENT);
+        } else {
+            sqlite3_bind_null(st, 28 + i);
+        }
     }
     return step_done(st) == SQLITE_OK ? PS_OK : PS_ERR_DB;
 }

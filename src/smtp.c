@@ -180,14 +180,29 @@ static void auth_command(struct smtp *p, const uint8_t *line, size_t len)
     }
 }
 
+/* Records the argument of an EHLO or HELO line (the client's name, RFC 5321 section 4.1.1.1),
+ * unless the line was injected after STARTTLS. */
+static void client_name(struct smtp *p, const uint8_t *line, size_t len, bool is_injected)
+{
+    size_t off = 4;
+    while (off < len && line[off] == ' ') {
+        off++;
+    }
+    if (!is_injected && off < len) {
+        finding_set_context(p->s, FINDING_CONTEXT_CLIENT_NAME, line + off, len - off);
+    }
+}
+
 /* A command line. Lines injected after STARTTLS keep the framing (DATA, BDAT) and the reply
  * pairing, but neither start an AUTH exchange nor another STARTTLS: such commands are the
  * injector's, not the user's, and are counted rather than read. */
 static void command(struct smtp *p, const uint8_t *line, size_t len, bool is_injected)
 {
     if (line_is_word(line, len, "EHLO")) {
+        client_name(p, line, len, is_injected);
         push(p, SMTP_CMD_EHLO);
     } else if (line_is_word(line, len, "HELO")) {
+        client_name(p, line, len, is_injected);
         p->has_helo = true;
         push(p, SMTP_CMD_OTHER);
     } else if (line_is_word(line, len, "DATA")) {
@@ -409,6 +424,10 @@ static bool server_line(struct smtp *p, const uint8_t *line, size_t len)
          * skipped. */
         return p->has_server_line;
     }
+    if (!p->has_server_line && !p->is_unsynced) {
+        /* The greeting, in a session whose start was captured. */
+        finding_set_context(p->s, FINDING_CONTEXT_BANNER, line, len);
+    }
     p->has_server_line = true;
     p->is_unsynced = false; /* replies pair with commands from here on */
     const uint8_t *text = line + (len > 3 ? 4 : 3);
@@ -456,6 +475,7 @@ static enum parse_status smtp_feed(void *vp, enum parse_dir dir, const uint8_t *
         }
         if (dir == PARSE_DIR_CLIENT) {
             if (p->is_client_tls || p->phase == SMTP_TLS) {
+                tlssniff_leg_client(&p->tls, p->s, p->st, data, len); /* its ClientHello */
                 return PARSE_OK;
             }
             if (p->bdat_left > 0) {
@@ -506,6 +526,7 @@ static void smtp_gap(void *vp, enum parse_dir dir, uint64_t len)
     }
     if (dir == PARSE_DIR_CLIENT) {
         if (p->is_client_tls || p->phase == SMTP_TLS) {
+            tlssniff_leg_client_lost(&p->tls, p->st);
             return; /* nothing of the client is read any more */
         }
         if (p->bdat_left > 0) {

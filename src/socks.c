@@ -12,6 +12,7 @@
  * no other parser. Everything after the handshake goes to it. */
 #include "socks.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,31 @@ static size_t target_len(const uint8_t *m, size_t len)
     return len < 4 + a + 2 ? 0 : 4 + a + 2;
 }
 
+/* Records the host:port of the CONNECT request m (n bytes, whole) as the session's proxy
+ * target: a domain as sent, an address as text ("[2001:db8::1]:143" for IPv6). */
+static void set_target(struct socks *p, const uint8_t *m, size_t n)
+{
+    char text[FINDING_MAX_CONTEXT + 16]; /* a domain (255 bytes) or an address, and the port */
+    size_t a = n - 6;                    /* the address, its length byte included */
+    size_t off = 0;
+    if (m[3] == SOCKS_ATYP_DOMAIN) {
+        memcpy(text, m + 5, a - 1); /* bytes as sent: finding escapes them */
+        off = a - 1;
+    } else {
+        uint8_t ip[16] = { 0 };
+        char buf[48];
+        memcpy(ip, m + 4, a);
+        finding_format_ip(a == 4 ? 4 : 6, ip, buf, sizeof buf);
+        int k = snprintf(text, sizeof text, a == 4 ? "%s" : "[%s]", buf);
+        off = k > 0 ? (size_t)k : 0;
+    }
+    int k = snprintf(text + off, sizeof text - off, ":%u", (unsigned)p->dst_port);
+    if (k > 0) {
+        finding_set_context(p->s, FINDING_CONTEXT_PROXY_TARGET, (const uint8_t *)text,
+                            off + (size_t)k);
+    }
+}
+
 /* Reads the message of the current step from m (len bytes). Returns its length, 0 when more
  * bytes are needed, SIZE_MAX when the handshake is not one to follow. */
 static size_t step_once(struct socks *p, const uint8_t *m, size_t len)
@@ -178,6 +204,7 @@ static size_t step_once(struct socks *p, const uint8_t *m, size_t len)
             return SIZE_MAX;
         }
         p->dst_port = (uint16_t)((uint16_t)m[n - 2] << 8 | m[n - 1]);
+        set_target(p, m, n);
         return n;
     case SOCKS_S_REPLY:
         n = target_len(m, len);

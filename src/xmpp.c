@@ -720,7 +720,7 @@ static void client_tls(struct xmpp *p)
 }
 
 /* Feeds len bytes of one direction; *used is set to the bytes read when TLS begins after them
- * (the rest is the server's TLS), else len. Returns false when the stream is not XMPP. */
+ * (the rest is that direction's TLS), else len. Returns false when the stream is not XMPP. */
 static bool lex(struct xmpp *p, enum parse_dir dir, const uint8_t *b, size_t len, size_t *used)
 {
     struct xmpp_dir *d = dir_of(p, dir);
@@ -736,7 +736,7 @@ static bool lex(struct xmpp *p, enum parse_dir dir, const uint8_t *b, size_t len
             for (size_t k = i; k < end && (dir == PARSE_DIR_CLIENT || !d->has_stream); k++) {
                 if (dir == PARSE_DIR_CLIENT && b[k] == TLSSNIFF_CT_HANDSHAKE) {
                     client_tls(p);
-                    *used = len;
+                    *used = k; /* its ClientHello starts here */
                     return true;
                 }
                 if (!d->has_stream && !is_space(b[k])) {
@@ -798,6 +798,7 @@ static enum parse_status xmpp_feed(void *vp, enum parse_dir dir, const uint8_t *
         return PARSE_OK;
     }
     if (dir == PARSE_DIR_CLIENT && p->is_client_tls) {
+        tlssniff_leg_client(&p->tls, p->s, p->st, data, len); /* its ClientHello */
         return PARSE_OK;
     }
     if (dir == PARSE_DIR_SERVER && p->phase == XMPP_TLS) {
@@ -809,7 +810,11 @@ static enum parse_status xmpp_feed(void *vp, enum parse_dir dir, const uint8_t *
         return PARSE_ERROR;
     }
     if (used < len) {
-        tlssniff_leg_feed(&p->tls, p->s, p->st, data + used, len - used);
+        if (dir == PARSE_DIR_CLIENT) {
+            tlssniff_leg_client(&p->tls, p->s, p->st, data + used, len - used);
+        } else {
+            tlssniff_leg_feed(&p->tls, p->s, p->st, data + used, len - used);
+        }
         return PARSE_OK;
     }
     return d->in_tag || d->in_text ? PARSE_NEED_MORE : PARSE_OK;
@@ -826,6 +831,7 @@ static void xmpp_gap(void *vp, enum parse_dir dir, uint64_t len)
         return;
     }
     if (dir == PARSE_DIR_CLIENT && p->is_client_tls) {
+        tlssniff_leg_client_lost(&p->tls, p->st);
         return;
     }
     /* Resynchronise at the next '<', as if at the stream's top level. */

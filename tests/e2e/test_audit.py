@@ -9,15 +9,19 @@ import collections
 import glob
 import json
 import os
+import re
 import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, Tally, analyse, tmpdir  # noqa: E402
+from common import ROOT, Tally, analyse, sessions, tmpdir  # noqa: E402
 
 CAPTURES = os.path.join(ROOT, "captures")
 AUDIT = os.path.join(ROOT, "sql", "audit")
 WEAK = {"SSLv3", "TLSv1.0", "TLSv1.1"}
+SENSOR = "audit-sensor"
+# Columns that are group_concat(DISTINCT ...) lists, whose order SQLite does not promise.
+LISTS = {"protocols", "addresses"}
 
 
 def order(rows):
@@ -115,6 +119,64 @@ def want_challenge_response(ts):
     return order(k + (n[k], ok[k]) for k in n)
 
 
+def want_exposed_by_sensor(ts, db_sessions):
+    """One sensor read every capture. Its first and last sighting are times the truth files do
+    not hold: they are taken from the database's sessions that carry an exposed secret."""
+    accounts, sess, servers, protocols = set(), 0, set(), set()
+    ok = 0
+    for s in ts:
+        exposed = [c for c in s["credentials"] if is_exposed_secret(c)]
+        if not exposed:
+            continue
+        sess += 1
+        servers.add(split(s["server"]))
+        protocols.add(s["protocol"])
+        for c in exposed:
+            accounts.add(c["username"] or c["password"])
+            ok += c["result"] == "success"
+    times = [d["ts_start"] for d in db_sessions
+             if any(c["secret_len"] is not None and not c["anonymous"] for c in d["credentials"])]
+    return [(SENSOR, len(accounts), sess, len(servers), ok, ",".join(sorted(protocols)),
+             min(times), max(times))]
+
+
+def server_name(d):
+    """The name sessions-by-server-name.sql gives a session, by its rules, read here anew."""
+    if d["sni"] is not None:
+        return d["sni"]
+    subj = d["cert_subject"]
+    if subj is not None and subj.startswith("CN="):
+        return subj[3:].split(",", 1)[0]
+    b = d["banner"]
+    if d["protocol"] == "smtp" and b is not None and re.match(r"220[ -].", b, re.S):
+        return b[4:].split(" ", 1)[0]
+    if d["protocol"] == "pop3" and b is not None and re.match(r"\+OK .*<.*@.*>", b, re.S):
+        rest = b[b.index("@") + 1:]
+        return rest[:rest.index(">")]
+    if d["proxy_target"] is not None:
+        return d["proxy_target"].rstrip("0123456789")[:-1]
+    return None
+
+
+def want_sessions_by_server_name(ts, db_sessions):
+    """The names come from context the truth files do not hold (greetings, SNI, certificates,
+    proxy targets), and so do the exposure verdicts: both are read from the database's own
+    sessions, the name by the query's rules applied here; the truth gives the session count."""
+    per = {}
+    for d in db_sessions:
+        name = server_name(d) or "(unknown)"
+        e = per.setdefault(name, {"n": 0, "exp": collections.Counter(), "protocols": set(),
+                                  "addresses": set()})
+        e["n"] += 1
+        e["exp"][d["exposure"]] += 1
+        e["protocols"].add(d["protocol"])
+        e["addresses"].add("%s:%d" % (d["server_ip"], d["server_port"]))
+    assert sum(e["n"] for e in per.values()) == len(ts), "database and truth differ in sessions"
+    return order((k, e["n"], e["exp"]["credentials"], e["exp"]["challenge-response"],
+                  e["exp"]["cleartext"], e["exp"]["none"], ",".join(sorted(e["protocols"])),
+                  ",".join(sorted(e["addresses"]))) for k, e in per.items())
+
+
 # Each query: the columns compared (by name, in this order) and its expected rows.
 QUERIES = {
     "exposed-accounts.sql": (("username", "protocol", "server_ip", "server_port", "exposures",
@@ -128,7 +190,18 @@ QUERIES = {
                      want_weak_tls),
     "challenge-response.sql": (("username", "mechanism", "protocol", "server_ip", "server_port",
                                 "exchanges", "successes"), want_challenge_response),
+    "exposed-by-sensor.sql": (("sensor", "accounts", "sessions", "servers", "accepted_logins",
+                               "protocols", "first_seen", "last_seen"), want_exposed_by_sensor),
+    "sessions-by-server-name.sql": (("server_name", "sessions", "credentials",
+                                     "challenge_response", "cleartext", "protected", "protocols",
+                                     "addresses"), want_sessions_by_server_name),
 }
+# The queries whose expected answer also needs the database's own sessions.
+FROM_DB = {"exposed-by-sensor.sql", "sessions-by-server-name.sql"}
+
+
+def normalise(col, v):
+    return ",".join(sorted(set(v.split(",")))) if col in LISTS and v is not None else v
 
 
 def run_query(db, path, cols):
@@ -137,7 +210,7 @@ def run_query(db, path, cols):
     with open(path) as f:
         rows = con.execute(f.read()).fetchall()
     con.close()
-    return order(tuple(r[c] for c in cols) for r in rows)
+    return order(tuple(normalise(c, r[c]) for c in cols) for r in rows)
 
 
 def main():
@@ -145,15 +218,16 @@ def main():
     b = sys.argv[1]
     tmp = tmpdir(prefix="plainsight-audit-")
     caps = sorted(glob.glob(os.path.join(CAPTURES, "*.pcap")))
-    rc, out, err, db = analyse(b, caps, ["-q"], tmp=os.path.join(tmp, "all"))
+    rc, out, err, db = analyse(b, caps, ["-q", "--sensor", SENSOR], tmp=os.path.join(tmp, "all"))
     t.check(rc == 0, "all bundled captures read: exit %d %s" % (rc, err.strip()))
     ts = truth_sessions()
+    db_sessions = sessions(db)
     for q in sorted(os.listdir(AUDIT)):
         if q not in QUERIES:
             t.check(False, "%s: no expected answer in this test (add one)" % q)
             continue
         cols, want_fn = QUERIES[q]
-        want = want_fn(ts)
+        want = want_fn(ts, db_sessions) if q in FROM_DB else want_fn(ts)
         got = run_query(db, os.path.join(AUDIT, q), cols)
         t.check(got == want, "%s: got\n  %r\nwant\n  %r" % (q, got, want))
         if q != "weak-tls.sql":  # no bundled server speaks old TLS: checked on public ones

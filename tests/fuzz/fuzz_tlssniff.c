@@ -8,7 +8,8 @@
  * Checked besides memory safety: a verdict, once given, is returned again by every later call
  * with the same version (tlssniff.h); a DONE version lies in 0x0300..0x0304; the verdict does
  * not depend on the chunking (the same stream fed whole to a second sniffer agrees); after a
- * gap an undecided sniffer says NOT_TLS and a decided one keeps its verdict. */
+ * gap an undecided sniffer says NOT_TLS and a decided one keeps its verdict; a certificate's
+ * subject, once read, is the same however the stream was cut, printable ASCII, and bounded. */
 #include "tlssniff.h"
 
 #include <stdbool.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
+#include "tunables.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -87,6 +89,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     enum tlssniff_status whole_verdict = feed_copy(whole, stream, len, &whole_version);
     FUZZ_CHECK(whole_verdict == verdict);
     FUZZ_CHECK(verdict != TLSSNIFF_DONE || whole_version == version);
+    /* The certificate's names too, once both have read all they will. */
+    if (!tlssniff_wants_cert(t) && !tlssniff_wants_cert(whole)) {
+        const char *a = tlssniff_cert_subject(t);
+        const char *b = tlssniff_cert_subject(whole);
+        FUZZ_CHECK((a == NULL) == (b == NULL));
+        FUZZ_CHECK(a == NULL || strcmp(a, b) == 0);
+        for (size_t k = 0; a != NULL && a[k] != '\0'; k++) {
+            FUZZ_CHECK(a[k] >= 0x20 && a[k] < 0x7f && k < TLSSNIFF_MAX_DN);
+        }
+    }
     tlssniff_free(whole);
 
     /* A gap: framing lost unless decided. */

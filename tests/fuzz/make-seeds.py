@@ -49,6 +49,8 @@ holds, and are built by hand from the RFCs' examples where it does not:
   fuzz_sasl      one exchange per mechanism (RFC examples) and base64 strings for the decoder
   fuzz_tlssniff  the server's TLS bytes from the STLS and POP3S captures, and hand-built
                  ServerHellos (TLS 1.2, TLS 1.3 with supported_versions, SSLv3, HRR)
+  fuzz_tlshello  the client's TLS bytes from the ManageSieve STARTTLS and SMTPS captures, the
+                 POP3S server's certificate, and hand-built ClientHellos and a Name
   fuzz_line      POP3 streams in several chunkings, and an overlong line
 
 The input formats are described at the top of each tests/fuzz/fuzz_<target>.c. The script
@@ -959,6 +961,58 @@ def seeds_tlssniff():
     return s
 
 
+def client_tls_stream(segs):
+    """The client's bytes from its first TLS record on."""
+    data = b"".join(p for is_server, *_, p in segs if not is_server)
+    i = data.find(b"\x16\x03")
+    return data[i:] if i >= 0 else b""
+
+
+def first_certificate(stream):
+    """The first certificate's DER in a server's TLS stream (TLS 1.2), or b""."""
+    hs, off = b"", 0
+    while off + 5 <= len(stream):
+        n = struct.unpack(">H", stream[off + 3:off + 5])[0]
+        if stream[off] == 22:
+            hs += stream[off + 5:off + 5 + n]
+        off += 5 + n
+    off = 0
+    while off + 4 <= len(hs):
+        n = int.from_bytes(hs[off + 1:off + 4], "big")
+        if hs[off] == 11:
+            m = hs[off + 4:off + 4 + n]
+            return m[6:6 + int.from_bytes(m[3:6], "big")]
+        off += 4 + n
+    return b""
+
+
+def client_hello(host):
+    sni = b""
+    if host is not None:
+        name = b"\x00" + struct.pack(">H", len(host)) + host
+        sni = struct.pack(">HHH", 0, len(name) + 2, len(name)) + name
+    body = (b"\x03\x03" + b"\x61" * 32 + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00" +
+            struct.pack(">H", len(sni)) + sni)
+    hs = b"\x01" + struct.pack(">I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack(">H", len(hs)) + hs
+
+
+def seeds_tlshello():
+    s = Seeds("fuzz_tlshello")
+    for name in ("managesieve-dovecot-starttls.pcap", "smtp-postfix-smtps.pcap"):
+        stream = client_tls_stream(segments(os.path.join(CAPTURES, name)))[:1500]
+        s.put(short(name) + "-client-whole", b"\x00\xff" + stream)
+        s.put(short(name) + "-client-chunks", b"\x02\x05\x01\x40" + stream)
+    cert = first_certificate(tls_stream(segments(os.path.join(CAPTURES,
+                                                               "pop3-dovecot-pop3s.pcap"))))
+    s.put("pop3s-certificate", b"\x00\xff" + cert)
+    s.put("sni", b"\x00\xff" + client_hello(b"mail.example.test"))
+    s.put("no-sni", b"\x00\x07" + client_hello(None))
+    s.put("name", b"\x00\xff" + bytes.fromhex("3021310b3009060355040613024445"
+                                                "3112301006035504030c096d782e6578616d706c65"))
+    return s
+
+
 def seeds_line():
     s = Seeds("fuzz_line")
     segs = segments(os.path.join(CAPTURES, "pop3-dovecot-user-pass.pcap"))
@@ -993,7 +1047,7 @@ def main():
     for make in (seeds_capture, seeds_decode, seeds_defrag, seeds_reasm, seeds_pop3, seeds_smtp,
                  seeds_imap, seeds_managesieve, seeds_ftp, seeds_ldap, seeds_nntp, seeds_xmpp,
                  seeds_socks, seeds_httpconnect, seeds_http,
-                 seeds_sasl, seeds_tlssniff,
+                 seeds_sasl, seeds_tlssniff, seeds_tlshello,
                  seeds_line):
         s = make()
         n = len(os.listdir(s.dir))

@@ -226,6 +226,30 @@ static inline void script_run_table(const struct parser_ops *ops, const struct s
     }
 }
 
+/* Feeds a script whole and in pieces of every size up to SCRIPT_MAX_PIECE (see script_feed) and
+ * checks that each way leaves the session's context field which as want (NULL: unset). */
+static inline void script_check_context(const struct parser_ops *ops, const char *script,
+                                        size_t script_len, unsigned flags,
+                                        enum finding_context which, const char *want)
+{
+    for (size_t piece = 0; piece <= SCRIPT_MAX_PIECE; piece++) {
+        struct parse_stats st;
+        bool is_dead = false;
+        struct session *s = script_feed(ops, script, script_len, flags, piece, &st, &is_dead);
+        const char *got = s->context[which];
+        bool ok = want == NULL ? got == NULL : got != NULL && strcmp(got, want) == 0;
+        if (!ok) {
+            fprintf(stderr, "  %s in pieces of %zu: \"%s\"\n", finding_context_name(which), piece,
+                    got != NULL ? got : "(null)");
+            test_case_failed = 1;
+        }
+        finding_free(s);
+        if (!ok) {
+            return;
+        }
+    }
+}
+
 /* A parser fed by hand: the session and counters it writes into. */
 struct script_fx {
     const struct parser_ops *ops;

@@ -629,6 +629,36 @@ static void test_uid_sensor(void)
     CHECK(b.uid[0] == 'C' && strlen(b.uid) == FINDING_UID_LEN);
 }
 
+/* Context fields: escaped, bounded at FINDING_MAX_CONTEXT wire bytes, replaced, cleared, and
+ * their heap cost kept in ctx_mem; an already-escaped text keeps its backslashes. */
+static void test_context(void)
+{
+    struct session *s = finding_new();
+    CHECK(s->context[FINDING_CONTEXT_BANNER] == NULL);
+    CHECK_EQ_U(s->ctx_mem, 0);
+    finding_set_context(s, FINDING_CONTEXT_BANNER, (const uint8_t *)"220 a\x00\x1b\\\xff\"", 10);
+    CHECK(strcmp(s->context[FINDING_CONTEXT_BANNER], "220 a\\x00\\x1b\\\\\\xff\"") == 0);
+    size_t one = s->ctx_mem;
+    CHECK(one > 0);
+    uint8_t big[FINDING_MAX_CONTEXT + 1];
+    memset(big, 'x', sizeof big);
+    finding_set_context(s, FINDING_CONTEXT_SNI, big, FINDING_MAX_CONTEXT);
+    CHECK_EQ_U(strlen(s->context[FINDING_CONTEXT_SNI]), FINDING_MAX_CONTEXT);
+    finding_set_context(s, FINDING_CONTEXT_SNI, big, sizeof big);
+    CHECK_EQ_U(strlen(s->context[FINDING_CONTEXT_SNI]), FINDING_MAX_CONTEXT);
+    memset(big, 0x01, sizeof big);
+    finding_set_context(s, FINDING_CONTEXT_SNI, big, sizeof big);
+    CHECK_EQ_U(strlen(s->context[FINDING_CONTEXT_SNI]), 4 * FINDING_MAX_CONTEXT);
+    finding_set_context(s, FINDING_CONTEXT_SNI, big, 0);
+    CHECK(s->context[FINDING_CONTEXT_SNI] == NULL);
+    CHECK_EQ_U(s->ctx_mem, one);
+    finding_set_context_text(s, FINDING_CONTEXT_CERT_SUBJECT, "CN=a\\,b\x7f\n");
+    CHECK(strcmp(s->context[FINDING_CONTEXT_CERT_SUBJECT], "CN=a\\,b??") == 0);
+    CHECK(strcmp(finding_context_name(FINDING_CONTEXT_PROXY_TARGET), "proxy_target") == 0);
+    CHECK(strcmp(finding_context_name(FINDING_CONTEXT_CLIENT_NAME), "client_name") == 0);
+    finding_free(s);
+}
+
 int main(void)
 {
     RUN(test_new_is_zeroed);
@@ -649,5 +679,6 @@ int main(void)
     RUN(test_community_id_order);
     RUN(test_sensor_name);
     RUN(test_uid_sensor);
+    RUN(test_context);
     return TEST_SUMMARY();
 }

@@ -392,7 +392,8 @@ static void parse_done_after_tls(void)
     script_fx_str(&f, PARSE_DIR_SERVER, "234 go\r\n");
     CHECK(!f.s->is_parse_done);
     CHECK_EQ_U(f.s->tls, FINDING_TLS_STARTTLS);
-    static const char hello[] = HELLO_TLS12;
+    /* At TLS 1.2 the certificate comes next: the ServerHelloDone says there is none. */
+    static const char hello[] = HELLO_TLS12 "\x16\x03\x03\x00\x04\x0e\x00\x00\x00";
     script_fx_feed(&f, PARSE_DIR_SERVER, hello, 20);
     CHECK(!f.s->is_parse_done);
     script_fx_feed(&f, PARSE_DIR_SERVER, hello + 20, sizeof hello - 1 - 20);
@@ -430,6 +431,17 @@ static void free_paths(void)
     finding_free(s);
 }
 
+/* The greeting's first line is the banner; none mid-stream. */
+static void context(void)
+{
+    script_check_context(&ftp_parser_ops, SCRIPT(S "220 (vsFTPd 3.0.3)\r\n" C "USER a\r\n"), 0,
+                         FINDING_CONTEXT_BANNER, "220 (vsFTPd 3.0.3)");
+    script_check_context(&ftp_parser_ops, SCRIPT(S "220-Welcome\r\n220 go\r\n"), 0,
+                         FINDING_CONTEXT_BANNER, "220-Welcome");
+    script_check_context(&ftp_parser_ops, SCRIPT(S "331 pass\r\n"), PARSE_F_MIDSTREAM,
+                         FINDING_CONTEXT_BANNER, NULL);
+}
+
 int main(void)
 {
     script_run_table(&ftp_parser_ops, cases, sizeof cases / sizeof cases[0], describe_cred);
@@ -442,5 +454,6 @@ int main(void)
     RUN(parse_done_after_tls);
     RUN(statuses);
     RUN(free_paths);
+    RUN(context);
     return TEST_SUMMARY();
 }

@@ -412,6 +412,14 @@ static void test_opens(void)
     }
 }
 
+/* The CONNECT request's authority is the proxy target. */
+static void context(void)
+{
+    script_check_context(&httpconnect_parser_ops,
+                         SCRIPT(C "CONNECT mail.example.test:465 HTTP/1.1\r\n\r\n"), 0,
+                         FINDING_CONTEXT_PROXY_TARGET, "mail.example.test:465");
+}
+
 int main(void)
 {
     script_run_table(&httpconnect_parser_ops, cases, sizeof cases / sizeof cases[0], NULL);
@@ -422,5 +430,6 @@ int main(void)
     RUN(test_counters);
     RUN(test_state_size);
     RUN(test_opens);
+    RUN(context);
     return TEST_SUMMARY();
 }

@@ -689,7 +689,8 @@ static void parse_done_after_tls(void)
     script_fx_str(&f, PARSE_DIR_SERVER, "a1 OK\r\n");
     CHECK(!f.s->is_parse_done);
     CHECK_EQ_U(f.s->tls, FINDING_TLS_STARTTLS);
-    static const char hello[] = HELLO_TLS12;
+    /* At TLS 1.2 the certificate comes next: the ServerHelloDone says there is none. */
+    static const char hello[] = HELLO_TLS12 "\x16\x03\x03\x00\x04\x0e\x00\x00\x00";
     script_fx_feed(&f, PARSE_DIR_SERVER, hello, 20);
     CHECK(!f.s->is_parse_done);
     script_fx_feed(&f, PARSE_DIR_SERVER, hello + 20, sizeof hello - 1 - 20);
@@ -723,6 +724,17 @@ static void free_paths(void)
     finding_free(s);
 }
 
+/* The untagged greeting is the banner; after a client line it is none. */
+static void context(void)
+{
+    script_check_context(&imap_parser_ops, SCRIPT(S "* OK [CAPABILITY IMAP4rev1] ready\r\n"), 0,
+                         FINDING_CONTEXT_BANNER, "* OK [CAPABILITY IMAP4rev1] ready");
+    script_check_context(&imap_parser_ops, SCRIPT(S "* PREAUTH hi\r\n"), 0, FINDING_CONTEXT_BANNER,
+                         "* PREAUTH hi");
+    script_check_context(&imap_parser_ops, SCRIPT(C "a1 NOOP\r\n" S "* OK x\r\n"), 0,
+                         FINDING_CONTEXT_BANNER, NULL);
+}
+
 int main(void)
 {
     script_run_table(&imap_parser_ops, cases, sizeof cases / sizeof cases[0], describe_imap_cred);
@@ -741,5 +753,6 @@ int main(void)
     RUN(counters);
     RUN(parse_done_after_tls);
     RUN(free_paths);
+    RUN(context);
     return TEST_SUMMARY();
 }

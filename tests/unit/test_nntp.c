@@ -23,6 +23,11 @@
     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"                                                             \
     "\x00\x13\x01\x00\x00\x06\x00\x2b\x00\x02\x03\x04"
 #define CLIENT_HELLO "\x16\x03\x01\x00\x05hello"
+/* A ClientHello whose server_name (RFC 6066 section 3) is "news.example". */
+#define CLIENT_HELLO_SNI                                                                           \
+    "\x16\x03\x01\x00\x44\x01\x00\x00\x40\x03\x03"                                                 \
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"                                                             \
+    "\x00\x00\x02\x13\x01\x01\x00\x00\x15\x00\x00\x00\x11\x00\x0f\x00\x00\x0cnews.example"
 
 #define GREET S "200 news.example.test InterNetNews NNRP server INN 2.7.1 ready (posting ok)\r\n"
 #define CAPA_TLS                                                                                   \
@@ -312,7 +317,8 @@ static void parse_done_after_tls(void)
     script_fx_str(&f, PARSE_DIR_SERVER, "382 go\r\n");
     CHECK(!f.s->is_parse_done);
     CHECK_EQ_U(f.s->tls, FINDING_TLS_STARTTLS);
-    static const char hello[] = HELLO_TLS12;
+    /* At TLS 1.2 the certificate comes next: the ServerHelloDone says there is none. */
+    static const char hello[] = HELLO_TLS12 "\x16\x03\x03\x00\x04\x0e\x00\x00\x00";
     script_fx_feed(&f, PARSE_DIR_SERVER, hello, 20);
     CHECK(!f.s->is_parse_done);
     script_fx_feed(&f, PARSE_DIR_SERVER, hello + 20, sizeof hello - 1 - 20);
@@ -350,6 +356,31 @@ static void free_paths(void)
     finding_free(s);
 }
 
+/* The greeting (200 or 201) is the banner; the client's ClientHello gives the SNI after
+ * STARTTLS, on implicit TLS and on TLS spoken on port 119 from the start. */
+static void context(void)
+{
+    script_check_context(
+        &nntp_parser_ops, SCRIPT(GREET C "CAPABILITIES\r\n"), 0, FINDING_CONTEXT_BANNER,
+        "200 news.example.test InterNetNews NNRP server INN 2.7.1 ready (posting ok)");
+    script_check_context(&nntp_parser_ops, SCRIPT(S "201 no posting\r\n"), 0,
+                         FINDING_CONTEXT_BANNER, "201 no posting");
+    script_check_context(&nntp_parser_ops, SCRIPT(S "400 busy\r\n"), 0, FINDING_CONTEXT_BANNER,
+                         NULL);
+    script_check_context(&nntp_parser_ops, SCRIPT(S "200 x\r\n"), PARSE_F_MIDSTREAM,
+                         FINDING_CONTEXT_BANNER, NULL);
+    script_check_context(&nntp_parser_ops,
+                         SCRIPT(GREET C "STARTTLS\r\n" S "382 go\r\n" C CLIENT_HELLO_SNI), 0,
+                         FINDING_CONTEXT_SNI, "news.example");
+    script_check_context(&nntp_parser_ops, SCRIPT(C CLIENT_HELLO_SNI S HELLO_TLS13),
+                         PARSE_F_IMPLICIT_TLS, FINDING_CONTEXT_SNI, "news.example");
+    script_check_context(&nntp_parser_ops, SCRIPT(C CLIENT_HELLO_SNI S HELLO_TLS13), 0,
+                         FINDING_CONTEXT_SNI, "news.example");
+    script_check_context(&nntp_parser_ops,
+                         SCRIPT(GREET C "STARTTLS\r\n" S "382 go\r\n" C CLIENT_HELLO), 0,
+                         FINDING_CONTEXT_SNI, NULL);
+}
+
 int main(void)
 {
     script_run_table(&nntp_parser_ops, cases, sizeof cases / sizeof cases[0], describe_cred);
@@ -362,5 +393,6 @@ int main(void)
     RUN(parse_done_after_tls);
     RUN(statuses);
     RUN(free_paths);
+    RUN(context);
     return TEST_SUMMARY();
 }

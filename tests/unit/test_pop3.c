@@ -144,11 +144,23 @@ static void credential_limit(void)
     script_fx_free(&f);
 }
 
+/* The greeting is the banner (+OK or -ERR). */
+static void context(void)
+{
+    script_check_context(&pop3_parser_ops, SCRIPT(S "+OK Dovecot ready. <1.2@h>\r\n" C "CAPA\r\n"),
+                         0, FINDING_CONTEXT_BANNER, "+OK Dovecot ready. <1.2@h>");
+    script_check_context(&pop3_parser_ops, SCRIPT(S "-ERR busy\r\n"), 0, FINDING_CONTEXT_BANNER,
+                         "-ERR busy");
+    script_check_context(&pop3_parser_ops, SCRIPT(C "CAPA\r\n" S "+OK\r\n"), 0,
+                         FINDING_CONTEXT_BANNER, NULL);
+}
+
 int main(void)
 {
     script_run_table(&pop3_parser_ops, cases, sizeof cases / sizeof cases[0], NULL);
     RUN(not_pop3);
     RUN(overlong_line);
     RUN(credential_limit);
+    RUN(context);
     return TEST_SUMMARY();
 }

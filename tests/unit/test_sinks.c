@@ -143,6 +143,9 @@ static struct session *tls_session(void)
     s->end_reason = FINDING_END_RST;
     s->creds_dropped = 3;
     s->injected_commands = 2;
+    finding_set_context(s, FINDING_CONTEXT_BANNER, LIT("+OK \"hi\"\x1b[0m"));
+    finding_set_context(s, FINDING_CONTEXT_SNI, LIT("pop.example.test"));
+    finding_set_context_text(s, FINDING_CONTEXT_CERT_SUBJECT, "CN=pop.example.test,O=A\\, B");
     return s;
 }
 
@@ -558,6 +561,11 @@ static void test_json_hide_secrets(void)
         CHECK(has_bytes(buf, len, "{\"mechanism\":\"PLAIN\",\"username\":null,\"secret\":null,"));
         CHECK(has_bytes(buf, len, "\"result\":\"success\""));
         CHECK(has_bytes(buf, len, "\"result\":\"unknown\""));
+        CHECK(
+            has_bytes(buf, len,
+                      "\"banner\":\"+OK \\\"hi\\\"\\\\x1b[0m\",\"client_name\":null,"
+                      "\"sni\":\"pop.example.test\",\"cert_subject\":\"CN=pop.example.test,O=A\\\\,"
+                      " B\",\"cert_issuer\":null,\"proxy_target\":null"));
         /* Session fields of the first line. */
         static const char *const fields[] = {
             "{\"event_type\":\"session\",\"uid\":null,",
@@ -1080,6 +1088,21 @@ static void check_db(const char *path, bool is_reveal, const char *fp)
     CHECK(col_is(st, 13, "rst"));
     CHECK_EQ_U(sqlite3_column_int(st, 15), 2);
     CHECK_EQ_U(sqlite3_column_int(st, 16), 3);
+    CHECK(sqlite3_step(st) == SQLITE_DONE);
+    sqlite3_finalize(st);
+
+    st = query(h, "SELECT banner, client_name, sni, cert_subject, cert_issuer, proxy_target"
+                  " FROM sessions ORDER BY id");
+    CHECK(st != NULL && sqlite3_step(st) == SQLITE_ROW);
+    for (int i = 0; i < 6; i++) {
+        CHECK(col_is(st, i, NULL));
+    }
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    CHECK(col_is(st, 0, "+OK \"hi\"\\x1b[0m"));
+    CHECK(col_is(st, 1, NULL));
+    CHECK(col_is(st, 2, "pop.example.test"));
+    CHECK(col_is(st, 3, "CN=pop.example.test,O=A\\, B"));
+    CHECK(col_is(st, 4, NULL));
     CHECK(sqlite3_step(st) == SQLITE_DONE);
     sqlite3_finalize(st);
 
@@ -1801,7 +1824,9 @@ static void test_anonymous_credential(void)
     finding_key_wipe(&key);
 }
 
-/* A database of version 1 gets the columns added since (version 2's, community_id, sensor); a run a
+/* A database of version 1 gets the columns added since (version 2's, community_id, sensor, the
+ * context columns: SQLite cannot drop the table's last one, proxy_target, which the list adds
+ * alike); a run a
  * killed process left 'running' is marked interrupted when the database is next opened, and only
  * such a run. */
 static void test_sqlite_migrate_and_recover(void)
@@ -1823,6 +1848,11 @@ static void test_sqlite_migrate_and_recover(void)
                             " ALTER TABLE sessions DROP COLUMN community_id;"
                             " ALTER TABLE sessions DROP COLUMN sensor;"
                             " ALTER TABLE runs DROP COLUMN sensor;"
+                            " ALTER TABLE sessions DROP COLUMN banner;"
+                            " ALTER TABLE sessions DROP COLUMN client_name;"
+                            " ALTER TABLE sessions DROP COLUMN sni;"
+                            " ALTER TABLE sessions DROP COLUMN cert_subject;"
+                            " ALTER TABLE sessions DROP COLUMN cert_issuer;"
                             " PRAGMA user_version = 1;"
                             " INSERT INTO runs (version, mode, source, status, started)"
                             " VALUES ('0.1.0', 'live', 'eth1', 'running', '2020-01-01T00:00:00Z'),"
@@ -1834,6 +1864,10 @@ static void test_sqlite_migrate_and_recover(void)
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM pragma_table_info('sessions')"
                             " WHERE name IN ('uid', 'community_id', 'sensor')"),
                3);
+    CHECK_EQ_U(db_count(db, "SELECT count(*) FROM pragma_table_info('sessions')"
+                            " WHERE name IN ('banner', 'client_name', 'sni', 'cert_subject',"
+                            " 'cert_issuer', 'proxy_target')"),
+               6);
     CHECK_EQ_U(db_count(db, "SELECT count(*) FROM pragma_table_info('runs')"
                             " WHERE name IN ('pid', 'host', 'sensor')"),
                3);

@@ -481,6 +481,32 @@ static void credential_limit(void)
     script_fx_free(&f);
 }
 
+/* The greeting's first line is the banner and the EHLO or HELO argument the client's name; a
+ * session begun mid-stream has no banner; a control byte is escaped; an EHLO injected after
+ * STARTTLS names nobody. */
+static void context(void)
+{
+    script_check_context(
+        &smtp_parser_ops,
+        SCRIPT(S "220-mx.example.org ESMTP\r\n220 hi\r\n" C "EHLO client.test\r\n"), 0,
+        FINDING_CONTEXT_BANNER, "220-mx.example.org ESMTP");
+    script_check_context(&smtp_parser_ops,
+                         SCRIPT(S GREETING C "EHLO client.test\r\n" S "250 ok\r\n"), 0,
+                         FINDING_CONTEXT_CLIENT_NAME, "client.test");
+    script_check_context(&smtp_parser_ops, SCRIPT(S GREETING C "HELO  [192.0.2.1]\r\n"), 0,
+                         FINDING_CONTEXT_CLIENT_NAME, "[192.0.2.1]");
+    script_check_context(&smtp_parser_ops, SCRIPT(S GREETING C "EHLO\r\n"), 0,
+                         FINDING_CONTEXT_CLIENT_NAME, NULL);
+    script_check_context(&smtp_parser_ops, SCRIPT(S "220 a\x1b[2Jb\\\r\n"), 0,
+                         FINDING_CONTEXT_BANNER, "220 a\\x1b[2Jb\\\\");
+    script_check_context(&smtp_parser_ops, SCRIPT(S "250 ok\r\n"), PARSE_F_MIDSTREAM,
+                         FINDING_CONTEXT_BANNER, NULL);
+    script_check_context(&smtp_parser_ops,
+                         SCRIPT(S GREETING C "EHLO a\r\n" S "250 STARTTLS\r\n" C
+                                             "STARTTLS\r\nEHLO evil\r\n" S "220 go\r\n"),
+                         0, FINDING_CONTEXT_CLIENT_NAME, "a");
+}
+
 int main(void)
 {
     script_run_table(&smtp_parser_ops, cases, sizeof cases / sizeof cases[0], NULL);
@@ -489,5 +515,6 @@ int main(void)
     RUN(line_limit);
     RUN(pending_limit);
     RUN(credential_limit);
+    RUN(context);
     return TEST_SUMMARY();
 }

@@ -14,6 +14,7 @@
 #include "finding.h"
 #include "proto.h"
 #include "registry.h"
+#include "script.h"
 #include "test.h"
 
 /* Both NULL, or the same text. */
@@ -309,11 +310,30 @@ static void test_is_greeting(void)
     }
 }
 
+/* The CONNECT request's host and port are the proxy target. */
+static void context(void)
+{
+    script_check_context(
+        &socks_parser_ops,
+        SCRIPT(C "\x05\x01\x00" S "\x05\x00" C "\x05\x01\x00\x03\x09localhost\x00\x8f"), 0,
+        FINDING_CONTEXT_PROXY_TARGET, "localhost:143");
+    script_check_context(
+        &socks_parser_ops,
+        SCRIPT(C "\x05\x01\x00" S "\x05\x00" C "\x05\x01\x00\x01\x7f\x00\x00\x01\x02\x4b"), 0,
+        FINDING_CONTEXT_PROXY_TARGET, "127.0.0.1:587");
+    script_check_context(&socks_parser_ops,
+                         SCRIPT(C "\x05\x01\x00" S "\x05\x00" C "\x05\x01\x00\x04"
+                                  "\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01"
+                                  "\x03\xe1"),
+                         0, FINDING_CONTEXT_PROXY_TARGET, "[2001:db8::1]:993");
+}
+
 int main(void)
 {
     RUN(test_cases);
     RUN(test_queue_limit);
     RUN(test_is_greeting);
     RUN(test_state_size);
+    RUN(context);
     return TEST_SUMMARY();
 }

@@ -765,9 +765,461 @@ static void test_lifecycle(void)
     free(o.p);
 }
 
+/* ---- the client's ClientHello and the server's Certificate ---- */
+
+#define CHECK_STR(got, want)                                                                       \
+    do {                                                                                           \
+        if (strcmp((got), (want)) != 0) {                                                          \
+            fprintf(stderr, "%s:%d: got \"%s\"\n", __FILE__, __LINE__, (got));                     \
+            test_case_failed = 1;                                                                  \
+        }                                                                                          \
+    } while (0)
+
+/* Appends a DER element: tag, definite length (short or long form), content. */
+static void der(struct out *o, uint8_t tag, const struct out *content)
+{
+    put8(o, tag);
+    size_t n = content->len;
+    if (n < 0x80) {
+        put8(o, (unsigned)n);
+    } else if (n < 0x100) {
+        put8(o, 0x81);
+        put8(o, (unsigned)n);
+    } else {
+        put8(o, 0x82);
+        put16(o, (unsigned)n);
+    }
+    put(o, content->p, n);
+}
+
+static void der_raw(struct out *o, uint8_t tag, const void *p, size_t n)
+{
+    struct out c = { (uint8_t *)(uintptr_t)p, n, n };
+    der(o, tag, &c);
+}
+
+/* One AttributeTypeAndValue in an RDN of its own (multi: two AVAs in one RDN). */
+static void rdn(struct out *name, const char *oid, size_t oid_len, uint8_t vtag, const char *v)
+{
+    struct out ava = { NULL, 0, 0 };
+    struct out seq = { NULL, 0, 0 };
+    der_raw(&ava, 0x06, oid, oid_len);
+    der_raw(&ava, vtag, v, strlen(v));
+    der(&seq, 0x30, &ava);
+    der(name, 0x31, &seq);
+    free(ava.p);
+    free(seq.p);
+}
+
+#define OID_CN    "\x55\x04\x03"
+#define OID_O     "\x55\x04\x0a"
+#define OID_C     "\x55\x04\x06"
+#define OID_EMAIL "\x2a\x86\x48\x86\xf7\x0d\x01\x09\x01"
+
+/* The Name SEQUENCE of the RDNs in body. */
+static void name_of(struct out *o, const struct out *rdns)
+{
+    der(o, 0x30, rdns);
+}
+
+/* A certificate: issuer "C=DE,O=Example CA" (written as RDNs C, O: RFC 4514 reverses them),
+ * subject from subj (a Name's content), then a stub key and signature. */
+static void cert_der(struct out *o, const struct out *subj)
+{
+    struct out tbs = { NULL, 0, 0 };
+    struct out iss = { NULL, 0, 0 };
+    struct out tmp = { NULL, 0, 0 };
+    der_raw(&tmp, 0x02, "\x02", 1);
+    der(&tbs, 0xa0, &tmp); /* version v3 */
+    der_raw(&tbs, 0x02, "\x01\x23\x45", 3);
+    tmp.len = 0;
+    der_raw(&tmp, 0x06, "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b", 9);
+    der_raw(&tmp, 0x05, "", 0);
+    der(&tbs, 0x30, &tmp);
+    rdn(&iss, OID_C, 3, 19, "DE");
+    rdn(&iss, OID_O, 3, 12, "Example CA");
+    name_of(&tbs, &iss);
+    tmp.len = 0;
+    der_raw(&tmp, 0x17, "240101000000Z", 13);
+    der_raw(&tmp, 0x17, "340101000000Z", 13);
+    der(&tbs, 0x30, &tmp);
+    name_of(&tbs, subj);
+    tmp.len = 0;
+    put_fill(&tmp, 0x42, 300); /* subjectPublicKeyInfo and the rest, unread */
+    der(&tbs, 0x30, &tmp);
+    struct out c = { NULL, 0, 0 };
+    der(&c, 0x30, &tbs);
+    tmp.len = 0;
+    put_fill(&tmp, 0x43, 64);
+    der(&c, 0x03, &tmp);
+    der(o, 0x30, &c);
+    free(tbs.p);
+    free(iss.p);
+    free(tmp.p);
+    free(c.p);
+}
+
+/* ServerHello (sh), then Certificate with the given DER certificates, ServerHelloDone, in
+ * records of frag bytes. */
+static void cert_stream(struct out *o, const struct sh *sh, const struct out *cert, size_t frag)
+{
+    struct out m = { NULL, 0, 0 };
+    sh_msg(&m, sh);
+    put8(&m, 11);
+    put24(&m, cert->len + 3 + 3);
+    put24(&m, cert->len + 3);
+    put24(&m, cert->len);
+    put(&m, cert->p, cert->len);
+    PUT_LIT(&m, "\x0e\x00\x00\x00");
+    records(o, 22, 0x0303, m.p, m.len, frag);
+    free(m.p);
+}
+
+struct cert_case {
+    const char *name;
+    const char *subject, *issuer; /* NULL: none read */
+    bool is_tls13;
+    size_t frag;
+    int mangle; /* 0 none; 1: a length inside the subject one too long; 2: issuer a SET */
+};
+
+static const struct cert_case cert_cases[] = {
+    { "subject CN, issuer C and O", "CN=mail.example.test", "O=Example CA,C=DE", false, 16384, 0 },
+    { "certificate in 100-byte records", "CN=mail.example.test", "O=Example CA,C=DE", false, 100,
+      0 },
+    { "TLS 1.3: no certificate in the clear", NULL, NULL, true, 16384, 0 },
+    { "subject length overruns", NULL, NULL, false, 16384, 1 },
+    { "issuer not a SEQUENCE", NULL, NULL, false, 16384, 2 },
+};
+
+/* Feeds the server stream in[0..len) cut at cut (len: whole) to a server sniffer; returns it. */
+static struct tlssniff *feed_server(const uint8_t *in, size_t len, size_t cut)
+{
+    struct tlssniff *t = tlssniff_new();
+    uint16_t v = 0;
+    size_t k = cut < len ? cut : len;
+    uint8_t *a = malloc(k + 1);
+    uint8_t *b = malloc(len - k + 1);
+    if (a == NULL || b == NULL) {
+        abort();
+    }
+    memcpy(a, in, k);
+    memcpy(b, in + k, len - k);
+    tlssniff_feed(t, a, k, &v);
+    tlssniff_feed(t, b, len - k, &v);
+    free(a);
+    free(b);
+    return t;
+}
+
+static bool str_is(const char *got, const char *want)
+{
+    if (got == NULL || want == NULL) {
+        return got == want;
+    }
+    return strcmp(got, want) == 0;
+}
+
+static void run_cert_case(const struct cert_case *c)
+{
+    struct out subj = { NULL, 0, 0 };
+    rdn(&subj, OID_CN, 3, 12, "mail.example.test");
+    struct out cert = { NULL, 0, 0 };
+    cert_der(&cert, &subj);
+    if (c->mangle == 1) {
+        /* The subject's CN value length (17) made 18: the AVA overruns its SEQUENCE. */
+        for (size_t i = cert.len; i > 17; i--) {
+            if (memcmp(cert.p + i - 17, "mail.example.test", 17) == 0) {
+                cert.p[i - 18] = 18;
+                break;
+            }
+        }
+    } else if (c->mangle == 2) {
+        for (size_t i = 0; i + 6 < cert.len; i++) {
+            if (cert.p[i] == 0x30 && cert.p[i + 2] == 0x31 && cert.p[i + 6] == 0x06) {
+                cert.p[i] = 0x31; /* the first Name (the issuer) */
+                break;
+            }
+        }
+    }
+    struct out o = { NULL, 0, 0 };
+    cert_stream(&o, c->is_tls13 ? &sh_tls13 : &sh_tls12, &cert, c->frag);
+    for (size_t cut = 0; cut <= o.len; cut++) {
+        struct tlssniff *t = feed_server(o.p, o.len, cut);
+        bool ok = str_is(tlssniff_cert_subject(t), c->subject) &&
+                  str_is(tlssniff_cert_issuer(t), c->issuer) && !tlssniff_wants_cert(t);
+        if (!ok) {
+            fprintf(stderr, "  cut at %zu: subject %s issuer %s\n", cut,
+                    tlssniff_cert_subject(t) ? tlssniff_cert_subject(t) : "(none)",
+                    tlssniff_cert_issuer(t) ? tlssniff_cert_issuer(t) : "(none)");
+            test_case_failed = 1;
+            tlssniff_free(t);
+            break;
+        }
+        tlssniff_free(t);
+    }
+    /* Every prefix: no name before the certificate is whole up to its subject. */
+    for (size_t k = 0; k < o.len; k++) {
+        struct tlssniff *t = feed_server(o.p, k, k);
+        const char *got = tlssniff_cert_subject(t);
+        CHECK(got == NULL || str_is(got, c->subject));
+        tlssniff_free(t);
+    }
+    free(o.p);
+    free(cert.p);
+    free(subj.p);
+}
+
+static void test_cert_table(void)
+{
+    for (size_t i = 0; i < sizeof cert_cases / sizeof cert_cases[0]; i++) {
+        run_cert_case(&cert_cases[i]);
+        CASE_DONE(cert_cases[i].name);
+    }
+}
+
+/* A Certificate message longer than the buffer: its first part still holds the names. */
+static void test_cert_long_chain(void)
+{
+    struct out subj = { NULL, 0, 0 };
+    rdn(&subj, OID_CN, 3, 12, "big.example.test");
+    struct out cert = { NULL, 0, 0 };
+    cert_der(&cert, &subj);
+    struct out chain = { NULL, 0, 0 };
+    put(&chain, cert.p, cert.len);
+    put_fill(&chain, 0x44, 3 * TLSSNIFF_MAX_BYTES); /* the rest of a long chain */
+    struct out o = { NULL, 0, 0 };
+    cert_stream(&o, &sh_tls12, &chain, 16384);
+    struct tlssniff *t = feed_server(o.p, o.len, o.len / 3);
+    CHECK(str_is(tlssniff_cert_subject(t), "CN=big.example.test"));
+    CHECK(!tlssniff_wants_cert(t));
+    tlssniff_free(t);
+    free(o.p);
+    free(chain.p);
+    free(cert.p);
+    free(subj.p);
+}
+
+/* RFC 4514 rendering: order, multi-valued RDNs, escapes, dotted types, cut output. */
+static void test_dn_format(void)
+{
+    char out[TLSSNIFF_MAX_DN + 1];
+    struct out rdns = { NULL, 0, 0 };
+    struct out name = { NULL, 0, 0 };
+    rdn(&rdns, OID_C, 3, 19, "US");
+    rdn(&rdns, OID_O, 3, 12, "A, \"B\"+C;<D>\\");
+    rdn(&rdns, OID_CN, 3, 12, " #lead and trail ");
+    rdn(&rdns, OID_EMAIL, 9, 22, "a@b");
+    rdn(&rdns, OID_CN, 3, 12, "caf\xc3\xa9\x01");
+    name_of(&name, &rdns);
+    CHECK(tlssniff_dn_format(name.p, name.len, out, sizeof out));
+    CHECK_STR(out, "CN=caf\\C3\\A9\\01,1.2.840.113549.1.9.1=#1603614062,"
+                   "CN=\\ #lead and trail\\ ,O=A\\, \\\"B\\\"\\+C\\;\\<D\\>\\\\,C=US");
+    /* Two AVAs in one RDN. */
+    struct out ava = { NULL, 0, 0 };
+    struct out set = { NULL, 0, 0 };
+    struct out tmp = { NULL, 0, 0 };
+    der_raw(&tmp, 0x06, OID_CN, 3);
+    der_raw(&tmp, 12, "x", 1);
+    der(&ava, 0x30, &tmp);
+    tmp.len = 0;
+    der_raw(&tmp, 0x06, OID_O, 3);
+    der_raw(&tmp, 12, "y", 1);
+    der(&ava, 0x30, &tmp);
+    der(&set, 0x31, &ava);
+    name.len = 0;
+    name_of(&name, &set);
+    CHECK(tlssniff_dn_format(name.p, name.len, out, sizeof out));
+    CHECK_STR(out, "CN=x+O=y");
+    /* A name past the cap is cut, ending in "...". */
+    char longv[400];
+    memset(longv, 'z', sizeof longv - 1);
+    longv[sizeof longv - 1] = '\0';
+    rdns.len = 0;
+    rdn(&rdns, OID_CN, 3, 12, longv);
+    name.len = 0;
+    name_of(&name, &rdns);
+    CHECK(tlssniff_dn_format(name.p, name.len, out, sizeof out));
+    CHECK_EQ_U(strlen(out), TLSSNIFF_MAX_DN);
+    CHECK(strcmp(out + TLSSNIFF_MAX_DN - 3, "...") == 0);
+    /* An empty name; then every cut of a name is refused or read whole, never past its end. */
+    CHECK(tlssniff_dn_format((const uint8_t *)"\x30\x00", 2, out, sizeof out));
+    CHECK_STR(out, "");
+    rdns.len = 0;
+    rdn(&rdns, OID_CN, 3, 12, "cut");
+    name.len = 0;
+    name_of(&name, &rdns);
+    for (size_t k = 0; k < name.len; k++) {
+        uint8_t *cut = malloc(k + 1);
+        if (cut == NULL) {
+            abort();
+        }
+        memcpy(cut, name.p, k);
+        CHECK(!tlssniff_dn_format(cut, k, out, sizeof out));
+        free(cut);
+    }
+    /* Malformed: indefinite length, a 5-byte length, a high tag number, an empty RDN. */
+    CHECK(!tlssniff_dn_format((const uint8_t *)"\x30\x80\x00\x00", 4, out, sizeof out));
+    CHECK(!tlssniff_dn_format((const uint8_t *)"\x30\x85\x00\x00\x00\x00\x01\x00", 8, out,
+                              sizeof out));
+    CHECK(!tlssniff_dn_format((const uint8_t *)"\x3f\x01\x00", 3, out, sizeof out));
+    CHECK(!tlssniff_dn_format((const uint8_t *)"\x30\x02\x31\x00", 4, out, sizeof out));
+    free(rdns.p);
+    free(name.p);
+    free(ava.p);
+    free(set.p);
+    free(tmp.p);
+}
+
+/* A ClientHello (RFC 8446 4.1.2) with the given extensions block content (NULL: none). */
+static void ch_stream(struct out *o, const struct out *exts, size_t frag)
+{
+    struct out b = { NULL, 0, 0 };
+    put16(&b, 0x0303);
+    put_fill(&b, 0x61, 32);
+    put8(&b, 32);
+    put_fill(&b, 0x62, 32);
+    put16(&b, 4);
+    put16(&b, 0x1301);
+    put16(&b, 0xc02f);
+    put8(&b, 1);
+    put8(&b, 0);
+    if (exts != NULL) {
+        put16(&b, (unsigned)exts->len);
+        put(&b, exts->p, exts->len);
+    }
+    struct out m = { NULL, 0, 0 };
+    put8(&m, 1);
+    put24(&m, b.len);
+    put(&m, b.p, b.len);
+    records(o, 22, 0x0301, m.p, m.len, frag);
+    free(b.p);
+    free(m.p);
+}
+
+/* A server_name extension naming host (list_fix and name_fix added to its two lengths). */
+static void sni_ext(struct out *e, const char *host, int list_fix, int name_fix)
+{
+    size_t n = strlen(host);
+    put16(e, 0);
+    put16(e, (unsigned)(n + 5));
+    put16(e, (unsigned)((int)n + 3 + list_fix));
+    put8(e, 0);
+    put16(e, (unsigned)((int)n + name_fix));
+    put(e, host, n);
+}
+
+struct hello_case {
+    const char *name;
+    int kind; /* 0 sni; 1 no extensions; 2 other extensions only; 3 list length off; 4 name
+                 length off; 5 extensions total off; 6 not a ClientHello */
+    size_t frag;
+    enum tlssniff_status status;
+    const char *sni;
+};
+
+static const struct hello_case hello_cases[] = {
+    { "ClientHello with SNI", 0, 16384, TLSSNIFF_DONE, "mail.example.test" },
+    { "ClientHello in 7-byte records", 0, 7, TLSSNIFF_DONE, "mail.example.test" },
+    { "ClientHello without extensions", 1, 16384, TLSSNIFF_DONE, NULL },
+    { "ClientHello without server_name", 2, 16384, TLSSNIFF_DONE, NULL },
+    { "server_name list length off by one", 3, 16384, TLSSNIFF_DONE, NULL },
+    { "host_name length overruns", 4, 16384, TLSSNIFF_DONE, NULL },
+    { "extensions total off by one", 5, 16384, TLSSNIFF_NOT_TLS, NULL },
+    { "first message a ServerHello", 6, 16384, TLSSNIFF_NOT_TLS, NULL },
+};
+
+static void build_hello(struct out *o, const struct hello_case *c)
+{
+    struct out e = { NULL, 0, 0 };
+    put16(&e, 0x000a); /* supported_groups */
+    put16(&e, 4);
+    put16(&e, 2);
+    put16(&e, 0x001d);
+    switch (c->kind) {
+    case 0:
+    case 5:
+        sni_ext(&e, "mail.example.test", 0, 0);
+        break;
+    case 3:
+        sni_ext(&e, "mail.example.test", 1, 0);
+        break;
+    case 4:
+        sni_ext(&e, "mail.example.test", 0, 1);
+        break;
+    default:
+        break;
+    }
+    if (c->kind == 6) {
+        sh_record(o, 0x0303, &sh_tls12);
+    } else {
+        ch_stream(o, c->kind == 1 ? NULL : &e, c->frag);
+    }
+    if (c->kind == 5) {
+        /* ch_stream wrote the total as e.len: make it e.len - 1 (the extensions' length field
+         * sits at a fixed place: 5 + 4 + 2 + 32 + 1 + 32 + 2 + 4 + 1 + 1 into the stream). */
+        size_t at = 5 + 4 + 2 + 32 + 1 + 32 + 2 + 4 + 1 + 1;
+        unsigned v = (unsigned)(e.len - 1);
+        o->p[at] = (uint8_t)(v >> 8);
+        o->p[at + 1] = (uint8_t)v;
+    }
+    free(e.p);
+}
+
+static void run_hello_case(const struct hello_case *c)
+{
+    struct out o = { NULL, 0, 0 };
+    build_hello(&o, c);
+    for (size_t cut = 0; cut <= o.len; cut++) {
+        struct tlssniff *t = tlssniff_new_client();
+        uint16_t v = 0;
+        tlssniff_feed(t, o.p, cut, &v);
+        enum tlssniff_status st = tlssniff_feed(t, o.p + cut, o.len - cut, &v);
+        const uint8_t *name = NULL;
+        size_t n = tlssniff_sni(t, &name);
+        bool ok = st == c->status &&
+                  (c->sni == NULL ? n == 0 : n == strlen(c->sni) && memcmp(name, c->sni, n) == 0);
+        tlssniff_free(t);
+        if (!ok) {
+            fprintf(stderr, "  cut at %zu: status %d sni length %zu\n", cut, (int)st, n);
+            test_case_failed = 1;
+            break;
+        }
+    }
+    /* Every prefix of its exact size: MORE before the end, no name. */
+    for (size_t k = 0; k + 1 < o.len; k++) {
+        uint8_t *p = malloc(k + 1);
+        if (p == NULL) {
+            abort();
+        }
+        memcpy(p, o.p, k);
+        struct tlssniff *t = tlssniff_new_client();
+        uint16_t v = 0;
+        enum tlssniff_status st = tlssniff_feed(t, p, k, &v);
+        const uint8_t *name = NULL;
+        CHECK(st != TLSSNIFF_DONE || c->status == TLSSNIFF_DONE);
+        CHECK(st == TLSSNIFF_DONE || tlssniff_sni(t, &name) == 0);
+        tlssniff_free(t);
+        free(p);
+    }
+    free(o.p);
+}
+
+static void test_hello_table(void)
+{
+    for (size_t i = 0; i < sizeof hello_cases / sizeof hello_cases[0]; i++) {
+        run_hello_case(&hello_cases[i]);
+        CASE_DONE(hello_cases[i].name);
+    }
+}
+
 int main(void)
 {
     test_tls_table();
+    test_cert_table();
+    test_hello_table();
+    RUN(test_cert_long_chain);
+    RUN(test_dn_format);
     RUN(test_early_verdict);
     RUN(test_gap);
     RUN(test_lifecycle);

@@ -21,6 +21,11 @@
     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"                                                             \
     "\x00\x13\x01\x00\x00\x06\x00\x2b\x00\x02\x03\x04"
 #define CLIENT_HELLO "\x16\x03\x01\x00\x05hello"
+/* A ClientHello whose server_name (RFC 6066 section 3) is "news.example". */
+#define CLIENT_HELLO_SNI                                                                           \
+    "\x16\x03\x01\x00\x44\x01\x00\x00\x40\x03\x03"                                                 \
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"                                                             \
+    "\x00\x00\x02\x13\x01\x01\x00\x00\x15\x00\x00\x00\x11\x00\x0f\x00\x00\x0cnews.example"
 
 #define C_OPEN                                                                                     \
     C "<?xml version='1.0'?><stream:stream to='localhost' xmlns='jabber:client' "                  \
@@ -288,7 +293,8 @@ static void parse_done_after_tls(void)
     script_fx_str(&f, PARSE_DIR_SERVER, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
     CHECK(!f.s->is_parse_done);
     CHECK_EQ_U(f.s->tls, FINDING_TLS_STARTTLS);
-    static const char hello[] = HELLO_TLS12;
+    /* At TLS 1.2 the certificate comes next: the ServerHelloDone says there is none. */
+    static const char hello[] = HELLO_TLS12 "\x16\x03\x03\x00\x04\x0e\x00\x00\x00";
     script_fx_feed(&f, PARSE_DIR_SERVER, hello, 20);
     CHECK(!f.s->is_parse_done);
     script_fx_feed(&f, PARSE_DIR_SERVER, hello + 20, sizeof hello - 1 - 20);
@@ -346,6 +352,23 @@ static void opens(void)
     }
 }
 
+/* No banner (XMPP has no greeting line); the client's ClientHello gives the SNI after
+ * <proceed/>, on implicit TLS (5223) and on TLS spoken on 5222 from the start. */
+static void context(void)
+{
+    script_check_context(&xmpp_parser_ops,
+                         SCRIPT(C_OPEN S_OPEN C
+                                "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>" S
+                                "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>" C
+                                "\n" CLIENT_HELLO_SNI),
+                         0, FINDING_CONTEXT_SNI, "news.example");
+    script_check_context(&xmpp_parser_ops, SCRIPT(C CLIENT_HELLO_SNI S HELLO_TLS13),
+                         PARSE_F_IMPLICIT_TLS, FINDING_CONTEXT_SNI, "news.example");
+    script_check_context(&xmpp_parser_ops, SCRIPT(C CLIENT_HELLO_SNI S HELLO_TLS13), 0,
+                         FINDING_CONTEXT_SNI, "news.example");
+    script_check_context(&xmpp_parser_ops, SCRIPT(C_OPEN S_OPEN), 0, FINDING_CONTEXT_BANNER, NULL);
+}
+
 int main(void)
 {
     script_run_table(&xmpp_parser_ops, cases, sizeof cases / sizeof cases[0], describe_cred);
@@ -358,5 +381,6 @@ int main(void)
     RUN(statuses);
     RUN(free_paths);
     RUN(opens);
+    RUN(context);
     return TEST_SUMMARY();
 }
