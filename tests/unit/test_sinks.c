@@ -1891,6 +1891,93 @@ static void test_sqlite_migrate_and_recover(void)
     finding_key_wipe(&key);
 }
 
+/* prune: the cutoff is now less the days, against each session's last packet; the credentials
+ * go with their sessions, and a finished run goes once it ended before the cutoff and has no
+ * session left. */
+static void test_sqlite_prune(void)
+{
+    char path[600], err[512], fp[FINDING_FP_HEX + 1];
+    uint8_t key[FINDING_KEY_LEN];
+    tmp_path(path, sizeof path, "prune.db");
+    CHECK(write_db(path, false, key, fp));
+    struct sink_sqlite_prune_stats st;
+    /* A cutoff before every packet: nothing goes. */
+    CHECK_EQ_U(sink_sqlite_prune(path, 1, 1700000000000000u, &st, err, sizeof err), PS_OK);
+    CHECK_EQ_U(st.sessions, 0);
+    CHECK_EQ_U(st.runs, 0);
+    CHECK(strcmp(st.cutoff, "2023-11-13T22:13:20.000000Z") == 0);
+    CHECK_EQ_U(db_count(path, "SELECT count(*) FROM sessions"), 2);
+    /* Ten days after: both sessions, their credentials, the run and its counters. */
+    int creds = db_count(path, "SELECT count(*) FROM credentials");
+    CHECK(creds > 0);
+    CHECK_EQ_U(sink_sqlite_prune(path, 10, 1700000000000000u + 20 * 86400ull * 1000000u, &st, err,
+                                 sizeof err),
+               PS_OK);
+    CHECK_EQ_U(st.sessions, 2);
+    CHECK_EQ_U(st.credentials, (unsigned)creds);
+    CHECK_EQ_U(st.runs, 1);
+    CHECK_EQ_U(db_count(path, "SELECT count(*) FROM credentials"), 0);
+    CHECK_EQ_U(db_count(path, "SELECT count(*) FROM run_counters"), 0);
+    CHECK(st.bytes_after <= st.bytes_before);
+    /* A run still running (recent: not taken for one a killed process left) stays, even with
+     * days 0. */
+    sqlite3 *h = NULL;
+    CHECK_EQ_U(sqlite3_open(path, &h), SQLITE_OK);
+    CHECK_EQ_U(sqlite3_exec(h,
+                            "INSERT INTO runs (version, mode, source, status, started)"
+                            " VALUES ('0', 'live', 'eth1', 'running', '2999-01-01T00:00:00Z')",
+                            NULL, NULL, NULL),
+               SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_EQ_U(sink_sqlite_prune(path, 0, 1700000000000000u, &st, err, sizeof err), PS_OK);
+    CHECK(st.cutoff[0] == '\0');
+    CHECK_EQ_U(db_count(path, "SELECT count(*) FROM runs WHERE status = 'running'"), 1);
+}
+
+/* merge from a database of schema version 1 (no uid, sensor, anonymous...): its columns are
+ * found by name, the missing ones take their defaults, and sessions without a uid are known again
+ * by their times and endpoints: merging it twice adds nothing. */
+static void test_sqlite_merge_v1(void)
+{
+    char from[600], into[600], err[512], fp[FINDING_FP_HEX + 1];
+    uint8_t key[FINDING_KEY_LEN];
+    tmp_path(from, sizeof from, "merge-v1.db");
+    tmp_path(into, sizeof into, "merge-into.db");
+    CHECK(write_db(from, false, key, fp));
+    sqlite3 *h = NULL;
+    CHECK_EQ_U(sqlite3_open(from, &h), SQLITE_OK);
+    CHECK_EQ_U(sqlite3_exec(h,
+                            "DROP VIEW exposed_accounts; DROP VIEW cleartext_servers;"
+                            " DROP VIEW exposed_credentials; DROP VIEW sessions_without_tls;"
+                            " DROP INDEX sessions_uid; ALTER TABLE sessions DROP COLUMN uid;"
+                            " ALTER TABLE credentials DROP COLUMN anonymous;"
+                            " ALTER TABLE credentials DROP COLUMN fingerprint_key_id;"
+                            " DROP INDEX sessions_community_id;"
+                            " ALTER TABLE sessions DROP COLUMN community_id;"
+                            " ALTER TABLE sessions DROP COLUMN sensor;"
+                            " ALTER TABLE runs DROP COLUMN sensor;"
+                            " ALTER TABLE runs DROP COLUMN merged_from;"
+                            " ALTER TABLE runs DROP COLUMN merged_run_id;"
+                            " PRAGMA user_version = 1;",
+                            NULL, NULL, NULL),
+               SQLITE_OK);
+    sqlite3_close(h);
+    const char *const srcs[] = { from };
+    struct sink_sqlite_merge_stats st;
+    CHECK_EQ_U(sink_sqlite_merge(into, srcs, 1, false, &st, err, sizeof err), PS_OK);
+    CHECK_EQ_U(st.sessions, 2);
+    CHECK_EQ_U(st.runs, 1);
+    CHECK_EQ_U(db_count(into, "SELECT count(*) FROM credentials WHERE anonymous = 0"),
+               (int)st.credentials);
+    CHECK_EQ_U(db_count(into, "SELECT count(*) FROM run_counters"), 2);
+    CHECK_EQ_U(db_count(from, "PRAGMA user_version"), 1);
+    CHECK_EQ_U(sink_sqlite_merge(into, srcs, 1, false, &st, err, sizeof err), PS_OK);
+    CHECK_EQ_U(st.sessions, 0);
+    CHECK_EQ_U(st.sessions_known, 2);
+    CHECK_EQ_U(st.runs_known, 1);
+    CHECK_EQ_U(db_count(into, "SELECT count(*) FROM sessions"), 2);
+}
+
 int main(void)
 {
     if (!tmp_setup()) {
@@ -1919,6 +2006,8 @@ int main(void)
     RUN(test_credential_events);
     RUN(test_anonymous_credential);
     RUN(test_sqlite_migrate_and_recover);
+    RUN(test_sqlite_prune);
+    RUN(test_sqlite_merge_v1);
     RUN(test_set_registry);
     RUN(test_set_fan_out);
     RUN(test_set_key_given);
