@@ -13,7 +13,13 @@
  * file, and the WAL is emptied after, so no copy of its bytes is left in the files.
  *
  * Behind sink.h as sink_sqlite_ops: every failure stops the run (the database is the record
- * auditors rely on), and once the run has failed the database is left alone. */
+ * auditors rely on), and once the run has failed the database is left alone.
+ *
+ * The database commands live here too, as the only module that speaks SQLite: plainsight merge
+ * (sink_sqlite_merge) reads its sources on connections of their own, by column name so that an
+ * older schema reads as well, and writes the target in the same transaction as the target's
+ * migration; plainsight prune (sink_sqlite_prune) deletes in one transaction and VACUUMs after.
+ * Neither needs the fingerprint key: they copy or delete fingerprints, never make one. */
 #include "sink_sqlite.h"
 
 #include <assert.h>
