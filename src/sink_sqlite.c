@@ -1524,6 +1524,7 @@ static enum ps_err merge_check(const char *into, const struct admin_db *target,
                                struct sink_sqlite_merge_stats *st, char *err, size_t errcap)
 {
     memcpy(ref_key, target->key, FINDING_KEY_ID_HEX + 1);
+    const char *ref_name = into; /* the database whose key is the merge's */
     for (size_t i = 0; i < n_from; i++) {
         if (is_same_file(into, from[i])) {
             set_err(err, errcap, from[i], "refused", "it is the target of the merge itself");
@@ -1535,6 +1536,7 @@ static enum ps_err merge_check(const char *into, const struct admin_db *target,
         }
         if (ref_key[0] == '\0') {
             memcpy(ref_key, src[i].key, FINDING_KEY_ID_HEX + 1);
+            ref_name = from[i];
         }
     }
     for (size_t i = 0; i < n_from; i++) {
@@ -1549,7 +1551,7 @@ static enum ps_err merge_check(const char *into, const struct admin_db *target,
             snprintf(why, sizeof why,
                      "written with the fingerprint key %s, not %s's %s; nothing was merged "
                      "(--allow-mixed-keys merges it, its fingerprints marked with their key)",
-                     k, target->key[0] != '\0' ? into : from[0], ref_key);
+                     k, ref_name, ref_key);
             set_err(err, errcap, from[i], "refused", why);
             return PS_ERR_DB;
         }
