@@ -236,6 +236,8 @@
 
 /* cli: capture files one run reads at most (-r given more often is a usage error). */
 #define CLI_MAX_FILES 1024
+/* cli: plainsight prune --older-than, days at most (a century: past it, nothing is older). */
+#define CLI_MAX_PRUNE_DAYS 36500
 
 /* run: live, how often the clock ticks when no packet comes (idle expiry, commits, flushes),
  * milliseconds; also the capture's poll timeout. */

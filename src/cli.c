@@ -36,6 +36,8 @@ static void usage(FILE *f)
             "Usage: plainsight -r FILE [-r FILE ...] [options] [BPF expression]\n"
             "       plainsight -i IFACE [options] [BPF expression]\n"
             "       plainsight -D\n"
+            "       plainsight merge [--allow-mixed-keys] INTO.db FROM.db...\n"
+            "       plainsight prune --older-than DAYS DB\n"
             "\n"
             "Finds sessions of mail and the other cleartext-login protocols (plainsight(8) lists\n"
             "them) whose passwords or mail crossed the wire in the clear, and writes each to a\n"
@@ -95,10 +97,20 @@ static void usage(FILE *f)
             "\n"
             "  -h, --help             this text\n"
             "  -V, --version          version and library versions\n"
-            "\n"
-            "Exit status: 0 done, 1 usage error, 2 an input, the interface or the database\n"
-            "failed, 3 an input was damaged part-way (what came before the damage was analysed).\n",
+            "\n",
             PRIV_DEFAULT_USER, FLOW_MEMCAP_BYTES >> 20, FLOW_IDLE_SEC, FINDING_MAX_SENSOR);
+    /* A second call: one string literal stays under the 4095 bytes C compilers must take. */
+    fprintf(
+        f, "Databases (plainsight merge --help, plainsight prune --help):\n"
+           "  merge INTO.db FROM.db...  fold sensors' databases into one, in one transaction;\n"
+           "                         a session INTO has is skipped, so merging twice adds\n"
+           "                         nothing; databases of another fingerprint key are refused\n"
+           "  prune --older-than DAYS DB  delete the sessions whose last packet is older than\n"
+           "                         DAYS days, with their credentials, and shrink the file;\n"
+           "                         0 deletes them all\n"
+           "\n"
+           "Exit status: 0 done, 1 usage error, 2 an input, the interface or the database\n"
+           "failed, 3 an input was damaged part-way (what came before the damage was analysed).\n");
 }
 
 static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -586,8 +598,107 @@ static void default_sensor(struct cli_opts *o)
     o->sensor = o->sensor_default;
 }
 
+static void merge_usage(FILE *f)
+{
+    fprintf(f, "Usage: plainsight merge [--allow-mixed-keys] INTO.db FROM.db...\n"
+               "\n"
+               "Copies the runs, sessions and credentials of each FROM database (plainsight's, of\n"
+               "this release or an earlier one; read only) into INTO (made when missing), in one\n"
+               "transaction: on any failure INTO is left as it was. Each row keeps its sensor; a\n"
+               "session INTO has already (the same uid) is skipped and counted, so merging the\n"
+               "same files again adds nothing. Copied runs name their file (runs.merged_from).\n"
+               "\n"
+               "      --allow-mixed-keys  merge databases written with another fingerprint key\n"
+               "                         (refused without it: their fingerprints do not compare);\n"
+               "                         such fingerprints keep their key's id in\n"
+               "                         credentials.fingerprint_key_id\n"
+               "  -h, --help             this text\n"
+               "\n"
+               "Exit status: 0 merged, 1 usage error, 2 nothing merged (a database is refused or\n"
+               "a write failed).\n");
+}
+
+static void prune_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: plainsight prune --older-than DAYS DB\n"
+            "\n"
+            "Deletes from DB the sessions whose last packet is more than DAYS days (of 24 hours,\n"
+            "UTC) older than now, with their credentials, then the finished runs that ended\n"
+            "before that and have no session left; 0 deletes every session. One transaction,\n"
+            "then VACUUM: the file shrinks.\n"
+            "\n"
+            "      --older-than DAYS  0 to %d\n"
+            "  -h, --help             this text\n"
+            "\n"
+            "Exit status: 0 pruned, 1 usage error, 2 the database is refused or failed.\n",
+            CLI_MAX_PRUNE_DAYS);
+}
+
+/* plainsight merge|prune ARGS: argv[0] is the command's name. */
+static enum cli_action parse_admin(int argc, char **argv, struct cli_admin *a)
+{
+    static const struct option longs[] = {
+        { "allow-mixed-keys", no_argument, NULL, 'm' },
+        { "older-than", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    bool is_merge = strcmp(argv[0], "merge") == 0;
+    bool has_days = false;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+        uint64_t v;
+        if (c == 'h') {
+            if (is_merge) {
+                merge_usage(stdout);
+            } else {
+                prune_usage(stdout);
+            }
+            return CLI_EXIT_OK;
+        } else if (c == 'm' && is_merge) {
+            a->is_allow_mixed_keys = true;
+        } else if (c == 'o' && !is_merge) {
+            if (!parse_u64(optarg, CLI_MAX_PRUNE_DAYS, &v)) {
+                return usage_error("prune --older-than: '%s' is not a number of days (0 to %d)",
+                                   optarg, CLI_MAX_PRUNE_DAYS);
+            }
+            a->days = (uint32_t)v;
+            has_days = true;
+        } else if (c == ':') {
+            return usage_error("%s: %s needs an argument", argv[0], argv[optind - 1]);
+        } else {
+            return usage_error("%s: unknown option %s", argv[0], argv[optind - 1]);
+        }
+    }
+    int n = argc - optind;
+    if (is_merge) {
+        if (n < 2) {
+            return usage_error("merge: give the database to merge into, then at least one to "
+                               "merge from: plainsight merge INTO.db FROM.db...");
+        }
+        a->db = argv[optind];
+        a->from = (const char *const *)(argv + optind + 1);
+        a->n_from = (size_t)n - 1;
+        return CLI_MERGE;
+    }
+    if (!has_days) {
+        return usage_error("prune: --older-than DAYS is needed (0 removes every session)");
+    }
+    if (n != 1) {
+        return usage_error("prune: give one database: plainsight prune --older-than DAYS DB");
+    }
+    a->db = argv[optind];
+    return CLI_PRUNE;
+}
+
 enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
 {
+    if (argc > 1 && (strcmp(argv[1], "merge") == 0 || strcmp(argv[1], "prune") == 0)) {
+        return parse_admin(argc - 1, argv + 1, &o->admin);
+    }
     o->out.db_path = "plainsight.db";
     o->memcap = FLOW_MEMCAP_BYTES;
     o->idle_sec = FLOW_IDLE_SEC;

@@ -3,7 +3,8 @@
  * main reads the command line (cli.h), opens the live interface when there is one, opens the
  * outputs (sink.h) with the run's fingerprint key, drops root (priv.h), and hands over to the
  * run (run.h: the packet loops, statistics and the run record). Every finished mail session
- * goes to the database, the JSON lines and the console.
+ * goes to the database, the JSON lines and the console. plainsight merge and plainsight prune
+ * (argv[1]) hand their database work to sink_sqlite and print its one summary line.
  *
  * Exit status: 0 done, 1 usage, 2 an input, the interface or the database failed, 3 an input
  * was damaged part-way (what came before it was analysed and written). */
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "capture.h"
 #include "cli.h"
@@ -22,6 +24,7 @@
 #include "ps.h"
 #include "run.h"
 #include "sink.h"
+#include "sink_sqlite.h"
 
 enum main_exit {
     MAIN_EXIT_OK = 0,
@@ -54,6 +57,64 @@ static int list_interfaces(void)
         log_err("%s", err);
         return MAIN_EXIT_FAIL;
     }
+    return MAIN_EXIT_OK;
+}
+
+/* A database command's exit status: a usage-like refusal (the target given as a source) is 1. */
+static int admin_status(enum ps_err e, const char *err)
+{
+    if (e == PS_OK) {
+        return MAIN_EXIT_OK;
+    }
+    log_err("%s", err);
+    return e == PS_ERR_ARG ? MAIN_EXIT_USAGE : MAIN_EXIT_FAIL;
+}
+
+/* plainsight merge INTO FROM...: one summary line on stdout. */
+static int admin_merge(const struct cli_admin *a)
+{
+    char err[1024];
+    struct sink_sqlite_merge_stats st;
+    enum ps_err e =
+        sink_sqlite_merge(a->db, a->from, a->n_from, a->is_allow_mixed_keys, &st, err, sizeof err);
+    if (e != PS_OK) {
+        return admin_status(e, err);
+    }
+    char marked[160] = "";
+    if (st.marked > 0) {
+        snprintf(marked, sizeof marked,
+                 "; %llu fingerprints under another key marked (credentials.fingerprint_key_id)",
+                 (unsigned long long)st.marked);
+    }
+    printf("merged %zu database%s into %s: %llu sessions added (%llu already there), %llu "
+           "credentials, %llu runs added (%llu already there)%s\n",
+           a->n_from, a->n_from == 1 ? "" : "s", a->db, (unsigned long long)st.sessions,
+           (unsigned long long)st.sessions_known, (unsigned long long)st.credentials,
+           (unsigned long long)st.runs, (unsigned long long)st.runs_known, marked);
+    return MAIN_EXIT_OK;
+}
+
+/* plainsight prune --older-than DAYS DB: one summary line on stdout. */
+static int admin_prune(const struct cli_admin *a)
+{
+    char err[1024];
+    struct sink_sqlite_prune_stats st;
+    uint64_t now = (uint64_t)time(NULL) * PS_USEC_PER_SEC;
+    enum ps_err e = sink_sqlite_prune(a->db, a->days, now, &st, err, sizeof err);
+    if (e != PS_OK) {
+        return admin_status(e, err);
+    }
+    char which[96];
+    if (st.cutoff[0] != '\0') {
+        snprintf(which, sizeof which, "ended before %s", st.cutoff);
+    } else {
+        snprintf(which, sizeof which, "every one");
+    }
+    printf("pruned %s (sessions: %s): %llu sessions, %llu credentials and %llu runs removed; "
+           "%llu KiB before, %llu KiB after\n",
+           a->db, which, (unsigned long long)st.sessions, (unsigned long long)st.credentials,
+           (unsigned long long)st.runs, (unsigned long long)(st.bytes_before + 1023) / 1024,
+           (unsigned long long)(st.bytes_after + 1023) / 1024);
     return MAIN_EXIT_OK;
 }
 
@@ -190,6 +251,10 @@ int main(int argc, char **argv)
     case CLI_LIST:
         log_set_quiet(o.out.is_quiet);
         return list_interfaces();
+    case CLI_MERGE:
+        return admin_merge(&o.admin);
+    case CLI_PRUNE:
+        return admin_prune(&o.admin);
     case CLI_RUN:
         break;
     }
