@@ -37,7 +37,7 @@ struct run_config {
     struct capture *live;       /* the open live source, or NULL to read files */
     const char *iface;          /* its name, for messages and the run's source */
     const char *bpf;            /* filter for the files, NULL for none (live: already installed) */
-    const char *db_path;        /* the database, for messages */
+    const char *db_path;        /* the database (or, with -w none, the outputs), for messages */
     uint64_t max_packets;       /* stop after this many packets (-c), over all files; 0: no limit */
     size_t memcap_bytes;        /* flow state and reassembly (--memcap) */
     uint32_t idle_sec;          /* session idle timeout (--idle) */
