@@ -9,7 +9,9 @@ message's header fields and text to a file. plainsight reads every bundled captu
 arrive at the second rsyslog's file, parseable and equal, with the header fields plainsight
 set (host = --sensor, app-name, procid, msgid = event_type, facility, severity). Also: no
 database file is made with -w none, secrets stay out without --reveal-secrets, and a collector
-that is not there costs a bounded wait and a count, not a failure.
+that is not there costs a bounded wait and a count, not a failure. The contrib/ configurations
+go through their tools' own checks where the tool is installed (rsyslogd -N1, fluent-bit
+--dry-run, vector validate, filebeat test config); the others are skipped with a note.
 
 Needs root, unshare and rsyslogd (scripts/deps.sh installs rsyslog for make check); without
 them the test skips with a note."""
@@ -219,16 +221,36 @@ def check_usage(t, b):
     t.check(sorted(os.listdir(d)) == ["k"], "-w none made %s" % os.listdir(d))
 
 
+def check_contrib(t):
+    """Each contrib/ configuration through its tool's own check, where the tool is here."""
+    contrib = os.path.join(ROOT, "contrib")
+    checks = [
+        ("rsyslogd", ["rsyslogd", "-N1", "-f", os.path.join(contrib, "rsyslog-plainsight.conf")]),
+        ("fluent-bit", ["fluent-bit", "-c", os.path.join(contrib, "fluent-bit.conf"),
+                        "--dry-run"]),
+        ("vector", ["vector", "validate", "--no-environment", os.path.join(contrib, "vector.yaml")]),
+        ("filebeat", ["filebeat", "test", "config", "-c", os.path.join(contrib, "filebeat.yml")]),
+    ]
+    for tool, cmd in checks:
+        if shutil.which(tool) is None:
+            t.skip("contrib: %s is not installed: its configuration is unchecked" % tool)
+            continue
+        r = subprocess.run(cmd, capture_output=True, text=True, cwd=contrib, timeout=60)
+        t.check(r.returncode == 0, "contrib: %s: exit %d: %s" % (" ".join(cmd), r.returncode,
+                                                                 (r.stdout + r.stderr)[-1000:]))
+
+
 def main():
     b = sys.argv[1]
     if len(sys.argv) > 2 and sys.argv[2] == "--inner":
         inner(b).done()
     t = Tally()
     check_usage(t, b)
+    os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+    check_contrib(t)
     if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
         t.skip("syslog into rsyslog: needs root, unshare and ip")
         t.done()
-    os.environ["PATH"] = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
     if shutil.which("rsyslogd") is None:
         t.skip("syslog into rsyslog: rsyslogd is not installed (apt-get install rsyslog)")
         t.done()
