@@ -94,8 +94,9 @@ bool sink_syslog_drain(struct sink_syslog *y, int wait_msec);
 
 const struct sink_syslog_stats *sink_syslog_get_stats(const struct sink_syslog *y);
 
-/* Sends what is queued for at most SINK_SYSLOG_DRAIN_MSEC, counts the rest as dropped, warns
- * about what was lost, and frees. NULL does nothing. */
+/* Sends what is queued for at most SINK_SYSLOG_DRAIN_MSEC (not at all when the end of the
+ * run's forced tick already waited), counts the rest as dropped, warns about what was lost, and
+ * frees. NULL does nothing. */
 void sink_syslog_close(struct sink_syslog *y);
 
 #endif

@@ -628,7 +628,7 @@ enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
     const struct cli_opt *live_only[CLI_N_OPTS];
     size_t n_live_only = 0;
     bool is_bare_json = false;
-    const char *bare_name = "json";
+    bool is_bare_syslog = false;
     int c;
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         const struct cli_opt *m = c == '?' || c == ':' ? NULL : find_opt(c);
@@ -646,9 +646,10 @@ enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
         if (m->is_live_only && !is_listed) {
             live_only[n_live_only++] = m; /* once each: at most CLI_N_OPTS */
         }
-        if (m->fn == opt_json || m->fn == opt_syslog) {
+        if (m->fn == opt_json) {
             is_bare_json = optarg == NULL;
-            bare_name = m->name;
+        } else if (m->fn == opt_syslog) {
+            is_bare_syslog = optarg == NULL;
         }
     }
     if (o->is_list) {
@@ -665,11 +666,15 @@ enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
     /* "--json out.json": getopt takes an optional argument only after '=', so the file name
      * would become the filter. Guessing which was meant could write a file the user never
      * named or drop a filter they typed; saying how to write it costs one retyped word. */
-    if (is_bare_json && optind < argc &&
-        (looks_like_json_file(argv[optind]) || strstr(argv[optind], "://") != NULL)) {
-        return usage_error("--%s takes its argument after '=': write --%s=%s (what follows a "
-                           "bare --%s is the filter)",
-                           bare_name, bare_name, argv[optind], bare_name);
+    if (is_bare_json && optind < argc && looks_like_json_file(argv[optind])) {
+        return usage_error("--json takes its file after '=': write --json=%s (a bare --json "
+                           "writes to standard output, and what follows is the filter)",
+                           argv[optind]);
+    }
+    if (is_bare_syslog && optind < argc && strstr(argv[optind], "://") != NULL) {
+        return usage_error("--syslog takes its target after '=': write --syslog=%s (a bare "
+                           "--syslog writes to /dev/log, and what follows is the filter)",
+                           argv[optind]);
     }
     if (check_outputs(o) != CLI_RUN) {
         return CLI_EXIT_USAGE;

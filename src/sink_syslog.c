@@ -42,6 +42,7 @@ struct sink_syslog {
     int fd; /* -1 while down */
     bool has_failed;
     bool has_warned;
+    bool has_drained;       /* the end of the run's wait is spent: close waits no more */
     uint64_t next_try_usec; /* monotonic: when to connect again */
     uint64_t backoff_usec;
     size_t head_off;      /* bytes of the first message already sent (TCP) */
@@ -445,7 +446,7 @@ void sink_syslog_close(struct sink_syslog *y)
     if (y == NULL) {
         return;
     }
-    sink_syslog_drain(y, SINK_SYSLOG_DRAIN_MSEC);
+    sink_syslog_drain(y, y->has_drained ? 0 : SINK_SYSLOG_DRAIN_MSEC);
     y->st.dropped += y->q_n;
     while (y->q_n > 0) {
         pop(y);
@@ -507,7 +508,9 @@ static enum ps_err ops_tick(void *st, uint64_t now_usec, bool is_force, char *er
     (void)now_usec;
     (void)err;
     (void)errcap;
-    sink_syslog_drain(st, is_force ? SINK_SYSLOG_DRAIN_MSEC : 0);
+    struct sink_syslog *y = st;
+    sink_syslog_drain(y, is_force ? SINK_SYSLOG_DRAIN_MSEC : 0);
+    y->has_drained = y->has_drained || is_force;
     return PS_OK;
 }
 
