@@ -243,6 +243,46 @@ static void test_unix(void)
     close(lfd);
 }
 
+/* A credential event: MSGID credential, the credential's severity, the JSON sink's object. */
+static void test_credential_event(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/logc", tmp_dir);
+    int lfd = unix_listener(path);
+    char spec[320];
+    snprintf(spec, sizeof spec, "unix://%s", path);
+    struct sink_syslog_target t;
+    char err[256];
+    CHECK(sink_syslog_parse_target(spec, &t, err, sizeof err) == PS_OK);
+    struct sink_syslog *y = NULL;
+    CHECK(sink_syslog_open(&t, 2, false, &y, err, sizeof err) == PS_OK);
+    struct session *s = pop3_session();
+    sink_syslog_credential(y, s, 0);
+    CHECK(sink_syslog_drain(y, 1000));
+    static char buf[SINK_SYSLOG_MSG_MAX + 1];
+    ssize_t n = recv_wait(lfd, buf, sizeof buf - 1);
+    CHECK(n > 0);
+    if (n > 0) {
+        buf[n] = '\0';
+        char want[64];
+        snprintf(want, sizeof want, " s1 plainsight %ld credential - ", (long)getpid());
+        CHECK(strncmp(buf, "<20>1 ", 6) == 0); /* mail (2) * 8 + warning (4) */
+        const char *at = strstr(buf, want);
+        CHECK(at != NULL);
+        char *json = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&json, &len);
+        sink_json_format_credential(f, s, 0, false);
+        fclose(f);
+        CHECK(at != NULL && strcmp(at + strlen(want), json) == 0);
+        CHECK(strstr(buf, "hunter2") == NULL);
+        free(json);
+    }
+    sink_syslog_close(y);
+    finding_free(s);
+    close(lfd);
+}
+
 static int tcp_listener(uint16_t *port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -433,6 +473,7 @@ int main(void)
     RUN(test_frame);
     RUN(test_severity);
     RUN(test_unix);
+    RUN(test_credential_event);
     RUN(test_udp);
     RUN(test_tcp_reconnect);
     RUN(test_queue_and_truncation);
