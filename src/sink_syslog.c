@@ -190,11 +190,13 @@ size_t sink_syslog_header(char *buf, size_t cap, unsigned facility, unsigned sev
 
 size_t sink_syslog_frame(char *buf, size_t cap, const char *msg, size_t len)
 {
-    int n = snprintf(buf, cap, "%zu ", len);
+    char prefix[24];
+    int n = snprintf(prefix, sizeof prefix, "%zu ", len);
     if (n <= 0 || (size_t)n > cap || len > cap - (size_t)n) {
         return 0;
     }
-    memcpy(buf + n, msg, len);
+    memcpy(buf, prefix, (size_t)n);
+    memmove(buf + n, msg, len);
     return (size_t)n + len;
 }
 

@@ -141,6 +141,8 @@ static void test_frame(void)
     CHECK_MEM(buf, n, "0 ");
     CHECK_EQ_U(sink_syslog_frame(buf, 7, "hello", 5), 7);
     CHECK_EQ_U(sink_syslog_frame(buf, 6, "hello", 5), 0);
+    n = sink_syslog_frame(buf, 2, "", 0); /* exactly the prefix: no room for a NUL needed */
+    CHECK_MEM(buf, n, "0 ");
     char big[200];
     memset(big, 'x', 120);
     n = sink_syslog_frame(big, sizeof big, big + 0, 0);
