@@ -58,8 +58,8 @@ struct cli_opts {
     struct capture_live_opts live;
     const char *user;       /* -Z */
     char *bpf;              /* the remaining arguments joined by spaces (owned); NULL for none */
-    struct sink_config out; /* -w, --json, --reveal-secrets, -q, --key-file, --drop-old-key;
-                               is_live set for -i */
+    struct sink_config out; /* -w, --json, --syslog, --syslog-facility, --reveal-secrets, -q,
+                               --key-file, --drop-old-key; is_live set for -i */
     char *key_path_owned;   /* the default key file's name, when --key-file is not given */
     struct cli_admin admin; /* plainsight merge, plainsight prune */
 };

@@ -3,8 +3,9 @@
  * main reads the command line (cli.h), opens the live interface when there is one, opens the
  * outputs (sink.h) with the run's fingerprint key, drops root (priv.h), and hands over to the
  * run (run.h: the packet loops, statistics and the run record). Every finished mail session
- * goes to the database, the JSON lines and the console. plainsight merge and plainsight prune
- * (argv[1]) hand their database work to sink_sqlite and print its one summary line.
+ * goes to the database (unless -w none), the JSON lines, syslog and the console. plainsight merge
+ * and plainsight prune (argv[1]) hand their database work to sink_sqlite and print its one
+ * summary line.
  *
  * Exit status: 0 done, 1 usage, 2 an input, the interface or the database failed, 3 an input
  * was damaged part-way (what came before it was analysed and written). */
@@ -192,10 +193,27 @@ static bool prepare_key(const struct sink_config *cfg, struct finding_key *key)
     return true;
 }
 
+/* Where the run writes, for its messages: the database, or with -w none the other outputs. */
+static const char *describe_outputs(const struct sink_config *cfg, char *buf, size_t cap)
+{
+    if (cfg->db_path != NULL) {
+        return cfg->db_path;
+    }
+    const char *json = cfg->json_path == NULL || strcmp(cfg->json_path, "-") == 0
+                           ? "standard output"
+                           : cfg->json_path;
+    const char *sys =
+        cfg->syslog_target == NULL || cfg->syslog_target[0] == '\0' ? "syslog" : cfg->syslog_target;
+    snprintf(buf, cap, "%s%s%s", cfg->has_json ? json : "",
+             cfg->has_json && cfg->has_syslog ? " and " : "", cfg->has_syslog ? sys : "");
+    return buf;
+}
+
 /* Opens the outputs, drops root on live capture, and runs. Returns the exit status. */
 static int wire_and_run(const struct cli_opts *o, struct capture *const *live)
 {
     char err[512];
+    char where[512];
     struct finding_key key = { .is_set = false };
     struct sink_set *out = NULL;
     if (!prepare_key(&o->out, &key)) {
@@ -217,7 +235,7 @@ static int wire_and_run(const struct cli_opts *o, struct capture *const *live)
             .ifaces = o->ifaces,
             .iface = o->iface,
             .bpf = o->bpf,
-            .db_path = o->out.db_path,
+            .db_path = describe_outputs(&o->out, where, sizeof where),
             .max_packets = o->max_packets,
             .memcap_bytes = o->memcap,
             .idle_sec = o->idle_sec,

@@ -1476,11 +1476,12 @@ static void note_file(void *ctx, const char *path, bool is_optional)
 
 static void test_set_registry(void)
 {
-    CHECK_EQ_U(sink_registry_count(), 3);
+    CHECK_EQ_U(sink_registry_count(), 4);
     CHECK(strcmp(sink_registry_get(0)->name, "sqlite") == 0);
     CHECK(strcmp(sink_registry_get(1)->name, "json") == 0);
-    CHECK(strcmp(sink_registry_get(2)->name, "console") == 0);
-    CHECK(sink_registry_get(3) == NULL);
+    CHECK(strcmp(sink_registry_get(2)->name, "syslog") == 0);
+    CHECK(strcmp(sink_registry_get(3)->name, "console") == 0);
+    CHECK(sink_registry_get(4) == NULL);
     for (size_t i = 0; i < sink_registry_count(); i++) {
         const struct sink_ops *o = sink_registry_get(i);
         CHECK(o->open != NULL && o->session != NULL && o->close != NULL);
