@@ -23,6 +23,18 @@ enum cli_action {
     CLI_LIST,       /* -D: list the interfaces */
     CLI_EXIT_OK,    /* --help or --version was printed */
     CLI_EXIT_USAGE, /* a usage error was reported */
+    CLI_MERGE,      /* plainsight merge: the arguments are in struct cli_admin */
+    CLI_PRUNE,      /* plainsight prune: likewise */
+};
+
+/* The arguments of the database commands, plainsight merge and plainsight prune (argv[1]).
+ * Strings borrow argv. */
+struct cli_admin {
+    const char *db;          /* merge: the target (INTO); prune: the database */
+    const char *const *from; /* merge: the databases merged into it, n_from of them */
+    size_t n_from;
+    bool is_allow_mixed_keys; /* merge --allow-mixed-keys */
+    uint32_t days;            /* prune --older-than DAYS: 0 removes every session */
 };
 
 /* The options. Strings borrow argv, except bpf. */
@@ -47,13 +59,15 @@ struct cli_opts {
     struct capture_live_opts live;
     const char *user;       /* -Z */
     char *bpf;              /* the remaining arguments joined by spaces (owned); NULL for none */
-    struct sink_config out; /* -w, --json, --reveal-secrets, -q, --key-file, --drop-old-key;
-                               is_live set for -i */
+    struct sink_config out; /* -w, --json, --syslog, --syslog-facility, --reveal-secrets, -q,
+                               --key-file, --drop-old-key; is_live set for -i */
     char *key_path_owned;   /* the default key file's name, when --key-file is not given */
+    struct cli_admin admin; /* plainsight merge, plainsight prune */
 };
 
-/* Parses argv into *o (zeroed by the caller), printing --help/--version and usage errors.
- * Free with cli_free. */
+/* Parses argv into *o (zeroed by the caller), printing --help/--version and usage errors. When
+ * argv[1] is "merge" or "prune", the rest is that command's (CLI_MERGE, CLI_PRUNE, o->admin);
+ * otherwise the options of a run. Free with cli_free. */
 enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o);
 
 /* Frees what cli_parse allocated (the filter). */

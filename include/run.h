@@ -39,7 +39,7 @@ struct run_config {
     const char *const *ifaces;   /* their names, in the same order */
     const char *iface;           /* the names joined by spaces: messages, the run's source */
     const char *bpf;             /* filter for the files, NULL for none (live: already installed) */
-    const char *db_path;         /* the database, for messages */
+    const char *db_path;         /* the database (or, with -w none, the outputs), for messages */
     uint64_t max_packets;       /* stop after this many packets (-c), over all files; 0: no limit */
     size_t memcap_bytes;        /* flow state and reassembly (--memcap) */
     uint32_t idle_sec;          /* session idle timeout (--idle) */

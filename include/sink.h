@@ -1,8 +1,8 @@
 /* sink.h - the outputs behind one interface (sink_ops.h): the registry of sinks, and the set of
  * open sinks the run writes to.
  *
- * Each output (SQLite, JSON lines, console) is one module that fills a struct sink_ops and is
- * listed once in sink.c's registry; the set opens every registered sink the configuration asks
+ * Each output (SQLite, JSON lines, syslog, console) is one module that fills a struct sink_ops and
+ * is listed once in sink.c's registry; the set opens every registered sink the configuration asks
  * for, in registry order, and fans each call out to them. A new output is its own file and
  * one registry line: the wiring and the run loop talk to the set only.
  *
@@ -69,6 +69,13 @@ bool sink_set_has_failed(const struct sink_set *set);
 /* The first fatal failure's message (owned by the set), or NULL when there was none;
  * *name (if name is not NULL) is set to the failing sink's name. */
 const char *sink_set_failure(const struct sink_set *set, const char **name);
+
+/* Checks a --syslog target before the run: false with the reason in err when it is none
+ * (sink_syslog.h says what one is). */
+bool sink_check_syslog_target(const char *target, char *err, size_t errcap);
+
+/* A syslog facility's code for its name (kern ... local7), or -1. */
+int sink_facility_code(const char *name);
 
 /* The version of the database library the SQLite sink uses, for -V. */
 const char *sink_db_lib_version(void);

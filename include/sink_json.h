@@ -24,6 +24,11 @@ extern const struct sink_ops sink_json_ops;
 enum ps_err sink_json_open(const char *path, bool is_reveal, struct sink_json **out, char *err,
                            size_t errcap);
 
+/* The objects the sink writes, without the line's end, into f (borrowed; errors stay in f's
+ * error flag): for other outputs that carry the same JSON (syslog). */
+void sink_json_format_session(FILE *f, const struct session *s, bool is_reveal);
+void sink_json_format_credential(FILE *f, const struct session *s, size_t i, bool is_reveal);
+
 /* Writes a credential event: credential i of s (borrowed), as a line of event_type
  * "credential" with the session's uid; the session's own line follows at its end. */
 enum ps_err sink_json_credential(struct sink_json *j, const struct session *s, size_t i);

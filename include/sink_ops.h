@@ -1,7 +1,7 @@
 /* sink_ops.h - the interface every output implements: its settings, flags and ops table.
  *
- * Each output (SQLite, JSON lines, console) is one module that fills a struct sink_ops; sink.c
- * lists it in the registry and fans the run's calls out to the open ones. This header is the
+ * Each output (SQLite, JSON lines, syslog, console) is one module that fills a struct sink_ops;
+ * sink.c lists it in the registry and fans the run's calls out to the open ones. This header is the
  * contract between the two, kept apart from the registry so that a sink's header never
  * includes the module that includes it.
  *
@@ -22,15 +22,18 @@ struct session;
 
 /* The output settings of the command line; strings borrowed for the life of the set. */
 struct sink_config {
-    const char *db_path;   /* SQLite database (-w) */
-    bool has_json;         /* --json given */
-    const char *json_path; /* its FILE: NULL or "-" for standard output */
-    bool is_reveal;        /* --reveal-secrets: cleartext secrets in every output */
-    bool is_quiet;         /* -q: no console lines */
-    bool is_live;          /* a live run: a JSON failure does not stop it (SIGHUP may mend it) */
-    const char *key_path;  /* the fingerprint key's file, for messages */
-    bool is_drop_old_key;  /* --drop-old-key: a key an earlier release kept in the database is
-                              deleted even when it is not the key file's */
+    const char *db_path;       /* SQLite database (-w); NULL for none (-w none) */
+    bool has_json;             /* --json given */
+    const char *json_path;     /* its FILE: NULL or "-" for standard output */
+    bool has_syslog;           /* --syslog given */
+    const char *syslog_target; /* its TARGET (sink_syslog.h); NULL for the local socket */
+    unsigned syslog_facility;  /* --syslog-facility, as its code */
+    bool is_reveal;            /* --reveal-secrets: cleartext secrets in every output */
+    bool is_quiet;             /* -q: no console lines */
+    bool is_live;         /* a live run: a JSON failure does not stop it (SIGHUP may mend it) */
+    const char *key_path; /* the fingerprint key's file, for messages */
+    bool is_drop_old_key; /* --drop-old-key: a key an earlier release kept in the database is
+                             deleted even when it is not the key file's */
 };
 
 /* What an existing output says of the fingerprint key before the run opens it (peek_key). */
@@ -85,7 +88,7 @@ typedef void sink_files_fn(void *st, sink_file_fn *fn, void *ctx);
 typedef void sink_close_fn(void *st);
 
 struct sink_ops {
-    const char *name; /* "sqlite", "json", "console": for sink_set_failure */
+    const char *name; /* "sqlite", "json", "syslog", "console": for sink_set_failure */
     unsigned flags;   /* SINK_F_* */
     sink_open_fn *open;
     sink_peek_key_fn *peek_key;

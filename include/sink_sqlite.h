@@ -17,8 +17,10 @@
 struct sink_sqlite;
 
 /* The schema version this build writes. */
-/* 2: the fingerprint key left the meta table for a key file (meta keeps its id). */
-#define SINK_SQLITE_SCHEMA_VERSION 2
+/* 2: the fingerprint key left the meta table for a key file (meta keeps its id).
+ * 3: credentials go with their session (ON DELETE CASCADE); runs.merged_from, merged_run_id;
+ *    credentials.fingerprint_key_id (plainsight merge --allow-mixed-keys). */
+#define SINK_SQLITE_SCHEMA_VERSION 3
 
 /* The sink behind sink.h: opened when the configuration names a database (-w), every failure
  * stops the run, and it is not written again once the run has failed. */
@@ -74,5 +76,54 @@ void sink_sqlite_close(struct sink_sqlite *db);
 
 /* SQLite's version string. */
 const char *sink_sqlite_lib_version(void);
+
+/* What a merge did. */
+struct sink_sqlite_merge_stats {
+    uint64_t sessions;       /* added, with their credentials */
+    uint64_t sessions_known; /* already in the target (the same uid): skipped */
+    uint64_t credentials;    /* added */
+    uint64_t runs;           /* added (runs.merged_from names their file) */
+    uint64_t runs_known;     /* already in the target (the same start, process and source) */
+    uint64_t marked;         /* credentials whose fingerprint is under another key: their
+                                fingerprint_key_id names it (--allow-mixed-keys) */
+    size_t mixed_files;      /* sources written with another fingerprint key */
+};
+
+/* plainsight merge: copies the runs, run counters, sessions and credentials of the plainsight
+ * databases from[0..n_from) (borrowed paths, read only) into the database at into (created 0600
+ * when missing; migrated when older), in one transaction: on any failure (a full disk included)
+ * nothing is written and a target this call made is removed. A session whose uid the target has
+ * (or, without a uid, the same times, endpoints and protocol) is skipped and counted, its
+ * credentials with it; a run the target has is found again (same start, mode, source, version,
+ * pid, host and sensor) rather than copied, so merging the same files twice adds nothing. Every
+ * source is checked before anything is written: not a plainsight database, a newer schema, the
+ * target itself, or (unless is_allow_mixed_keys) a fingerprint key other than the target's (or
+ * the first source's, for a new target) refuse the merge. With is_allow_mixed_keys, a fingerprint
+ * made under another key keeps that key's id in credentials.fingerprint_key_id. *st says what was
+ * done. Returns PS_OK; PS_ERR_ARG (the target given as a source), PS_ERR_DB or PS_ERR_SCHEMA with
+ * a one-line reason naming the file in err. */
+enum ps_err sink_sqlite_merge(const char *into, const char *const *from, size_t n_from,
+                              bool is_allow_mixed_keys, struct sink_sqlite_merge_stats *st,
+                              char *err, size_t errcap);
+
+/* What a prune did. */
+struct sink_sqlite_prune_stats {
+    uint64_t sessions;     /* removed */
+    uint64_t credentials;  /* removed with their sessions */
+    uint64_t runs;         /* removed: finished before the cutoff, no session left */
+    uint64_t bytes_before; /* the database file and its WAL, before and after */
+    uint64_t bytes_after;
+    char cutoff[40]; /* the cutoff as written in ts_end; empty for days 0 (everything) */
+};
+
+/* plainsight prune: in the existing plainsight database at path, deletes in one transaction the
+ * sessions whose last packet (ts_end) is older than now_usec (UTC wall clock) less days, their
+ * credentials with them (ON DELETE CASCADE), then the runs that ended before that cutoff, are not
+ * running and have no session left, with their counters; days 0 deletes every session. Then it
+ * VACUUMs and empties the WAL, so the file shrinks. *st says what was done. Returns PS_OK;
+ * PS_ERR_DB or PS_ERR_SCHEMA with a one-line reason naming the file in err (a failed VACUUM says
+ * the deletion itself was committed). */
+enum ps_err sink_sqlite_prune(const char *path, uint32_t days, uint64_t now_usec,
+                              struct sink_sqlite_prune_stats *st, char *err, size_t errcap);
 
 #endif

@@ -255,8 +255,31 @@
  * row every RUN_STATS_SEC. */
 #define SINK_SQLITE_STALE_RUN_SEC 3600
 
+/* sink_syslog: longest message, bytes, header and JSON together; a longer one is cut there
+ * and counted. 8192 is rsyslog's default maxMessageSize (RFC 5424 section 6.1 asks receivers
+ * for 2048 at least and allows more); a session at its credential limits fits. */
+#define SINK_SYSLOG_MSG_MAX 8192
+/* sink_syslog: the facility when --syslog-facility is not given: local0 (16), the first code
+ * RFC 5424 leaves to local use, so a collector can route plainsight's messages by it without
+ * mixing them into the host's own auth or mail logs. */
+#define SINK_SYSLOG_FACILITY_DEFAULT 16
+/* sink_syslog: messages and bytes held while the collector is unreachable or slow; past either
+ * bound a new message is dropped and counted, so a collector that goes away costs bounded
+ * memory and never blocks the capture. */
+#define SINK_SYSLOG_QUEUE_MSGS  4096
+#define SINK_SYSLOG_QUEUE_BYTES (4u << 20)
+/* sink_syslog: the wait before reconnecting after a failure, microseconds: doubled at each
+ * failure from the first to the last, back to the first once a message went through. */
+#define SINK_SYSLOG_BACKOFF_MIN_USEC 100000
+#define SINK_SYSLOG_BACKOFF_MAX_USEC 30000000
+/* sink_syslog: at the end of the run, the longest time spent sending what is queued,
+ * milliseconds; what is left then is dropped and counted. */
+#define SINK_SYSLOG_DRAIN_MSEC 3000
+
 /* cli: capture files one run reads at most (-r given more often is a usage error). */
 #define CLI_MAX_FILES 1024
+/* cli: plainsight prune --older-than, days at most (a century: past it, nothing is older). */
+#define CLI_MAX_PRUNE_DAYS 36500
 
 /* run: live, how often the clock ticks when no packet comes (idle expiry, commits, flushes),
  * milliseconds; also the capture's poll timeout. */

@@ -11,7 +11,8 @@
 # Sets, each including the one before: build (compiler, pkg-config and the libraries: what
 # "make" and "make install" need), run (the sqlite3 shell for "make run"'s audit query), test
 # (what "make check" runs: python3, clang and libFuzzer, clang-format, tcpreplay, valgrind,
-# iproute2). "make" and "make install" only check; "make run" and "make check" install. CC
+# iproute2, rsyslog for the syslog test: its daemon is run by the test with a configuration of
+# its own). "make" and "make install" only check; "make run" and "make check" install. CC
 # names the compiler to look for (default cc, from the gcc package).
 set -eu
 
@@ -71,6 +72,7 @@ if [ "$set_" = test ]; then
     need valgrind command -v valgrind
     need iproute2 command -v ip
     need procps command -v pgrep
+    need rsyslog sh -c 'command -v rsyslogd || test -x /usr/sbin/rsyslogd'
     need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a'
 fi
 

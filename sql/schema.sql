@@ -1,4 +1,4 @@
--- plainsight database schema, version 2 (PRAGMA user_version).
+-- plainsight database schema, version 3 (PRAGMA user_version).
 --
 -- The one definition of the database: plainsight applies this text at start-up. Times are
 -- ISO 8601 UTC text ("2024-05-01T12:00:00.123456Z"), so they sort and compare as text.
@@ -7,6 +7,10 @@
 -- HMAC-SHA-256 under the key in the sensor's key file (never in the database), cut to 128
 -- bits: equal for equal secrets under one key. meta.fingerprint_key_id names that key by a
 -- hash of it. Version 1 kept the key itself in meta; plainsight moves it out on open.
+-- Version 3: a session's credentials go with it (ON DELETE CASCADE, for plainsight prune), runs
+-- copied by plainsight merge say where from, and a fingerprint made under another key (a merge
+-- with --allow-mixed-keys) names its key. plainsight rebuilds the credentials table of an older
+-- database on open (SQLite cannot alter a foreign key).
 
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -30,8 +34,11 @@ CREATE TABLE IF NOT EXISTS runs (
     exposed         INTEGER NOT NULL DEFAULT 0,
     pid             INTEGER,           -- the process and host that ran it: a run left
     host            TEXT,              -- 'running' by a process that is gone is 'interrupted'
-    sensor          TEXT               -- --sensor (default: the host name); NULL in runs
+    sensor          TEXT,              -- --sensor (default: the host name); NULL in runs
                                        -- written before it existed
+    merged_from     TEXT,              -- plainsight merge: the database file the run was
+    merged_run_id   INTEGER            -- copied from and its id there (kept through later
+                                       -- merges); NULL for a run written here
 );
 
 -- Every counter of a run: what was decoded, what was dropped and why.
@@ -105,7 +112,7 @@ CREATE INDEX IF NOT EXISTS sessions_community_id ON sessions(community_id);
 -- One row per credential seen in a session, in the order seen.
 CREATE TABLE IF NOT EXISTS credentials (
     id                 INTEGER PRIMARY KEY,
-    session_id         INTEGER NOT NULL REFERENCES sessions(id),
+    session_id         INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
     seq                INTEGER NOT NULL,  -- 0, 1, ... within the session
     mechanism          TEXT NOT NULL,     -- 'USER/PASS', 'APOP', 'IMAP LOGIN', SASL name
     username           TEXT,              -- as sent (bytes stored as text); NULL if not shown
@@ -119,10 +126,15 @@ CREATE TABLE IF NOT EXISTS credentials (
     anonymous          INTEGER NOT NULL DEFAULT 0, -- 1 for an anonymous login (FTP's
                                           -- "anonymous"): its secret exposes no account;
                                           -- added on open to databases made without it
-    incomplete         INTEGER NOT NULL DEFAULT 0 -- 1 for a login cut before its secret or
+    incomplete         INTEGER NOT NULL DEFAULT 0, -- 1 for a login cut before its secret or
                                           -- response (the session ended or was evicted
                                           -- mid-login): its user name at most was seen;
                                           -- added on open to databases made without it
+    fingerprint_key_id TEXT               -- NULL: secret_fingerprint is under the database's
+                                          -- key (meta.fingerprint_key_id); else the id of the
+                                          -- key it was made with (merged with
+                                          -- --allow-mixed-keys): it compares only with
+                                          -- fingerprints of that same key id
 );
 CREATE UNIQUE INDEX IF NOT EXISTS credentials_session_seq ON credentials(session_id, seq);
 CREATE INDEX IF NOT EXISTS credentials_user ON credentials(username);
@@ -138,7 +150,8 @@ DROP VIEW IF EXISTS sessions_without_tls;
 CREATE VIEW IF NOT EXISTS exposed_credentials AS
 SELECT s.ts_start, s.protocol, s.client_ip, s.client_port, s.server_ip, s.server_port,
        s.tls, s.starttls, c.mechanism, c.username, c.secret_len, c.secret_fingerprint,
-       c.result, c.secret, c.anonymous, c.incomplete, s.id AS session_id, s.run_id
+       c.result, c.secret, c.anonymous, c.incomplete, s.id AS session_id, s.run_id,
+       c.fingerprint_key_id
 FROM credentials c JOIN sessions s ON s.id = c.session_id;
 
 -- Accounts whose password or token crossed the wire, with how often and when (logins by

@@ -33,47 +33,58 @@
 
 static void usage(FILE *f)
 {
+    fprintf(
+        f,
+        "Usage: plainsight -r FILE [-r FILE ...] [options] [BPF expression]\n"
+        "       plainsight -i IFACE [options] [BPF expression]\n"
+        "       plainsight -D\n"
+        "       plainsight merge [--allow-mixed-keys] INTO.db FROM.db...\n"
+        "       plainsight prune --older-than DAYS DB\n"
+        "\n"
+        "Finds sessions of mail and the other cleartext-login protocols (plainsight(8) lists\n"
+        "them) whose passwords or mail crossed the wire in the clear, and writes each to a\n"
+        "SQLite database.\n"
+        "\n"
+        "Input:\n"
+        "  -r, --read FILE        read a pcap or pcapng file; '-' reads standard input;\n"
+        "                         repeat for more files (one run, sessions may span files)\n"
+        "  -i, --interface IFACE  capture live on IFACE (a mirror/SPAN port) until SIGINT\n"
+        "                         or SIGTERM; repeat for more (a TAP's two ports): one\n"
+        "                         flow table for all\n"
+        "  BPF expression         only packets matching it (as in tcpdump)\n"
+        "  -c, --count N          stop after N packets (over all -r files together)\n"
+        "\n"
+        "Live capture (ignored, with a warning, when reading files):\n"
+        "  -s, --snaplen BYTES    bytes kept per packet (default 65535: any IP packet)\n"
+        "  -B, --buffer-size KIB  kernel capture buffer in KiB (default 65536); raise it\n"
+        "                         when the statistics line shows kernel drops\n"
+        "  -p, --no-promiscuous   do not put the interface into promiscuous mode\n"
+        "  -Z, --user USER        drop to USER once the interface is open (default when\n"
+        "                         started as root: '%s' if that user exists)\n"
+        "  -D, --list-interfaces  list the interfaces to capture on, and exit\n"
+        "\n"
+        "Output:\n"
+        "  -w, --write DB         SQLite database to create or add to (default plainsight.db);\n"
+        "                         'none' for no database (then --json or --syslog, and\n"
+        "                         --key-file, are needed)\n"
+        "      --json[=FILE]      one JSON object per mail session, to FILE or stdout;\n"
+        "                         SIGHUP reopens FILE (log rotation); the '=' is needed\n"
+        "      --syslog[=TARGET]  each JSON object as an RFC 5424 syslog message, to the\n"
+        "                         local socket /dev/log, or TARGET: unix:///PATH,\n"
+        "                         udp://HOST:PORT or tcp://HOST:PORT (RFC 6587 framing)\n"
+        "      --syslog-facility NAME  the messages' facility (default local0)\n"
+        "      --reveal-secrets   keep cleartext passwords and challenge-response data in the\n"
+        "                         outputs (default: only length and keyed fingerprint)\n"
+        "  -q, --quiet            no console lines, no progress line and no summary;\n"
+        "                         errors and warnings still shown\n"
+        "      --key-file FILE    the fingerprint key (made mode 0600 when missing; default:\n"
+        "                         the database's name with .key for .db); sensors that share\n"
+        "                         it give one password one fingerprint\n"
+        "      --drop-old-key     delete a fingerprint key an earlier release kept in the\n"
+        "                         database even when it is not the key file's\n"
+        "\n",
+        PRIV_DEFAULT_USER);
     fprintf(f,
-            "Usage: plainsight -r FILE [-r FILE ...] [options] [BPF expression]\n"
-            "       plainsight -i IFACE [options] [BPF expression]\n"
-            "       plainsight -D\n"
-            "\n"
-            "Finds sessions of mail and the other cleartext-login protocols (plainsight(8) lists\n"
-            "them) whose passwords or mail crossed the wire in the clear, and writes each to a\n"
-            "SQLite database.\n"
-            "\n"
-            "Input:\n"
-            "  -r, --read FILE        read a pcap or pcapng file; '-' reads standard input;\n"
-            "                         repeat for more files (one run, sessions may span files)\n"
-            "  -i, --interface IFACE  capture live on IFACE (a mirror/SPAN port) until SIGINT\n"
-            "                         or SIGTERM; repeat for more (a TAP's two ports): one\n"
-            "                         flow table for all\n"
-            "  BPF expression         only packets matching it (as in tcpdump)\n"
-            "  -c, --count N          stop after N packets (over all -r files together)\n"
-            "\n"
-            "Live capture (ignored, with a warning, when reading files):\n"
-            "  -s, --snaplen BYTES    bytes kept per packet (default 65535: any IP packet)\n"
-            "  -B, --buffer-size KIB  kernel capture buffer in KiB (default 65536); raise it\n"
-            "                         when the statistics line shows kernel drops\n"
-            "  -p, --no-promiscuous   do not put the interface into promiscuous mode\n"
-            "  -Z, --user USER        drop to USER once the interface is open (default when\n"
-            "                         started as root: '%s' if that user exists)\n"
-            "  -D, --list-interfaces  list the interfaces to capture on, and exit\n"
-            "\n"
-            "Output:\n"
-            "  -w, --write DB         SQLite database to create or add to (default plainsight.db)\n"
-            "      --json[=FILE]      one JSON object per mail session, to FILE or stdout;\n"
-            "                         SIGHUP reopens FILE (log rotation); the '=' is needed\n"
-            "      --reveal-secrets   keep cleartext passwords and challenge-response data in the\n"
-            "                         outputs (default: only length and keyed fingerprint)\n"
-            "  -q, --quiet            no console lines, no progress line and no summary;\n"
-            "                         errors and warnings still shown\n"
-            "      --key-file FILE    the fingerprint key (made mode 0600 when missing; default:\n"
-            "                         the database's name with .key for .db); sensors that share\n"
-            "                         it give one password one fingerprint\n"
-            "      --drop-old-key     delete a fingerprint key an earlier release kept in the\n"
-            "                         database even when it is not the key file's\n"
-            "\n"
             "Limits:\n"
             "      --memcap BYTES     memory for flows and reassembly (default %zu MiB); K, M, G\n"
             "      --idle SECONDS     end a session after this long without a packet (default %d)\n"
@@ -99,10 +110,20 @@ static void usage(FILE *f)
             "\n"
             "  -h, --help             this text\n"
             "  -V, --version          version and library versions\n"
-            "\n"
-            "Exit status: 0 done, 1 usage error, 2 an input, the interface or the database\n"
-            "failed, 3 an input was damaged part-way (what came before the damage was analysed).\n",
-            PRIV_DEFAULT_USER, FLOW_MEMCAP_BYTES >> 20, FLOW_IDLE_SEC, FINDING_MAX_SENSOR);
+            "\n",
+            FLOW_MEMCAP_BYTES >> 20, FLOW_IDLE_SEC, FINDING_MAX_SENSOR);
+    /* A third call: one string literal stays under the 4095 bytes C compilers must take. */
+    fprintf(
+        f, "Databases (plainsight merge --help, plainsight prune --help):\n"
+           "  merge INTO.db FROM.db...  fold sensors' databases into one, in one transaction;\n"
+           "                         a session INTO has is skipped, so merging twice adds\n"
+           "                         nothing; databases of another fingerprint key are refused\n"
+           "  prune --older-than DAYS DB  delete the sessions whose last packet is older than\n"
+           "                         DAYS days, with their credentials, and shrink the file;\n"
+           "                         0 deletes them all\n"
+           "\n"
+           "Exit status: 0 done, 1 usage error, 2 an input, the interface or the database\n"
+           "failed, 3 an input was damaged part-way (what came before the damage was analysed).\n");
 }
 
 static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -258,6 +279,29 @@ static enum cli_action opt_json(struct cli_opts *o, const char *arg)
 {
     o->out.has_json = true;
     o->out.json_path = arg;
+    return CLI_RUN;
+}
+
+static enum cli_action opt_syslog(struct cli_opts *o, const char *arg)
+{
+    char err[256];
+    if (!sink_check_syslog_target(arg, err, sizeof err)) {
+        return usage_error("--syslog: %s", err);
+    }
+    o->out.has_syslog = true;
+    o->out.syslog_target = arg;
+    return CLI_RUN;
+}
+
+static enum cli_action opt_syslog_facility(struct cli_opts *o, const char *arg)
+{
+    int code = sink_facility_code(arg);
+    if (code < 0) {
+        return usage_error("--syslog-facility: '%s' is not a facility (kern, user, mail, daemon, "
+                           "auth, syslog, lpr, news, uucp, cron, authpriv, ftp, local0 to local7)",
+                           arg);
+    }
+    o->out.syslog_facility = (unsigned)code;
     return CLI_RUN;
 }
 
@@ -464,6 +508,8 @@ static const struct cli_opt cli_opts_table[] = {
     { "list-interfaces", no_argument, 'D', false, opt_list_interfaces },
     { "write", required_argument, 'w', false, opt_write },
     { "json", optional_argument, 0, false, opt_json },
+    { "syslog", optional_argument, 0, false, opt_syslog },
+    { "syslog-facility", required_argument, 0, false, opt_syslog_facility },
     { "reveal-secrets", no_argument, 0, false, opt_reveal_secrets },
     { "quiet", no_argument, 'q', false, opt_quiet },
     { "key-file", required_argument, 0, false, opt_key_file },
@@ -591,6 +637,24 @@ static bool looks_like_json_file(const char *w)
     return !is_bpf_word(w) && stat(w, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* -w none: no database, so another output must be asked for, and the key file named (its
+ * default is the database's name). */
+static enum cli_action check_outputs(struct cli_opts *o)
+{
+    if (strcmp(o->out.db_path, "none") != 0) {
+        return CLI_RUN;
+    }
+    o->out.db_path = NULL;
+    if (!o->out.has_json && !o->out.has_syslog) {
+        return usage_error("-w none: nothing to write to; give --json or --syslog");
+    }
+    if (o->out.key_path == NULL) {
+        return usage_error("-w none: give the fingerprint key's file with --key-file FILE "
+                           "(made mode 0600 when missing; keep it for the next runs)");
+    }
+    return CLI_RUN;
+}
+
 /* The rest of the command line is the filter, as tcpdump takes it: joined into o->bpf. */
 static void join_filter(struct cli_opts *o, int argc, char **argv)
 {
@@ -626,9 +690,109 @@ static void default_sensor(struct cli_opts *o)
     o->sensor = o->sensor_default;
 }
 
+static void merge_usage(FILE *f)
+{
+    fprintf(f, "Usage: plainsight merge [--allow-mixed-keys] INTO.db FROM.db...\n"
+               "\n"
+               "Copies the runs, sessions and credentials of each FROM database (plainsight's, of\n"
+               "this release or an earlier one; read only) into INTO (made when missing), in one\n"
+               "transaction: on any failure INTO is left as it was. Each row keeps its sensor; a\n"
+               "session INTO has already (the same uid) is skipped and counted, so merging the\n"
+               "same files again adds nothing. Copied runs name their file (runs.merged_from).\n"
+               "\n"
+               "      --allow-mixed-keys  merge databases written with another fingerprint key\n"
+               "                         (refused without it: their fingerprints do not compare);\n"
+               "                         such fingerprints keep their key's id in\n"
+               "                         credentials.fingerprint_key_id\n"
+               "  -h, --help             this text\n"
+               "\n"
+               "Exit status: 0 merged, 1 usage error, 2 nothing merged (a database is refused or\n"
+               "a write failed).\n");
+}
+
+static void prune_usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: plainsight prune --older-than DAYS DB\n"
+            "\n"
+            "Deletes from DB the sessions whose last packet is more than DAYS days (of 24 hours,\n"
+            "UTC) older than now, with their credentials, then the finished runs that ended\n"
+            "before that and have no session left; 0 deletes every session. One transaction,\n"
+            "then VACUUM: the file shrinks.\n"
+            "\n"
+            "      --older-than DAYS  0 to %d\n"
+            "  -h, --help             this text\n"
+            "\n"
+            "Exit status: 0 pruned, 1 usage error, 2 the database is refused or failed.\n",
+            CLI_MAX_PRUNE_DAYS);
+}
+
+/* plainsight merge|prune ARGS: argv[0] is the command's name. */
+static enum cli_action parse_admin(int argc, char **argv, struct cli_admin *a)
+{
+    static const struct option longs[] = {
+        { "allow-mixed-keys", no_argument, NULL, 'm' },
+        { "older-than", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    bool is_merge = strcmp(argv[0], "merge") == 0;
+    bool has_days = false;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+        uint64_t v;
+        if (c == 'h') {
+            if (is_merge) {
+                merge_usage(stdout);
+            } else {
+                prune_usage(stdout);
+            }
+            return CLI_EXIT_OK;
+        } else if (c == 'm' && is_merge) {
+            a->is_allow_mixed_keys = true;
+        } else if (c == 'o' && !is_merge) {
+            if (!parse_u64(optarg, CLI_MAX_PRUNE_DAYS, &v)) {
+                return usage_error("prune --older-than: '%s' is not a number of days (0 to %d)",
+                                   optarg, CLI_MAX_PRUNE_DAYS);
+            }
+            a->days = (uint32_t)v;
+            has_days = true;
+        } else if (c == ':') {
+            return usage_error("%s: %s needs an argument", argv[0], argv[optind - 1]);
+        } else {
+            return usage_error("%s: unknown option %s", argv[0], argv[optind - 1]);
+        }
+    }
+    int n = argc - optind;
+    if (is_merge) {
+        if (n < 2) {
+            return usage_error("merge: give the database to merge into, then at least one to "
+                               "merge from: plainsight merge INTO.db FROM.db...");
+        }
+        a->db = argv[optind];
+        a->from = (const char *const *)(argv + optind + 1);
+        a->n_from = (size_t)n - 1;
+        return CLI_MERGE;
+    }
+    if (!has_days) {
+        return usage_error("prune: --older-than DAYS is needed (0 removes every session)");
+    }
+    if (n != 1) {
+        return usage_error("prune: give one database: plainsight prune --older-than DAYS DB");
+    }
+    a->db = argv[optind];
+    return CLI_PRUNE;
+}
+
 enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
 {
+    if (argc > 1 && (strcmp(argv[1], "merge") == 0 || strcmp(argv[1], "prune") == 0)) {
+        return parse_admin(argc - 1, argv + 1, &o->admin);
+    }
     o->out.db_path = "plainsight.db";
+    o->out.syslog_facility = SINK_SYSLOG_FACILITY_DEFAULT;
     o->memcap = FLOW_MEMCAP_BYTES;
     o->idle_sec = FLOW_IDLE_SEC;
     o->live.is_promisc = 1;
@@ -641,6 +805,7 @@ enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
     const struct cli_opt *live_only[CLI_N_OPTS];
     size_t n_live_only = 0;
     bool is_bare_json = false;
+    bool is_bare_syslog = false;
     int c;
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         const struct cli_opt *m = c == '?' || c == ':' ? NULL : find_opt(c);
@@ -660,6 +825,8 @@ enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
         }
         if (m->fn == opt_json) {
             is_bare_json = optarg == NULL;
+        } else if (m->fn == opt_syslog) {
+            is_bare_syslog = optarg == NULL;
         }
     }
     if (o->is_list) {
@@ -680,6 +847,14 @@ enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
         return usage_error("--json takes its file after '=': write --json=%s (a bare --json "
                            "writes to standard output, and what follows is the filter)",
                            argv[optind]);
+    }
+    if (is_bare_syslog && optind < argc && strstr(argv[optind], "://") != NULL) {
+        return usage_error("--syslog takes its target after '=': write --syslog=%s (a bare "
+                           "--syslog writes to /dev/log, and what follows is the filter)",
+                           argv[optind]);
+    }
+    if (check_outputs(o) != CLI_RUN) {
+        return CLI_EXIT_USAGE;
     }
     if (o->n_files > 0) {
         for (size_t i = 0; i < n_live_only; i++) {

@@ -3,7 +3,9 @@
  * main reads the command line (cli.h), opens the live interface when there is one, opens the
  * outputs (sink.h) with the run's fingerprint key, drops root (priv.h), and hands over to the
  * run (run.h: the packet loops, statistics and the run record). Every finished mail session
- * goes to the database, the JSON lines and the console.
+ * goes to the database (unless -w none), the JSON lines, syslog and the console. plainsight merge
+ * and plainsight prune (argv[1]) hand their database work to sink_sqlite and print its one
+ * summary line.
  *
  * Exit status: 0 done, 1 usage, 2 an input, the interface or the database failed, 3 an input
  * was damaged part-way (what came before it was analysed and written). */
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "capture.h"
 #include "cli.h"
@@ -22,6 +25,7 @@
 #include "ps.h"
 #include "run.h"
 #include "sink.h"
+#include "sink_sqlite.h"
 
 enum main_exit {
     MAIN_EXIT_OK = 0,
@@ -54,6 +58,64 @@ static int list_interfaces(void)
         log_err("%s", err);
         return MAIN_EXIT_FAIL;
     }
+    return MAIN_EXIT_OK;
+}
+
+/* A database command's exit status: a usage-like refusal (the target given as a source) is 1. */
+static int admin_status(enum ps_err e, const char *err)
+{
+    if (e == PS_OK) {
+        return MAIN_EXIT_OK;
+    }
+    log_err("%s", err);
+    return e == PS_ERR_ARG ? MAIN_EXIT_USAGE : MAIN_EXIT_FAIL;
+}
+
+/* plainsight merge INTO FROM...: one summary line on stdout. */
+static int admin_merge(const struct cli_admin *a)
+{
+    char err[1024];
+    struct sink_sqlite_merge_stats st;
+    enum ps_err e =
+        sink_sqlite_merge(a->db, a->from, a->n_from, a->is_allow_mixed_keys, &st, err, sizeof err);
+    if (e != PS_OK) {
+        return admin_status(e, err);
+    }
+    char marked[160] = "";
+    if (st.marked > 0) {
+        snprintf(marked, sizeof marked,
+                 "; %llu fingerprints under another key marked (credentials.fingerprint_key_id)",
+                 (unsigned long long)st.marked);
+    }
+    printf("merged %zu database%s into %s: %llu sessions added (%llu already there), %llu "
+           "credentials, %llu runs added (%llu already there)%s\n",
+           a->n_from, a->n_from == 1 ? "" : "s", a->db, (unsigned long long)st.sessions,
+           (unsigned long long)st.sessions_known, (unsigned long long)st.credentials,
+           (unsigned long long)st.runs, (unsigned long long)st.runs_known, marked);
+    return MAIN_EXIT_OK;
+}
+
+/* plainsight prune --older-than DAYS DB: one summary line on stdout. */
+static int admin_prune(const struct cli_admin *a)
+{
+    char err[1024];
+    struct sink_sqlite_prune_stats st;
+    uint64_t now = (uint64_t)time(NULL) * PS_USEC_PER_SEC;
+    enum ps_err e = sink_sqlite_prune(a->db, a->days, now, &st, err, sizeof err);
+    if (e != PS_OK) {
+        return admin_status(e, err);
+    }
+    char which[96];
+    if (st.cutoff[0] != '\0') {
+        snprintf(which, sizeof which, "ended before %s", st.cutoff);
+    } else {
+        snprintf(which, sizeof which, "every one");
+    }
+    printf("pruned %s (sessions: %s): %llu sessions, %llu credentials and %llu runs removed; "
+           "%llu KiB before, %llu KiB after\n",
+           a->db, which, (unsigned long long)st.sessions, (unsigned long long)st.credentials,
+           (unsigned long long)st.runs, (unsigned long long)(st.bytes_before + 1023) / 1024,
+           (unsigned long long)(st.bytes_after + 1023) / 1024);
     return MAIN_EXIT_OK;
 }
 
@@ -131,10 +193,27 @@ static bool prepare_key(const struct sink_config *cfg, struct finding_key *key)
     return true;
 }
 
+/* Where the run writes, for its messages: the database, or with -w none the other outputs. */
+static const char *describe_outputs(const struct sink_config *cfg, char *buf, size_t cap)
+{
+    if (cfg->db_path != NULL) {
+        return cfg->db_path;
+    }
+    const char *json = cfg->json_path == NULL || strcmp(cfg->json_path, "-") == 0
+                           ? "standard output"
+                           : cfg->json_path;
+    const char *sys =
+        cfg->syslog_target == NULL || cfg->syslog_target[0] == '\0' ? "syslog" : cfg->syslog_target;
+    snprintf(buf, cap, "%s%s%s", cfg->has_json ? json : "",
+             cfg->has_json && cfg->has_syslog ? " and " : "", cfg->has_syslog ? sys : "");
+    return buf;
+}
+
 /* Opens the outputs, drops root on live capture, and runs. Returns the exit status. */
 static int wire_and_run(const struct cli_opts *o, struct capture *const *live)
 {
     char err[512];
+    char where[512];
     struct finding_key key = { .is_set = false };
     struct sink_set *out = NULL;
     if (!prepare_key(&o->out, &key)) {
@@ -156,7 +235,7 @@ static int wire_and_run(const struct cli_opts *o, struct capture *const *live)
             .ifaces = o->ifaces,
             .iface = o->iface,
             .bpf = o->bpf,
-            .db_path = o->out.db_path,
+            .db_path = describe_outputs(&o->out, where, sizeof where),
             .max_packets = o->max_packets,
             .memcap_bytes = o->memcap,
             .idle_sec = o->idle_sec,
@@ -191,6 +270,10 @@ int main(int argc, char **argv)
     case CLI_LIST:
         log_set_quiet(o.out.is_quiet);
         return list_interfaces();
+    case CLI_MERGE:
+        return admin_merge(&o.admin);
+    case CLI_PRUNE:
+        return admin_prune(&o.admin);
     case CLI_RUN:
         break;
     }

@@ -15,11 +15,13 @@
 #include "sink_console.h"
 #include "sink_json.h"
 #include "sink_sqlite.h"
+#include "sink_syslog.h"
 
 /* Every output, in order. A new output: its module, and one line here. */
 static const struct sink_ops *const sink_registry[] = {
     &sink_sqlite_ops,
     &sink_json_ops,
+    &sink_syslog_ops,
     &sink_console_ops,
 };
 
@@ -45,6 +47,17 @@ struct sink_set {
 const char *sink_db_lib_version(void)
 {
     return sink_sqlite_lib_version();
+}
+
+bool sink_check_syslog_target(const char *target, char *err, size_t errcap)
+{
+    struct sink_syslog_target t;
+    return sink_syslog_parse_target(target, &t, err, errcap) == PS_OK;
+}
+
+int sink_facility_code(const char *name)
+{
+    return sink_syslog_facility(name);
 }
 
 size_t sink_registry_count(void)

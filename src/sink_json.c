@@ -231,27 +231,29 @@ static void put_head(FILE *f, const char *event_type, const struct session *s)
     }
 }
 
+void sink_json_format_credential(FILE *f, const struct session *s, size_t i, bool is_reveal)
+{
+    put_head(f, "credential", s);
+    fputs(",\"tls\":", f);
+    put_cstr(f, finding_tls_name(s->tls));
+    fprintf(f, ",\"seq\":%zu,\"credential\":", i);
+    put_credential(f, s->creds[i], is_reveal);
+    fputc('}', f);
+}
+
 enum ps_err sink_json_credential(struct sink_json *j, const struct session *s, size_t i)
 {
     FILE *f = j->f;
     if (f == NULL) {
         return PS_ERR_IO;
     }
-    put_head(f, "credential", s);
-    fputs(",\"tls\":", f);
-    put_cstr(f, finding_tls_name(s->tls));
-    fprintf(f, ",\"seq\":%zu,\"credential\":", i);
-    put_credential(f, s->creds[i], j->is_reveal);
-    fputs("}\n", f);
+    sink_json_format_credential(f, s, i, j->is_reveal);
+    fputc('\n', f);
     return ferror(f) ? PS_ERR_IO : PS_OK;
 }
 
-enum ps_err sink_json_session(struct sink_json *j, const struct session *s)
+void sink_json_format_session(FILE *f, const struct session *s, bool is_reveal)
 {
-    FILE *f = j->f;
-    if (f == NULL) {
-        return PS_ERR_IO;
-    }
     char vbuf[16];
 
     put_head(f, "session", s);
@@ -277,9 +279,19 @@ enum ps_err sink_json_session(struct sink_json *j, const struct session *s)
         if (i > 0) {
             fputc(',', f);
         }
-        put_credential(f, s->creds[i], j->is_reveal);
+        put_credential(f, s->creds[i], is_reveal);
     }
-    fputs("]}\n", f);
+    fputs("]}", f);
+}
+
+enum ps_err sink_json_session(struct sink_json *j, const struct session *s)
+{
+    FILE *f = j->f;
+    if (f == NULL) {
+        return PS_ERR_IO;
+    }
+    sink_json_format_session(f, s, j->is_reveal);
+    fputc('\n', f);
     return ferror(f) ? PS_ERR_IO : PS_OK;
 }
 

@@ -13,16 +13,24 @@
  * file, and the WAL is emptied after, so no copy of its bytes is left in the files.
  *
  * Behind sink.h as sink_sqlite_ops: every failure stops the run (the database is the record
- * auditors rely on), and once the run has failed the database is left alone. */
+ * auditors rely on), and once the run has failed the database is left alone.
+ *
+ * The database commands live here too, as the only module that speaks SQLite: plainsight merge
+ * (sink_sqlite_merge) reads its sources on connections of their own, by column name so that an
+ * older schema reads as well, and writes the target in the same transaction as the target's
+ * migration; plainsight prune (sink_sqlite_prune) deletes in one transaction and VACUUMs after.
+ * Neither needs the fingerprint key: they copy or delete fingerprints, never make one. */
 #include "sink_sqlite.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -266,11 +274,17 @@ static bool has_row(struct sink_sqlite *db, const char *sql, const char *a, cons
 }
 
 /* Version 1 had no sessions.uid, runs.pid or runs.host, and databases written before
- * credentials.anonymous, sessions.community_id, the sensor columns or the context columns (banner
- * to proxy_target) have no such column: they are
- * added before the schema's text (whose indexes name them) is applied. A table that does not exist
- * yet is made whole by that text. */
-static int migrate(struct sink_sqlite *db)
+ * credentials.anonymous, sessions.community_id, the sensor columns, the context columns (banner
+ * to proxy_target) or version 3's columns have no such column: they are added before the
+ * schema's text (whose indexes name them) is applied. A table that does not exist yet is made
+ * whole by that text.
+ *
+ * Version 3 made a session's credentials go with it (ON DELETE CASCADE). SQLite cannot alter a
+ * foreign key, so an older credentials table is renamed aside (its indexes dropped: their names
+ * are the new table's, and the views naming it are dropped too, the schema's text making them
+ * anew), the schema's text creates the table as it is now, and finish_migrate copies the rows over
+ * and drops the old table: all inside the schema's transaction. *is_rebuilt says it began. */
+static int migrate(struct sink_sqlite *db, bool *is_rebuilt)
 {
     static const struct {
         const char *table, *column, *sql;
@@ -293,7 +307,12 @@ static int migrate(struct sink_sqlite *db)
         { "sessions", "cert_subject", "ALTER TABLE sessions ADD COLUMN cert_subject TEXT" },
         { "sessions", "cert_issuer", "ALTER TABLE sessions ADD COLUMN cert_issuer TEXT" },
         { "sessions", "proxy_target", "ALTER TABLE sessions ADD COLUMN proxy_target TEXT" },
+        { "runs", "merged_from", "ALTER TABLE runs ADD COLUMN merged_from TEXT" },
+        { "runs", "merged_run_id", "ALTER TABLE runs ADD COLUMN merged_run_id INTEGER" },
+        { "credentials", "fingerprint_key_id",
+          "ALTER TABLE credentials ADD COLUMN fingerprint_key_id TEXT" },
     };
+    *is_rebuilt = false;
     for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
         bool is_table =
             has_row(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
@@ -304,7 +323,59 @@ static int migrate(struct sink_sqlite *db)
             return SQLITE_ERROR;
         }
     }
-    return SQLITE_OK;
+    if (!has_row(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                 "credentials", NULL) ||
+        has_row(db,
+                "SELECT 1 FROM pragma_foreign_key_list(?1) WHERE \"table\" = ?2"
+                " AND on_delete = 'CASCADE'",
+                "credentials", "sessions")) {
+        return SQLITE_OK;
+    }
+    *is_rebuilt = true;
+    return exec(db, "DROP VIEW IF EXISTS exposed_accounts;"
+                    " DROP VIEW IF EXISTS cleartext_servers;"
+                    " DROP VIEW IF EXISTS exposed_credentials;"
+                    " ALTER TABLE credentials RENAME TO credentials_v2;"
+                    " DROP INDEX IF EXISTS credentials_session_seq;"
+                    " DROP INDEX IF EXISTS credentials_user");
+}
+
+/* The rebuild's second half, once the schema's text has made the new credentials table: the rows
+ * move over with their ids, but for those whose session is gone (a DELETE made by hand with the
+ * foreign keys off), which the new table's constraint would refuse. */
+static int finish_migrate(struct sink_sqlite *db)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->db,
+                                "INSERT INTO credentials (id, session_id, seq, mechanism, username,"
+                                " secret, secret_len, secret_fingerprint, challenge, response,"
+                                " result, truncated, anonymous, incomplete, fingerprint_key_id)"
+                                " SELECT id, session_id, seq, mechanism, username, secret,"
+                                " secret_len, secret_fingerprint, challenge, response, result,"
+                                " truncated, anonymous, incomplete, fingerprint_key_id"
+                                " FROM credentials_v2"
+                                " WHERE session_id IN (SELECT id FROM sessions)",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = step_done(st);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+    int64_t copied = sqlite3_changes(db->db);
+    int64_t total = -1;
+    if (sqlite3_prepare_v2(db->db, "SELECT count(*) FROM credentials_v2", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        total = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (total > copied) {
+        log_info("%s: %lld credentials whose session was deleted by hand are dropped", db->path,
+                 (long long)(total - copied));
+    }
+    return exec(db, "DROP TABLE credentials_v2");
 }
 
 /* Whether a run left 'running' was left by a process that is gone: one of this host whose pid
@@ -358,31 +429,49 @@ static void recover_runs(struct sink_sqlite *db)
     sqlite3_finalize(upd);
 }
 
-static enum ps_err apply_schema(struct sink_sqlite *db, const struct sink_sqlite_key *k,
-                                bool *is_key_removed, char *err, size_t errcap)
+/* The database's PRAGMA user_version into *version; false (err set) when the file is no
+ * database. A version newer than this build's is refused (PS_ERR_SCHEMA). */
+static enum ps_err read_version(sqlite3 *conn, const char *path, int *version, char *err,
+                                size_t errcap)
 {
     sqlite3_stmt *st = NULL;
-    int version = 0;
-    if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(conn, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_finalize(st);
-        set_err(err, errcap, db->path, "not a usable SQLite database", sqlite3_errmsg(db->db));
+        set_err(err, errcap, path, "not a usable SQLite database", sqlite3_errmsg(conn));
         return PS_ERR_DB;
     }
-    version = sqlite3_column_int(st, 0);
+    *version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (version > SINK_SQLITE_SCHEMA_VERSION) {
+    if (*version > SINK_SQLITE_SCHEMA_VERSION) {
         char why[128];
         snprintf(why, sizeof why,
                  "schema version %d is newer than this plainsight's %d; use a newer plainsight "
                  "or another database file",
-                 version, SINK_SQLITE_SCHEMA_VERSION);
-        set_err(err, errcap, db->path, "refused", why);
+                 *version, SINK_SQLITE_SCHEMA_VERSION);
+        set_err(err, errcap, path, "refused", why);
         return PS_ERR_SCHEMA;
     }
+    return PS_OK;
+}
+
+/* Migrates the database and applies the schema's text in one transaction, then settles k's key
+ * (k NULL: merge and prune, which write no fingerprint, settle none). The transaction is committed
+ * unless is_keep_open, when the caller's work goes on inside it (merge and prune: a failure rolls
+ * the migration back with the rest, and the file stays as it was). */
+static enum ps_err apply_schema(struct sink_sqlite *db, const struct sink_sqlite_key *k,
+                                bool is_keep_open, bool *is_key_removed, char *err, size_t errcap)
+{
+    int version = 0;
+    enum ps_err e = read_version(db->db, db->path, &version, err, errcap);
+    if (e != PS_OK) {
+        return e;
+    }
     char *msg = NULL;
-    if (exec(db, "BEGIN IMMEDIATE") != SQLITE_OK || migrate(db) != SQLITE_OK ||
-        sqlite3_exec(db->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+    bool is_rebuilt = false;
+    if (exec(db, "BEGIN IMMEDIATE") != SQLITE_OK || migrate(db, &is_rebuilt) != SQLITE_OK ||
+        sqlite3_exec(db->db, schema_sql, NULL, NULL, &msg) != SQLITE_OK ||
+        (is_rebuilt && finish_migrate(db) != SQLITE_OK)) {
         set_err(err, errcap, db->path, "cannot apply schema",
                 msg != NULL ? msg : sqlite3_errmsg(db->db));
         sqlite3_free(msg);
@@ -391,40 +480,50 @@ static enum ps_err apply_schema(struct sink_sqlite *db, const struct sink_sqlite
     }
     char pragma[64];
     snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", SINK_SQLITE_SCHEMA_VERSION);
-    enum ps_err e = PS_OK;
     if (exec(db, pragma) != SQLITE_OK) {
         set_err(err, errcap, db->path, "cannot set schema version", sqlite3_errmsg(db->db));
         e = PS_ERR_DB;
     }
-    if (e == PS_OK) {
+    *is_key_removed = false;
+    if (e == PS_OK && k != NULL) {
         e = settle_key(db, k->key, k->key_path, k->is_drop_old_key, is_key_removed, err, errcap);
     }
     if (e != PS_OK) {
         exec(db, "ROLLBACK");
         return e;
     }
+    if (is_keep_open) {
+        recover_runs(db);
+        return PS_OK;
+    }
     if (exec(db, "COMMIT") != SQLITE_OK) {
         set_err(err, errcap, db->path, "cannot commit schema", sqlite3_errmsg(db->db));
         return PS_ERR_DB;
+    }
+    if (is_rebuilt) {
+        log_info("%s: brought to schema version %d (credentials go with their session)", db->path,
+                 SINK_SQLITE_SCHEMA_VERSION);
     }
     recover_runs(db);
     return PS_OK;
 }
 
-enum ps_err sink_sqlite_open(const char *path, bool is_reveal, const struct sink_sqlite_key *k,
-                             struct sink_sqlite **out, char *err, size_t errcap)
+/* A struct sink_sqlite for path with its connection open (read-write, WAL, foreign keys on), no
+ * schema applied yet; the file is made 0600 first when is_create, and must exist otherwise. */
+static enum ps_err connect_db(const char *path, bool is_create, struct sink_sqlite **out, char *err,
+                              size_t errcap)
 {
     *out = NULL;
-    assert(k->key->is_set);
-    enum ps_err e = create_private(path, err, errcap);
-    if (e != PS_OK) {
-        return e;
+    if (is_create) {
+        enum ps_err e = create_private(path, err, errcap);
+        if (e != PS_OK) {
+            return e;
+        }
     }
     struct sink_sqlite *db = xcalloc(1, sizeof *db);
     size_t plen = strlen(path);
     db->path = xmalloc(plen + 1);
     memcpy(db->path, path, plen + 1);
-    db->is_reveal = is_reveal;
     db->run_id = -1;
 
     /* SQLite says "unable to open database file" for a read-only file or file system; the
@@ -452,8 +551,23 @@ enum ps_err sink_sqlite_open(const char *path, bool is_reveal, const struct sink
         sink_sqlite_close(db);
         return PS_ERR_DB;
     }
+    *out = db;
+    return PS_OK;
+}
+
+enum ps_err sink_sqlite_open(const char *path, bool is_reveal, const struct sink_sqlite_key *k,
+                             struct sink_sqlite **out, char *err, size_t errcap)
+{
+    *out = NULL;
+    assert(k->key->is_set);
+    struct sink_sqlite *db = NULL;
+    enum ps_err e = connect_db(path, true, &db, err, errcap);
+    if (e != PS_OK) {
+        return e;
+    }
+    db->is_reveal = is_reveal;
     bool is_key_removed = false;
-    e = apply_schema(db, k, &is_key_removed, err, errcap);
+    e = apply_schema(db, k, false, &is_key_removed, err, errcap);
     if (e != PS_OK) {
         sink_sqlite_close(db);
         return e;
@@ -829,6 +943,889 @@ void sink_sqlite_close(struct sink_sqlite *db)
     }
     free(db->path);
     free(db);
+}
+
+/* ---- plainsight merge and plainsight prune ---- */
+
+/* The key id standing for fingerprints under no recorded key (a database made by hand). */
+#define SINK_SQLITE_KEY_UNKNOWN "unknown"
+
+/* What merge and prune need to know of a database before writing anything. */
+struct admin_db {
+    bool is_new;           /* no such file, or a file with no table (a merge's target only) */
+    bool has_key_id;       /* meta names its key */
+    bool has_old_key;      /* an earlier release's key is in meta */
+    bool has_fingerprints; /* a credential has a fingerprint */
+    /* The key its fingerprints are under: meta's id, the id of an earlier release's key,
+     * SINK_SQLITE_KEY_UNKNOWN for fingerprints under no recorded key, or "" for none. */
+    char key[FINDING_KEY_ID_HEX + 1];
+};
+
+static bool conn_has_row(sqlite3 *conn, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    bool found =
+        sqlite3_prepare_v2(conn, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* The first column of the first row of sql (our own text) as an integer; -1 on failure. */
+static int64_t conn_count(sqlite3 *conn, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(conn, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* The key state of an open plainsight database into *d. */
+static void admin_key(sqlite3 *conn, struct admin_db *d)
+{
+    struct sink_key_state ks;
+    memset(&ks, 0, sizeof ks);
+    read_key_state(conn, &ks);
+    d->has_key_id = ks.has_key_id;
+    d->has_old_key = ks.has_old_key;
+    if (ks.has_key_id) {
+        memcpy(d->key, ks.key_id, sizeof d->key);
+    } else if (ks.has_old_key) {
+        finding_key_id(&ks.old_key, d->key);
+    }
+    finding_key_wipe(&ks.old_key);
+    d->has_fingerprints =
+        conn_has_row(conn, "SELECT 1 FROM credentials WHERE secret_fingerprint IS NOT NULL");
+    if (d->key[0] == '\0' && d->has_fingerprints) {
+        snprintf(d->key, sizeof d->key, "%s", SINK_SQLITE_KEY_UNKNOWN);
+    }
+}
+
+/* Opens the database at path to read it only: query_only, on a read-write connection when the file
+ * may be written, so that closing it tidies up as SQLite does (a read-only connection cannot
+ * remove the -wal and -shm files it makes beside a WAL database). */
+static int open_reading(const char *path, sqlite3 **conn)
+{
+    int flags = access(path, W_OK) == 0 ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+    int rc = sqlite3_open_v2(path, conn, flags, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(*conn, SINK_SQLITE_BUSY_MSEC);
+        rc = sqlite3_exec(*conn, "PRAGMA query_only = ON", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+/* Reads what merge and prune need of the database at path into *d, writing nothing: refused
+ * (err set) when it is missing (unless is_target), unreadable, no SQLite database, no plainsight
+ * database, or of a newer schema. */
+static enum ps_err check_db(const char *path, bool is_target, struct admin_db *d, char *err,
+                            size_t errcap)
+{
+    memset(d, 0, sizeof *d);
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        if (errno == ENOENT && is_target) {
+            d->is_new = true;
+            return PS_OK;
+        }
+        set_err(err, errcap, path, "cannot read database", strerror(errno));
+        return PS_ERR_DB;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        set_err(err, errcap, path, "not a plainsight database", "not a regular file");
+        return PS_ERR_DB;
+    }
+    if (sb.st_size == 0 && is_target) {
+        d->is_new = true;
+        return PS_OK;
+    }
+    if (access(path, R_OK) != 0) {
+        set_err(err, errcap, path, "cannot read database", strerror(errno));
+        return PS_ERR_DB;
+    }
+    sqlite3 *conn = NULL;
+    if (open_reading(path, &conn) != SQLITE_OK) {
+        set_err(err, errcap, path, "not a plainsight database", sqlite3_errmsg(conn));
+        sqlite3_close(conn);
+        return PS_ERR_DB;
+    }
+    int version = 0;
+    enum ps_err e = read_version(conn, path, &version, err, errcap);
+    if (e == PS_ERR_DB) {
+        /* "file is not a database", or a file SQLite cannot read. */
+        set_err(err, errcap, path, "not a plainsight database", sqlite3_errmsg(conn));
+    } else if (e != PS_OK) {
+        /* A newer schema: read_version said so. */
+    } else if (is_target && conn_count(conn, "SELECT count(*) FROM sqlite_master") == 0) {
+        d->is_new = true;
+    } else if (conn_count(conn, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name"
+                                " IN ('meta', 'runs', 'sessions', 'credentials')") != 4) {
+        set_err(err, errcap, path, "not a plainsight database",
+                "it has no meta, runs, sessions and credentials tables");
+        e = PS_ERR_DB;
+    } else {
+        admin_key(conn, d);
+    }
+    sqlite3_close(conn);
+    return e;
+}
+
+/* The run ids of a source and the target's ids for them, in the source's order (ascending). */
+struct run_map {
+    int64_t *from, *to;
+    size_t n, cap;
+};
+
+static void run_map_add(struct run_map *m, int64_t from, int64_t to)
+{
+    if (m->n == m->cap) {
+        m->cap = m->cap == 0 ? 64 : m->cap * 2;
+        m->from = xrealloc(m->from, m->cap * sizeof *m->from);
+        m->to = xrealloc(m->to, m->cap * sizeof *m->to);
+    }
+    m->from[m->n] = from;
+    m->to[m->n] = to;
+    m->n++;
+}
+
+/* The target's id for the source's run id, or -1. */
+static int64_t run_map_find(const struct run_map *m, int64_t from)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->from[mid] == from) {
+            return m->to[mid];
+        }
+        if (m->from[mid] < from) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return -1;
+}
+
+/* A source statement's columns found by name: idx[j] is the column named names[j], or -1 when
+ * the source (an older schema) has none. */
+static void map_columns(sqlite3_stmt *sel, const char *const *names, size_t n, int *idx)
+{
+    int n_cols = sqlite3_column_count(sel);
+    for (size_t j = 0; j < n; j++) {
+        idx[j] = -1;
+        for (int c = 0; c < n_cols; c++) {
+            const char *name = sqlite3_column_name(sel, c);
+            if (name != NULL && strcmp(name, names[j]) == 0) {
+                idx[j] = c;
+            }
+        }
+    }
+}
+
+/* Binds the source row's column idx as parameter p of dst: NULL when the source has none. */
+static void bind_col(sqlite3_stmt *dst, int p, sqlite3_stmt *sel, int idx)
+{
+    if (idx >= 0) {
+        sqlite3_bind_value(dst, p, sqlite3_column_value(sel, idx));
+    } else {
+        sqlite3_bind_null(dst, p);
+    }
+}
+
+/* One source being merged: its connection (read only) and the target's statements. */
+struct merge_ctx {
+    struct sink_sqlite *db; /* the target, inside the merge's transaction */
+    sqlite3 *in;
+    const char *path; /* the source as given, for messages */
+    const char *real; /* its full name, for runs.merged_from */
+    const struct admin_db *src;
+    const char *ref_key; /* the target's key id ("" when no database has one) */
+    struct run_map runs;
+    struct sink_sqlite_merge_stats *st;
+    char *err; /* the first failure's one line */
+    size_t errcap;
+};
+
+/* rc from a call on conn (the source or the target): SQLITE_OK for success (a row or the end
+ * too), else rc, with the first failure's message in m->err naming the file at fault. */
+static int chk(struct merge_ctx *m, sqlite3 *conn, int rc)
+{
+    if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        return SQLITE_OK;
+    }
+    if (m->err[0] == '\0') {
+        if (conn == m->db->db) {
+            char why[512];
+            snprintf(why, sizeof why, "%s; nothing was merged", sqlite3_errmsg(conn));
+            set_err(m->err, m->errcap, m->db->path, "cannot write", why);
+        } else {
+            set_err(m->err, m->errcap, m->path, "cannot read database", sqlite3_errmsg(conn));
+        }
+    }
+    return rc;
+}
+
+/* The run columns, as the target's insert numbers them (?1..?17); then the source's own id. */
+static const char *const merge_run_cols[] = {
+    "version",      "mode",        "source",  "status",      "started",       "ended",
+    "first_packet", "last_packet", "packets", "bytes",       "sessions",      "exposed",
+    "pid",          "host",        "sensor",  "merged_from", "merged_run_id", "id",
+};
+#define MERGE_RUN_N_INS 17
+
+/* A run's counters, copied under its new id (to). */
+static int merge_counters(struct merge_ctx *m, int64_t from, int64_t to)
+{
+    sqlite3_stmt *sel = NULL, *ins = NULL;
+    if (!conn_has_row(m->in, "SELECT 1 FROM sqlite_master WHERE name = 'run_counters'")) {
+        return SQLITE_OK;
+    }
+    int rc = chk(m, m->in,
+                 sqlite3_prepare_v2(m->in, "SELECT name, value FROM run_counters WHERE run_id = ?1",
+                                    -1, &sel, NULL));
+    if (rc == SQLITE_OK) {
+        rc = chk(m, m->db->db,
+                 sqlite3_prepare_v2(m->db->db,
+                                    "INSERT OR IGNORE INTO run_counters (run_id, name, value)"
+                                    " VALUES (?1, ?2, ?3)",
+                                    -1, &ins, NULL));
+    }
+    sqlite3_bind_int64(sel, 1, from);
+    int step = SQLITE_DONE;
+    while (rc == SQLITE_OK && (step = sqlite3_step(sel)) == SQLITE_ROW) {
+        sqlite3_bind_int64(ins, 1, to);
+        bind_col(ins, 2, sel, 0);
+        bind_col(ins, 3, sel, 1);
+        rc = chk(m, m->db->db, step_done(ins));
+    }
+    if (rc == SQLITE_OK) {
+        rc = chk(m, m->in, step);
+    }
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    return rc;
+}
+
+/* The source's runs: each found in the target (the same start, mode, source, version, process
+ * and sensor: merged before) or copied with its counters, runs.merged_from and merged_run_id
+ * saying where it was first written. Fills m->runs. */
+static int merge_runs(struct merge_ctx *m)
+{
+    sqlite3_stmt *sel = NULL, *find = NULL, *ins = NULL;
+    int rc =
+        chk(m, m->in, sqlite3_prepare_v2(m->in, "SELECT * FROM runs ORDER BY id", -1, &sel, NULL));
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(m->db->db,
+                                "SELECT id FROM runs WHERE version = ?1 AND mode = ?2"
+                                " AND source = ?3 AND started = ?5 AND pid IS ?13"
+                                " AND host IS ?14 AND sensor IS ?15",
+                                -1, &find, NULL);
+        rc = chk(m, m->db->db, rc);
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(m->db->db,
+                                "INSERT INTO runs (version, mode, source, status, started, ended,"
+                                " first_packet, last_packet, packets, bytes, sessions, exposed,"
+                                " pid, host, sensor, merged_from, merged_run_id)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+                                " ?14, ?15, ?16, ?17)",
+                                -1, &ins, NULL);
+        rc = chk(m, m->db->db, rc);
+    }
+    enum {
+        N = sizeof merge_run_cols / sizeof merge_run_cols[0]
+    };
+    int idx[N];
+    if (rc == SQLITE_OK) {
+        map_columns(sel, merge_run_cols, N, idx);
+    }
+    int step = SQLITE_DONE;
+    while (rc == SQLITE_OK && (step = sqlite3_step(sel)) == SQLITE_ROW) {
+        int64_t from = sqlite3_column_int64(sel, idx[N - 1]);
+        for (int j = 0; j < 15; j++) {
+            bind_col(find, j + 1, sel, idx[j]);
+        }
+        int64_t to = sqlite3_step(find) == SQLITE_ROW ? sqlite3_column_int64(find, 0) : -1;
+        sqlite3_reset(find);
+        sqlite3_clear_bindings(find);
+        if (to >= 0) {
+            m->st->runs_known++;
+            run_map_add(&m->runs, from, to);
+            continue;
+        }
+        for (int j = 0; j < MERGE_RUN_N_INS; j++) {
+            bind_col(ins, j + 1, sel, idx[j]);
+        }
+        if (idx[15] < 0 || sqlite3_column_type(sel, idx[15]) == SQLITE_NULL) {
+            sqlite3_bind_text(ins, 16, m->real, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(ins, 17, from);
+        }
+        rc = chk(m, m->db->db, step_done(ins));
+        if (rc == SQLITE_OK) {
+            to = sqlite3_last_insert_rowid(m->db->db);
+            m->st->runs++;
+            run_map_add(&m->runs, from, to);
+            rc = merge_counters(m, from, to);
+        }
+    }
+    if (rc == SQLITE_OK) {
+        rc = chk(m, m->in, step);
+    }
+    sqlite3_finalize(sel);
+    sqlite3_finalize(find);
+    sqlite3_finalize(ins);
+    return rc;
+}
+
+/* The session columns, as sql_ins_session numbers them (?1..?27); then the source's own id. */
+static const char *const merge_session_cols[] = {
+    "run_id",
+    "ts_start",
+    "ts_end",
+    "client_ip",
+    "client_port",
+    "server_ip",
+    "server_port",
+    "vlan",
+    "protocol",
+    "tls",
+    "tls_version",
+    "tls_weak",
+    "starttls",
+    "exposure",
+    "end_reason",
+    "packets",
+    "bytes_client",
+    "bytes_server",
+    "gaps",
+    "gap_bytes",
+    "injected_commands",
+    "credentials_dropped",
+    "uid",
+    "community_id",
+    "sensor",
+    "tunnel",
+    "interface",
+    "banner",
+    "client_name",
+    "sni",
+    "cert_subject",
+    "cert_issuer",
+    "proxy_target",
+    "id",
+};
+
+/* The credential columns, as the target's insert numbers them (?1..?14). */
+static const char *const merge_cred_cols[] = {
+    "session_id",
+    "seq",
+    "mechanism",
+    "username",
+    "secret",
+    "secret_len",
+    "secret_fingerprint",
+    "challenge",
+    "response",
+    "result",
+    "truncated",
+    "anonymous",
+    "incomplete",
+    "fingerprint_key_id",
+};
+
+/* Binds credential row sel's fingerprint key id as parameter 14 of ins: NULL when its fingerprint
+ * is under the target's key (or it has none), else the id of the key it is under. */
+static void bind_fingerprint_key(struct merge_ctx *m, sqlite3_stmt *ins, sqlite3_stmt *sel,
+                                 const int *idx)
+{
+    if (idx[6] < 0 || sqlite3_column_type(sel, idx[6]) == SQLITE_NULL) {
+        sqlite3_bind_null(ins, 14);
+        return;
+    }
+    const char *key = NULL;
+    if (idx[13] >= 0 && sqlite3_column_type(sel, idx[13]) != SQLITE_NULL) {
+        key = (const char *)sqlite3_column_text(sel, idx[13]);
+    }
+    if (key == NULL) {
+        key = m->src->key[0] != '\0' ? m->src->key : SINK_SQLITE_KEY_UNKNOWN;
+    }
+    if (strcmp(key, m->ref_key) == 0 && strcmp(key, SINK_SQLITE_KEY_UNKNOWN) != 0) {
+        sqlite3_bind_null(ins, 14);
+        return;
+    }
+    sqlite3_bind_text(ins, 14, key, -1, SQLITE_TRANSIENT);
+    m->st->marked++;
+}
+
+/* The credentials of the source's session from, under the target's session to. */
+static int merge_credentials(struct merge_ctx *m, sqlite3_stmt *sel, sqlite3_stmt *ins,
+                             const int *idx, int64_t from, int64_t to)
+{
+    enum {
+        N = sizeof merge_cred_cols / sizeof merge_cred_cols[0]
+    };
+    int rc = SQLITE_OK;
+    int step = SQLITE_DONE;
+    sqlite3_bind_int64(sel, 1, from);
+    while (rc == SQLITE_OK && (step = sqlite3_step(sel)) == SQLITE_ROW) {
+        sqlite3_bind_int64(ins, 1, to);
+        for (int j = 1; j < N - 1; j++) {
+            bind_col(ins, j + 1, sel, idx[j]);
+        }
+        if (idx[11] < 0) {
+            sqlite3_bind_int(ins, 12, 0); /* anonymous: NOT NULL, 0 before it existed */
+        }
+        if (idx[12] < 0) {
+            sqlite3_bind_int(ins, 13, 0); /* incomplete: NOT NULL, 0 before it existed */
+        }
+        bind_fingerprint_key(m, ins, sel, idx);
+        rc = chk(m, m->db->db, step_done(ins));
+        m->st->credentials += rc == SQLITE_OK ? 1 : 0;
+    }
+    if (rc == SQLITE_OK) {
+        rc = chk(m, m->in, step);
+    }
+    sqlite3_reset(sel);
+    return rc;
+}
+
+/* The statements merge_sessions uses: the source's sessions and credentials, and the target's
+ * session lookup (no uid) and inserts. */
+struct merge_stmts {
+    sqlite3_stmt *sel, *find, *ins, *csel, *cins;
+    int idx[sizeof merge_session_cols / sizeof merge_session_cols[0]];
+    int cidx[sizeof merge_cred_cols / sizeof merge_cred_cols[0]];
+};
+
+static int merge_prepare(struct merge_ctx *m, struct merge_stmts *q)
+{
+    int rc =
+        chk(m, m->in,
+            sqlite3_prepare_v2(m->in, "SELECT * FROM sessions ORDER BY id", -1, &q->sel, NULL));
+    if (rc == SQLITE_OK) {
+        rc = chk(m, m->in,
+                 sqlite3_prepare_v2(m->in,
+                                    "SELECT * FROM credentials WHERE session_id = ?1 ORDER BY seq",
+                                    -1, &q->csel, NULL));
+    }
+    if (rc == SQLITE_OK) {
+        /* A session without uid (written before version 2) is known by its times, endpoints and
+         * protocol among the others without one. */
+        rc = sqlite3_prepare_v2(m->db->db,
+                                "SELECT 1 FROM sessions WHERE uid IS NULL AND ts_start = ?2"
+                                " AND ts_end = ?3 AND client_ip = ?4 AND client_port = ?5"
+                                " AND server_ip = ?6 AND server_port = ?7 AND protocol = ?9",
+                                -1, &q->find, NULL);
+        rc = chk(m, m->db->db, rc);
+    }
+    if (rc == SQLITE_OK) {
+        rc = chk(m, m->db->db, sqlite3_prepare_v2(m->db->db, sql_ins_session, -1, &q->ins, NULL));
+    }
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(m->db->db,
+                                "INSERT INTO credentials (session_id, seq, mechanism, username,"
+                                " secret, secret_len, secret_fingerprint, challenge, response,"
+                                " result, truncated, anonymous, incomplete, fingerprint_key_id)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+                                " ?14)",
+                                -1, &q->cins, NULL);
+        rc = chk(m, m->db->db, rc);
+    }
+    if (rc == SQLITE_OK) {
+        map_columns(q->sel, merge_session_cols, sizeof q->idx / sizeof q->idx[0], q->idx);
+        map_columns(q->csel, merge_cred_cols, sizeof q->cidx / sizeof q->cidx[0], q->cidx);
+    }
+    return rc;
+}
+
+/* Writes the source's session row (sel's current row) into the target, its run id mapped: *to is
+ * its new id, or -1 when the target had it. */
+static int merge_one_session(struct merge_ctx *m, struct merge_stmts *q, int64_t *to)
+{
+    enum {
+        N = sizeof merge_session_cols / sizeof merge_session_cols[0]
+    };
+    *to = -1;
+    int64_t run = sqlite3_column_int64(q->sel, q->idx[0]);
+    int64_t run_to = run_map_find(&m->runs, run);
+    if (run_to < 0) {
+        char why[160];
+        snprintf(why, sizeof why, "session %lld names run %lld, which is not in it",
+                 (long long)sqlite3_column_int64(q->sel, q->idx[N - 1]), (long long)run);
+        set_err(m->err, m->errcap, m->path, "refused", why);
+        return SQLITE_CONSTRAINT;
+    }
+    for (int j = 1; j < N - 1; j++) {
+        bind_col(q->ins, j + 1, q->sel, q->idx[j]);
+        bind_col(q->find, j + 1, q->sel, q->idx[j]);
+    }
+    sqlite3_bind_int64(q->ins, 1, run_to);
+    bool is_known = false;
+    int rc = SQLITE_OK;
+    if (q->idx[22] < 0 || sqlite3_column_type(q->sel, q->idx[22]) == SQLITE_NULL) {
+        rc = sqlite3_step(q->find);
+        is_known = rc == SQLITE_ROW;
+        rc = chk(m, m->db->db, rc);
+    }
+    sqlite3_reset(q->find);
+    sqlite3_clear_bindings(q->find);
+    if (is_known || rc != SQLITE_OK) {
+        sqlite3_clear_bindings(q->ins);
+        return rc;
+    }
+    rc = chk(m, m->db->db, step_done(q->ins));
+    if (rc == SQLITE_OK && sqlite3_changes(m->db->db) > 0) {
+        *to = sqlite3_last_insert_rowid(m->db->db);
+    }
+    return rc;
+}
+
+/* The source's sessions, in its order: each new one with its credentials, each the target has
+ * (by uid) skipped and counted. */
+static int merge_sessions(struct merge_ctx *m)
+{
+    enum {
+        N = sizeof merge_session_cols / sizeof merge_session_cols[0]
+    };
+    struct merge_stmts q;
+    memset(&q, 0, sizeof q);
+    int rc = merge_prepare(m, &q);
+    int step = SQLITE_DONE;
+    while (rc == SQLITE_OK && (step = sqlite3_step(q.sel)) == SQLITE_ROW) {
+        int64_t to = -1;
+        rc = merge_one_session(m, &q, &to);
+        if (rc != SQLITE_OK) {
+            break;
+        }
+        if (to < 0) {
+            m->st->sessions_known++;
+            continue;
+        }
+        m->st->sessions++;
+        rc = merge_credentials(m, q.csel, q.cins, q.cidx, sqlite3_column_int64(q.sel, q.idx[N - 1]),
+                               to);
+    }
+    if (rc == SQLITE_OK) {
+        rc = chk(m, m->in, step);
+    }
+    sqlite3_finalize(q.sel);
+    sqlite3_finalize(q.find);
+    sqlite3_finalize(q.ins);
+    sqlite3_finalize(q.csel);
+    sqlite3_finalize(q.cins);
+    return rc;
+}
+
+/* Merges one checked source into the target (inside the merge's transaction). */
+static enum ps_err merge_source(struct sink_sqlite *db, const char *path,
+                                const struct admin_db *src, const char *ref_key,
+                                struct sink_sqlite_merge_stats *st, char *err, size_t errcap)
+{
+    struct merge_ctx m = { .db = db,
+                           .path = path,
+                           .src = src,
+                           .ref_key = ref_key,
+                           .st = st,
+                           .err = err,
+                           .errcap = errcap };
+    char *real = realpath(path, NULL);
+    m.real = real != NULL ? real : path;
+    err[0] = '\0';
+    int rc = open_reading(path, &m.in);
+    if (rc != SQLITE_OK) {
+        set_err(err, errcap, path, "cannot open database",
+                m.in != NULL ? sqlite3_errmsg(m.in) : sqlite3_errstr(rc));
+    } else {
+        /* One read transaction: the source is read as one snapshot, even while it is written. */
+        rc = chk(&m, m.in, sqlite3_exec(m.in, "BEGIN", NULL, NULL, NULL));
+    }
+    if (rc == SQLITE_OK) {
+        rc = merge_runs(&m);
+    }
+    if (rc == SQLITE_OK) {
+        rc = merge_sessions(&m);
+    }
+    sqlite3_close_v2(m.in);
+    free(m.runs.from);
+    free(m.runs.to);
+    free(real);
+    return rc == SQLITE_OK ? PS_OK : PS_ERR_DB;
+}
+
+/* True when a and b name one file (both existing). */
+static bool is_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/* Checks every source before anything is written, and settles the key the merged database is
+ * under (*ref_key: the target's, else the first source's with one). Every source written with
+ * another key is refused unless is_allow_mixed_keys, which warns and counts it. */
+static enum ps_err merge_check(const char *into, const struct admin_db *target,
+                               const char *const *from, size_t n_from, struct admin_db *src,
+                               bool is_allow_mixed_keys, char *ref_key,
+                               struct sink_sqlite_merge_stats *st, char *err, size_t errcap)
+{
+    memcpy(ref_key, target->key, FINDING_KEY_ID_HEX + 1);
+    const char *ref_name = into; /* the database whose key is the merge's */
+    for (size_t i = 0; i < n_from; i++) {
+        if (is_same_file(into, from[i])) {
+            set_err(err, errcap, from[i], "refused", "it is the target of the merge itself");
+            return PS_ERR_ARG;
+        }
+        enum ps_err e = check_db(from[i], false, &src[i], err, errcap);
+        if (e != PS_OK) {
+            return e;
+        }
+        if (ref_key[0] == '\0') {
+            memcpy(ref_key, src[i].key, FINDING_KEY_ID_HEX + 1);
+            ref_name = from[i];
+        }
+    }
+    for (size_t i = 0; i < n_from; i++) {
+        const char *k = src[i].key;
+        bool is_same =
+            k[0] == '\0' || (strcmp(k, ref_key) == 0 && strcmp(k, SINK_SQLITE_KEY_UNKNOWN) != 0);
+        if (is_same) {
+            continue;
+        }
+        char why[400];
+        if (!is_allow_mixed_keys) {
+            snprintf(why, sizeof why,
+                     "written with the fingerprint key %s, not %s's %s; nothing was merged "
+                     "(--allow-mixed-keys merges it, its fingerprints marked with their key)",
+                     k, ref_name, ref_key);
+            set_err(err, errcap, from[i], "refused", why);
+            return PS_ERR_DB;
+        }
+        st->mixed_files++;
+        log_warn("%s: written with the fingerprint key %s, not %s: its fingerprints keep their "
+                 "key's id in credentials.fingerprint_key_id and compare only among themselves",
+                 from[i], k, ref_key);
+    }
+    return PS_OK;
+}
+
+/* Removes a target the failed merge made (and its WAL and shared-memory files). */
+static void remove_new_target(const char *into)
+{
+    static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char path[4096];
+        int n = snprintf(path, sizeof path, "%s%s", into, suffixes[i]);
+        if (n > 0 && (size_t)n < sizeof path) {
+            unlink(path);
+        }
+    }
+}
+
+/* The merge's one transaction on the open target: the schema (migration included), the key id
+ * of a target that has none, and every source. Committed only when all of it is written. */
+static enum ps_err merge_write(struct sink_sqlite *db, const struct admin_db *target,
+                               const char *const *from, size_t n_from, const struct admin_db *src,
+                               const char *ref_key, struct sink_sqlite_merge_stats *st, char *err,
+                               size_t errcap)
+{
+    bool is_key_removed = false;
+    enum ps_err e = apply_schema(db, NULL, true, &is_key_removed, err, errcap);
+    if (e != PS_OK) {
+        return e;
+    }
+    if (!target->has_key_id && ref_key[0] != '\0' &&
+        strcmp(ref_key, SINK_SQLITE_KEY_UNKNOWN) != 0) {
+        sqlite3_stmt *ins = NULL;
+        int rc = sqlite3_prepare_v2(
+            db->db, "INSERT INTO meta (key, value) VALUES ('" SINK_SQLITE_KEY_ID "', ?1)", -1, &ins,
+            NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(ins, 1, ref_key, -1, SQLITE_TRANSIENT);
+            rc = step_done(ins);
+        }
+        sqlite3_finalize(ins);
+        if (rc != SQLITE_OK) {
+            set_err(err, errcap, db->path, "cannot write", sqlite3_errmsg(db->db));
+            e = PS_ERR_DB;
+        }
+    }
+    for (size_t i = 0; e == PS_OK && i < n_from; i++) {
+        e = merge_source(db, from[i], &src[i], ref_key, st, err, errcap);
+    }
+    if (e == PS_OK && exec(db, "COMMIT") != SQLITE_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s; nothing was merged", sqlite3_errmsg(db->db));
+        set_err(err, errcap, db->path, "cannot commit", why);
+        e = PS_ERR_DB;
+    }
+    if (e != PS_OK) {
+        exec(db, "ROLLBACK");
+    }
+    return e;
+}
+
+enum ps_err sink_sqlite_merge(const char *into, const char *const *from, size_t n_from,
+                              bool is_allow_mixed_keys, struct sink_sqlite_merge_stats *st,
+                              char *err, size_t errcap)
+{
+    memset(st, 0, sizeof *st);
+    struct admin_db target;
+    enum ps_err e = check_db(into, true, &target, err, errcap);
+    if (e != PS_OK) {
+        return e;
+    }
+    if (target.has_old_key) {
+        set_err(err, errcap, into, "refused",
+                "it holds the fingerprint key of an earlier release: let plainsight -w move it "
+                "into its key file first");
+        return PS_ERR_DB;
+    }
+    bool is_made = access(into, F_OK) != 0;
+    struct admin_db *src = xcalloc(n_from > 0 ? n_from : 1, sizeof *src);
+    char ref_key[FINDING_KEY_ID_HEX + 1];
+    e = merge_check(into, &target, from, n_from, src, is_allow_mixed_keys, ref_key, st, err,
+                    errcap);
+    struct sink_sqlite *db = NULL;
+    if (e == PS_OK) {
+        e = connect_db(into, true, &db, err, errcap);
+    }
+    if (e == PS_OK) {
+        e = merge_write(db, &target, from, n_from, src, ref_key, st, err, errcap);
+    }
+    sink_sqlite_close(db);
+    if (e != PS_OK && is_made) {
+        remove_new_target(into);
+    }
+    free(src);
+    return e;
+}
+
+/* The size of the file at path, 0 when there is none. */
+static uint64_t file_bytes(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+/* The database file's size and its WAL's. */
+static uint64_t db_bytes(const char *path)
+{
+    char wal[4096];
+    int n = snprintf(wal, sizeof wal, "%s-wal", path);
+    return file_bytes(path) + (n > 0 && (size_t)n < sizeof wal ? file_bytes(wal) : 0);
+}
+
+/* Runs sql (our own text) with the cutoff as ?1 (NULL for everything); *changes is how many rows
+ * it changed, or its first column's value when it answers with a row. */
+static int prune_step(struct sink_sqlite *db, const char *sql, const char *cutoff,
+                      uint64_t *changes)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        if (cutoff[0] != '\0') {
+            sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_TRANSIENT);
+        }
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *changes = (uint64_t)sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            *changes = (uint64_t)sqlite3_changes(db->db);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The prune's one transaction: migration, then the sessions (their credentials cascading), then
+ * the finished runs before the cutoff that no session names any more, with their counters. A run
+ * still running is never removed; a run is timed by the wall clock (ended), a session by its
+ * packets (ts_end), so a run that analysed an old capture today stays while its sessions go. */
+static enum ps_err prune_write(struct sink_sqlite *db, const char *cutoff,
+                               struct sink_sqlite_prune_stats *st, char *err, size_t errcap)
+{
+    bool is_key_removed = false;
+    enum ps_err e = apply_schema(db, NULL, true, &is_key_removed, err, errcap);
+    if (e != PS_OK) {
+        return e;
+    }
+    uint64_t unused = 0;
+    int rc = prune_step(db,
+                        "SELECT count(*) FROM credentials WHERE session_id IN"
+                        " (SELECT id FROM sessions WHERE ?1 IS NULL OR ts_end < ?1)",
+                        cutoff, &st->credentials);
+    if (rc == SQLITE_OK) {
+        rc = prune_step(db, "DELETE FROM sessions WHERE ?1 IS NULL OR ts_end < ?1", cutoff,
+                        &st->sessions);
+    }
+    if (rc == SQLITE_OK) {
+        rc = prune_step(db,
+                        "DELETE FROM run_counters WHERE run_id IN (SELECT id FROM runs"
+                        " WHERE status <> 'running' AND (?1 IS NULL OR coalesce(ended, started)"
+                        " < ?1) AND id NOT IN (SELECT run_id FROM sessions))",
+                        cutoff, &unused);
+    }
+    if (rc == SQLITE_OK) {
+        rc = prune_step(db,
+                        "DELETE FROM runs WHERE status <> 'running' AND (?1 IS NULL OR"
+                        " coalesce(ended, started) < ?1) AND id NOT IN"
+                        " (SELECT run_id FROM sessions)",
+                        cutoff, &st->runs);
+    }
+    if (rc == SQLITE_OK) {
+        rc = exec(db, "COMMIT");
+    }
+    if (rc != SQLITE_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s; nothing was removed", sqlite3_errmsg(db->db));
+        set_err(err, errcap, db->path, "cannot prune", why);
+        exec(db, "ROLLBACK");
+        return PS_ERR_DB;
+    }
+    return PS_OK;
+}
+
+enum ps_err sink_sqlite_prune(const char *path, uint32_t days, uint64_t now_usec,
+                              struct sink_sqlite_prune_stats *st, char *err, size_t errcap)
+{
+    memset(st, 0, sizeof *st);
+    struct admin_db d;
+    enum ps_err e = check_db(path, false, &d, err, errcap);
+    if (e != PS_OK) {
+        return e;
+    }
+    if (days > 0) {
+        uint64_t span = (uint64_t)days * 86400u * PS_USEC_PER_SEC;
+        finding_format_time(now_usec > span ? now_usec - span : 0, st->cutoff, sizeof st->cutoff);
+    }
+    st->bytes_before = db_bytes(path);
+    struct sink_sqlite *db = NULL;
+    e = connect_db(path, false, &db, err, errcap);
+    if (e == PS_OK) {
+        e = prune_write(db, st->cutoff, st, err, errcap);
+    }
+    /* Space goes back to the file system only when the file is rewritten (VACUUM, through the
+     * WAL) and the WAL emptied. Skipped when nothing was removed and nothing is free. */
+    bool is_vacuum = e == PS_OK && (st->sessions > 0 || st->runs > 0 ||
+                                    conn_count(db->db, "PRAGMA freelist_count") > 0);
+    if (is_vacuum && (exec(db, "VACUUM") != SQLITE_OK ||
+                      exec(db, "PRAGMA wal_checkpoint(TRUNCATE)") != SQLITE_OK)) {
+        char why[512];
+        snprintf(why, sizeof why,
+                 "%s; the %llu sessions are removed, but their space is not given back (run "
+                 "plainsight prune again when there is room)",
+                 sqlite3_errmsg(db->db), (unsigned long long)st->sessions);
+        set_err(err, errcap, path, "cannot VACUUM", why);
+        e = PS_ERR_DB;
+    }
+    sink_sqlite_close(db);
+    st->bytes_after = db_bytes(path);
+    return e;
 }
 
 /* ---- the sink interface (sink.h) ---- */

@@ -176,7 +176,7 @@ def main():
     t.check(mode == 0o600, "database mode %o, want 600" % mode)
     con = sqlite3.connect(db)
     t.check(con.execute("PRAGMA journal_mode").fetchone()[0] == "wal", "WAL mode")
-    t.check(con.execute("PRAGMA user_version").fetchone()[0] == 2, "schema version 2")
+    t.check(con.execute("PRAGMA user_version").fetchone()[0] == 3, "schema version 3")
     t.check(con.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "integrity")
     run_row = con.execute("SELECT status, packets, sessions FROM runs").fetchone()
     t.check(run_row[0] == "ok" and run_row[1] > 0 and run_row[2] > 0, "runs row %r" % (run_row,))

@@ -207,7 +207,7 @@ def main():
     m = meta(odb)
     t.check("fingerprint_key" not in m and "fingerprint_key_id" in m, "old key out of meta")
     con = sqlite3.connect(odb)
-    t.check(con.execute("PRAGMA user_version").fetchone()[0] == 2, "old database: schema 2")
+    t.check(con.execute("PRAGMA user_version").fetchone()[0] == 3, "old database: schema 3")
     con.close()
     leftover = []
     for suffix in ("", "-wal"):

@@ -1499,11 +1499,12 @@ static void note_file(void *ctx, const char *path, bool is_optional)
 
 static void test_set_registry(void)
 {
-    CHECK_EQ_U(sink_registry_count(), 3);
+    CHECK_EQ_U(sink_registry_count(), 4);
     CHECK(strcmp(sink_registry_get(0)->name, "sqlite") == 0);
     CHECK(strcmp(sink_registry_get(1)->name, "json") == 0);
-    CHECK(strcmp(sink_registry_get(2)->name, "console") == 0);
-    CHECK(sink_registry_get(3) == NULL);
+    CHECK(strcmp(sink_registry_get(2)->name, "syslog") == 0);
+    CHECK(strcmp(sink_registry_get(3)->name, "console") == 0);
+    CHECK(sink_registry_get(4) == NULL);
     for (size_t i = 0; i < sink_registry_count(); i++) {
         const struct sink_ops *o = sink_registry_get(i);
         CHECK(o->open != NULL && o->session != NULL && o->close != NULL);
@@ -1927,6 +1928,216 @@ static void test_sqlite_migrate_and_recover(void)
     finding_key_wipe(&key);
 }
 
+/* prune: the cutoff is now less the days, against each session's last packet; the credentials
+ * go with their sessions, and a finished run goes once it ended before the cutoff and has no
+ * session left. */
+static void test_sqlite_prune(void)
+{
+    char path[600], err[512], fp[FINDING_FP_HEX + 1];
+    uint8_t key[FINDING_KEY_LEN];
+    tmp_path(path, sizeof path, "prune.db");
+    CHECK(write_db(path, false, key, fp));
+    struct sink_sqlite_prune_stats st;
+    /* A cutoff before every packet: nothing goes. */
+    CHECK_EQ_U(sink_sqlite_prune(path, 1, 1700000000000000u, &st, err, sizeof err), PS_OK);
+    CHECK_EQ_U(st.sessions, 0);
+    CHECK_EQ_U(st.runs, 0);
+    CHECK(strcmp(st.cutoff, "2023-11-13T22:13:20.000000Z") == 0);
+    CHECK_EQ_U(db_count(path, "SELECT count(*) FROM sessions"), 2);
+    /* Ten days after: both sessions, their credentials, the run and its counters. */
+    int creds = db_count(path, "SELECT count(*) FROM credentials");
+    CHECK(creds > 0);
+    CHECK_EQ_U(sink_sqlite_prune(path, 10, 1700000000000000u + 20 * 86400ull * 1000000u, &st, err,
+                                 sizeof err),
+               PS_OK);
+    CHECK_EQ_U(st.sessions, 2);
+    CHECK_EQ_U(st.credentials, (unsigned)creds);
+    CHECK_EQ_U(st.runs, 1);
+    CHECK_EQ_U(db_count(path, "SELECT count(*) FROM credentials"), 0);
+    CHECK_EQ_U(db_count(path, "SELECT count(*) FROM run_counters"), 0);
+    /* VACUUMed, the WAL emptied. A database this small gives back no page: VACUUM lays the
+     * schema's own table out anew, and with the schema's text as long as it is now that can take
+     * one page more than it did. */
+    CHECK(st.bytes_after <= st.bytes_before + 4096);
+    CHECK_EQ_U(db_count(path, "PRAGMA freelist_count"), 0);
+    /* A run still running (recent: not taken for one a killed process left) stays, even with
+     * days 0. */
+    sqlite3 *h = NULL;
+    CHECK_EQ_U(sqlite3_open(path, &h), SQLITE_OK);
+    CHECK_EQ_U(sqlite3_exec(h,
+                            "INSERT INTO runs (version, mode, source, status, started)"
+                            " VALUES ('0', 'live', 'eth1', 'running', '2999-01-01T00:00:00Z')",
+                            NULL, NULL, NULL),
+               SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_EQ_U(sink_sqlite_prune(path, 0, 1700000000000000u, &st, err, sizeof err), PS_OK);
+    CHECK(st.cutoff[0] == '\0');
+    CHECK_EQ_U(db_count(path, "SELECT count(*) FROM runs WHERE status = 'running'"), 1);
+}
+
+/* merge from a database of schema version 1 (no uid, sensor, anonymous...): its columns are
+ * found by name, the missing ones take their defaults, and sessions without a uid are known again
+ * by their times and endpoints: merging it twice adds nothing. */
+static void test_sqlite_merge_v1(void)
+{
+    char from[600], into[600], err[512], fp[FINDING_FP_HEX + 1];
+    uint8_t key[FINDING_KEY_LEN];
+    tmp_path(from, sizeof from, "merge-v1.db");
+    tmp_path(into, sizeof into, "merge-into.db");
+    CHECK(write_db(from, false, key, fp));
+    sqlite3 *h = NULL;
+    CHECK_EQ_U(sqlite3_open(from, &h), SQLITE_OK);
+    CHECK_EQ_U(sqlite3_exec(h,
+                            "DROP VIEW exposed_accounts; DROP VIEW cleartext_servers;"
+                            " DROP VIEW exposed_credentials; DROP VIEW sessions_without_tls;"
+                            " DROP INDEX sessions_uid; ALTER TABLE sessions DROP COLUMN uid;"
+                            " ALTER TABLE credentials DROP COLUMN anonymous;"
+                            " ALTER TABLE credentials DROP COLUMN fingerprint_key_id;"
+                            " DROP INDEX sessions_community_id;"
+                            " ALTER TABLE sessions DROP COLUMN community_id;"
+                            " ALTER TABLE sessions DROP COLUMN sensor;"
+                            " ALTER TABLE runs DROP COLUMN sensor;"
+                            " ALTER TABLE runs DROP COLUMN merged_from;"
+                            " ALTER TABLE runs DROP COLUMN merged_run_id;"
+                            " ALTER TABLE sessions DROP COLUMN tunnel;"
+                            " ALTER TABLE sessions DROP COLUMN interface;"
+                            " ALTER TABLE credentials DROP COLUMN incomplete;"
+                            " PRAGMA user_version = 1;",
+                            NULL, NULL, NULL),
+               SQLITE_OK);
+    sqlite3_close(h);
+    const char *const srcs[] = { from };
+    struct sink_sqlite_merge_stats st;
+    CHECK_EQ_U(sink_sqlite_merge(into, srcs, 1, false, &st, err, sizeof err), PS_OK);
+    CHECK_EQ_U(st.sessions, 2);
+    CHECK_EQ_U(st.runs, 1);
+    CHECK_EQ_U(db_count(into, "SELECT count(*) FROM credentials WHERE anonymous = 0"),
+               (int)st.credentials);
+    CHECK_EQ_U(db_count(into, "SELECT count(*) FROM credentials WHERE incomplete = 0"),
+               (int)st.credentials);
+    CHECK_EQ_U(db_count(into, "SELECT count(*) FROM sessions WHERE tunnel IS NULL"
+                              " AND interface IS NULL"),
+               2);
+    CHECK_EQ_U(db_count(into, "SELECT count(*) FROM run_counters"), 2);
+    CHECK_EQ_U(db_count(from, "PRAGMA user_version"), 1);
+    CHECK_EQ_U(sink_sqlite_merge(into, srcs, 1, false, &st, err, sizeof err), PS_OK);
+    CHECK_EQ_U(st.sessions, 0);
+    CHECK_EQ_U(st.sessions_known, 2);
+    CHECK_EQ_U(st.runs_known, 1);
+    CHECK_EQ_U(db_count(into, "SELECT count(*) FROM sessions"), 2);
+}
+
+/* A version 2 database with credentials.incomplete (written before version 3 made credentials
+ * go with their session): the rebuilt credentials table keeps each row's incomplete. */
+static void test_sqlite_migrate_incomplete(void)
+{
+    char path[600], err[512];
+    tmp_path(path, sizeof path, "v2-incomplete.db");
+    struct finding_key key = { .is_set = false };
+    finding_key_set(&key, test_key);
+    struct sink_sqlite *db = NULL;
+    mode_t old = umask(0);
+    enum ps_err e = sink_sqlite_open(path, false, &(struct sink_sqlite_key){ &key, NULL, false },
+                                     &db, err, sizeof err);
+    umask(old);
+    CHECK_EQ_U(e, PS_OK);
+    if (e != PS_OK) {
+        return;
+    }
+    struct run_record run = run_record_for("ok");
+    CHECK_EQ_U(sink_sqlite_run_begin(db, &run), PS_OK);
+    struct session *s = hostile_session(key.bytes);
+    struct credential *c = finding_add_credential(s, "LOGIN");
+    finding_set_username(c, LIT("cut"));
+    CHECK_EQ_U(sink_sqlite_session(db, s), PS_OK);
+    sink_sqlite_close(db);
+    finding_free(s);
+    int n_creds = db_count(path, "SELECT count(*) FROM credentials");
+    CHECK_EQ_U(n_creds, 4);
+    /* Back to version 2's credentials table: no cascade, no fingerprint_key_id. */
+    sqlite3 *h = NULL;
+    CHECK_EQ_U(sqlite3_open(path, &h), SQLITE_OK);
+    CHECK_EQ_U(sqlite3_exec(h,
+                            "DROP VIEW exposed_accounts; DROP VIEW cleartext_servers;"
+                            " DROP VIEW exposed_credentials;"
+                            " ALTER TABLE credentials RENAME TO c3;"
+                            " DROP INDEX credentials_session_seq; DROP INDEX credentials_user;"
+                            " CREATE TABLE credentials (id INTEGER PRIMARY KEY,"
+                            " session_id INTEGER NOT NULL REFERENCES sessions(id),"
+                            " seq INTEGER NOT NULL, mechanism TEXT NOT NULL, username TEXT,"
+                            " secret TEXT, secret_len INTEGER, secret_fingerprint TEXT,"
+                            " challenge TEXT, response TEXT, result TEXT NOT NULL,"
+                            " truncated INTEGER NOT NULL,"
+                            " anonymous INTEGER NOT NULL DEFAULT 0,"
+                            " incomplete INTEGER NOT NULL DEFAULT 0);"
+                            " INSERT INTO credentials SELECT id, session_id, seq, mechanism,"
+                            " username, secret, secret_len, secret_fingerprint, challenge,"
+                            " response, result, truncated, anonymous, incomplete FROM c3;"
+                            " DROP TABLE c3; PRAGMA user_version = 2;",
+                            NULL, NULL, NULL),
+               SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_EQ_U(open_with(path, &key, false, err, sizeof err), PS_OK);
+    CHECK_EQ_U(db_count(path, "PRAGMA user_version"), SINK_SQLITE_SCHEMA_VERSION);
+    CHECK_EQ_U(db_count(path, "SELECT count(*) FROM pragma_foreign_key_list('credentials')"
+                              " WHERE on_delete = 'CASCADE'"),
+               1);
+    CHECK_EQ_U(db_count(path, "SELECT count(*) FROM credentials"), n_creds);
+    CHECK_EQ_U(db_count(path, "SELECT count(*) FROM credentials WHERE incomplete = 1"
+                              " AND mechanism = 'LOGIN' AND username = 'cut'"),
+               1);
+    CHECK_EQ_U(db_count(path, "SELECT count(*) FROM credentials WHERE incomplete = 1"), 1);
+    finding_key_wipe(&key);
+}
+
+/* merge copies every column of a session and its credentials: the tunnel, the interfaces and a
+ * login cut before its secret (incomplete) among them. */
+static void test_sqlite_merge_columns(void)
+{
+    char from[600], into[600], err[512];
+    tmp_path(from, sizeof from, "merge-cols.db");
+    tmp_path(into, sizeof into, "merge-cols-into.db");
+    struct finding_key key = { .is_set = false };
+    finding_key_set(&key, test_key);
+    struct sink_sqlite *db = NULL;
+    mode_t old = umask(0);
+    enum ps_err e = sink_sqlite_open(from, false, &(struct sink_sqlite_key){ &key, NULL, false },
+                                     &db, err, sizeof err);
+    umask(old);
+    CHECK_EQ_U(e, PS_OK);
+    if (e != PS_OK) {
+        return;
+    }
+    struct run_record run = run_record_for("running");
+    CHECK_EQ_U(sink_sqlite_run_begin(db, &run), PS_OK);
+    struct session *s = hostile_session(key.bytes);
+    finding_set_tunnel(s, "vlan id=10, gre 192.0.2.1>198.51.100.9");
+    s->interfaces = "eth1,eth2";
+    struct credential *c = finding_add_credential(s, "LOGIN");
+    finding_set_username(c, LIT("cut"));
+    CHECK(finding_credential_is_incomplete(c));
+    CHECK_EQ_U(sink_sqlite_session(db, s), PS_OK);
+    run = run_record_for("ok");
+    CHECK_EQ_U(sink_sqlite_run_update(db, &run), PS_OK);
+    sink_sqlite_close(db);
+    s->interfaces = NULL;
+    finding_free(s);
+    const char *const srcs[] = { from };
+    struct sink_sqlite_merge_stats st;
+    CHECK_EQ_U(sink_sqlite_merge(into, srcs, 1, false, &st, err, sizeof err), PS_OK);
+    CHECK_EQ_U(st.sessions, 1);
+    CHECK_EQ_U(db_count(into, "SELECT count(*) FROM sessions"
+                              " WHERE tunnel = 'vlan id=10, gre 192.0.2.1>198.51.100.9'"
+                              " AND interface = 'eth1,eth2'"),
+               1);
+    CHECK_EQ_U(db_count(into, "SELECT count(*) FROM credentials WHERE incomplete = 1"
+                              " AND mechanism = 'LOGIN' AND username = 'cut'"),
+               1);
+    CHECK_EQ_U(db_count(into, "SELECT count(*) FROM credentials WHERE incomplete = 0"),
+               db_count(from, "SELECT count(*) FROM credentials WHERE incomplete = 0"));
+    finding_key_wipe(&key);
+}
+
 int main(void)
 {
     if (!tmp_setup()) {
@@ -1955,6 +2166,10 @@ int main(void)
     RUN(test_credential_events);
     RUN(test_anonymous_credential);
     RUN(test_sqlite_migrate_and_recover);
+    RUN(test_sqlite_prune);
+    RUN(test_sqlite_merge_v1);
+    RUN(test_sqlite_merge_columns);
+    RUN(test_sqlite_migrate_incomplete);
     RUN(test_set_registry);
     RUN(test_set_fan_out);
     RUN(test_set_key_given);
