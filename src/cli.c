@@ -27,6 +27,7 @@
 #include "log.h"
 #include "priv.h"
 #include "ps.h"
+#include "report.h"
 #include "sink.h"
 #include "tunables.h"
 
@@ -36,6 +37,8 @@ static void usage(FILE *f)
             "Usage: plainsight -r FILE [-r FILE ...] [options] [BPF expression]\n"
             "       plainsight -i IFACE [options] [BPF expression]\n"
             "       plainsight -D\n"
+            "       plainsight report DB [-o FILE] [--format html|text|markdown]\n"
+            "                         [--reveal-secrets]\n"
             "\n"
             "Finds sessions of mail and the other cleartext-login protocols (plainsight(8) lists\n"
             "them) whose passwords or mail crossed the wire in the clear, and writes each to a\n"
@@ -86,19 +89,27 @@ static void usage(FILE *f)
             "      --vxlan-port PORT  peel VXLAN on this UDP port too (besides 4789, 8472);\n"
             "                         repeat for more\n"
             "      --geneve-port PORT peel Geneve on this UDP port too (besides 6081)\n"
-            "\n"
+            "\n",
+            PRIV_DEFAULT_USER, FLOW_MEMCAP_BYTES >> 20, FLOW_IDLE_SEC);
+    fprintf(f,
             "Identity:\n"
             "      --sensor NAME      this sensor's name in every record (default: the host\n"
             "                         name); up to %d printable characters, no spaces\n"
             "      --community-id-seed N  the seed of each session's Community ID (0 to 65535;\n"
             "                         default 0); give the one Zeek or Suricata use\n"
             "\n"
+            "Report (plainsight report DB): the database, opened read-only, as one page\n"
+            "  -o, --output FILE      write it to FILE (made mode 0600; default: stdout)\n"
+            "      --format FORMAT    html (the default: one self-contained file), text or\n"
+            "                         markdown\n"
+            "      --reveal-secrets   show the secrets the database holds\n"
+            "\n"
             "  -h, --help             this text\n"
             "  -V, --version          version and library versions\n"
             "\n"
             "Exit status: 0 done, 1 usage error, 2 an input, the interface or the database\n"
             "failed, 3 an input was damaged part-way (what came before the damage was analysed).\n",
-            PRIV_DEFAULT_USER, FLOW_MEMCAP_BYTES >> 20, FLOW_IDLE_SEC, FINDING_MAX_SENSOR);
+            FINDING_MAX_SENSOR);
 }
 
 static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -586,8 +597,73 @@ static void default_sensor(struct cli_opts *o)
     o->sensor = o->sensor_default;
 }
 
+/* An option of "report" with its argument: "--NAME ARG", "--NAME=ARG" or "-S ARG". Returns the
+ * argument (NULL when missing, or when the option is another) and moves *i past it. */
+static const char *report_arg(int argc, char **argv, int *i, const char *name, const char *shrt)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) == 0 && a[n] == '=') {
+        return a + n + 1;
+    }
+    if ((strcmp(a, name) == 0 || (shrt != NULL && strcmp(a, shrt) == 0)) && *i + 1 < argc) {
+        *i += 1;
+        return argv[*i];
+    }
+    return NULL;
+}
+
+static enum cli_action report_format(const char *arg, struct report_opts *r)
+{
+    if (strcmp(arg, "html") == 0) {
+        r->format = REPORT_HTML;
+    } else if (strcmp(arg, "text") == 0) {
+        r->format = REPORT_TEXT;
+    } else if (strcmp(arg, "markdown") == 0 || strcmp(arg, "md") == 0) {
+        r->format = REPORT_MARKDOWN;
+    } else {
+        return usage_error("--format: '%s' is not html, text or markdown", arg);
+    }
+    return CLI_REPORT;
+}
+
+/* "plainsight report DB [-o FILE] [--format F] [--reveal-secrets]": argv[0] is "report". */
+static enum cli_action parse_report(int argc, char **argv, struct report_opts *r)
+{
+    r->format = REPORT_HTML;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        } else if (strcmp(a, "--reveal-secrets") == 0) {
+            r->is_reveal = true;
+        } else if ((v = report_arg(argc, argv, &i, "--output", "-o")) != NULL) {
+            r->out_path = v;
+        } else if ((v = report_arg(argc, argv, &i, "--format", NULL)) != NULL) {
+            if (report_format(v, r) != CLI_REPORT) {
+                return CLI_EXIT_USAGE;
+            }
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return usage_error("report: unknown option or missing argument: %s", a);
+        } else if (r->db_path != NULL) {
+            return usage_error("report: one database only ('%s' and '%s')", r->db_path, a);
+        } else {
+            r->db_path = a;
+        }
+    }
+    if (r->db_path == NULL) {
+        return usage_error("report: give the database: plainsight report DB -o report.html");
+    }
+    return CLI_REPORT;
+}
+
 enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
 {
+    if (argc > 1 && strcmp(argv[1], "report") == 0) {
+        return parse_report(argc - 1, argv + 1, &o->report);
+    }
     o->out.db_path = "plainsight.db";
     o->memcap = FLOW_MEMCAP_BYTES;
     o->idle_sec = FLOW_IDLE_SEC;
