@@ -13,6 +13,7 @@ found, refuse a file that is no database with one line and exit 2, and finish in
 """
 import glob
 import hashlib
+import html
 import os
 import shutil
 import sqlite3
@@ -78,7 +79,6 @@ def render(browser, path):
 
 def html_text(dom):
     """The DOM's text with entities decoded, as a reader sees it."""
-    import html
     import re
     return html.unescape(re.sub(r"<[^>]*>", " ", dom))
 
@@ -115,6 +115,13 @@ def test_captures(t, binary):
             t.check(s not in text, "no secret %r without --reveal-secrets" % s)
         if reveal:
             t.check(HOSTILE_PASS in secrets, "the database holds the secrets")
+            hidden = os.path.join(tmp, "hidden.html")
+            rc, _, _ = report(binary, db, ["-o", hidden])
+            with open(hidden, encoding="utf-8") as f:
+                page = f.read()
+            for s in sorted(secrets):
+                t.check(s not in page and html.escape(s) not in page,
+                        "no secret %r in the HTML without --reveal-secrets" % s)
             rc, text, _ = report(binary, db, ["--format", "text", "--reveal-secrets"])
             t.check(rc == 0, "report --reveal-secrets: rc %d" % rc)
             for s in sorted(secrets):
