@@ -14,6 +14,7 @@
 #include "capture.h"
 #include "decode.h"
 #include "finding.h"
+#include "report.h"
 #include "sink.h"
 #include "tunables.h"
 
@@ -25,6 +26,7 @@ enum cli_action {
     CLI_EXIT_USAGE, /* a usage error was reported */
     CLI_MERGE,      /* plainsight merge: the arguments are in struct cli_admin */
     CLI_PRUNE,      /* plainsight prune: likewise */
+    CLI_REPORT,     /* "report DB": the options are in cli_opts.report */
 };
 
 /* The arguments of the database commands, plainsight merge and plainsight prune (argv[1]).
@@ -57,12 +59,13 @@ struct cli_opts {
     const char *sensor;          /* --sensor, or sensor_default */
     char sensor_default[FINDING_MAX_SENSOR + 1]; /* the host name, when --sensor is not given */
     struct capture_live_opts live;
-    const char *user;       /* -Z */
-    char *bpf;              /* the remaining arguments joined by spaces (owned); NULL for none */
-    struct sink_config out; /* -w, --json, --syslog, --syslog-facility, --reveal-secrets, -q,
-                               --key-file, --drop-old-key; is_live set for -i */
-    char *key_path_owned;   /* the default key file's name, when --key-file is not given */
-    struct cli_admin admin; /* plainsight merge, plainsight prune */
+    const char *user;          /* -Z */
+    char *bpf;                 /* the remaining arguments joined by spaces (owned); NULL for none */
+    struct sink_config out;    /* -w, --json, --syslog, --syslog-facility, --reveal-secrets, -q,
+                                  --key-file, --drop-old-key; is_live set for -i */
+    char *key_path_owned;      /* the default key file's name, when --key-file is not given */
+    struct cli_admin admin;    /* plainsight merge, plainsight prune */
+    struct report_opts report; /* "plainsight report": the database, output, format */
 };
 
 /* Parses argv into *o (zeroed by the caller), printing --help/--version and usage errors. When

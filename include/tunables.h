@@ -312,4 +312,17 @@
  * sensor is then mostly blind, not merely seeing some ARP or IPsec beside the mail. */
 #define RUN_BLIND_WARN_PERCENT 50u
 
+/* report: rows each table of the report shows at most; the rest is "and N more" (an auditor's
+ * page, not a dump: the database holds every row). */
+#define REPORT_MAX_ROWS 200
+/* report: bars of the per-day chart at most (the most recent days). */
+#define REPORT_MAX_DAYS 60
+/* report: bars of the mechanism and TLS version charts at most. */
+#define REPORT_MAX_BARS 12
+/* report: bytes of one text field kept from the database (user name, mechanisms, secret,
+ * sensors), longer ones are cut; the HTML escaping may make it six times longer. */
+#define REPORT_MAX_FIELD 256
+/* report: how long a query waits for a live run's write lock to pass, milliseconds. */
+#define REPORT_BUSY_MSEC 5000
+
 #endif

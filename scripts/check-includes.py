@@ -57,7 +57,9 @@ ONLY_INCLUDES = {
 SYSTEM_OWNERS = [
     (["pcap.h", "pcap/*", "pcap-*.h"], ["capture"], "libpcap"),
     (["ndpi/*", "ndpi_*.h", "libndpi*"], ["classify"], "nDPI"),
-    (["sqlite3.h", "sqlite3ext.h"], ["sink_sqlite"], "SQLite"),
+    # report reads the database read-only into its own rows; writing (sink_sqlite) shares
+    # nothing with it but the schema.
+    (["sqlite3.h", "sqlite3ext.h"], ["sink_sqlite", "report"], "SQLite"),
 ]
 
 # Quoted headers that are generated into build/<flavour>/gen/, and the modules that may use them.

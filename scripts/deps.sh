@@ -12,7 +12,9 @@
 # "make" and "make install" need), run (the sqlite3 shell for "make run"'s audit query), test
 # (what "make check" runs: python3, clang and libFuzzer, clang-format, tcpreplay, valgrind,
 # iproute2, rsyslog for the syslog test: its daemon is run by the test with a configuration of
-# its own). "make" and "make install" only check; "make run" and "make check" install. CC
+# its own; chromium, optional: the report test renders its HTML in it, and is skipped with a
+# note where it cannot be installed). "make" and "make install" only check; "make run" and
+# "make check" install. CC
 # names the compiler to look for (default cc, from the gcc package).
 set -eu
 
@@ -76,7 +78,23 @@ if [ "$set_" = test ]; then
     need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a'
 fi
 
-[ -z "$pkgs" ] && exit 0
+# Optional test packages: installed when possible, and a note otherwise; the tests that use one
+# skip without it. chromium (a real browser for the report's HTML) is no snap stub on Debian.
+optional() {
+    [ "$set_" = test ] || return 0
+    command -v chromium >/dev/null 2>&1 && return 0
+    if [ "$mode" = install ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
+            >&2; then
+        return 0
+    fi
+    echo "deps: note: chromium is not installed; the report's browser checks will be skipped" >&2
+}
+
+if [ -z "$pkgs" ]; then
+    optional
+    exit 0
+fi
 
 is_root=0
 [ "$(id -u)" = 0 ] && is_root=1
@@ -112,3 +130,4 @@ if ! apt-get install -y -qq --no-install-recommends $pkgs >&2; then
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $pkgs >&2
 fi
+optional

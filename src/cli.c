@@ -28,8 +28,11 @@
 #include "priv.h"
 #include "ps.h"
 #include "registry.h"
+#include "report.h"
 #include "sink.h"
 #include "tunables.h"
+
+static void usage_commands(FILE *f);
 
 static void usage(FILE *f)
 {
@@ -40,6 +43,7 @@ static void usage(FILE *f)
         "       plainsight -D\n"
         "       plainsight merge [--allow-mixed-keys] INTO.db FROM.db...\n"
         "       plainsight prune --older-than DAYS DB\n"
+        "       plainsight report DB [-o FILE] [--format html|text|markdown] [--reveal-secrets]\n"
         "\n"
         "Finds sessions of mail and the other cleartext-login protocols (plainsight(8) lists\n"
         "them) whose passwords or mail crossed the wire in the clear, and writes each to a\n"
@@ -101,7 +105,9 @@ static void usage(FILE *f)
             "      --vxlan-port PORT  peel VXLAN on this UDP port too (besides 4789, 8472);\n"
             "                         repeat for more\n"
             "      --geneve-port PORT peel Geneve on this UDP port too (besides 6081)\n"
-            "\n"
+            "\n",
+            FLOW_MEMCAP_BYTES >> 20, FLOW_IDLE_SEC);
+    fprintf(f,
             "Identity:\n"
             "      --sensor NAME      this sensor's name in every record (default: the host\n"
             "                         name); up to %d printable characters, no spaces\n"
@@ -111,16 +117,29 @@ static void usage(FILE *f)
             "  -h, --help             this text\n"
             "  -V, --version          version and library versions\n"
             "\n",
-            FLOW_MEMCAP_BYTES >> 20, FLOW_IDLE_SEC, FINDING_MAX_SENSOR);
-    /* A third call: one string literal stays under the 4095 bytes C compilers must take. */
+            FINDING_MAX_SENSOR);
+    usage_commands(f);
+}
+
+/* The commands' part of usage: one string literal stays under the 4095 bytes C compilers must
+ * take. */
+static void usage_commands(FILE *f)
+{
     fprintf(
-        f, "Databases (plainsight merge --help, plainsight prune --help):\n"
+        f, "Report (plainsight report DB): the database, opened read-only, as one page\n"
+           "  -o, --output FILE      write it to FILE (made mode 0600; default: stdout)\n"
+           "      --format FORMAT    html (the default: one self-contained file), text or\n"
+           "                         markdown\n"
+           "      --reveal-secrets   show the secrets the database holds\n"
+           "\n"
+           "Databases (plainsight merge --help, plainsight prune --help):\n"
            "  merge INTO.db FROM.db...  fold sensors' databases into one, in one transaction;\n"
            "                         a session INTO has is skipped, so merging twice adds\n"
            "                         nothing; databases of another fingerprint key are refused\n"
            "  prune --older-than DAYS DB  delete the sessions whose last packet is older than\n"
            "                         DAYS days, with their credentials, and shrink the file;\n"
            "                         0 deletes them all\n"
+
            "\n"
            "Exit status: 0 done, 1 usage error, 2 an input, the interface or the database\n"
            "failed, 3 an input was damaged part-way (what came before the damage was analysed).\n");
@@ -786,10 +805,75 @@ static enum cli_action parse_admin(int argc, char **argv, struct cli_admin *a)
     return CLI_PRUNE;
 }
 
+/* An option of "report" with its argument: "--NAME ARG", "--NAME=ARG" or "-S ARG". Returns the
+ * argument (NULL when missing, or when the option is another) and moves *i past it. */
+static const char *report_arg(int argc, char **argv, int *i, const char *name, const char *shrt)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) == 0 && a[n] == '=') {
+        return a + n + 1;
+    }
+    if ((strcmp(a, name) == 0 || (shrt != NULL && strcmp(a, shrt) == 0)) && *i + 1 < argc) {
+        *i += 1;
+        return argv[*i];
+    }
+    return NULL;
+}
+
+static enum cli_action report_format(const char *arg, struct report_opts *r)
+{
+    if (strcmp(arg, "html") == 0) {
+        r->format = REPORT_HTML;
+    } else if (strcmp(arg, "text") == 0) {
+        r->format = REPORT_TEXT;
+    } else if (strcmp(arg, "markdown") == 0 || strcmp(arg, "md") == 0) {
+        r->format = REPORT_MARKDOWN;
+    } else {
+        return usage_error("--format: '%s' is not html, text or markdown", arg);
+    }
+    return CLI_REPORT;
+}
+
+/* "plainsight report DB [-o FILE] [--format F] [--reveal-secrets]": argv[0] is "report". */
+static enum cli_action parse_report(int argc, char **argv, struct report_opts *r)
+{
+    r->format = REPORT_HTML;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        } else if (strcmp(a, "--reveal-secrets") == 0) {
+            r->is_reveal = true;
+        } else if ((v = report_arg(argc, argv, &i, "--output", "-o")) != NULL) {
+            r->out_path = v;
+        } else if ((v = report_arg(argc, argv, &i, "--format", NULL)) != NULL) {
+            if (report_format(v, r) != CLI_REPORT) {
+                return CLI_EXIT_USAGE;
+            }
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return usage_error("report: unknown option or missing argument: %s", a);
+        } else if (r->db_path != NULL) {
+            return usage_error("report: one database only ('%s' and '%s')", r->db_path, a);
+        } else {
+            r->db_path = a;
+        }
+    }
+    if (r->db_path == NULL) {
+        return usage_error("report: give the database: plainsight report DB -o report.html");
+    }
+    return CLI_REPORT;
+}
+
 enum cli_action cli_parse(int argc, char **argv, struct cli_opts *o)
 {
     if (argc > 1 && (strcmp(argv[1], "merge") == 0 || strcmp(argv[1], "prune") == 0)) {
         return parse_admin(argc - 1, argv + 1, &o->admin);
+    }
+    if (argc > 1 && strcmp(argv[1], "report") == 0) {
+        return parse_report(argc - 1, argv + 1, &o->report);
     }
     o->out.db_path = "plainsight.db";
     o->out.syslog_facility = SINK_SYSLOG_FACILITY_DEFAULT;

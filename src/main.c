@@ -23,6 +23,7 @@
 #include "log.h"
 #include "priv.h"
 #include "ps.h"
+#include "report.h"
 #include "run.h"
 #include "sink.h"
 #include "sink_sqlite.h"
@@ -258,6 +259,17 @@ static int wire_and_run(const struct cli_opts *o, struct capture *const *live)
     return rc;
 }
 
+/* "plainsight report": the database (read-only) into one page. */
+static int write_report(const struct report_opts *r)
+{
+    char err[512];
+    if (report_write(r, err, sizeof err) != PS_OK) {
+        log_err("%s", err);
+        return MAIN_EXIT_FAIL;
+    }
+    return MAIN_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     static struct cli_opts o;
@@ -274,6 +286,8 @@ int main(int argc, char **argv)
         return admin_merge(&o.admin);
     case CLI_PRUNE:
         return admin_prune(&o.admin);
+    case CLI_REPORT:
+        return write_report(&o.report);
     case CLI_RUN:
         break;
     }
