@@ -76,9 +76,9 @@ DLT_TO_LINK = {1: LINK_ETHERNET, 101: LINK_RAW, 0: LINK_NULL, 108: LINK_LOOP, 11
 # Server ports of the captures: SMTP, submission, 2525, SMTPS, POP3, POP3S, IMAP, IMAPS,
 # ManageSieve, FTP (and the FTP capture on 2121), FTPS, NNTP (and the NNTP capture on 1119), NNTPS,
 # XMPP (and the XMPP capture on 15222), XMPP's legacy implicit TLS, HTTP (and the HTTP capture
-# on 8000); LDAPS is implicit TLS too.
+# on 8000), LDAP (389, the LDAP capture on 3890, LDAPS 636); LDAPS is implicit TLS too.
 MAIL_PORTS = (25, 587, 2525, 465, 110, 995, 143, 993, 4190, 21, 2121, 990, 119, 1119, 563, 5222,
-              15222, 5223, 80, 8080, 8000)
+              15222, 5223, 80, 8080, 8000, 389, 636, 3890)
 IMPLICIT_TLS_PORTS = (465, 995, 993, 990, 636, 563, 5223)
 
 
