@@ -40,4 +40,10 @@ void *xmalloc(size_t len);
 void *xcalloc(size_t n, size_t len);
 void *xrealloc(void *p, size_t len);
 
+/* FNV-1a's starting value; ps_fnv1a continues a hash over n more bytes. A cheap 32-bit hash for
+ * telling byte strings apart (a fragment's bytes, a flow's outer layers), never for anything an
+ * attacker must not collide: the tables it serves compare the full keys, or are seeded. */
+#define PS_FNV1A_INIT 2166136261u
+uint32_t ps_fnv1a(uint32_t h, const void *data, size_t n);
+
 #endif

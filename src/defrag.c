@@ -46,14 +46,10 @@ struct range {
     uint32_t sum;      /* FNV-1a of those bytes: a copy of the fragment has the same */
 };
 
-/* FNV-1a over n bytes. */
+/* The sum a range of a completed datagram keeps of its bytes. */
 static uint32_t data_sum(const uint8_t *p, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ p[i]) * 16777619u;
-    }
-    return h;
+    return ps_fnv1a(PS_FNV1A_INIT, p, n);
 }
 
 struct dg {

@@ -284,16 +284,6 @@ static uint64_t key_hash(const struct flow_table *ft, const struct flow_key *k)
     return mix(h);
 }
 
-/* FNV-1a over n bytes, continuing from h. */
-static uint32_t fnv1a(uint32_t h, const void *data, size_t n)
-{
-    const uint8_t *b = data;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ b[i]) * 16777619u;
-    }
-    return h;
-}
-
 /* The zone of p's flow key: its outer layers that key_layers names (FLOW_KEY_*), hashed; 0
  * when there are none. Two copies of one packet that differ in those layers are two flows. */
 static uint32_t key_zone(unsigned key_layers, const struct pkt *p)
@@ -302,7 +292,7 @@ static uint32_t key_zone(unsigned key_layers, const struct pkt *p)
     if (key_layers == 0 || t->n == 0) {
         return 0;
     }
-    uint32_t h = 2166136261u;
+    uint32_t h = PS_FNV1A_INIT;
     bool any = false;
     for (size_t i = 0; i < t->n; i++) {
         const struct decode_layer *l = &t->l[i];
@@ -311,18 +301,21 @@ static uint32_t key_zone(unsigned key_layers, const struct pkt *p)
             continue;
         }
         any = true;
-        h = fnv1a(h, &l->kind, 1);
-        h = fnv1a(h, &l->id, sizeof l->id);
+        h = ps_fnv1a(h, &l->kind, 1);
+        h = ps_fnv1a(h, &l->id, sizeof l->id);
         if (!is_vlan) {
             /* The two directions of a flow cross a tunnel in opposite directions: the outer
              * addresses count as an unordered pair. */
             bool is_src_low = memcmp(l->src, l->dst, sizeof l->src) <= 0;
-            h = fnv1a(h, &l->ip_version, 1);
-            h = fnv1a(h, is_src_low ? l->src : l->dst, sizeof l->src);
-            h = fnv1a(h, is_src_low ? l->dst : l->src, sizeof l->dst);
+            h = ps_fnv1a(h, &l->ip_version, 1);
+            h = ps_fnv1a(h, is_src_low ? l->src : l->dst, sizeof l->src);
+            h = ps_fnv1a(h, is_src_low ? l->dst : l->src, sizeof l->dst);
         }
     }
-    return any && h == 0 ? 1 : (any ? h : 0);
+    if (!any) {
+        return 0;
+    }
+    return h != 0 ? h : 1; /* 0 is "no zone" */
 }
 
 /* Fills *k from the packet; returns true when the source is the "a" end. */

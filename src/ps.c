@@ -40,3 +40,12 @@ void *xrealloc(void *p, size_t len)
     }
     return q;
 }
+
+uint32_t ps_fnv1a(uint32_t h, const void *data, size_t n)
+{
+    const uint8_t *b = data;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ b[i]) * 16777619u;
+    }
+    return h;
+}
